@@ -1,0 +1,190 @@
+import { deflateRawSync, inflateRawSync, constants as zc } from 'node:zlib';
+import { BSON, Binary } from 'bson';
+import {
+  NULL_MESSAGE_DEFLATED,
+  TYPE_DATA_STREAM,
+  TYPE_REQUEST_MESSAGE,
+  TYPE_RESPONSE_MESSAGE,
+} from './constants.js';
+import { HalibutError } from './errors.js';
+import { Guid } from './guid.js';
+import type { Message, RequestMessage, ResponseMessage, ServerError, ServiceEndPoint } from './messages.js';
+
+/**
+ * The message codec: `{ "Message": ... }` as BSON, raw DEFLATE, no length prefix.
+ */
+
+// ---------- values <-> BSON values ----------
+
+function toBsonValue(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Guid) return new Binary(v.bytes, Binary.SUBTYPE_UUID);
+  if (Buffer.isBuffer(v)) return new Binary(v, Binary.SUBTYPE_DEFAULT);
+  if (Array.isArray(v)) return v.map(toBsonValue);
+  if (v instanceof Date || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) out[k] = toBsonValue(val);
+  return out;
+}
+
+function fromBsonValue(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Binary) {
+    const bytes = Buffer.from(v.buffer.subarray(0, v.position));
+    return v.sub_type === Binary.SUBTYPE_UUID && bytes.length === 16 ? new Guid(bytes) : bytes;
+  }
+  if (Array.isArray(v)) return v.map(fromBsonValue);
+  if (v instanceof Date || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) out[k] = fromBsonValue(val);
+  return out;
+}
+
+// ---------- envelopes ----------
+
+function requestEnvelope(r: RequestMessage): Record<string, unknown> {
+  return {
+    Message: {
+      $type: TYPE_REQUEST_MESSAGE,
+      id: r.id,
+      activityId: r.activityId,
+      endpoint: r.endpoint,
+      service: r.service,
+      method: r.method,
+      params: r.params,
+    },
+  };
+}
+
+function responseEnvelope(r: ResponseMessage): Record<string, unknown> {
+  return {
+    Message: {
+      $type: TYPE_RESPONSE_MESSAGE,
+      id: r.id,
+      error: r.error
+        ? { message: r.error.message, details: r.error.details, HalibutErrorType: r.error.HalibutErrorType }
+        : null,
+      result: r.result ?? null,
+    },
+  };
+}
+
+/** BSON bytes of a message envelope (before compression). */
+export function messageToBson(m: Message): Buffer {
+  const envelope =
+    m.kind === 'null' ? { Message: null } : m.kind === 'request' ? requestEnvelope(m.request) : responseEnvelope(m.response);
+  return Buffer.from(BSON.serialize(toBsonValue(envelope) as Record<string, unknown>, { ignoreUndefined: false }));
+}
+
+/** One message as it goes on the wire: raw DEFLATE of the BSON envelope. */
+export function encodeMessage(m: Message): Buffer {
+  if (m.kind === 'null') return NULL_MESSAGE_DEFLATED;
+  return deflateRawSync(messageToBson(m), { level: 6 });
+}
+
+/** Parse the BSON of an envelope into a Message; malformed shapes are protocol errors. */
+export function bsonToMessage(bson: Buffer): Message {
+  let doc: Record<string, unknown>;
+  try {
+    doc = BSON.deserialize(bson, { useBigInt64: true, promoteBuffers: false, validation: { utf8: true } });
+  } catch (e) {
+    throw new HalibutError('protocol.bad-message', `message is not valid BSON: ${(e as Error).message}`, { cause: e });
+  }
+  if (!Object.prototype.hasOwnProperty.call(doc, 'Message')) {
+    throw new HalibutError('protocol.bad-message', 'message envelope has no "Message" field');
+  }
+  const body = fromBsonValue(doc['Message']) as Record<string, unknown> | null;
+  if (body === null) return { kind: 'null' };
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw new HalibutError('protocol.bad-message', 'envelope "Message" is neither null nor an object');
+  }
+  const type = body['$type'];
+  if (type === TYPE_REQUEST_MESSAGE) {
+    const { id, activityId, endpoint, service, method, params } = body;
+    if (typeof id !== 'string' || typeof service !== 'string' || typeof method !== 'string') {
+      throw new HalibutError('protocol.bad-message', 'RequestMessage lacks id, service or method');
+    }
+    if (!endpoint || typeof endpoint !== 'object' || typeof (endpoint as ServiceEndPoint).BaseUri !== 'string') {
+      throw new HalibutError('protocol.bad-message', 'RequestMessage endpoint has no BaseUri');
+    }
+    return {
+      kind: 'request',
+      request: {
+        id,
+        activityId: activityId instanceof Guid ? activityId : new Guid(Buffer.alloc(16)),
+        endpoint: endpoint as ServiceEndPoint,
+        service,
+        method,
+        params: Array.isArray(params) ? params : [],
+      },
+    };
+  }
+  if (type === TYPE_RESPONSE_MESSAGE) {
+    const { id, error, result } = body;
+    if (typeof id !== 'string') throw new HalibutError('protocol.bad-message', 'ResponseMessage has no id');
+    return { kind: 'response', response: { id, error: (error as ServerError | null) ?? null, result: result ?? null } };
+  }
+  throw new HalibutError('protocol.bad-message', `unknown message $type ${JSON.stringify(type)}`);
+}
+
+export type InflateAttempt =
+  | { done: true; bson: Buffer; consumed: number }
+  | { done: false };
+
+/**
+ * Try to inflate one raw-DEFLATE stream from the front of `buf`.
+ * Returns `done: false` when the stream is not complete yet (wait for more bytes); throws a
+ * protocol error for garbage or when the inflated size would exceed `maxInflatedBytes`
+ * (a deflate bomb ends here, not in memory growth). `consumed` is the number of compressed
+ * bytes the stream used; whatever follows belongs to the next item.
+ */
+export function tryInflate(buf: Buffer, maxInflatedBytes: number): InflateAttempt {
+  try {
+    const r = inflateRawSync(buf, { info: true, maxOutputLength: maxInflatedBytes }) as unknown as {
+      buffer: Buffer;
+      engine: { bytesWritten: number };
+    };
+    return { done: true, bson: r.buffer, consumed: r.engine.bytesWritten };
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException & { errno?: number };
+    if (err.code === 'Z_BUF_ERROR' || err.errno === zc.Z_BUF_ERROR) return { done: false };
+    if (err.code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new HalibutError('protocol.message-too-large', `message inflates to more than ${maxInflatedBytes} bytes`, { cause: e });
+    }
+    throw new HalibutError('protocol.bad-message', `message is not valid raw DEFLATE: ${err.message}`, { cause: e });
+  }
+}
+
+// ---------- data streams ----------
+
+export interface DataStreamRef {
+  id: Guid;
+  length: bigint;
+}
+
+/** The placeholder a message carries for a data stream that follows it. */
+export function dataStreamRef(id: Guid, length: number | bigint): Record<string, unknown> {
+  return { $type: TYPE_DATA_STREAM, id, length: BigInt(length) };
+}
+
+/** Data-stream placeholders in a decoded message, in document order. */
+export function findDataStreams(value: unknown, out: DataStreamRef[] = []): DataStreamRef[] {
+  if (Array.isArray(value)) {
+    for (const v of value) findDataStreams(v, out);
+  } else if (value && typeof value === 'object' && !(value instanceof Guid) && !Buffer.isBuffer(value)) {
+    const o = value as Record<string, unknown>;
+    if (o['$type'] === TYPE_DATA_STREAM && o['id'] instanceof Guid && (typeof o['length'] === 'bigint' || typeof o['length'] === 'number')) {
+      out.push({ id: o['id'], length: BigInt(o['length']) });
+    } else {
+      for (const v of Object.values(o)) findDataStreams(v, out);
+    }
+  }
+  return out;
+}
+
+/** Bytes of one data stream after a message: GUID, int64 LE length, bytes, the length again. */
+export function encodeDataStream(id: Guid, data: Buffer): Buffer {
+  const len = Buffer.alloc(8);
+  len.writeBigInt64LE(BigInt(data.length));
+  return Buffer.concat([id.bytes, len, data, len]);
+}

@@ -1,0 +1,30 @@
+/**
+ * Errors raised by the protocol layer. halibut/ imports nothing of ours, so it carries its
+ * own small error type; its `kind` strings are a subset of pollfleet's error kinds
+ * (src/core/errors.ts) and travel unchanged into events and results.
+ */
+export type HalibutErrorKind =
+  | 'protocol.error'
+  | 'protocol.bad-preamble'
+  | 'protocol.unexpected-identity'
+  | 'protocol.unexpected-control'
+  | 'protocol.message-too-large'
+  | 'protocol.bad-message'
+  | 'protocol.stream-mismatch'
+  | 'protocol.http-response'
+  | 'timeout.receive'
+  | 'timeout.heartbeat'
+  | 'closed.by-peer';
+
+export class HalibutError extends Error {
+  readonly kind: HalibutErrorKind;
+  constructor(kind: HalibutErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HalibutError';
+    this.kind = kind;
+  }
+}
+
+export function isHalibutError(e: unknown): e is HalibutError {
+  return e instanceof HalibutError;
+}

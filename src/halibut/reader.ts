@@ -1,0 +1,244 @@
+import type { Readable } from 'node:stream';
+import { CRLF, PREAMBLE_MAX_CHARS } from './constants.js';
+import { bsonToMessage, findDataStreams, tryInflate, type DataStreamRef } from './codec.js';
+import { HalibutError, type HalibutErrorKind } from './errors.js';
+import type { Message } from './messages.js';
+
+const EMPTY = Buffer.alloc(0);
+const LF = 0x0a;
+const CR = 0x0d;
+/** Stop reading from the socket while this much is buffered and not yet consumed. */
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+/** Longest control or identity line accepted (a real one is < 100 chars). */
+const MAX_LINE_CHARS = 20_000;
+
+export interface ReadOptions {
+  /** Give up when no byte arrives for this long while waiting. */
+  timeoutMs: number;
+  /** Error kind used when the timeout fires. */
+  timeoutKind?: Extract<HalibutErrorKind, `timeout.${string}`>;
+}
+
+export interface ReceivedMessage {
+  message: Message;
+  /** Raw-deflate bytes the message occupied on the wire. */
+  wireBytes: number;
+  /** Data streams that followed it, in order. */
+  streams: Buffer[];
+}
+
+/**
+ * A pull reader over any Readable (a TLS socket, a WebSocket adapter, a test PassThrough):
+ * preamble, CRLF lines, deflated messages and data streams, each read leaving the bytes
+ * that follow for the next read. One timer per reader, refreshed, never recreated per read.
+ */
+export class ProtocolReader {
+  #source: Readable;
+  #pending: Buffer = EMPTY;
+  #ended = false;
+  #error: Error | null = null;
+  #wake: (() => void) | null = null;
+  #timer: NodeJS.Timeout | null = null;
+  #timedOut = false;
+  #paused = false;
+  #maxMessageBytes: number;
+
+  constructor(source: Readable, opts: { maxMessageBytes: number }) {
+    this.#source = source;
+    this.#maxMessageBytes = opts.maxMessageBytes;
+    source.on('data', this.#onData);
+    source.on('end', this.#onEnd);
+    source.on('close', this.#onEnd);
+    source.on('error', this.#onError);
+  }
+
+  /** Bytes received and not yet consumed (for tests and diagnostics). */
+  get buffered(): number {
+    return this.#pending.length;
+  }
+
+  dispose(): void {
+    this.#source.off('data', this.#onData);
+    this.#source.off('end', this.#onEnd);
+    this.#source.off('close', this.#onEnd);
+    this.#source.off('error', this.#onError);
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#ended = true;
+    this.#notify();
+  }
+
+  #onData = (chunk: Buffer): void => {
+    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
+    if (this.#pending.length > HIGH_WATER_BYTES && !this.#paused) {
+      this.#paused = true;
+      this.#source.pause();
+    }
+    this.#notify();
+  };
+  #onEnd = (): void => {
+    this.#ended = true;
+    this.#notify();
+  };
+  #onError = (e: Error): void => {
+    this.#error ??= e;
+    this.#notify();
+  };
+  #notify(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  #consume(n: number): void {
+    this.#pending = n >= this.#pending.length ? EMPTY : this.#pending.subarray(n);
+    if (this.#paused && this.#pending.length < HIGH_WATER_BYTES / 2) {
+      this.#paused = false;
+      this.#source.resume();
+    }
+  }
+
+  /** Wait until more bytes, end or error arrive, or the timeout fires. */
+  async #more(o: ReadOptions): Promise<void> {
+    if (this.#error) throw this.#error;
+    if (this.#ended) throw new HalibutError('closed.by-peer', 'the connection was closed by the other end');
+    this.#timedOut = false;
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      if (this.#timer) {
+        clearTimeout(this.#timer);
+      }
+      this.#timer = setTimeout(() => {
+        this.#timedOut = true;
+        this.#notify();
+      }, o.timeoutMs);
+    });
+    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#timedOut && !this.#error && !this.#ended) {
+      throw new HalibutError(o.timeoutKind ?? 'timeout.receive', `no data received for ${o.timeoutMs} ms`);
+    }
+    if (this.#error) throw this.#error;
+  }
+
+  /**
+   * Node side: read the preamble byte by byte until two `\n` in a row, dropping `\r`
+   * (accepts `MX\r\n\r\n` and `MX\n\n`), at most 20,000 chars. Returns the text read
+   * (without `\r`); the caller checks whether it starts with `MX`.
+   */
+  async readPreamble(o: ReadOptions & { maxChars?: number }): Promise<string> {
+    const max = o.maxChars ?? PREAMBLE_MAX_CHARS;
+    let chars = 0;
+    let text = '';
+    let lastWasLf = false;
+    for (;;) {
+      const buf = this.#pending;
+      let i = 0;
+      for (; i < buf.length; i++) {
+        const b = buf[i]!;
+        if (b === CR) continue;
+        if (b === LF) {
+          if (lastWasLf) {
+            this.#consume(i + 1);
+            return text + '\n';
+          }
+          lastWasLf = true;
+        } else {
+          lastWasLf = false;
+        }
+        text += String.fromCharCode(b);
+        if (++chars > max) {
+          this.#consume(i + 1);
+          throw new HalibutError('protocol.bad-preamble', `no end of preamble within ${max} characters`);
+        }
+      }
+      this.#consume(buf.length);
+      await this.#more(o);
+    }
+  }
+
+  /** One line ending in CRLF (a bare LF is not a line end), without the CRLF. */
+  async readLine(o: ReadOptions): Promise<string> {
+    let from = 0;
+    for (;;) {
+      const buf = this.#pending;
+      const idx = buf.indexOf(CRLF, from, 'latin1');
+      if (idx >= 0) {
+        const line = buf.toString('utf8', 0, idx);
+        this.#consume(idx + 2);
+        return line;
+      }
+      if (buf.length > MAX_LINE_CHARS) throw new HalibutError('protocol.error', `line longer than ${MAX_LINE_CHARS} bytes`);
+      from = Math.max(0, buf.length - 1);
+      await this.#more(o);
+    }
+  }
+
+  /** A control line (`NEXT`, `PROCEED`, `END`), skipping empty lines when asked. */
+  async readControlLine(o: ReadOptions & { skipEmpty: boolean }): Promise<string> {
+    for (;;) {
+      const line = await this.readLine(o);
+      if (line === '' && o.skipEmpty) continue;
+      return line;
+    }
+  }
+
+  /** Exactly `n` bytes. */
+  async readExact(n: number, o: ReadOptions): Promise<Buffer> {
+    while (this.#pending.length < n) await this.#more(o);
+    const out = Buffer.from(this.#pending.subarray(0, n));
+    this.#consume(n);
+    return out;
+  }
+
+  /**
+   * One deflated message and the data streams its placeholders announce. Truncated input
+   * waits for more bytes; garbage, an oversized inflate or a stream mismatch is a
+   * protocol error.
+   */
+  async readMessage(o: ReadOptions & { firstByteTimeoutMs?: number }): Promise<ReceivedMessage> {
+    let first = true;
+    for (;;) {
+      if (this.#pending.length > 0) {
+        const attempt = tryInflate(this.#pending, this.#maxMessageBytes);
+        if (attempt.done) {
+          this.#consume(attempt.consumed);
+          const message = bsonToMessage(attempt.bson);
+          const refs =
+            message.kind === 'request' ? findDataStreams(message.request.params) :
+            message.kind === 'response' ? findDataStreams(message.response.result) : [];
+          const streams: Buffer[] = [];
+          for (const ref of refs) streams.push(await this.readDataStream(ref, o));
+          return { message, wireBytes: attempt.consumed, streams };
+        }
+        if (this.#pending.length > this.#maxMessageBytes) {
+          throw new HalibutError('protocol.message-too-large', `compressed message exceeds ${this.#maxMessageBytes} bytes`);
+        }
+      }
+      const timeoutMs = first && this.#pending.length === 0 && o.firstByteTimeoutMs !== undefined ? o.firstByteTimeoutMs : o.timeoutMs;
+      first = false;
+      await this.#more({ ...o, timeoutMs });
+    }
+  }
+
+  /** One data stream: 16-byte GUID, int64 LE length, bytes, the same length again. */
+  async readDataStream(expected: DataStreamRef, o: ReadOptions): Promise<Buffer> {
+    const head = await this.readExact(24, o);
+    const id = head.subarray(0, 16);
+    if (!id.equals(expected.id.bytes)) {
+      throw new HalibutError('protocol.stream-mismatch', `data stream id ${expected.id} expected, another arrived`);
+    }
+    const length = head.readBigInt64LE(16);
+    if (length < 0n || length > BigInt(this.#maxMessageBytes)) {
+      throw new HalibutError('protocol.stream-mismatch', `data stream length ${length} is out of range`);
+    }
+    if (length !== expected.length) {
+      throw new HalibutError('protocol.stream-mismatch', `data stream announced ${expected.length} bytes, header says ${length}`);
+    }
+    const data = await this.readExact(Number(length), o);
+    const trailer = (await this.readExact(8, o)).readBigInt64LE(0);
+    if (trailer !== length) {
+      throw new HalibutError('protocol.stream-mismatch', `data stream length ${length} does not match trailing length ${trailer}`);
+    }
+    return data;
+  }
+}

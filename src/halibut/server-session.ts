@@ -1,0 +1,149 @@
+import type { Duplex } from 'node:stream';
+import {
+  CONTROL_END,
+  CONTROL_NEXT,
+  END_LINE,
+  IDENTITY_SUBSCRIBER,
+  PREAMBLE_MAGIC,
+  PROCEED_LINE,
+  handshakePageResponse,
+} from './constants.js';
+import { encodeDataStream, encodeMessage } from './codec.js';
+import { HalibutError } from './errors.js';
+import type { Guid } from './guid.js';
+import { SERVER_IDENTITY_BYTES, parseIdentity, type Identity } from './identity.js';
+import type { RequestMessage, ResponseMessage } from './messages.js';
+import { ProtocolReader } from './reader.js';
+
+/** Timeouts of the node (server) side; every one a named setting of the caller. */
+export interface ServerSessionOptions {
+  /** How long the node long-polls its queue before sending the null message (PollingQueueWaitTimeout). */
+  pollingQueueWaitMs: number;
+  /** Wait for the first byte of a response (TcpClientReceiveResponseTimeout). */
+  receiveResponseTimeoutMs: number;
+  /** All other reads: preamble, identity, rest of a response (TcpClientTimeout). */
+  receiveTimeoutMs: number;
+  /** NEXT / END after a message (TcpClientHeartbeatTimeout). */
+  heartbeatTimeoutMs: number;
+  maxMessageBytes: number;
+}
+
+export interface QueuedWork {
+  request: RequestMessage;
+  streams?: { id: Guid; data: Buffer }[];
+}
+
+export interface ServerHooks {
+  /** The preamble was `MX`: may this peer go on? false -> closed without a byte sent. */
+  authorize(): boolean;
+  /** Identified; false -> close silently (e.g. a per-subscription connection limit). */
+  identified(identity: Identity): boolean;
+  /** Wait up to `waitMs` for work for this subscription; null -> send the null message. Must honour `signal`. */
+  nextWork(subscriptionId: string, waitMs: number, signal: AbortSignal): Promise<QueuedWork | null>;
+  /** A message was written (a poll from the tentacle's point of view). */
+  sent(kind: 'null' | 'request', work: QueuedWork | null): void;
+  responded(work: QueuedWork, response: ResponseMessage, streams: Buffer[]): void;
+  /** Work handed out to a connection that closed before it was written: put it back. */
+  requeue(work: QueuedWork): void;
+  /** The peer was not `MX` and got the handshake page. */
+  answeredHttp?(preamble: string): void;
+}
+
+export type ServerSessionEnd = 'http-page' | 'rejected' | 'refused-identity' | 'ended-by-peer' | 'stopped';
+
+function write(d: Duplex, b: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    d.write(b, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/**
+ * The node's side of one polling connection, over an already secured Duplex.
+ * `stopping` asks for a graceful stop: waiting ends with the null message, and the next
+ * `NEXT` is answered with `END` instead of `PROCEED`. `signal` aborts at once (no bytes).
+ */
+export async function runServerSession(
+  duplex: Duplex,
+  hooks: ServerHooks,
+  o: ServerSessionOptions,
+  stopping: AbortSignal,
+): Promise<ServerSessionEnd> {
+  const reader = new ProtocolReader(duplex, { maxMessageBytes: o.maxMessageBytes });
+  // Aborted when the connection goes away, so a waiting queue read gives up its place.
+  const gone = new AbortController();
+  const onGone = () => gone.abort();
+  duplex.once('close', onGone);
+  try {
+    const preamble = await reader.readPreamble({ timeoutMs: o.receiveTimeoutMs });
+    if (!preamble.startsWith(PREAMBLE_MAGIC)) {
+      hooks.answeredHttp?.(preamble);
+      duplex.end(handshakePageResponse());
+      return 'http-page';
+    }
+    if (!hooks.authorize()) {
+      duplex.destroy();
+      return 'rejected';
+    }
+    const identity = parseIdentity(await reader.readLine({ timeoutMs: o.receiveTimeoutMs }));
+    const blank = await reader.readLine({ timeoutMs: o.receiveTimeoutMs });
+    if (blank !== '') throw new HalibutError('protocol.error', 'no blank line after the identity line');
+    if (identity.kind !== IDENTITY_SUBSCRIBER) {
+      throw new HalibutError('protocol.unexpected-identity', `this node only serves polling subscribers, got ${identity.kind}`);
+    }
+    if (!hooks.identified(identity)) {
+      duplex.destroy();
+      return 'refused-identity';
+    }
+    await write(duplex, SERVER_IDENTITY_BYTES);
+    const subscription = identity.subscriptionId!;
+
+    for (;;) {
+      const waitSignal = AbortSignal.any([gone.signal, stopping]);
+      const work = stopping.aborted ? null : await hooks.nextWork(subscription, o.pollingQueueWaitMs, waitSignal);
+      if (gone.signal.aborted) {
+        if (work) hooks.requeue(work); // the waiter died before the work left: give it back untouched
+        throw new HalibutError('closed.by-peer', 'the tentacle closed the connection while the node was waiting for work');
+      }
+      if (work) {
+        let out = encodeMessage({ kind: 'request', request: work.request });
+        if (work.streams?.length) out = Buffer.concat([out, ...work.streams.map((s) => encodeDataStream(s.id, s.data))]);
+        await write(duplex, out);
+        hooks.sent('request', work);
+        const received = await reader.readMessage({
+          firstByteTimeoutMs: o.receiveResponseTimeoutMs,
+          timeoutMs: o.receiveTimeoutMs,
+          timeoutKind: 'timeout.receive',
+        });
+        if (received.message.kind !== 'response') {
+          throw new HalibutError('protocol.bad-message', `expected a ResponseMessage, got ${received.message.kind}`);
+        }
+        hooks.responded(work, received.message.response, received.streams);
+      } else {
+        await write(duplex, encodeMessage({ kind: 'null' }));
+        hooks.sent('null', null);
+      }
+      let control: string;
+      try {
+        control = await reader.readControlLine({ timeoutMs: o.heartbeatTimeoutMs, timeoutKind: 'timeout.heartbeat', skipEmpty: true });
+      } catch (e) {
+        if ((e as HalibutError).kind === 'closed.by-peer') return 'ended-by-peer'; // EOF: closes
+        throw e;
+      }
+      if (control === CONTROL_END) {
+        duplex.end();
+        return 'ended-by-peer';
+      }
+      if (control !== CONTROL_NEXT) {
+        throw new HalibutError('protocol.unexpected-control', `expected NEXT or END, got "${control.slice(0, 40)}"`);
+      }
+      if (stopping.aborted) {
+        duplex.end(END_LINE);
+        return 'stopped';
+      }
+      await write(duplex, PROCEED_LINE);
+    }
+  } finally {
+    duplex.off('close', onGone);
+    reader.dispose();
+  }
+}

@@ -1,0 +1,113 @@
+import type { Duplex } from 'node:stream';
+import { CONTROL_END, CONTROL_PROCEED, END_LINE, IDENTITY_SERVER, IDENTITY_SUBSCRIBER, NEXT_LINE, PREAMBLE_CRLF } from './constants.js';
+import { encodeMessage, encodeDataStream } from './codec.js';
+import { HalibutError } from './errors.js';
+import { identityBytes, parseIdentity } from './identity.js';
+import type { RequestMessage, ResponseMessage } from './messages.js';
+import { ProtocolReader } from './reader.js';
+import type { Guid } from './guid.js';
+
+/** Timeouts of the tentacle (subscriber) side; every one a named setting of the caller. */
+export interface SubscriberSessionOptions {
+  subscriptionId: string;
+  /** Wait for the first byte of the next message (TcpClientReceiveRequestTimeoutForPolling). */
+  receiveRequestTimeoutMs: number;
+  /** All other reads (TcpClientTimeout). */
+  receiveTimeoutMs: number;
+  /** NEXT / PROCEED / END and the identity answer (TcpClientHeartbeatTimeout). */
+  heartbeatTimeoutMs: number;
+  maxMessageBytes: number;
+  /** Preamble form: Windows Tentacles send CRLF, Linux ones LF. */
+  preamble?: Buffer;
+}
+
+export interface SubscriberHooks {
+  identified(): void;
+  /** A poll: a message arrived (a request or the null message). */
+  polled(kind: 'null' | 'request', request: RequestMessage | null, wireBytes: number): void;
+  /** Run a request; the returned response is written back. Data streams after it are optional. */
+  handle(request: RequestMessage, streams: Buffer[]): Promise<{ response: ResponseMessage; streams?: { id: Guid; data: Buffer }[] }>;
+  answered?(request: RequestMessage, response: ResponseMessage): void;
+}
+
+export type SessionEnd = 'stopped' | 'ended-by-peer';
+
+function write(d: Duplex, b: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    d.write(b, (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+/**
+ * The tentacle's side of one polling connection, over an already secured Duplex:
+ * preamble, `MX-SUBSCRIBER` identity (one write), expect `MX-SERVER`, then forever:
+ * message -> (answer a request) -> `NEXT` -> expect `PROCEED`.
+ * Resolves when stopped (`END` sent) or when the node ends it with `END`; rejects with a
+ * HalibutError (or the socket's error) otherwise.
+ */
+export async function runSubscriberSession(
+  duplex: Duplex,
+  hooks: SubscriberHooks,
+  o: SubscriberSessionOptions,
+  signal?: AbortSignal,
+): Promise<SessionEnd> {
+  const reader = new ProtocolReader(duplex, { maxMessageBytes: o.maxMessageBytes });
+  const onAbort = () => reader.dispose();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    duplex.write(o.preamble ?? PREAMBLE_CRLF);
+    duplex.write(identityBytes(IDENTITY_SUBSCRIBER, o.subscriptionId));
+    const line = await reader.readLine({ timeoutMs: o.heartbeatTimeoutMs, timeoutKind: 'timeout.heartbeat' });
+    const identity = parseIdentity(line);
+    if (identity.kind !== IDENTITY_SERVER) {
+      throw new HalibutError('protocol.unexpected-identity', `expected ${IDENTITY_SERVER}, the node identified as ${identity.kind}`);
+    }
+    const blank = await reader.readLine({ timeoutMs: o.heartbeatTimeoutMs, timeoutKind: 'timeout.heartbeat' });
+    if (blank !== '') throw new HalibutError('protocol.error', 'no blank line after the node identity');
+    hooks.identified();
+
+    for (;;) {
+      const received = await reader.readMessage({
+        firstByteTimeoutMs: o.receiveRequestTimeoutMs,
+        timeoutMs: o.receiveTimeoutMs,
+        timeoutKind: 'timeout.receive',
+      });
+      const m = received.message;
+      if (m.kind === 'response') throw new HalibutError('protocol.bad-message', 'the node sent a ResponseMessage to a subscriber');
+      if (m.kind === 'request') {
+        hooks.polled('request', m.request, received.wireBytes);
+        const { response, streams } = await hooks.handle(m.request, received.streams);
+        let out = encodeMessage({ kind: 'response', response });
+        if (streams?.length) out = Buffer.concat([out, ...streams.map((s) => encodeDataStream(s.id, s.data))]);
+        await write(duplex, out);
+        hooks.answered?.(m.request, response);
+      } else {
+        hooks.polled('null', null, received.wireBytes);
+      }
+      if (signal?.aborted) {
+        await write(duplex, END_LINE);
+        return 'stopped';
+      }
+      await write(duplex, NEXT_LINE);
+      const control = await reader.readControlLine({
+        timeoutMs: o.heartbeatTimeoutMs,
+        timeoutKind: 'timeout.heartbeat',
+        skipEmpty: true,
+      });
+      if (control === CONTROL_END) return 'ended-by-peer';
+      if (control !== CONTROL_PROCEED) {
+        throw new HalibutError('protocol.unexpected-control', `expected PROCEED, got "${control.slice(0, 40)}"`);
+      }
+    }
+  } catch (e) {
+    if (signal?.aborted) {
+      // Stopped while waiting: close normally, as a Tentacle does, with END.
+      if (!duplex.destroyed && duplex.writable) duplex.write(END_LINE);
+      return 'stopped';
+    }
+    throw e;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    reader.dispose();
+  }
+}

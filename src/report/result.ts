@@ -1,0 +1,195 @@
+/**
+ * The Result: one JSON document per run, the only input of every renderer
+ * (`pollfleet report result.json` re-renders old runs). Versioned by `schema`.
+ * Numbers are measured; a figure that could not be measured is `null`, never invented.
+ */
+
+export const RESULT_SCHEMA = 'pollfleet.result/v1';
+export const COMPARISON_SCHEMA = 'pollfleet.comparison/v1';
+
+/** Distribution summary. All null when nothing was measured (count 0) or unavailable. */
+export interface Quantiles {
+  count: number;
+  min: number | null;
+  p50: number | null;
+  p90: number | null;
+  p99: number | null;
+  max: number | null;
+  mean: number | null;
+}
+
+export interface CoverageStats {
+  /** Share of pairs covered at the end of the run (0..1). */
+  final: number;
+  /** Lowest share over the steady part of the run (after ramp-up). */
+  min: number;
+  /** Mean share over the steady part of the run. */
+  mean: number;
+}
+
+export interface RequestCounts {
+  queued: number;
+  /** Written to a connection (the tentacle collected it). */
+  collected: number;
+  /** Not collected within PollingRequestQueueTimeout: in real Octopus, a failed task step. */
+  expired: number;
+  /** A response came back. */
+  answered: number;
+  /** Still waiting when the run ended (neither collected nor expired). */
+  pendingAtEnd: number;
+}
+
+export interface NodeResult {
+  name: string;
+  /** Polling address the node listens on (host:port). */
+  address: string;
+  apiUrl: string | null;
+  /** Tentacles with an identified connection to this node at the end of the run (null: unavailable). */
+  connectedTentacles: number | null;
+  /** Highest number of connected tentacles seen during the run. */
+  maxConnectedTentacles: number | null;
+  /** Distinct tentacles this node sent at least one message to. */
+  polledBy: number | null;
+  /** Messages this node wrote to tentacles (requests + null messages). */
+  polls: number | null;
+  coverage: CoverageStats;
+  /** Pickup latency of this node's queued work (null: unavailable, e.g. an external node). */
+  pickupMs: Quantiles | null;
+  requests: RequestCounts | null;
+  /** Encoded HDR histogram of pickup latency in microseconds (base64, mergeable). */
+  pickupHistogram: string | null;
+}
+
+export interface TimelinePoint {
+  /** Milliseconds since the run started. */
+  t: number;
+  /** Coverage share 0..1 at this second. */
+  coverage: number;
+  /** Connected tentacles per node name. */
+  nodes: Record<string, number>;
+  /** Polls (messages received by tentacles) during this interval. */
+  polls: number;
+  /** TLS handshakes completed during this interval (all nodes). */
+  handshakes: number;
+  /** Connections that closed on an error during this interval. */
+  errors: number;
+  /** Reconnect attempts during this interval. */
+  reconnects: number;
+  /** Run phase at this point. */
+  phase: 'registering' | 'ramping' | 'steady' | 'fault' | 'recovering' | 'stopping';
+}
+
+export interface FaultResult {
+  name: string;
+  action: string;
+  target: string;
+  /** Fault start, ms since run start. */
+  atMs: number;
+  /** Fault length (null: permanent). */
+  forMs: number | null;
+  affectedPairs: number;
+  detectionMs: Quantiles;
+  recoveryMs: Quantiles;
+  /** Fault end -> coverage back to 100 % (null: never within the run). */
+  timeToFullCoverageMs: number | null;
+  queuedDuringFault: number;
+  expired: number;
+  reconnectAttempts: number;
+  peakHandshakesPerSec: number;
+  backoff: 'faithful' | 'shortened';
+  /** Plain words, e.g. "node2 crashed at 0:30: ..." */
+  story: string;
+  pass: boolean;
+  reasons: string[];
+}
+
+export interface ThresholdResult {
+  /** As written, e.g. `pickupMs.p99 < 5000`. */
+  expression: string;
+  /** Metric path the expression reads, with `*` expanded (one result per match). */
+  metric: string;
+  actual: number | null;
+  expected: string;
+  pass: boolean;
+}
+
+export interface TentacleNodeMatrix {
+  /** Node names, column order. */
+  nodes: string[];
+  /** Tentacles per bucket (1 for small fleets). */
+  bucketSize: number;
+  /** rows[bucket][node] = share (0..1) of the bucket's tentacles this node polled at least once. */
+  polledShare: number[][];
+  /** rows[bucket][node] = share (0..1) of the bucket's pairs covered at the end. */
+  coveredShare: number[][];
+}
+
+export interface Summary {
+  tentacles: number;
+  nodes: number;
+  pairs: number;
+  coveredPairs: number;
+  coverage: CoverageStats;
+  pickupMs: Quantiles | null;
+  requests: RequestCounts | null;
+  handshakeMs: { tcp: Quantiles; tls: Quantiles; identify: Quantiles };
+  registrationMs: Quantiles & { failures: Record<string, number> };
+  /** Connection attempts after the first one per connection. */
+  reconnects: number;
+  /** Messages received by tentacles. */
+  polls: number;
+  /** Longest gap between two polls on one connection (ms). */
+  pollGapMs: Quantiles;
+  errors: Record<string, number>;
+  nodesNeverPolled: string[];
+}
+
+export interface Result {
+  schema: typeof RESULT_SCHEMA;
+  tool: { name: 'pollfleet'; version: string };
+  /** Scenario name. */
+  name: string;
+  route: string;
+  queue: 'per-node' | 'shared' | 'redis';
+  target: 'embedded' | 'external';
+  balancer: string | null;
+  /** The resolved scenario, secrets removed. */
+  scenario: unknown;
+  /** Settings shorter than their real defaults, e.g. "pollingQueueWaitMs 5000 (real 30000)". */
+  shortened: string[];
+  machine: { platform: string; cpus: number; memoryGiB: number; node: string };
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** The run was cut short (e.g. Ctrl-C); figures cover what ran. */
+  interrupted: boolean;
+  summary: Summary;
+  nodes: NodeResult[];
+  matrix: TentacleNodeMatrix;
+  timeline: TimelinePoint[];
+  faults: FaultResult[];
+  /** One actionable sentence per problem observed. */
+  diagnosis: string[];
+  thresholds: ThresholdResult[];
+  verdict: { pass: boolean; reasons: string[] };
+}
+
+export interface ComparisonRun {
+  name: string;
+  route: string;
+  queue: string;
+  balancer: string | null;
+  pass: boolean;
+  /** Expected verdict given by the comparison scenario (null: none stated). */
+  expectedPass: boolean | null;
+  diagnosis: string[];
+  result: Result;
+}
+
+export interface Comparison {
+  schema: typeof COMPARISON_SCHEMA;
+  name: string;
+  startedAt: string;
+  finishedAt: string;
+  runs: ComparisonRun[];
+}

@@ -1,0 +1,122 @@
+/**
+ * Every timeout, interval and limit pollfleet uses, with its real default and where it
+ * comes from. No other file in src/ holds a literal duration: everything else reads these
+ * through the resolved scenario. Units are in the names.
+ *
+ * [H] = the polling protocol reference (Halibut / Tentacle recommended settings)
+ * [LB] = the load-balancer reference (AWS / Azure / HAProxy documentation)
+ */
+
+/** Protocol timings of both ends. [H] sections 4 and 5. */
+export const PROTOCOL_DEFAULTS = {
+  /** Node long-polls its queue this long before sending the null message. [H] PollingQueueWaitTimeout */
+  pollingQueueWaitMs: 30_000,
+  /** A queued request must be collected within this, else it expires. [H] PollingRequestQueueTimeout */
+  pollingRequestQueueTimeoutMs: 120_000,
+  /** Tentacle waits this long for the first byte of the next message. [H] TcpClientReceiveRequestTimeoutForPolling */
+  receiveRequestTimeoutMs: 60_000,
+  /** All other reads and writes. [H] TcpClientTimeout */
+  receiveTimeoutMs: 60_000,
+  /** Node waits this long for the first byte of a response. [H] TcpClientReceiveResponseTimeout */
+  receiveResponseTimeoutMs: 300_000,
+  /** NEXT / PROCEED / END. [H] TcpClientHeartbeatTimeout */
+  heartbeatTimeoutMs: 60_000,
+  /** TCP connect. [H] TcpClientConnectTimeout */
+  connectTimeoutMs: 60_000,
+  /** TCP keep-alive idle time before the first probe. [H] section 1 (interval 5 s x 10 probes are the OS's to set). */
+  keepAliveInitialDelayMs: 15_000,
+  /** ServiceEndPoint fields the node sends in every request. [H] section 3 */
+  retryListeningSleepIntervalMs: 1_000,
+  retryCountLimit: 5,
+  connectionErrorRetryTimeoutMs: 300_000,
+  /** Hard cap on one inflated message or data stream (a deflate bomb ends in a protocol error). pollfleet's own limit. */
+  maxMessageBytes: 16 * 1024 * 1024,
+} as const;
+
+/** Reconnect back-off per polling connection: clamp(elapsed x (1 + random), min, max). [H] section 5 */
+export const BACKOFF_DEFAULTS = {
+  minMs: 5_000,
+  maxMs: 120_000,
+} as const;
+
+/** Tentacle defaults. [H] sections 4 and 8 */
+export const TENTACLE_DEFAULTS = {
+  pollingConnectionCount: 1,
+  maxPollingConnectionCount: 512,
+  /** Script runs: GetStatus is polled from 300 ms x1.4 up to 5 s by the caller; our scripts finish in this long. */
+  scriptRunMs: 200,
+} as const;
+
+/** Embedded cluster. */
+export const CLUSTER_DEFAULTS = {
+  nodes: 3,
+  /** The real polling port series: 10943, 10944, ... (falls back to free ports when taken). */
+  pollingPort: 10943,
+  /** Loopback addresses for "one address per node": 127.0.0.11, .12, ... */
+  directAddressBase: '127.0.0.11',
+  spaceId: 'Spaces-1',
+  /** Time a node process has to come up and report its ports. */
+  nodeStartTimeoutMs: 20_000,
+  /** Time a graceful stop may take before the process is killed. */
+  nodeStopTimeoutMs: 10_000,
+  /** Node events are sent to the orchestrator in batches this often. */
+  eventFlushIntervalMs: 100,
+} as const;
+
+/** Work the nodes queue: the probe whose pickup latency and expiry are measured. */
+export const WORKLOAD_DEFAULTS = {
+  intervalMs: 10_000,
+  /** Share of probes that are a full StartScript / GetStatus / CompleteScript sequence instead of GetCapabilities. */
+  scriptShare: 0.1,
+} as const;
+
+/** Fleet. */
+export const FLEET_DEFAULTS = {
+  tentacles: 50,
+  rampUpMs: 5_000,
+  /** RSA-2048 key generation costs ~50-100 ms; tentacles share this many key pairs, each with its own certificate (own thumbprint). */
+  keyPairs: 8,
+  registrationConcurrency: 16,
+} as const;
+
+/** Measurement. */
+export const METRICS_DEFAULTS = {
+  /** A pair whose last poll is older than this is not covered. */
+  stalenessMs: 60_000,
+  timelineIntervalMs: 1_000,
+  /** Pickup latency histogram range (microseconds), 3 significant digits. */
+  histogramMaxUs: 3_600_000_000,
+} as const;
+
+/** Run. */
+export const RUN_DEFAULTS = {
+  durationMs: 30_000,
+  /** Non-TTY progress line interval. */
+  progressIntervalMs: 5_000,
+  /** After the duration: how long to let connections close with END. */
+  drainMs: 3_000,
+} as const;
+
+/** AWS NLB-like layer-4 balancer. [LB] */
+export const NLB_DEFAULTS = {
+  idleTimeoutMs: 350_000,
+  healthCheckIntervalMs: 30_000,
+  healthCheckTimeoutMs: 10_000,
+  healthCheckHttpTimeoutMs: 6_000,
+  healthyThreshold: 5,
+  unhealthyThreshold: 2,
+  deregistrationDelayMs: 300_000,
+} as const;
+
+/** AWS ALB-like layer-7 balancer. [LB] */
+export const ALB_DEFAULTS = {
+  idleTimeoutMs: 60_000,
+  healthCheckIntervalMs: 30_000,
+  healthCheckTimeoutMs: 5_000,
+  healthyThreshold: 5,
+  unhealthyThreshold: 2,
+  deregistrationDelayMs: 300_000,
+} as const;
+
+/** The node health endpoint balancers probe. [H] section 8 */
+export const PING_PATH = '/api/octopusservernodes/ping';
