@@ -1,0 +1,3 @@
+export * from './certificate.js';
+export * from './thumbprint.js';
+export * from './load.js';
