@@ -61,6 +61,10 @@ export const CLUSTER_DEFAULTS = {
   nodeStopTimeoutMs: 10_000,
   /** Node events are sent to the orchestrator in batches this often. */
   eventFlushIntervalMs: 100,
+  /** Graceful node stop: connections get this long to end with END before they are destroyed. */
+  gracefulStopMs: 5_000,
+  /** A queue checks expiry on one shared ticker every max(this, collection timeout / 20). */
+  queueExpiryTickMinMs: 50,
 } as const;
 
 /** Work the nodes queue: the probe whose pickup latency and expiry are measured. */
@@ -68,6 +72,12 @@ export const WORKLOAD_DEFAULTS = {
   intervalMs: 10_000,
   /** Share of probes that are a full StartScript / GetStatus / CompleteScript sequence instead of GetCapabilities. */
   scriptShare: 0.1,
+  /** GetStatus back-off of the caller: 300 ms, x1.4 each time, up to 5 s. [H] section 6 */
+  scriptStatusBackoffMinMs: 300,
+  scriptStatusBackoffFactor: 1.4,
+  scriptStatusBackoffMaxMs: 5_000,
+  /** A script sequence gives up after this many GetStatus calls (bounds the loop). */
+  scriptStatusMaxPolls: 100,
 } as const;
 
 /** Fleet. */
