@@ -141,6 +141,8 @@ export interface Summary {
   /** Longest gap between two polls on one connection (ms). */
   pollGapMs: Quantiles;
   errors: Record<string, number>;
+  /** First message seen per error kind (for diagnosis; never holds secrets). */
+  errorExamples: Record<string, string>;
   nodesNeverPolled: string[];
 }
 

@@ -1,0 +1,28 @@
+/**
+ * Durations in scenarios and flags: `350ms`, `30s`, `2m`, `1h`, `1m30s`, or a bare number of
+ * milliseconds. Returns milliseconds, or null when the text is not a duration.
+ */
+const PART_RE = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function parseDuration(input: string | number): number | null {
+  if (typeof input === 'number') return Number.isFinite(input) && input >= 0 ? input : null;
+  const text = input.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (!/^(\d+(?:\.\d+)?(ms|s|m|h))+$/.test(text)) return null;
+  let ms = 0;
+  for (const m of text.matchAll(PART_RE)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
+  return ms;
+}
+
+/** 1500 -> "1.5s", 120000 -> "2m", 350 -> "350ms" (for plans and labels). */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${+(ms / 1000).toFixed(2)}s`;
+  if (ms < 3_600_000) {
+    const m = Math.floor(ms / 60_000);
+    const s = Math.round((ms % 60_000) / 1000);
+    return s ? `${m}m${s}s` : `${m}m`;
+  }
+  return `${+(ms / 3_600_000).toFixed(2)}h`;
+}

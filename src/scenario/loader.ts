@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { PollfleetError } from '../core/errors.js';
+import { resolveScenario, type Scenario } from './resolve.js';
+import { comparisonSchema, scenarioBodySchema } from './schema.js';
+
+export type LoadedScenarioFile =
+  | { kind: 'scenario'; file: string; scenario: Scenario }
+  | { kind: 'comparison'; file: string; name: string; description: string; variants: Scenario[] };
+
+/** Raw overrides from the command line, laid over the file before validation (so they are validated too). */
+export type RawOverrides = Record<string, unknown>;
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Deep merge for plain objects; arrays and scalars from `over` replace. */
+export function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+  return out;
+}
+
+/** Keys an object schema accepts at `path` (for "unknown field" messages). */
+function knownKeys(path: PropertyKey[]): string[] {
+  let s: unknown = scenarioBodySchema;
+  const unwrap = (x: unknown): unknown => {
+    let cur = x as { def?: { type?: string; innerType?: unknown; in?: unknown; element?: unknown } };
+    for (let i = 0; i < 5 && cur?.def; i++) {
+      const t = cur.def.type;
+      if (t === 'optional' || t === 'nullable' || t === 'default') cur = cur.def.innerType as typeof cur;
+      else if (t === 'pipe') cur = cur.def.in as typeof cur;
+      else break;
+    }
+    return cur;
+  };
+  for (const key of path) {
+    const u = unwrap(s) as { shape?: Record<string, unknown>; def?: { type?: string; element?: unknown } };
+    if (typeof key === 'number' && u?.def?.type === 'array') s = u.def.element;
+    else if (u?.shape && typeof key === 'string') s = u.shape[key];
+    else return [];
+  }
+  const u = unwrap(s) as { shape?: Record<string, unknown> };
+  return u?.shape ? Object.keys(u.shape) : [];
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
+}
+
+function issueLines(prefix: string, issues: z.core.$ZodIssue[]): string[] {
+  return issues.map((i) => {
+    if (i.code === 'unrecognized_keys') {
+      const keys = (i as unknown as { keys: string[] }).keys;
+      const known = knownKeys(i.path);
+      return keys
+        .map((k) => `${prefix}${formatPath([...i.path, k])}: unknown field${known.length ? ` (expected one of: ${known.join(', ')})` : ''}`)
+        .join('\n');
+    }
+    const where = formatPath(i.path) || '(top level)';
+    let msg = i.message.replace(/^Invalid input: /, '');
+    if (i.code === 'invalid_type' && /received undefined/.test(msg)) msg = msg.replace(/, received undefined/, '') + ' (missing)';
+    return `${prefix}${where}: ${msg}`;
+  });
+}
+
+function parseFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new PollfleetError(
+      'scenario.not-found',
+      code === 'ENOENT' ? `${file}: scenario file not found` : `${file}: cannot read the scenario file (${code ?? (e as Error).message})`,
+      { hint: 'ready-made scenarios are in scenarios/ (e.g. scenarios/direct.yaml)' },
+    );
+  }
+  if (extname(file).toLowerCase() === '.json') {
+    try {
+      return JSON.parse(text);
+    } catch (e) {
+      throw new PollfleetError('scenario.invalid', `${file}: not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    const pos = e.linePos?.[0];
+    throw new PollfleetError('scenario.invalid', `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: YAML syntax error: ${e.message.split('\n')[0]}`);
+  }
+  return doc.toJS();
+}
+
+function validateBody(raw: unknown, file: string, prefix: string, fallbackName: string): { scenario?: Scenario; lines: string[] } {
+  const parsed = scenarioBodySchema.safeParse(raw);
+  if (!parsed.success) return { lines: issueLines(`${file}: ${prefix}`, parsed.error.issues) };
+  const r = resolveScenario(parsed.data, fallbackName);
+  if (!r.scenario) return { lines: r.problems.map((p) => `${file}: ${prefix}${p.path}: ${p.message}`) };
+  return { scenario: r.scenario, lines: [] };
+}
+
+/**
+ * Load, validate and resolve a scenario or comparison file. Every problem is reported at
+ * once in one PollfleetError ('scenario.invalid', exit code 2) naming file, field and what
+ * was expected.
+ */
+export function loadScenarioFile(file: string, overrides: RawOverrides = {}): LoadedScenarioFile {
+  const raw = parseFile(file);
+  const fallbackName = basename(file).replace(/\.(ya?ml|json)$/i, '');
+  if (!isPlainObject(raw)) throw new PollfleetError('scenario.invalid', `${file}: expected a mapping of settings at the top level`);
+
+  if ('variants' in raw) {
+    const c = comparisonSchema.safeParse(raw);
+    if (!c.success) throw new PollfleetError('scenario.invalid', issueLines(`${file}: `, c.error.issues).join('\n'));
+    const lines: string[] = [];
+    const variants: Scenario[] = [];
+    const names = new Set<string>();
+    c.data.variants.forEach((v, i) => {
+      const merged = deepMerge(deepMerge(c.data.base ?? {}, v), overrides);
+      if (!isPlainObject(merged) || typeof merged['name'] !== 'string') {
+        lines.push(`${file}: variants[${i}].name: each variant needs a name`);
+        return;
+      }
+      if (names.has(merged['name'])) lines.push(`${file}: variants[${i}].name: "${merged['name']}" is used twice`);
+      names.add(merged['name']);
+      const r = validateBody(merged, file, `variants[${i}] `, `variant${i + 1}`);
+      lines.push(...r.lines);
+      if (r.scenario) variants.push(r.scenario);
+    });
+    if (lines.length) throw new PollfleetError('scenario.invalid', lines.join('\n'));
+    return { kind: 'comparison', file, name: c.data.name ?? fallbackName, description: c.data.description ?? '', variants };
+  }
+
+  const r = validateBody(deepMerge(raw, overrides), file, '', fallbackName);
+  if (!r.scenario) throw new PollfleetError('scenario.invalid', r.lines.join('\n'));
+  return { kind: 'scenario', file, scenario: r.scenario };
+}
+
+/** A scenario from flags alone (no file): the same validation, with "--flags" as the file name. */
+export function scenarioFromObject(raw: Record<string, unknown>, label = 'command line'): Scenario {
+  const r = validateBody(raw, label, '', String(raw['name'] ?? 'adhoc'));
+  if (!r.scenario) throw new PollfleetError('scenario.invalid', r.lines.join('\n'));
+  return r.scenario;
+}

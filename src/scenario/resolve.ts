@@ -1,0 +1,305 @@
+import {
+  ALB_DEFAULTS, BACKOFF_DEFAULTS, CLUSTER_DEFAULTS, FLEET_DEFAULTS, METRICS_DEFAULTS, NLB_DEFAULTS,
+  PING_PATH, PROTOCOL_DEFAULTS, RUN_DEFAULTS, WORKLOAD_DEFAULTS,
+} from './defaults.js';
+import { formatDuration } from './duration.js';
+import type { ScenarioParsed } from './schema.js';
+import { BALANCER_KINDS, QUEUE_KINDS, ROUTE_KINDS } from './schema.js';
+
+export type RouteKind = (typeof ROUTE_KINDS)[number];
+export type QueueKind = (typeof QUEUE_KINDS)[number];
+export type BalancerKind = (typeof BALANCER_KINDS)[number];
+
+export interface HealthCheckSettings {
+  protocol: 'tcp' | 'http' | 'https';
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+export interface ProtocolSettings {
+  pollingQueueWaitMs: number;
+  pollingRequestQueueTimeoutMs: number;
+  receiveRequestTimeoutMs: number;
+  receiveTimeoutMs: number;
+  receiveResponseTimeoutMs: number;
+  heartbeatTimeoutMs: number;
+  connectTimeoutMs: number;
+  keepAliveInitialDelayMs: number;
+  retryListeningSleepIntervalMs: number;
+  retryCountLimit: number;
+  connectionErrorRetryTimeoutMs: number;
+  maxMessageBytes: number;
+}
+
+export interface ExternalNode {
+  name: string;
+  host: string;
+  port: number;
+  /** As written (for reports). */
+  address: string;
+  thumbprint: string | null;
+  apiUrl: string | null;
+}
+
+/** A scenario with every default filled in: nothing downstream needs `??`. */
+export interface Scenario {
+  name: string;
+  description: string;
+  target: 'embedded' | 'external';
+  cluster: {
+    nodes: number;
+    queue: QueueKind;
+    redisUrl: string | null;
+    pollingPort: number;
+    directAddressBase: string;
+    apiHttps: boolean;
+    processes: boolean;
+  };
+  route: {
+    kind: RouteKind;
+    balancer: BalancerKind;
+    registration: 'direct' | 'alb';
+    nlb: {
+      idleTimeoutMs: number;
+      stickiness: 'none' | 'source-ip';
+      hashSeed: number;
+      healthCheck: HealthCheckSettings;
+      onUnhealthy: 'reset' | 'drain';
+      deregistrationDelayMs: number;
+      deregistrationTermination: boolean;
+      tlsListener: boolean;
+    };
+    alb: {
+      idleTimeoutMs: number;
+      routing: 'round-robin' | 'least-outstanding';
+      mtls: 'off' | 'passthrough';
+      healthCheck: HealthCheckSettings;
+    };
+  };
+  external: {
+    nodes: ExternalNode[];
+    apiUrl: string | null;
+    space: string | null;
+    apiKeyEnv: string | null;
+    identity: { cert: string | null; key: string | null; pfx: string | null; passphraseEnv: string | null };
+    subscriptionId: string | null;
+  } | null;
+  fleet: {
+    tentacles: number;
+    rampUpMs: number;
+    pollingConnectionCount: number;
+    keyPairs: number;
+    registrationConcurrency: number;
+    preamble: 'crlf' | 'lf';
+    overrides: { from: number; to: number; nodes: string[] }[];
+  };
+  workload: { intervalMs: number; scriptShare: number; enabled: boolean };
+  protocol: ProtocolSettings;
+  backoff: { minMs: number; maxMs: number };
+  durationMs: number;
+  stalenessMs: number;
+  thresholds: string[];
+  expect: 'pass' | 'fail' | null;
+  /** Settings shorter than their real defaults, labelled for every output. */
+  shortened: string[];
+}
+
+export interface ResolveProblem {
+  path: string;
+  message: string;
+}
+
+function splitHostPort(text: string): { host: string; port: number } | null {
+  const t = text.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(t) ?? /^([^:]+):(\d+)$/.exec(t);
+  if (!m) return null;
+  const port = Number(m[2]);
+  return port >= 1 && port <= 65535 ? { host: m[1]!, port } : null;
+}
+
+/** Fill in defaults and check what spans several fields. Problems are returned, all at once. */
+export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scenario?: Scenario; problems: ResolveProblem[] } {
+  const problems: ResolveProblem[] = [];
+  const target = p.target ?? (p.external ? 'external' : 'embedded');
+  const nodes = p.cluster?.nodes ?? CLUSTER_DEFAULTS.nodes;
+  const routeKind = p.route?.kind ?? 'direct';
+
+  type HealthCheckInput = NonNullable<NonNullable<NonNullable<typeof p.route>['nlb']>['healthCheck']> | undefined;
+  const hc = (h: HealthCheckInput, d: { intervalMs: number; timeoutMs: number; healthyThreshold: number; unhealthyThreshold: number }, proto: 'tcp' | 'http' | 'https'): HealthCheckSettings => ({
+    protocol: h?.protocol ?? proto,
+    path: h?.path ?? PING_PATH,
+    intervalMs: h?.interval ?? d.intervalMs,
+    timeoutMs: h?.timeout ?? d.timeoutMs,
+    healthyThreshold: h?.healthyThreshold ?? d.healthyThreshold,
+    unhealthyThreshold: h?.unhealthyThreshold ?? d.unhealthyThreshold,
+  });
+
+  const protocol: ProtocolSettings = {
+    pollingQueueWaitMs: p.timeouts?.pollingQueueWait ?? PROTOCOL_DEFAULTS.pollingQueueWaitMs,
+    pollingRequestQueueTimeoutMs: p.timeouts?.pollingRequestQueueTimeout ?? PROTOCOL_DEFAULTS.pollingRequestQueueTimeoutMs,
+    receiveRequestTimeoutMs: p.timeouts?.receiveRequestTimeout ?? PROTOCOL_DEFAULTS.receiveRequestTimeoutMs,
+    receiveTimeoutMs: p.timeouts?.receiveTimeout ?? PROTOCOL_DEFAULTS.receiveTimeoutMs,
+    receiveResponseTimeoutMs: p.timeouts?.receiveResponseTimeout ?? PROTOCOL_DEFAULTS.receiveResponseTimeoutMs,
+    heartbeatTimeoutMs: p.timeouts?.heartbeatTimeout ?? PROTOCOL_DEFAULTS.heartbeatTimeoutMs,
+    connectTimeoutMs: p.timeouts?.connectTimeout ?? PROTOCOL_DEFAULTS.connectTimeoutMs,
+    keepAliveInitialDelayMs: p.timeouts?.keepAliveInitialDelay ?? PROTOCOL_DEFAULTS.keepAliveInitialDelayMs,
+    retryListeningSleepIntervalMs: PROTOCOL_DEFAULTS.retryListeningSleepIntervalMs,
+    retryCountLimit: PROTOCOL_DEFAULTS.retryCountLimit,
+    connectionErrorRetryTimeoutMs: PROTOCOL_DEFAULTS.connectionErrorRetryTimeoutMs,
+    maxMessageBytes: PROTOCOL_DEFAULTS.maxMessageBytes,
+  };
+  if (protocol.pollingQueueWaitMs >= protocol.receiveRequestTimeoutMs) {
+    problems.push({
+      path: 'timeouts.pollingQueueWait',
+      message: `must be shorter than timeouts.receiveRequestTimeout (${formatDuration(protocol.receiveRequestTimeoutMs)}), or idle tentacles give up before the node sends the null message`,
+    });
+  }
+
+  let external: Scenario['external'] = null;
+  if (target === 'external') {
+    if (!p.external) {
+      problems.push({ path: 'external', message: 'target is external: list the nodes under external.nodes' });
+    } else {
+      const list: ExternalNode[] = [];
+      p.external.nodes.forEach((n, i) => {
+        const hp = splitHostPort(n.polling);
+        if (!hp) problems.push({ path: `external.nodes[${i}].polling`, message: `expected host:port, got ${JSON.stringify(n.polling)}` });
+        const tp = n.thumbprint ?? p.external!.thumbprint ?? null;
+        if (!tp) problems.push({ path: `external.nodes[${i}].thumbprint`, message: 'expected the server thumbprint (here or as external.thumbprint)' });
+        list.push({ name: n.name ?? `node${i + 1}`, host: hp?.host ?? '', port: hp?.port ?? 0, address: n.polling, thumbprint: tp, apiUrl: n.api ?? null });
+      });
+      const id = p.external.identity;
+      if (!id || (!id.pfx && !id.cert)) {
+        problems.push({ path: 'external.identity', message: 'give the tentacle identity: cert + key (PEM) or pfx -- its thumbprint must be trusted by the cluster' });
+      }
+      external = {
+        nodes: list,
+        apiUrl: p.external.apiUrl ?? null,
+        space: p.external.space ?? null,
+        apiKeyEnv: p.external.apiKeyEnv ?? null,
+        identity: { cert: id?.cert ?? null, key: id?.key ?? id?.cert ?? null, pfx: id?.pfx ?? null, passphraseEnv: id?.passphraseEnv ?? null },
+        subscriptionId: p.external.subscriptionId ?? null,
+      };
+    }
+    if (p.route && p.route.kind !== 'direct') {
+      problems.push({ path: 'route.kind', message: 'an external target is polled at the addresses listed in external.nodes; route must be direct (balanced routes are built only for the embedded cluster)' });
+    }
+  } else if (p.external) {
+    problems.push({ path: 'external', message: 'only used with target: external' });
+  }
+
+  const nodeNames = target === 'external' ? (external?.nodes.map((n) => n.name) ?? []) : Array.from({ length: nodes }, (_, i) => `node${i + 1}`);
+  const tentacles = p.fleet?.tentacles ?? (target === 'external' ? 1 : FLEET_DEFAULTS.tentacles);
+  const overrides: Scenario['fleet']['overrides'] = [];
+  (p.fleet?.overrides ?? []).forEach((o, i) => {
+    const [a, b] = typeof o.tentacles === 'number' ? [o.tentacles, o.tentacles] : o.tentacles.split('-').map(Number).concat([]) as [number, number?];
+    const from = a!;
+    const to = b ?? a!;
+    if (to < from || to >= tentacles) problems.push({ path: `fleet.overrides[${i}].tentacles`, message: `expected tentacle indexes within 0-${tentacles - 1}` });
+    for (const n of o.nodes) {
+      if (!nodeNames.includes(n)) problems.push({ path: `fleet.overrides[${i}].nodes`, message: `unknown node "${n}" (nodes are ${nodeNames.join(', ')})` });
+    }
+    if (['single-address', 'alb'].includes(routeKind)) {
+      problems.push({ path: `fleet.overrides[${i}]`, message: `route ${routeKind} has one server entry for all nodes; overrides apply to per-node entries` });
+    }
+    overrides.push({ from, to, nodes: o.nodes });
+  });
+
+  if ((p.cluster?.queue ?? 'per-node') === 'redis' && !p.cluster?.redisUrl) {
+    problems.push({ path: 'cluster.redisUrl', message: 'queue: redis needs cluster.redisUrl (e.g. redis://127.0.0.1:6379)' });
+  }
+
+  const s: Scenario = {
+    name: p.name ?? fallbackName,
+    description: p.description ?? '',
+    target,
+    cluster: {
+      nodes,
+      queue: p.cluster?.queue ?? 'per-node',
+      redisUrl: p.cluster?.redisUrl ?? null,
+      pollingPort: p.cluster?.pollingPort ?? CLUSTER_DEFAULTS.pollingPort,
+      directAddressBase: p.cluster?.directAddressBase ?? CLUSTER_DEFAULTS.directAddressBase,
+      apiHttps: p.cluster?.apiHttps ?? false,
+      processes: p.cluster?.processes ?? true,
+    },
+    route: {
+      kind: routeKind,
+      balancer: p.route?.balancer ?? 'simulator',
+      registration: p.route?.registration ?? (routeKind === 'alb' ? 'alb' : 'direct'),
+      nlb: {
+        idleTimeoutMs: p.route?.nlb?.idleTimeout ?? NLB_DEFAULTS.idleTimeoutMs,
+        stickiness: p.route?.nlb?.stickiness ?? 'none',
+        hashSeed: p.route?.nlb?.hashSeed ?? 1,
+        healthCheck: hc(p.route?.nlb?.healthCheck, { intervalMs: NLB_DEFAULTS.healthCheckIntervalMs, timeoutMs: p.route?.nlb?.healthCheck?.protocol?.startsWith('http') ? NLB_DEFAULTS.healthCheckHttpTimeoutMs : NLB_DEFAULTS.healthCheckTimeoutMs, healthyThreshold: NLB_DEFAULTS.healthyThreshold, unhealthyThreshold: NLB_DEFAULTS.unhealthyThreshold }, 'tcp'),
+        onUnhealthy: p.route?.nlb?.onUnhealthy ?? 'reset',
+        deregistrationDelayMs: p.route?.nlb?.deregistrationDelay ?? NLB_DEFAULTS.deregistrationDelayMs,
+        deregistrationTermination: p.route?.nlb?.deregistrationTermination ?? false,
+        tlsListener: p.route?.nlb?.tlsListener ?? false,
+      },
+      alb: {
+        idleTimeoutMs: p.route?.alb?.idleTimeout ?? ALB_DEFAULTS.idleTimeoutMs,
+        routing: p.route?.alb?.routing ?? 'round-robin',
+        mtls: p.route?.alb?.mtls ?? 'off',
+        healthCheck: hc(p.route?.alb?.healthCheck, { intervalMs: ALB_DEFAULTS.healthCheckIntervalMs, timeoutMs: ALB_DEFAULTS.healthCheckTimeoutMs, healthyThreshold: ALB_DEFAULTS.healthyThreshold, unhealthyThreshold: ALB_DEFAULTS.unhealthyThreshold }, 'http'),
+      },
+    },
+    external,
+    fleet: {
+      tentacles,
+      rampUpMs: p.fleet?.rampUp ?? (target === 'external' ? 0 : FLEET_DEFAULTS.rampUpMs),
+      pollingConnectionCount: p.fleet?.pollingConnectionCount ?? 1,
+      keyPairs: p.fleet?.keyPairs ?? FLEET_DEFAULTS.keyPairs,
+      registrationConcurrency: p.fleet?.registrationConcurrency ?? FLEET_DEFAULTS.registrationConcurrency,
+      preamble: p.fleet?.preamble ?? 'crlf',
+      overrides,
+    },
+    workload: {
+      intervalMs: p.workload?.interval ?? WORKLOAD_DEFAULTS.intervalMs,
+      scriptShare: p.workload?.scriptShare ?? WORKLOAD_DEFAULTS.scriptShare,
+      enabled: p.workload?.enabled ?? true,
+    },
+    protocol,
+    backoff: { minMs: p.backoff?.min ?? BACKOFF_DEFAULTS.minMs, maxMs: p.backoff?.max ?? BACKOFF_DEFAULTS.maxMs },
+    durationMs: p.duration ?? RUN_DEFAULTS.durationMs,
+    stalenessMs: p.staleness ?? METRICS_DEFAULTS.stalenessMs,
+    thresholds: p.thresholds ?? [],
+    expect: p.expect ?? null,
+    shortened: [],
+  };
+  if (s.backoff.minMs > s.backoff.maxMs) problems.push({ path: 'backoff.min', message: 'must not exceed backoff.max' });
+  s.shortened = shortenedSettings(s);
+  return problems.length ? { problems } : { scenario: s, problems };
+}
+
+/** Every setting set below its real default, as "name value (real value)". */
+export function shortenedSettings(s: Scenario): string[] {
+  const out: string[] = [];
+  const check = (name: string, value: number, real: number) => {
+    if (value < real) out.push(`${name} ${formatDuration(value)} (real ${formatDuration(real)})`);
+  };
+  const p = s.protocol;
+  check('pollingQueueWait', p.pollingQueueWaitMs, PROTOCOL_DEFAULTS.pollingQueueWaitMs);
+  check('pollingRequestQueueTimeout', p.pollingRequestQueueTimeoutMs, PROTOCOL_DEFAULTS.pollingRequestQueueTimeoutMs);
+  check('receiveRequestTimeout', p.receiveRequestTimeoutMs, PROTOCOL_DEFAULTS.receiveRequestTimeoutMs);
+  check('receiveTimeout', p.receiveTimeoutMs, PROTOCOL_DEFAULTS.receiveTimeoutMs);
+  check('receiveResponseTimeout', p.receiveResponseTimeoutMs, PROTOCOL_DEFAULTS.receiveResponseTimeoutMs);
+  check('heartbeatTimeout', p.heartbeatTimeoutMs, PROTOCOL_DEFAULTS.heartbeatTimeoutMs);
+  check('connectTimeout', p.connectTimeoutMs, PROTOCOL_DEFAULTS.connectTimeoutMs);
+  check('keepAliveInitialDelay', p.keepAliveInitialDelayMs, PROTOCOL_DEFAULTS.keepAliveInitialDelayMs);
+  check('backoff.min', s.backoff.minMs, BACKOFF_DEFAULTS.minMs);
+  check('backoff.max', s.backoff.maxMs, BACKOFF_DEFAULTS.maxMs);
+  check('staleness', s.stalenessMs, METRICS_DEFAULTS.stalenessMs);
+  if (['single-address', 'nlb-unique-port'].includes(s.route.kind)) {
+    check('nlb.idleTimeout', s.route.nlb.idleTimeoutMs, NLB_DEFAULTS.idleTimeoutMs);
+    check('nlb.healthCheck.interval', s.route.nlb.healthCheck.intervalMs, NLB_DEFAULTS.healthCheckIntervalMs);
+    check('nlb.deregistrationDelay', s.route.nlb.deregistrationDelayMs, NLB_DEFAULTS.deregistrationDelayMs);
+  }
+  if (s.route.kind === 'alb' || s.route.registration === 'alb') {
+    check('alb.idleTimeout', s.route.alb.idleTimeoutMs, ALB_DEFAULTS.idleTimeoutMs);
+    check('alb.healthCheck.interval', s.route.alb.healthCheck.intervalMs, ALB_DEFAULTS.healthCheckIntervalMs);
+  }
+  return out;
+}
