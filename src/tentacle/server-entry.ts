@@ -1,0 +1,82 @@
+import { isIP } from 'node:net';
+import { PollfleetError } from '../core/errors.js';
+import { isThumbprint } from '../pki/thumbprint.js';
+
+/**
+ * One server entry a tentacle polls (a Tentacle.config TrustedOctopusServers item):
+ * where to connect and which node certificate to accept.
+ */
+export interface ServerEntry {
+  /** As configured, e.g. `https://10.0.0.5:10943` or `10.0.0.5:10943`. */
+  address: string;
+  host: string;
+  port: number;
+  /** Expected node thumbprint, compared exactly (case-sensitive) as Tentacle does. */
+  thumbprint: string;
+  name?: string;
+}
+
+export interface ParsedAddress {
+  address: string;
+  /** Host name or IP; IPv6 without brackets. */
+  host: string;
+  port: number;
+}
+
+const HOST_PORT_RE = /^(?:\[([0-9a-fA-F:.%\w-]+)\]|([^\s:/[\]]+)):(\d+)\/?$/;
+
+function bad(text: string, why: string): PollfleetError {
+  return new PollfleetError(
+    'input.invalid',
+    `server address ${JSON.stringify(text)}: ${why}`,
+    { hint: 'expected host:port, https://host:port or [ipv6]:port, e.g. https://octopus1.example.com:10943' },
+  );
+}
+
+function checkPort(text: string, port: string): number {
+  const n = Number(port);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw bad(text, `port ${port} is not between 1 and 65535`);
+  return n;
+}
+
+/** Parse `host:port`, `https://host:port[/]` or `[ipv6]:port`. The port is required. */
+export function parseServerAddress(text: string): ParsedAddress {
+  const address = text.trim();
+  if (address === '') throw bad(text, 'the address is empty');
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(address)?.[1]?.toLowerCase();
+  if (scheme !== undefined) {
+    if (scheme !== 'https') {
+      throw bad(text, scheme === 'wss'
+        ? 'polling over WebSockets is not supported; use the polling port (https://host:10943)'
+        : `scheme ${scheme}:// is not used for polling (the connection is always TLS); use https://host:port`);
+    }
+    let url: URL;
+    try {
+      url = new URL(address);
+    } catch {
+      throw bad(text, 'not a valid URL');
+    }
+    if (url.port === '') throw bad(text, 'no port (the polling port is usually 10943)');
+    if (url.pathname !== '/' && url.pathname !== '') throw bad(text, `unexpected path ${url.pathname}`);
+    const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+    return { address, host, port: checkPort(text, url.port) };
+  }
+  const m = HOST_PORT_RE.exec(address);
+  if (!m) {
+    if (!address.includes(':')) throw bad(text, 'no port (the polling port is usually 10943)');
+    if (isIP(address) === 6) throw bad(text, 'an IPv6 address needs brackets and a port: [::1]:10943');
+    throw bad(text, 'not host:port');
+  }
+  const host = m[1] ?? m[2]!;
+  if (m[1] !== undefined && isIP(host) !== 6) throw bad(text, `${host} in brackets is not an IPv6 address`);
+  return { address, host, port: checkPort(text, m[3]!) };
+}
+
+/** A server entry from an address and the node's thumbprint (40 hex chars; upper case is what matches). */
+export function serverEntry(address: string, thumbprint: string, name?: string): ServerEntry {
+  const parsed = parseServerAddress(address);
+  if (!isThumbprint(thumbprint.toUpperCase())) {
+    throw new PollfleetError('input.invalid', `thumbprint for ${address}: expected 40 hex characters, got ${JSON.stringify(thumbprint)}`);
+  }
+  return name === undefined ? { ...parsed, thumbprint } : { ...parsed, thumbprint, name };
+}
