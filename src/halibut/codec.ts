@@ -167,14 +167,30 @@ export function dataStreamRef(id: Guid, length: number | bigint): Record<string,
   return { $type: TYPE_DATA_STREAM, id, length: BigInt(length) };
 }
 
+/**
+ * Whether a decoded object is a data-stream placeholder. Halibut serialises with
+ * TypeNameHandling.Auto, so `$type` is written only where the declared type is not
+ * DataStream (e.g. an element of `params`); a DataStream-typed property (a ScriptFile's
+ * contents) carries just `{ id, length }`. Both shapes are accepted; any other key means
+ * it is not a placeholder.
+ */
+function isDataStreamPlaceholder(o: Record<string, unknown>): boolean {
+  const type = o['$type'];
+  if (type !== undefined && type !== TYPE_DATA_STREAM) return false;
+  if (!(o['id'] instanceof Guid)) return false;
+  const length = o['length'];
+  if (typeof length !== 'bigint' && !(typeof length === 'number' && Number.isInteger(length))) return false;
+  return Object.keys(o).every((k) => k === '$type' || k === 'id' || k === 'length');
+}
+
 /** Data-stream placeholders in a decoded message, in document order. */
 export function findDataStreams(value: unknown, out: DataStreamRef[] = []): DataStreamRef[] {
   if (Array.isArray(value)) {
     for (const v of value) findDataStreams(v, out);
-  } else if (value && typeof value === 'object' && !(value instanceof Guid) && !Buffer.isBuffer(value)) {
+  } else if (value && typeof value === 'object' && !(value instanceof Guid) && !Buffer.isBuffer(value) && !(value instanceof Date)) {
     const o = value as Record<string, unknown>;
-    if (o['$type'] === TYPE_DATA_STREAM && o['id'] instanceof Guid && (typeof o['length'] === 'bigint' || typeof o['length'] === 'number')) {
-      out.push({ id: o['id'], length: BigInt(o['length']) });
+    if (isDataStreamPlaceholder(o)) {
+      out.push({ id: o['id'] as Guid, length: BigInt(o['length'] as bigint | number) });
     } else {
       for (const v of Object.values(o)) findDataStreams(v, out);
     }

@@ -34,7 +34,12 @@ export interface ReceivedMessage {
  */
 export class ProtocolReader {
   #source: Readable;
+  /** Received bytes merged into one buffer (what the parsers look at). */
   #pending: Buffer = EMPTY;
+  /** Chunks received since the last merge: merged only when a parser needs them, so a large
+   * data stream arriving in many chunks is copied once, not once per chunk. */
+  #chunks: Buffer[] = [];
+  #chunkBytes = 0;
   #ended = false;
   #error: Error | null = null;
   #wake: (() => void) | null = null;
@@ -54,7 +59,25 @@ export class ProtocolReader {
 
   /** Bytes received and not yet consumed (for tests and diagnostics). */
   get buffered(): number {
-    return this.#pending.length;
+    return this.#available;
+  }
+
+  /** Whether the reader has paused its source because too much is buffered (for tests). */
+  get isPaused(): boolean {
+    return this.#paused;
+  }
+
+  get #available(): number {
+    return this.#pending.length + this.#chunkBytes;
+  }
+
+  #merge(): Buffer {
+    if (this.#chunks.length > 0) {
+      this.#pending = Buffer.concat(this.#pending.length === 0 ? this.#chunks : [this.#pending, ...this.#chunks]);
+      this.#chunks = [];
+      this.#chunkBytes = 0;
+    }
+    return this.#pending;
   }
 
   dispose(): void {
@@ -69,8 +92,9 @@ export class ProtocolReader {
   }
 
   #onData = (chunk: Buffer): void => {
-    this.#pending = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
-    if (this.#pending.length > HIGH_WATER_BYTES && !this.#paused) {
+    this.#chunks.push(chunk);
+    this.#chunkBytes += chunk.length;
+    if (this.#available > HIGH_WATER_BYTES && !this.#paused) {
       this.#paused = true;
       this.#source.pause();
     }
@@ -91,6 +115,7 @@ export class ProtocolReader {
   }
 
   #consume(n: number): void {
+    this.#merge();
     this.#pending = n >= this.#pending.length ? EMPTY : this.#pending.subarray(n);
     if (this.#paused && this.#pending.length < HIGH_WATER_BYTES / 2) {
       this.#paused = false;
@@ -102,6 +127,12 @@ export class ProtocolReader {
   async #more(o: ReadOptions): Promise<void> {
     if (this.#error) throw this.#error;
     if (this.#ended) throw new HalibutError('closed.by-peer', 'the connection was closed by the other end');
+    // A read that needs more bytes than the high-water mark (a large data stream or message)
+    // must let the source flow again, or it would wait for bytes that never come.
+    if (this.#paused) {
+      this.#paused = false;
+      this.#source.resume();
+    }
     this.#timedOut = false;
     await new Promise<void>((resolve) => {
       this.#wake = resolve;
@@ -122,7 +153,7 @@ export class ProtocolReader {
 
   /**
    * Node side: read the preamble byte by byte until two `\n` in a row, dropping `\r`
-   * (accepts `MX\r\n\r\n` and `MX\n\n`), at most 20,000 chars. Returns the text read
+   * (accepts `MX\r\n\r\n` and `MX\n\n`), at most 20,000 chars read (`\r` included). Returns the text read
    * (without `\r`); the caller checks whether it starts with `MX`.
    */
   async readPreamble(o: ReadOptions & { maxChars?: number }): Promise<string> {
@@ -131,9 +162,15 @@ export class ProtocolReader {
     let text = '';
     let lastWasLf = false;
     for (;;) {
-      const buf = this.#pending;
+      const buf = this.#merge();
       let i = 0;
       for (; i < buf.length; i++) {
+        // Every byte read counts towards the cap, dropped `\r`s included: a peer streaming
+        // `\r` forever must not keep the node reading forever.
+        if (++chars > max) {
+          this.#consume(i);
+          throw new HalibutError('protocol.bad-preamble', `no end of preamble within ${max} characters`);
+        }
         const b = buf[i]!;
         if (b === CR) continue;
         if (b === LF) {
@@ -146,10 +183,6 @@ export class ProtocolReader {
           lastWasLf = false;
         }
         text += String.fromCharCode(b);
-        if (++chars > max) {
-          this.#consume(i + 1);
-          throw new HalibutError('protocol.bad-preamble', `no end of preamble within ${max} characters`);
-        }
       }
       this.#consume(buf.length);
       await this.#more(o);
@@ -160,7 +193,7 @@ export class ProtocolReader {
   async readLine(o: ReadOptions): Promise<string> {
     let from = 0;
     for (;;) {
-      const buf = this.#pending;
+      const buf = this.#merge();
       const idx = buf.indexOf(CRLF, from, 'latin1');
       if (idx >= 0) {
         const line = buf.toString('utf8', 0, idx);
@@ -184,7 +217,8 @@ export class ProtocolReader {
 
   /** Exactly `n` bytes. */
   async readExact(n: number, o: ReadOptions): Promise<Buffer> {
-    while (this.#pending.length < n) await this.#more(o);
+    while (this.#available < n) await this.#more(o);
+    this.#merge();
     const out = Buffer.from(this.#pending.subarray(0, n));
     this.#consume(n);
     return out;
@@ -198,8 +232,8 @@ export class ProtocolReader {
   async readMessage(o: ReadOptions & { firstByteTimeoutMs?: number }): Promise<ReceivedMessage> {
     let first = true;
     for (;;) {
-      if (this.#pending.length > 0) {
-        const attempt = tryInflate(this.#pending, this.#maxMessageBytes);
+      if (this.#available > 0) {
+        const attempt = tryInflate(this.#merge(), this.#maxMessageBytes);
         if (attempt.done) {
           this.#consume(attempt.consumed);
           const message = bsonToMessage(attempt.bson);
@@ -214,7 +248,7 @@ export class ProtocolReader {
           throw new HalibutError('protocol.message-too-large', `compressed message exceeds ${this.#maxMessageBytes} bytes`);
         }
       }
-      const timeoutMs = first && this.#pending.length === 0 && o.firstByteTimeoutMs !== undefined ? o.firstByteTimeoutMs : o.timeoutMs;
+      const timeoutMs = first && this.#available === 0 && o.firstByteTimeoutMs !== undefined ? o.firstByteTimeoutMs : o.timeoutMs;
       first = false;
       await this.#more({ ...o, timeoutMs });
     }
