@@ -228,7 +228,7 @@ t.test('bad envelopes are protocol.bad-message', async (t) => {
     ['response without id', Buffer.from(BSON.serialize({ Message: { $type: TYPE_RESPONSE_MESSAGE, error: null, result: null } }))],
   ];
   for (const [name, bson] of cases) {
-    t.throws(() => bsonToMessage(bson), { kind: 'protocol.bad-message' }, name);
+    t.throws(() => bsonToMessage(bson), { name: 'HalibutError', kind: 'protocol.bad-message' }, name);
   }
 });
 
@@ -286,7 +286,7 @@ t.test('data stream mismatches are protocol.stream-mismatch', async (t) => {
   for (const [name, stream] of cases) {
     const { input, reader } = readerOver();
     input.write(Buffer.concat([head, stream]));
-    await t.rejects(reader.readMessage(READ), { kind: 'protocol.stream-mismatch' }, name);
+    await t.rejects(reader.readMessage(READ), { name: 'HalibutError', kind: 'protocol.stream-mismatch' }, name);
     reader.dispose();
   }
 });
@@ -340,15 +340,15 @@ t.test('truncated input waits for the rest instead of failing', async (t) => {
 });
 
 t.test('garbage is protocol.bad-message', async (t) => {
-  t.throws(() => tryInflate(Buffer.from('GARBAGE GARBAGE'), MiB), { kind: 'protocol.bad-message' });
+  t.throws(() => tryInflate(Buffer.from('GARBAGE GARBAGE'), MiB), { name: 'HalibutError', kind: 'protocol.bad-message' });
   const { input, reader } = readerOver();
   input.write(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
-  await t.rejects(reader.readMessage(READ), { kind: 'protocol.bad-message' });
+  await t.rejects(reader.readMessage(READ), { name: 'HalibutError', kind: 'protocol.bad-message' });
   reader.dispose();
   // A valid deflate stream whose content is not BSON.
   const { input: i2, reader: r2 } = readerOver();
   i2.write(deflateRawSync(Buffer.from('this is not bson at all')));
-  await t.rejects(r2.readMessage(READ), { kind: 'protocol.bad-message' });
+  await t.rejects(r2.readMessage(READ), { name: 'HalibutError', kind: 'protocol.bad-message' });
   r2.dispose();
 });
 
@@ -368,7 +368,7 @@ t.test('a deflate bomb is protocol.message-too-large and memory does not grow', 
 
   const { input, reader } = readerOver();
   input.write(bomb);
-  await t.rejects(reader.readMessage(READ), { kind: 'protocol.message-too-large' }, 'through the reader');
+  await t.rejects(reader.readMessage(READ), { name: 'HalibutError', kind: 'protocol.message-too-large' }, 'through the reader');
   reader.dispose();
 
   const peakGrowthMiB = (process.resourceUsage().maxRSS - peakBefore) / 1024;

@@ -41,7 +41,7 @@ t.test('first-byte timeout applies only while nothing has arrived', async (t) =>
     const { reader } = over();
     const started = performance.now();
     await t.rejects(reader.readMessage({ timeoutMs: 50, firstByteTimeoutMs: 300, timeoutKind: 'timeout.receive' }), {
-      kind: 'timeout.receive',
+      name: 'HalibutError', kind: 'timeout.receive',
     });
     const elapsed = performance.now() - started;
     t.ok(elapsed >= 280 && elapsed < 1_000, `waited for the first-byte timeout (${elapsed.toFixed(0)} ms)`);
@@ -51,7 +51,7 @@ t.test('first-byte timeout applies only while nothing has arrived', async (t) =>
     const { input, reader } = over();
     input.write(encodeMessage({ kind: 'null' }).subarray(0, 3));
     const started = performance.now();
-    await t.rejects(reader.readMessage({ timeoutMs: 50, firstByteTimeoutMs: 300 }), { kind: 'timeout.receive' });
+    await t.rejects(reader.readMessage({ timeoutMs: 50, firstByteTimeoutMs: 300 }), { name: 'HalibutError', kind: 'timeout.receive' });
     const elapsed = performance.now() - started;
     t.ok(elapsed >= 40 && elapsed < 250, `once bytes arrived, the ordinary timeout applies (${elapsed.toFixed(0)} ms)`);
     reader.dispose();
@@ -67,7 +67,7 @@ t.test('the timeout is an idle timeout (refreshed by each arriving byte) and car
     input.write(Buffer.from([byte]));
   }
   t.equal(await pending, 'PROCEED', 'never idle for 120 ms, so no timeout');
-  await t.rejects(reader.readLine({ timeoutMs: 60, timeoutKind: 'timeout.heartbeat' }), { kind: 'timeout.heartbeat' });
+  await t.rejects(reader.readLine({ timeoutMs: 60, timeoutKind: 'timeout.heartbeat' }), { name: 'HalibutError', kind: 'timeout.heartbeat' });
   reader.dispose();
 });
 
@@ -75,7 +75,7 @@ t.test('end, close and errors of the source end a waiting read', async (t) => {
   const a = over();
   const p = a.reader.readLine({ timeoutMs: 5_000 });
   a.input.end();
-  await t.rejects(p, { kind: 'closed.by-peer' }, 'EOF');
+  await t.rejects(p, { name: 'HalibutError', kind: 'closed.by-peer' }, 'EOF');
   const b = over();
   const q = b.reader.readLine({ timeoutMs: 5_000 });
   b.input.destroy(new Error('boom'));
@@ -83,7 +83,7 @@ t.test('end, close and errors of the source end a waiting read', async (t) => {
   const c = over();
   const r = c.reader.readLine({ timeoutMs: 5_000 });
   c.reader.dispose();
-  await t.rejects(r, { kind: 'closed.by-peer' }, 'dispose ends a waiting read');
+  await t.rejects(r, { name: 'HalibutError', kind: 'closed.by-peer' }, 'dispose ends a waiting read');
 });
 
 t.test('lines end in CRLF only; a bare LF is part of the line', async (t) => {
@@ -130,21 +130,21 @@ t.test('readPreamble stops at 20,000 chars read with protocol.bad-preamble', asy
 
   const tooLong = over();
   tooLong.input.write('x'.repeat(19_999) + '\n\n');
-  await t.rejects(tooLong.reader.readPreamble({ timeoutMs: 500 }), { kind: 'protocol.bad-preamble' }, '20,001 chars is not');
+  await t.rejects(tooLong.reader.readPreamble({ timeoutMs: 500 }), { name: 'HalibutError', kind: 'protocol.bad-preamble' }, '20,001 chars is not');
   tooLong.reader.dispose();
 
   const endless = over();
   const started = performance.now();
   const p = endless.reader.readPreamble({ timeoutMs: 5_000 });
   for (let i = 0; i < 30; i++) endless.input.write('y'.repeat(1_000));
-  await t.rejects(p, { kind: 'protocol.bad-preamble' }, 'a stream without newlines fails at the cap, not at the timeout');
+  await t.rejects(p, { name: 'HalibutError', kind: 'protocol.bad-preamble' }, 'a stream without newlines fails at the cap, not at the timeout');
   t.ok(performance.now() - started < 1_000);
   endless.reader.dispose();
 
   const crs = over();
   const q = crs.reader.readPreamble({ timeoutMs: 5_000 });
   for (let i = 0; i < 30; i++) crs.input.write('\r'.repeat(1_000));
-  await t.rejects(q, { kind: 'protocol.bad-preamble' }, 'dropped \\r still count towards the cap');
+  await t.rejects(q, { name: 'HalibutError', kind: 'protocol.bad-preamble' }, 'dropped \\r still count towards the cap');
   crs.reader.dispose();
 });
 
