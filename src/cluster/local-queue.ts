@@ -1,0 +1,295 @@
+import { now } from '../core/clock.js';
+import type { EventSink } from '../events/events.js';
+import { CLUSTER_DEFAULTS } from '../scenario/defaults.js';
+import type { QueueItem, QueueOutcome, WorkQueue } from './work-queue.js';
+
+/**
+ * An in-memory WorkQueue: a FIFO of items and a FIFO of waiters per subscription.
+ *
+ * Used as a node's own queue (classic HA: one per node) or as the one queue every node
+ * shares (multi-node polling: held by the cluster supervisor, nodes reach it over IPC).
+ *
+ * Who emits which event, so that every event is emitted exactly once in both cases:
+ * - this queue emits `request-queued` and `request-expired` (facts about the queue; `node`
+ *   is the item's owner) through the sink it was constructed with. Whoever constructs the
+ *   queue passes the sink: the node for its own queue, the supervisor for a shared one
+ *   (an IPC proxy of a shared queue passes none).
+ * - the serving node's PollingListener emits `request-dispatched` and `request-answered`
+ *   when the request is actually written / answered on its connection. A take() alone is
+ *   not a dispatch: an item taken by a connection that closes before the write is
+ *   requeued and collected again later, and pickup latency ends at the write.
+ *
+ * Expiry (PollingRequestQueueTimeout) applies while an item waits to be collected; a
+ * requeued item keeps its original deadline. It is checked by one shared ticker per queue,
+ * running only while something waits, every max(`expiryTickMinMs`, timeout / 20).
+ */
+export interface LocalQueueOptions {
+  sink?: EventSink;
+  /** Lower bound of the expiry ticker's interval. */
+  expiryTickMinMs?: number;
+}
+
+interface Entry {
+  item: QueueItem;
+  deadline: number;
+  collectTimeoutMs: number;
+  resolve: (o: QueueOutcome) => void;
+  state: 'waiting' | 'taken' | 'done';
+}
+
+interface Waiter {
+  resolve: (item: QueueItem | null) => void;
+  signal: AbortSignal;
+  timer: NodeJS.Timeout;
+  onAbort: () => void;
+}
+
+/** A double-ended queue on an array with a moving head: O(1) push, shift and unshift (amortised). */
+class Deque<T> {
+  #items: (T | undefined)[] = [];
+  #head = 0;
+
+  get length(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(v: T): void {
+    this.#items.push(v);
+  }
+
+  unshift(v: T): void {
+    if (this.#head > 0) this.#items[--this.#head] = v;
+    else this.#items.unshift(v);
+  }
+
+  shift(): T | undefined {
+    if (this.length === 0) return undefined;
+    const v = this.#items[this.#head];
+    this.#items[this.#head++] = undefined;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    return v;
+  }
+
+  /** Keep only the values for which `keep` is true (order preserved). */
+  retain(keep: (v: T) => boolean): void {
+    const next: T[] = [];
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const v = this.#items[i] as T;
+      if (keep(v)) next.push(v);
+    }
+    this.#items = next;
+    this.#head = 0;
+  }
+
+  *[Symbol.iterator](): IterableIterator<T> {
+    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i] as T;
+  }
+}
+
+function entryKey(item: QueueItem): string {
+  return `${item.owner}\u0000${item.key}`;
+}
+
+export class LocalQueue implements WorkQueue {
+  readonly #sink: EventSink | undefined;
+  readonly #tickMinMs: number;
+  /** Items waiting to be collected, per subscription. */
+  readonly #items = new Map<string, Deque<Entry>>();
+  /** Connections long-polling for work, per subscription. */
+  readonly #waiters = new Map<string, Deque<Waiter>>();
+  /** Every entry not yet resolved (waiting or taken), by owner + key. */
+  readonly #entries = new Map<string, Entry>();
+  #waitingCount = 0;
+  #ticker: NodeJS.Timeout | null = null;
+  #tickMs = Infinity;
+  #closed = false;
+
+  constructor(o: LocalQueueOptions = {}) {
+    this.#sink = o.sink;
+    this.#tickMinMs = o.expiryTickMinMs ?? CLUSTER_DEFAULTS.queueExpiryTickMinMs;
+  }
+
+  enqueue(item: QueueItem, collectTimeoutMs: number): Promise<QueueOutcome> {
+    if (this.#closed) return Promise.resolve({ outcome: 'failed', errorKind: 'internal', message: 'the queue is closed' });
+    const key = entryKey(item);
+    if (this.#entries.has(key)) {
+      return Promise.resolve({ outcome: 'failed', errorKind: 'internal', message: `request ${item.key} of ${item.owner} is already queued` });
+    }
+    return new Promise<QueueOutcome>((resolve) => {
+      const entry: Entry = { item, deadline: item.enqueuedAt + collectTimeoutMs, collectTimeoutMs, resolve, state: 'waiting' };
+      this.#entries.set(key, entry);
+      this.#sink?.({
+        type: 'request-queued', at: now(), node: item.owner, requestKey: item.key,
+        subscription: item.subscription, service: item.request.service,
+      });
+      this.#armTicker(collectTimeoutMs);
+      this.#offer(entry, false);
+    });
+  }
+
+  take(subscription: string, _servingNode: string, waitMs: number, signal: AbortSignal): Promise<QueueItem | null> {
+    if (signal.aborted || this.#closed) return Promise.resolve(null);
+    const entry = this.#shiftLive(subscription);
+    if (entry) return Promise.resolve(this.#handOut(entry));
+    return new Promise<QueueItem | null>((resolve) => {
+      let waiters = this.#waiters.get(subscription);
+      if (!waiters) this.#waiters.set(subscription, (waiters = new Deque()));
+      const list = waiters;
+      const waiter: Waiter = {
+        resolve,
+        signal,
+        timer: setTimeout(() => finish(), waitMs),
+        onAbort: () => finish(),
+      };
+      // Resolving null removes the waiter at once, so an aborted waiter can never be handed an item.
+      const finish = () => {
+        clearTimeout(waiter.timer);
+        signal.removeEventListener('abort', waiter.onAbort);
+        list.retain((w) => w !== waiter);
+        if (list.length === 0 && this.#waiters.get(subscription) === list) this.#waiters.delete(subscription);
+        resolve(null);
+      };
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+      list.push(waiter);
+    });
+  }
+
+  requeue(item: QueueItem): void {
+    const entry = this.#entries.get(entryKey(item));
+    if (!entry || entry.state !== 'taken') return;
+    if (this.#closed) return;
+    if (entry.deadline <= now()) {
+      this.#expire(entry);
+      return;
+    }
+    entry.state = 'waiting';
+    this.#armTicker(entry.collectTimeoutMs);
+    this.#offer(entry, true);
+  }
+
+  complete(item: QueueItem, outcome: QueueOutcome): void {
+    const key = entryKey(item);
+    const entry = this.#entries.get(key);
+    if (!entry || entry.state === 'done') return;
+    if (entry.state === 'waiting') this.#waitingCount--;
+    entry.state = 'done';
+    this.#entries.delete(key);
+    entry.resolve(outcome);
+  }
+
+  size(): number {
+    return this.#waitingCount;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopTicker();
+    for (const waiters of this.#waiters.values()) {
+      for (const w of waiters) {
+        clearTimeout(w.timer);
+        w.signal.removeEventListener('abort', w.onAbort);
+        w.resolve(null);
+      }
+    }
+    this.#waiters.clear();
+    for (const entry of this.#entries.values()) {
+      entry.state = 'done';
+      entry.resolve({ outcome: 'failed', errorKind: 'internal', message: 'the queue was closed before the request was answered' });
+    }
+    this.#entries.clear();
+    this.#items.clear();
+    this.#waitingCount = 0;
+  }
+
+  /** Hand an entry to the first live waiter of its subscription, or queue it (at the front when requeued). */
+  #offer(entry: Entry, front: boolean): void {
+    const sub = entry.item.subscription;
+    const waiters = this.#waiters.get(sub);
+    while (waiters && waiters.length > 0) {
+      const w = waiters.shift()!;
+      clearTimeout(w.timer);
+      w.signal.removeEventListener('abort', w.onAbort);
+      if (w.signal.aborted) {
+        w.resolve(null);
+        continue;
+      }
+      if (waiters.length === 0) this.#waiters.delete(sub);
+      w.resolve(this.#handOutFresh(entry));
+      return;
+    }
+    if (waiters) this.#waiters.delete(sub);
+    let items = this.#items.get(sub);
+    if (!items) this.#items.set(sub, (items = new Deque()));
+    if (front) items.unshift(entry);
+    else items.push(entry);
+    this.#waitingCount++;
+  }
+
+  #shiftLive(subscription: string): Entry | undefined {
+    const items = this.#items.get(subscription);
+    if (!items) return undefined;
+    let entry: Entry | undefined;
+    while ((entry = items.shift()) && entry.state !== 'waiting') {
+      /* skip entries resolved meanwhile */
+    }
+    if (items.length === 0) this.#items.delete(subscription);
+    return entry;
+  }
+
+  /** An entry leaving the waiting list. */
+  #handOut(entry: Entry): QueueItem {
+    this.#waitingCount--;
+    entry.state = 'taken';
+    return entry.item;
+  }
+
+  /** An entry handed straight to a waiter (it was never counted as waiting). */
+  #handOutFresh(entry: Entry): QueueItem {
+    entry.state = 'taken';
+    return entry.item;
+  }
+
+  #expire(entry: Entry): void {
+    if (entry.state === 'waiting') this.#waitingCount--;
+    entry.state = 'done';
+    this.#entries.delete(entryKey(entry.item));
+    this.#sink?.({
+      type: 'request-expired', at: now(), node: entry.item.owner, requestKey: entry.item.key,
+      subscription: entry.item.subscription, enqueuedAt: entry.item.enqueuedAt,
+    });
+    entry.resolve({ outcome: 'expired' });
+  }
+
+  #armTicker(collectTimeoutMs: number): void {
+    const tickMs = Math.max(this.#tickMinMs, collectTimeoutMs / 20);
+    if (this.#ticker && tickMs >= this.#tickMs) return;
+    this.#stopTicker();
+    this.#tickMs = tickMs;
+    this.#ticker = setInterval(() => this.#tick(), tickMs);
+    this.#ticker.unref();
+  }
+
+  #stopTicker(): void {
+    if (this.#ticker) clearInterval(this.#ticker);
+    this.#ticker = null;
+    this.#tickMs = Infinity;
+  }
+
+  #tick(): void {
+    const t = now();
+    for (const [sub, items] of this.#items) {
+      items.retain((e) => {
+        if (e.state !== 'waiting') return false;
+        if (e.deadline > t) return true;
+        this.#expire(e);
+        return false;
+      });
+      if (items.length === 0) this.#items.delete(sub);
+    }
+    if (this.#items.size === 0) this.#stopTicker();
+  }
+}
