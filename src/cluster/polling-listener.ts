@@ -1,0 +1,321 @@
+import type { Socket } from 'node:net';
+import tls from 'node:tls';
+import { now } from '../core/clock.js';
+import { errorKindOf, type ErrorKind } from '../core/errors.js';
+import type { EventSink, NodeRejectedEvent } from '../events/events.js';
+import {
+  runServerSession,
+  type Identity,
+  type QueuedWork,
+  type ResponseMessage,
+  type ServerHooks,
+  type ServerSessionEnd,
+  type ServerSessionOptions,
+} from '../halibut/index.js';
+import { thumbprintOfDer, type CertificateIdentity } from '../pki/index.js';
+import type { MachineRegistry } from './registry.js';
+import type { QueueItem, WorkQueue } from './work-queue.js';
+
+export interface PollingListenerOptions {
+  nodeName: string;
+  /** The node's certificate (HA nodes share the cluster's one). */
+  certificate: CertificateIdentity;
+  host: string;
+  /** 0 = a free port. */
+  port: number;
+  registry: MachineRegistry;
+  queue: WorkQueue;
+  sink: EventSink;
+  session: ServerSessionOptions;
+  /** TCP keep-alive idle time before the first probe. */
+  keepAliveInitialDelayMs: number;
+}
+
+interface Connection {
+  id: number;
+  socket: tls.TLSSocket;
+  thumbprint?: string;
+  rejectReason?: NodeRejectedEvent['reason'];
+  subscription?: string;
+  /** Handed out by the queue and not yet answered. */
+  taken: QueueItem | null;
+  /** Whether `taken` was written to the tentacle. */
+  written: boolean;
+}
+
+/**
+ * A node's polling port: a TLS server that asks for (but does not verify) a client
+ * certificate, authorises the tentacle by thumbprint after the preamble, and runs the
+ * node's side of the polling protocol (src/halibut runServerSession) on each connection,
+ * handing out work from the WorkQueue.
+ *
+ * Events: `node-accepted` when TLS is up; then exactly one terminal event per connection:
+ * `node-rejected` (no certificate, untrusted thumbprint, the HTML page for a non-`MX` peer, or
+ * a protocol error before identification) or `node-closed`. In between: `node-identified`,
+ * `node-sent` per message written, `request-dispatched` when a request is written (the end of
+ * its pickup latency, emitted here because only the serving node knows when that is) and
+ * `request-answered` when its response arrives.
+ */
+export class PollingListener {
+  readonly #o: PollingListenerOptions;
+  readonly #server: tls.Server;
+  readonly #connections = new Map<number, Connection>();
+  /** Raw TCP sockets, for a kill-like reset (a TLS socket cannot be reset directly). */
+  readonly #raw = new Set<Socket>();
+  readonly #identified = new Map<string, number>();
+  readonly #stopping = new AbortController();
+  #nextConnId = 1;
+  #pollsSent = 0;
+  #destroying = false;
+  #listening = false;
+  #stopPromise: Promise<void> | null = null;
+  #port = 0;
+  #onAllClosed: (() => void) | null = null;
+
+  constructor(o: PollingListenerOptions) {
+    this.#o = o;
+    this.#server = tls.createServer(
+      {
+        cert: o.certificate.certPem,
+        key: o.certificate.keyPem,
+        requestCert: true,
+        rejectUnauthorized: false,
+        minVersion: 'TLSv1.2',
+      },
+      (socket) => this.#onSecure(socket),
+    );
+    this.#server.on('connection', (raw: Socket) => {
+      this.#raw.add(raw);
+      raw.once('close', () => {
+        this.#raw.delete(raw);
+        if (this.#raw.size === 0) this.#onAllClosed?.();
+      });
+    });
+    // A failed handshake (scanner, wrong protocol, a peer that refused our certificate) never
+    // becomes a connection; the client side reports it.
+    this.#server.on('tlsClientError', (_e, socket) => socket.destroy());
+  }
+
+  /** Start listening; resolves with the port. */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      this.#server.once('error', onError);
+      this.#server.listen(this.#o.port, this.#o.host, () => {
+        this.#server.off('error', onError);
+        this.#listening = true;
+        const addr = this.#server.address();
+        this.#port = typeof addr === 'object' && addr ? addr.port : this.#o.port;
+        resolve(this.#port);
+      });
+    });
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Open connections (TLS up), identified or not. */
+  get connections(): number {
+    return this.#connections.size;
+  }
+
+  /** Messages written to subscribers (requests and null messages). */
+  get pollsSent(): number {
+    return this.#pollsSent;
+  }
+
+  /** Identified connections per subscription. */
+  connectedSubscriptions(): ReadonlyMap<string, number> {
+    return this.#identified;
+  }
+
+  /**
+   * Graceful stop: stop accepting, end every session with `END` (a waiting session sends the
+   * null message first, an in-flight request is answered first), then after `timeoutMs`
+   * destroy what is left. Idempotent.
+   */
+  stop(timeoutMs: number): Promise<void> {
+    this.#stopPromise ??= this.#stop(timeoutMs);
+    return this.#stopPromise;
+  }
+
+  async #stop(timeoutMs: number): Promise<void> {
+    this.#stopping.abort();
+    const closed = this.#closeServer();
+    if (this.#raw.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, timeoutMs);
+        const self = this;
+        this.#onAllClosed = done;
+        function done() {
+          clearTimeout(timer);
+          self.#onAllClosed = null;
+          resolve();
+        }
+      });
+    }
+    this.destroyAll();
+    await closed;
+  }
+
+  /**
+   * Close every connection at once, without `END`, and stop accepting. `reset: true` sends
+   * a TCP RST (what a crashed process's kernel does) instead of a FIN.
+   */
+  destroyAll(o: { reset?: boolean } = {}): void {
+    this.#destroying = true;
+    this.#stopping.abort();
+    void this.#closeServer();
+    for (const raw of this.#raw) {
+      if (o.reset && !raw.destroyed) raw.resetAndDestroy();
+      else raw.destroy();
+    }
+    for (const c of this.#connections.values()) c.socket.destroy();
+  }
+
+  #closeServer(): Promise<void> {
+    if (!this.#listening) return Promise.resolve();
+    this.#listening = false;
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+
+  #onSecure(socket: tls.TLSSocket): void {
+    const conn: Connection = { id: this.#nextConnId++, socket, taken: null, written: false };
+    socket.on('error', () => {
+      /* reported through the session's outcome */
+    });
+    if (this.#destroying) {
+      socket.destroy();
+      return;
+    }
+    this.#connections.set(conn.id, conn);
+    socket.setKeepAlive(true, this.#o.keepAliveInitialDelayMs);
+    socket.setNoDelay(false);
+    this.#o.sink({ type: 'node-accepted', at: now(), node: this.#o.nodeName, connId: conn.id });
+    runServerSession(socket, this.#hooks(conn), this.#o.session, this.#stopping.signal).then(
+      (end) => this.#ended(conn, end),
+      (e: unknown) => this.#failed(conn, e),
+    );
+  }
+
+  #hooks(conn: Connection): ServerHooks {
+    const { nodeName, sink, queue, registry } = this.#o;
+    return {
+      authorize: () => {
+        const cert = conn.socket.getPeerCertificate();
+        const raw = cert && (cert as { raw?: Buffer }).raw;
+        if (!raw || raw.length === 0) {
+          conn.rejectReason = 'no-certificate';
+          return false;
+        }
+        conn.thumbprint = thumbprintOfDer(raw);
+        if (!registry.isTrusted(conn.thumbprint)) {
+          conn.rejectReason = 'untrusted';
+          return false;
+        }
+        return true;
+      },
+      identified: (identity: Identity) => {
+        const sub = identity.subscriptionId!;
+        conn.subscription = sub;
+        this.#identified.set(sub, (this.#identified.get(sub) ?? 0) + 1);
+        sink({ type: 'node-identified', at: now(), node: nodeName, connId: conn.id, subscription: sub, thumbprint: conn.thumbprint! });
+        return true;
+      },
+      nextWork: async (subscription: string, waitMs: number, signal: AbortSignal) => {
+        const item = await queue.take(subscription, nodeName, waitMs, signal);
+        if (item) {
+          conn.taken = item;
+          conn.written = false;
+        }
+        return item;
+      },
+      sent: (kind: 'null' | 'request', work: QueuedWork | null) => {
+        this.#pollsSent++;
+        const at = now();
+        sink({ type: 'node-sent', at, node: nodeName, connId: conn.id, subscription: conn.subscription!, kind });
+        if (kind === 'request' && work) {
+          const item = work as QueueItem;
+          conn.written = true;
+          sink({
+            type: 'request-dispatched', at, node: nodeName, owner: item.owner, requestKey: item.key,
+            subscription: item.subscription, enqueuedAt: item.enqueuedAt,
+          });
+        }
+      },
+      responded: (work: QueuedWork, response: ResponseMessage) => {
+        const item = work as QueueItem;
+        conn.taken = null;
+        conn.written = false;
+        const echoed = response.id === item.request.id;
+        sink({
+          type: 'request-answered', at: now(), node: nodeName, owner: item.owner, requestKey: item.key,
+          subscription: item.subscription, ok: echoed && response.error === null,
+        });
+        if (echoed) queue.complete(item, { outcome: 'answered', response, servedBy: nodeName });
+        else {
+          // Halibut matches a response to its request by id; an unmatched one is dropped.
+          queue.complete(item, {
+            outcome: 'failed', errorKind: 'protocol.bad-message',
+            message: `the response id "${response.id.slice(0, 120)}" does not match the request id`,
+          });
+        }
+      },
+      requeue: (work: QueuedWork) => {
+        conn.taken = null;
+        conn.written = false;
+        queue.requeue(work as QueueItem);
+      },
+      answeredHttp: () => {
+        conn.rejectReason = 'http-page';
+      },
+    };
+  }
+
+  #ended(conn: Connection, end: ServerSessionEnd): void {
+    const { sink, nodeName } = this.#o;
+    this.#release(conn, 'closed.by-peer', 'the connection ended');
+    if (end === 'http-page' || end === 'rejected' || end === 'refused-identity') {
+      const reason = end === 'http-page' ? 'http-page' : conn.rejectReason ?? 'protocol';
+      const ev: NodeRejectedEvent = { type: 'node-rejected', at: now(), node: nodeName, connId: conn.id, reason };
+      if (conn.thumbprint) ev.thumbprint = conn.thumbprint;
+      sink(ev);
+      return;
+    }
+    sink({
+      type: 'node-closed', at: now(), node: nodeName, connId: conn.id, subscription: conn.subscription,
+      reason: end === 'stopped' || this.#destroying ? 'stopped' : 'ended-by-peer',
+    });
+  }
+
+  #failed(conn: Connection, e: unknown): void {
+    const { sink, nodeName } = this.#o;
+    const errorKind = errorKindOf(e);
+    this.#release(conn, errorKind, (e as Error)?.message ?? String(e));
+    conn.socket.destroy();
+    if (!conn.subscription && errorKind.startsWith('protocol.')) {
+      const ev: NodeRejectedEvent = { type: 'node-rejected', at: now(), node: nodeName, connId: conn.id, reason: 'protocol' };
+      if (conn.thumbprint) ev.thumbprint = conn.thumbprint;
+      sink(ev);
+      return;
+    }
+    const reason = this.#destroying ? 'stopped' : errorKind === 'closed.by-peer' ? 'ended-by-peer' : 'error';
+    sink({ type: 'node-closed', at: now(), node: nodeName, connId: conn.id, subscription: conn.subscription, reason, errorKind });
+  }
+
+  /** Forget the connection; give back work it never wrote, fail work it wrote and never got answered. */
+  #release(conn: Connection, errorKind: ErrorKind, message: string): void {
+    this.#connections.delete(conn.id);
+    if (conn.subscription) {
+      const n = (this.#identified.get(conn.subscription) ?? 1) - 1;
+      if (n <= 0) this.#identified.delete(conn.subscription);
+      else this.#identified.set(conn.subscription, n);
+    }
+    const item = conn.taken;
+    conn.taken = null;
+    if (!item) return;
+    if (conn.written) this.#o.queue.complete(item, { outcome: 'failed', errorKind, message });
+    else this.#o.queue.requeue(item);
+  }
+}

@@ -1,0 +1,406 @@
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { isSubscriptionId } from '../halibut/index.js';
+import type { CertificateIdentity } from '../pki/index.js';
+import { PING_PATH } from '../scenario/defaults.js';
+import type { Machine, MachineRegistry, NewMachine } from './registry.js';
+
+/**
+ * The subset of the Octopus REST API a polling Tentacle's registration and a load balancer's
+ * health check use (reference section 8). Routes match case-insensitively, as Octopus does.
+ */
+
+/** Where the server certificate's thumbprint is read. *Unconfirmed* for real Octopus (reference section 8). */
+export const CERTIFICATE_PATH = '/api/configuration/certificates/certificate-global';
+export const API_KEY_HEADER = 'x-octopus-apikey';
+export const DEFAULT_OCTOPUS_VERSION = '2026.4.0';
+export const API_VERSION = '3.0.0';
+/** Largest request body accepted (a machine registration is well under 2 KiB). */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export const ENVIRONMENTS: readonly { Id: string; Name: string }[] = [
+  { Id: 'Environments-1', Name: 'Test' },
+  { Id: 'Environments-2', Name: 'Production' },
+];
+
+export interface RedisStatus {
+  IsEnabled: boolean;
+  IsConfigured: boolean;
+  IsReachable: boolean;
+}
+
+export interface RestApiOptions {
+  nodeName: string;
+  host: string;
+  /** 0 = a free port. */
+  port: number;
+  /** Serve HTTPS with this certificate (else plain HTTP). */
+  httpsCertificate?: CertificateIdentity;
+  /** The cluster's API key. A secret: compared in constant time, never logged or echoed. */
+  apiKey: string;
+  spaceId: string;
+  registry: MachineRegistry;
+  /** Thumbprint of the cluster's server certificate. */
+  serverThumbprint: string;
+  isDraining: () => boolean;
+  redisStatus?: RedisStatus;
+  version?: string;
+  /** Shared by the nodes of one cluster. */
+  installationId?: string;
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string, readonly errors: string[] = []) {
+    super(message);
+  }
+}
+
+type Json = Record<string, unknown>;
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new HttpError(413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function collection(itemType: string, items: unknown[], self: string, skip: number, take: number): Json {
+  const page = items.slice(skip, skip + take);
+  return {
+    ItemType: itemType,
+    TotalResults: items.length,
+    ItemsPerPage: take,
+    NumberOfPages: Math.max(1, Math.ceil(items.length / take)),
+    LastPageNumber: Math.max(0, Math.ceil(items.length / take) - 1),
+    Items: page,
+    Links: { Self: self, 'Page.All': `${self.split('?')[0]}?skip=0&take=2147483647`, 'Page.Current': self },
+  };
+}
+
+/** Check a machine registration body; returns every problem, each naming its field. */
+export function validateMachineBody(body: unknown, knownEnvironmentIds: readonly string[]): string[] {
+  const errors: string[] = [];
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return ['The request body must be a JSON object.'];
+  const b = body as Json;
+  if (typeof b.Name !== 'string' || b.Name.trim() === '') errors.push('Name: expected a non-empty string.');
+  if (!Array.isArray(b.EnvironmentIds) || b.EnvironmentIds.length === 0) {
+    errors.push('EnvironmentIds: expected a non-empty array of environment ids.');
+  } else {
+    for (const id of b.EnvironmentIds) {
+      if (typeof id !== 'string' || !knownEnvironmentIds.includes(id)) {
+        errors.push(`EnvironmentIds: unknown environment ${JSON.stringify(id)} (known: ${knownEnvironmentIds.join(', ')}).`);
+      }
+    }
+  }
+  if (!Array.isArray(b.Roles) || !b.Roles.every((r) => typeof r === 'string')) errors.push('Roles: expected an array of strings.');
+  const e = b.Endpoint;
+  if (typeof e !== 'object' || e === null || Array.isArray(e)) {
+    errors.push('Endpoint: expected an object with CommunicationStyle, Thumbprint and Uri.');
+  } else {
+    const ep = e as Json;
+    if (ep.CommunicationStyle !== 'TentacleActive') {
+      errors.push(`Endpoint.CommunicationStyle: expected "TentacleActive" (a polling Tentacle), got ${JSON.stringify(ep.CommunicationStyle ?? null)}.`);
+    }
+    if (typeof ep.Thumbprint !== 'string' || !/^[0-9a-fA-F]{40}$/.test(ep.Thumbprint)) {
+      errors.push('Endpoint.Thumbprint: expected the Tentacle certificate thumbprint, 40 hex characters.');
+    }
+    if (typeof ep.Uri !== 'string' || !isSubscriptionId(ep.Uri)) {
+      errors.push('Endpoint.Uri: expected the subscription URI, poll://<subscription id>/.');
+    }
+  }
+  return errors;
+}
+
+export class RestApi {
+  readonly #o: RestApiOptions;
+  readonly #server: http.Server;
+  readonly #keyDigest: Buffer;
+  readonly #installationId: string;
+  #port = 0;
+  #closed: Promise<void> | null = null;
+
+  constructor(o: RestApiOptions) {
+    this.#o = o;
+    this.#keyDigest = digest(o.apiKey);
+    this.#installationId = o.installationId ?? randomUUID();
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      this.#handle(req, res).catch((e: unknown) => {
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        if (e instanceof HttpError) send(res, e.status, { ErrorMessage: e.message, Errors: e.errors });
+        else send(res, 500, { ErrorMessage: 'The node could not handle the request.', Errors: [] });
+      });
+    };
+    this.#server = o.httpsCertificate
+      ? https.createServer({ cert: o.httpsCertificate.certPem, key: o.httpsCertificate.keyPem, minVersion: 'TLSv1.2' }, handler)
+      : http.createServer(handler);
+  }
+
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      this.#server.once('error', onError);
+      this.#server.listen(this.#o.port, this.#o.host, () => {
+        this.#server.off('error', onError);
+        this.#port = (this.#server.address() as AddressInfo).port;
+        resolve(this.#port);
+      });
+    });
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  /** Stop accepting; idle keep-alive connections close now, busy ones after their response (or after `timeoutMs`). */
+  close(timeoutMs: number): Promise<void> {
+    this.#closed ??= new Promise<void>((resolve) => {
+      if (!this.#server.listening) return resolve();
+      const timer = setTimeout(() => this.#server.closeAllConnections(), timeoutMs);
+      this.#server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.#server.closeIdleConnections();
+    });
+    return this.#closed;
+  }
+
+  /** Close every connection at once. */
+  destroy(): void {
+    void this.close(0);
+    this.#server.closeAllConnections();
+  }
+
+  #authorised(req: http.IncomingMessage, url: URL): boolean {
+    const header = req.headers[API_KEY_HEADER];
+    const given = (Array.isArray(header) ? header[0] : header) ?? url.searchParams.get('apikey');
+    if (!given) return false;
+    return timingSafeEqual(digest(given), this.#keyDigest);
+  }
+
+  async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://node.invalid');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const lower = path.toLowerCase();
+    const method = req.method ?? 'GET';
+
+    if (lower === PING_PATH && method === 'GET') {
+      const draining = this.#o.isDraining();
+      return send(res, draining ? 418 : 200, {
+        Name: this.#o.nodeName,
+        IsOnline: true,
+        IsDraining: draining,
+        IsInMaintenanceMode: false,
+      });
+    }
+    const segs = lower.split('/').filter(Boolean);
+    const raw = path.split('/').filter(Boolean);
+    if (segs[0] !== 'api') throw new HttpError(404, `There is no resource at ${path}.`);
+    if (!this.#authorised(req, url)) {
+      throw new HttpError(401, 'You must be logged in to perform this action. Please provide a valid API key (X-Octopus-ApiKey header).');
+    }
+    const notFound = () => new HttpError(404, `There is no resource at ${path}.`);
+    const only = (m: string) => {
+      if (method !== m) throw new HttpError(405, `${method} is not supported on ${path}.`);
+    };
+    const space = this.#o.spaceId;
+    const isSpace = (s: string | undefined) => s !== undefined && s === space.toLowerCase();
+
+    if (segs.length === 1) {
+      only('GET');
+      return send(res, 200, this.#root());
+    }
+    if (lower === CERTIFICATE_PATH) {
+      only('GET');
+      return send(res, 200, {
+        Id: 'certificate-global',
+        Name: 'Octopus Portal',
+        Thumbprint: this.#o.serverThumbprint,
+        Links: { Self: CERTIFICATE_PATH },
+      });
+    }
+    if (segs[1] === 'serverstatus' && segs[2] === 'redis' && segs.length === 3) {
+      only('GET');
+      return send(res, 200, this.#o.redisStatus ?? { IsEnabled: false, IsConfigured: false, IsReachable: false });
+    }
+    if (segs[1] === 'users' && segs[2] === 'me' && segs.length === 3) {
+      only('GET');
+      return send(res, 200, { Id: 'Users-1', Username: 'pollfleet', DisplayName: 'pollfleet', IsService: true, IsActive: true, Links: { Self: '/api/users/Users-1' } });
+    }
+    if (segs[1] === 'spaces') {
+      only('GET');
+      if (segs.length === 2) return send(res, 200, collection('Space', [this.#space()], path, 0, 30));
+      if (segs.length === 3 && isSpace(segs[2])) return send(res, 200, this.#space());
+      throw notFound();
+    }
+    if (isSpace(segs[1])) {
+      if (segs.length === 2) {
+        only('GET');
+        return send(res, 200, { Application: 'Octopus Deploy', Version: this.#version(), Links: this.#spaceLinks() });
+      }
+      if (segs[2] === 'environments' && (segs.length === 3 || (segs.length === 4 && segs[3] === 'all'))) {
+        only('GET');
+        const name = url.searchParams.get('name');
+        const envs = ENVIRONMENTS.filter((e) => !name || e.Name.toLowerCase() === name.toLowerCase()).map((e) => this.#environment(e));
+        return send(res, 200, segs.length === 4 ? envs : collection('Environment', envs, path + url.search, 0, 30));
+      }
+      if (segs[2] === 'environments' && segs.length === 4) {
+        only('GET');
+        const e = ENVIRONMENTS.find((x) => x.Id.toLowerCase() === segs[3]);
+        if (!e) throw notFound();
+        return send(res, 200, this.#environment(e));
+      }
+      if (segs[2] === 'machines' && segs.length === 3) {
+        if (method === 'POST') return this.#createMachine(req, res);
+        only('GET');
+        return this.#listMachines(url, path, res);
+      }
+      if (segs[2] === 'machines' && segs.length === 4) {
+        const m = this.#o.registry.get(space, raw[3]!) ?? this.#o.registry.list(space).find((x) => x.id.toLowerCase() === segs[3]);
+        if (!m) throw new HttpError(404, `The machine ${raw[3]} was not found in ${space}.`);
+        if (method === 'DELETE') {
+          await this.#o.registry.delete(space, m.id);
+          res.writeHead(200, { 'Content-Length': 0 });
+          return void res.end();
+        }
+        only('GET');
+        return send(res, 200, this.#machine(m));
+      }
+    }
+    throw notFound();
+  }
+
+  async #createMachine(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const text = await readBody(req);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new HttpError(400, 'There was a problem with your request.', ['The request body is not valid JSON.']);
+    }
+    const errors = validateMachineBody(body, ENVIRONMENTS.map((e) => e.Id));
+    if (errors.length > 0) throw new HttpError(400, 'There was a problem with your request.', errors);
+    const b = body as { Name: string; EnvironmentIds: string[]; Roles: string[]; Endpoint: { Thumbprint: string; Uri: string } };
+    const m: NewMachine = {
+      name: b.Name.trim(),
+      spaceId: this.#o.spaceId,
+      environmentIds: b.EnvironmentIds,
+      roles: b.Roles,
+      thumbprint: b.Endpoint.Thumbprint.toUpperCase(),
+      subscriptionId: b.Endpoint.Uri,
+    };
+    let machine: Machine;
+    try {
+      machine = await this.#o.registry.register(m);
+    } catch (e) {
+      throw new HttpError(400, 'There was a problem with your request.', [(e as Error).message]);
+    }
+    send(res, 201, this.#machine(machine));
+  }
+
+  #listMachines(url: URL, path: string, res: http.ServerResponse): void {
+    const name = url.searchParams.get('name');
+    const partial = url.searchParams.get('partialName');
+    const thumbprint = url.searchParams.get('thumbprint');
+    const skip = Math.max(0, Number(url.searchParams.get('skip') ?? 0) || 0);
+    const take = Math.max(1, Number(url.searchParams.get('take') ?? 30) || 30);
+    const items = this.#o.registry
+      .list(this.#o.spaceId)
+      .filter((m) => !name || m.name.toLowerCase() === name.toLowerCase())
+      .filter((m) => !partial || m.name.toLowerCase().includes(partial.toLowerCase()))
+      .filter((m) => !thumbprint || m.thumbprint === thumbprint.toUpperCase())
+      .map((m) => this.#machine(m));
+    send(res, 200, collection('Machine', items, path + url.search, skip, take));
+  }
+
+  #version(): string {
+    return this.#o.version ?? DEFAULT_OCTOPUS_VERSION;
+  }
+
+  #root(): Json {
+    const s = this.#o.spaceId;
+    return {
+      Application: 'Octopus Deploy',
+      Version: this.#version(),
+      ApiVersion: API_VERSION,
+      InstallationId: this.#installationId,
+      Links: {
+        Self: '/api',
+        Spaces: '/api/spaces{/id}{?skip,ids,take,partialName}',
+        Machines: `/api/${s}/machines{/id}{?skip,take,name,ids,partialName,thumbprint}`,
+        Environments: `/api/${s}/environments{/id}{?name,skip,ids,take,partialName}`,
+        CurrentUser: '/api/users/me',
+        ServerStatus: '/api/serverstatus',
+        RedisStatus: '/api/serverstatus/redis',
+        OctopusServerNodes: '/api/octopusservernodes{/id}{?skip,take,ids,partialName}',
+        Ping: PING_PATH,
+        Certificate: CERTIFICATE_PATH,
+      },
+    };
+  }
+
+  #spaceLinks(): Json {
+    const s = this.#o.spaceId;
+    return {
+      Self: `/api/${s}`,
+      Machines: `/api/${s}/machines{/id}{?skip,take,name,ids,partialName,thumbprint}`,
+      Environments: `/api/${s}/environments{/id}{?name,skip,ids,take,partialName}`,
+    };
+  }
+
+  #space(): Json {
+    const s = this.#o.spaceId;
+    return { Id: s, Name: 'Default', Slug: 'default', IsDefault: true, TaskQueueStopped: false, Links: { Self: `/api/spaces/${s}`, SpaceHome: `/api/${s}` } };
+  }
+
+  #environment(e: { Id: string; Name: string }): Json {
+    return { Id: e.Id, Name: e.Name, SpaceId: this.#o.spaceId, Links: { Self: `/api/${this.#o.spaceId}/environments/${e.Id}` } };
+  }
+
+  #machine(m: Machine): Json {
+    return {
+      Id: m.id,
+      Name: m.name,
+      Thumbprint: m.thumbprint,
+      Uri: m.subscriptionId,
+      IsDisabled: false,
+      EnvironmentIds: m.environmentIds,
+      Roles: m.roles,
+      MachinePolicyId: 'MachinePolicies-1',
+      TenantedDeploymentParticipation: 'Untenanted',
+      TenantIds: [],
+      TenantTags: [],
+      Status: 'Unknown',
+      HealthStatus: 'Unknown',
+      SpaceId: m.spaceId,
+      Endpoint: { CommunicationStyle: 'TentacleActive', Thumbprint: m.thumbprint, Uri: m.subscriptionId },
+      Links: { Self: `/api/${m.spaceId}/machines/${m.id}` },
+    };
+  }
+}
