@@ -130,3 +130,33 @@ export const ALB_DEFAULTS = {
 
 /** The node health endpoint balancers probe. [H] section 8 */
 export const PING_PATH = '/api/octopusservernodes/ping';
+
+/**
+ * Real HAProxy / nginx processes pollfleet starts as balancers. [LB] HAProxy row: in tcp
+ * mode there is no idle timeout unless one is set, and a short one closes idle polling
+ * connections -- so the tcp timeouts default to one hour (like Envoy's TCP proxy).
+ */
+export const REAL_BALANCER_DEFAULTS = {
+  connectTimeoutMs: 5_000,
+  clientTimeoutMs: 3_600_000,
+  serverTimeoutMs: 3_600_000,
+  tunnelTimeoutMs: 3_600_000,
+  /** Sized for thousands of polling connections (each uses two descriptors in the balancer). */
+  maxConnections: 20_000,
+  /** `haproxy -c` / `nginx -t` may take this long. */
+  configCheckTimeoutMs: 15_000,
+  /** From spawn until every frontend port accepts a connection. */
+  startTimeoutMs: 15_000,
+  /** Between readiness probes while starting. */
+  readinessProbeIntervalMs: 50,
+  /** After SIGTERM, SIGKILL follows when the process is still there after this long. */
+  stopTimeoutMs: 5_000,
+  /** How much of the balancer's own output is kept for errors and logTail(). */
+  logTailBytes: 64 * 1024,
+} as const;
+
+/** Tentacle registration over the REST API and the polling-port check. [H] section 8 */
+export const REGISTRATION_DEFAULTS = {
+  /** Each REST call (and the POST /handshake port check): headers and body must arrive within this. */
+  requestTimeoutMs: 30_000,
+} as const;

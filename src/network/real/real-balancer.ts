@@ -1,0 +1,505 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { isIPv4, createConnection, createServer, type Server } from 'node:net';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { PollfleetError } from '../../core/errors.js';
+import { REAL_BALANCER_DEFAULTS } from '../../scenario/defaults.js';
+import { findBinary, INSTALL_HINTS, type BalancerBinary } from './find-binary.js';
+import { haproxyDefinition } from './haproxy.js';
+import { nginxDefinition } from './nginx.js';
+
+/**
+ * A real HAProxy or nginx process as a balancer: a spec describes its frontends (TCP
+ * pass-through like an NLB, or TLS-terminating HTTP like an ALB), startRealBalancer writes
+ * the configuration into the spec's workDir, has the program check it, runs the program in
+ * the foreground as a child process and resolves once every frontend port accepts
+ * connections. Each kind (haproxy.ts, nginx.ts) only turns the spec into files and
+ * arguments; process handling lives here, once.
+ */
+
+export type RealBalancerKind = 'haproxy' | 'nginx';
+export type BalanceAlgorithm = 'roundrobin' | 'leastconn' | 'source';
+
+export interface BalancerTarget {
+  name: string;
+  host: string;
+  port: number;
+}
+
+export interface HttpBalancerTarget extends BalancerTarget {
+  /** The target speaks HTTPS (its certificate is not verified). */
+  tls?: boolean;
+}
+
+/**
+ * TCP pass-through: TLS stays end to end. Single address = one frontend with every node;
+ * unique port = one frontend per node port with one target each.
+ */
+export interface TcpFrontend {
+  mode: 'tcp';
+  name: string;
+  /** 0 = pick a free port. */
+  port: number;
+  targets: BalancerTarget[];
+  /** Default roundrobin. */
+  balance?: BalanceAlgorithm;
+}
+
+/** ALB stand-in: terminates TLS with its own certificate and speaks HTTP/1.1 to the targets, round robin. */
+export interface HttpTlsFrontend {
+  mode: 'http-tls';
+  name: string;
+  /** 0 = pick a free port. */
+  port: number;
+  certPem: string;
+  /** A secret: written 0600, never logged. */
+  keyPem: string;
+  targets: HttpBalancerTarget[];
+}
+
+export type RealFrontend = TcpFrontend | HttpTlsFrontend;
+
+export interface BalancerTimeouts {
+  connectMs: number;
+  /** Client-side inactivity. In tcp mode keep it long, or the balancer closes idle polling connections. */
+  clientMs: number;
+  /** Server-side inactivity. */
+  serverMs: number;
+  /** Inactivity once a connection is a tunnel (tcp mode, WebSocket). Defaults to the longer of client and server. */
+  tunnelMs?: number;
+}
+
+export interface BalancerHealthCheck {
+  intervalMs: number;
+  /** http-tls frontends: an HTTP GET of this path (e.g. /api/octopusservernodes/ping); tcp frontends always check by connecting. */
+  path?: string;
+}
+
+export interface RealBalancerSpec {
+  kind: RealBalancerKind;
+  /** Where the configuration, pid file and certificate files go (a run's folder or a temp dir). */
+  workDir: string;
+  /** An IPv4 address of this machine, e.g. 127.0.0.1 or 127.0.0.20. */
+  listenHost: string;
+  frontends: RealFrontend[];
+  timeouts: BalancerTimeouts;
+  healthCheck?: BalancerHealthCheck;
+  /** Defaults to REAL_BALANCER_DEFAULTS.maxConnections; lowered to what the open-files limit allows. */
+  maxConnections?: number;
+}
+
+export interface RunningBalancer {
+  readonly kind: RealBalancerKind;
+  /** The actual ports, in the order of spec.frontends. */
+  readonly ports: number[];
+  readonly pid: number;
+  readonly configPath: string;
+  /** The connection limit in effect: the spec's, lowered to what the open-files limit allows. */
+  readonly maxConnections: number;
+  /** SIGTERM, then SIGKILL after stopTimeoutMs; resolves when the process (and any worker) is gone. Idempotent. */
+  stop(): Promise<void>;
+  isRunning(): boolean;
+  /** The latest output of the program (bounded). Never holds a private key. */
+  logTail(): string;
+}
+
+/** Process handling settings; every one has a named default. */
+export interface RealBalancerSettings {
+  /** Use this program instead of looking it up in PATH and the sbin folders. */
+  binaryPath?: string;
+  configCheckTimeoutMs: number;
+  startTimeoutMs: number;
+  readinessProbeIntervalMs: number;
+  stopTimeoutMs: number;
+  logTailBytes: number;
+}
+
+export const DEFAULT_REAL_BALANCER_SETTINGS: RealBalancerSettings = {
+  configCheckTimeoutMs: REAL_BALANCER_DEFAULTS.configCheckTimeoutMs,
+  startTimeoutMs: REAL_BALANCER_DEFAULTS.startTimeoutMs,
+  readinessProbeIntervalMs: REAL_BALANCER_DEFAULTS.readinessProbeIntervalMs,
+  stopTimeoutMs: REAL_BALANCER_DEFAULTS.stopTimeoutMs,
+  logTailBytes: REAL_BALANCER_DEFAULTS.logTailBytes,
+};
+
+/** The spec after validation: absolute workDir, every port chosen, every default applied. */
+export interface ResolvedBalancerSpec extends RealBalancerSpec {
+  maxConnections: number;
+}
+
+/** One file a kind writes into the work dir. Secret files (keys) are written 0600. */
+export interface BalancerFile {
+  name: string;
+  content: string;
+  isSecret: boolean;
+}
+
+/** What one kind of balancer contributes: files and command lines. */
+export interface BalancerDefinition {
+  kind: RealBalancerKind;
+  binary: BalancerBinary;
+  /** Kind-specific rules on top of the common schema; each issue names its field. */
+  validate(spec: RealBalancerSpec): string[];
+  /** The files to write; the first one is the configuration. May ask the program about itself. */
+  render(spec: ResolvedBalancerSpec, host: { binaryPath: string; commandTimeoutMs: number }): Promise<BalancerFile[]>;
+  checkArgs(configPath: string, workDir: string): string[];
+  runArgs(configPath: string, workDir: string): string[];
+}
+
+const DEFINITIONS: Record<RealBalancerKind, BalancerDefinition> = {
+  haproxy: haproxyDefinition,
+  nginx: nginxDefinition,
+};
+
+// ---------------------------------------------------------------------------------------
+// Spec validation
+
+const MAX_TIMER_MS = 2_147_483_647;
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'expected a name of letters, digits, _ . - (at most 64)');
+const port = z.number().int().min(0, 'expected a port from 0 to 65535').max(65535, 'expected a port from 0 to 65535');
+const targetPort = z.number().int().min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
+const targetHost = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'expected an IPv4 address or a host name');
+const durationMs = z.number().int().min(1, 'expected milliseconds >= 1').max(MAX_TIMER_MS, `expected milliseconds <= ${MAX_TIMER_MS}`);
+const target = z.strictObject({ name, host: targetHost, port: targetPort });
+const distinctTargets = <T extends { name: string }>(ts: T[]) => new Set(ts.map((x) => x.name)).size === ts.length;
+
+const specSchema = z.strictObject({
+  kind: z.enum(['haproxy', 'nginx']),
+  workDir: z
+    .string()
+    .min(1, 'expected a folder')
+    .regex(/^[A-Za-z0-9_.\/+@:,=~-]+$/, 'expected a folder path without spaces, quotes or ; # $ characters'),
+  listenHost: z.string().refine((h) => isIPv4(h), 'expected an IPv4 address such as 127.0.0.1'),
+  frontends: z
+    .array(
+      z.discriminatedUnion('mode', [
+        z.strictObject({
+          mode: z.literal('tcp'),
+          name,
+          port,
+          targets: z.array(target).min(1, 'expected at least one target').refine(distinctTargets, 'target names must be distinct'),
+          balance: z.enum(['roundrobin', 'leastconn', 'source']).optional(),
+        }),
+        z.strictObject({
+          mode: z.literal('http-tls'),
+          name,
+          port,
+          certPem: z.string().includes('-----BEGIN CERTIFICATE-----', { message: 'expected a PEM certificate' }),
+          keyPem: z.string().regex(/-----BEGIN (RSA |EC )?PRIVATE KEY-----/, 'expected a PEM private key'),
+          targets: z
+            .array(target.extend({ tls: z.boolean().optional() }))
+            .min(1, 'expected at least one target')
+            .refine(distinctTargets, 'target names must be distinct'),
+        }),
+      ]),
+    )
+    .min(1, 'expected at least one frontend')
+    .refine((fs) => new Set(fs.map((f) => f.name)).size === fs.length, 'frontend names must be distinct')
+    .refine((fs) => {
+      const fixed = fs.map((f) => f.port).filter((p) => p !== 0);
+      return new Set(fixed).size === fixed.length;
+    }, 'frontend ports must be distinct'),
+  timeouts: z.strictObject({ connectMs: durationMs, clientMs: durationMs, serverMs: durationMs, tunnelMs: durationMs.optional() }),
+  healthCheck: z.strictObject({ intervalMs: durationMs, path: z.string().startsWith('/', 'expected a path starting with /').optional() }).optional(),
+  maxConnections: z.number().int().min(1).max(1_000_000).optional(),
+});
+
+/** Every problem with a spec at once, each with its field path; empty when the spec is usable. */
+export function validateBalancerSpec(spec: unknown): string[] {
+  const parsed = specSchema.safeParse(spec);
+  if (!parsed.success) {
+    return parsed.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.').replace(/\.(\d+)/g, '[$1]') : '(spec)'}: ${i.message}`);
+  }
+  return DEFINITIONS[parsed.data.kind].validate(parsed.data as RealBalancerSpec);
+}
+
+// ---------------------------------------------------------------------------------------
+// Ports
+
+/**
+ * Free ports on `host`, chosen by the OS. All listeners stay open until every port is known,
+ * so the ports are distinct; haproxy and nginx cannot report a port the OS chose for them.
+ */
+export async function pickFreePorts(host: string, count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const s = createServer();
+      servers.push(s);
+      await new Promise<void>((ok, fail) => {
+        s.once('error', fail);
+        s.listen({ host, port: 0, exclusive: true }, () => ok());
+      });
+    }
+    return servers.map((s) => (s.address() as { port: number }).port);
+  } catch (e) {
+    throw new PollfleetError('environment.failed', `cannot listen on ${host}: ${(e as Error).message}`, {
+      hint: 'listenHost must be an address of this machine (any 127.x.y.z works on Linux)',
+      cause: e,
+    });
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((ok) => (s.listening ? s.close(() => ok()) : ok()))));
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Connection budget
+
+/** Descriptors a balancer keeps for itself besides two per proxied connection. */
+const RESERVED_DESCRIPTORS = 100;
+
+/** This process's hard limit on open files (children inherit it), from /proc; null where unknown or unlimited. */
+export function openFilesHardLimit(limitsText?: string): number | null {
+  let text = limitsText;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/self/limits', 'utf8');
+    } catch {
+      return null;
+    }
+  }
+  const m = /^Max open files\s+\S+\s+(\d+)/m.exec(text);
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * The connection limit a balancer can really hold: each proxied connection takes two
+ * descriptors, and HAProxy refuses to start when it cannot raise its limit that far.
+ */
+export function connectionBudget(wanted: number, hardLimit: number | null): number {
+  if (hardLimit === null) return wanted;
+  return Math.max(1, Math.min(wanted, Math.floor((hardLimit - RESERVED_DESCRIPTORS) / 2)));
+}
+
+// ---------------------------------------------------------------------------------------
+// Output of the program
+
+/** The last `limit` bytes of a program's stdout and stderr, cut at a line start when possible. */
+class OutputTail {
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+  constructor(private readonly limit: number) {}
+  push(chunk: Buffer): void {
+    this.#chunks.push(chunk);
+    this.#bytes += chunk.length;
+    while (this.#bytes - this.#chunks[0]!.length >= this.limit) this.#bytes -= this.#chunks.shift()!.length;
+  }
+  text(): string {
+    let t = Buffer.concat(this.#chunks).toString('utf8');
+    if (this.#bytes > this.limit) {
+      t = t.slice(t.length - this.limit);
+      const nl = t.indexOf('\n');
+      if (nl >= 0 && nl < t.length - 1) t = t.slice(nl + 1);
+    }
+    return t;
+  }
+}
+
+function lastLines(text: string, count: number): string {
+  return text.trim().split('\n').slice(-count).map((l) => `  ${l}`).join('\n');
+}
+
+// ---------------------------------------------------------------------------------------
+// Processes
+
+/** Processes still running when this process exits are killed, so no balancer outlives its run. */
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function track(child: ChildProcess): void {
+  live.add(child);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const c of live) {
+        for (const pid of childPidsOf(c.pid!)) trySignal(pid, 'SIGKILL');
+        c.kill('SIGKILL');
+      }
+    });
+  }
+}
+
+function trySignal(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Direct children of a process (nginx's workers), from /proc; empty where there is no /proc. */
+function childPidsOf(parent: number): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === parent) out.push(Number(e));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+function isPidOf(pid: number, binary: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(binary);
+  } catch {
+    return false;
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((ok) => setTimeout(ok, ms).unref());
+}
+
+function canConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const s = createConnection({ host, port });
+    const done = (v: boolean) => {
+      clearTimeout(timer);
+      s.destroy();
+      ok(v);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+function runCheck(binary: string, args: string[], cwd: string, timeoutMs: number): Promise<{ ok: boolean; output: string }> {
+  return new Promise((ok) => {
+    execFile(binary, args, { cwd, timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const output = `${stdout}${stderr}`;
+      if (err && (err as { killed?: boolean }).killed) ok({ ok: false, output: `${output}\n(no answer within ${timeoutMs} ms)` });
+      else ok({ ok: err === null, output });
+    });
+  });
+}
+
+/**
+ * Validate the spec, write the configuration, have the program check it, start it and wait
+ * until every frontend port accepts connections. Errors: `input.invalid` for a bad spec,
+ * `environment.failed` (with the program's own message) for everything the machine refuses.
+ */
+export async function startRealBalancer(
+  spec: RealBalancerSpec,
+  settings: RealBalancerSettings = DEFAULT_REAL_BALANCER_SETTINGS,
+): Promise<RunningBalancer> {
+  const issues = validateBalancerSpec(spec);
+  if (issues.length > 0) {
+    throw new PollfleetError('input.invalid', `balancer spec (${String((spec as { kind?: unknown }).kind)}): ${issues.join('; ')}`);
+  }
+  const def = DEFINITIONS[spec.kind];
+  const binaryPath = settings.binaryPath ?? findBinary(def.binary);
+  const workDir = resolve(spec.workDir);
+  await mkdir(workDir, { recursive: true, mode: 0o700 });
+
+  const free = await pickFreePorts(spec.listenHost, spec.frontends.filter((f) => f.port === 0).length);
+  const resolved: ResolvedBalancerSpec = {
+    ...spec,
+    workDir,
+    frontends: spec.frontends.map((f) => (f.port === 0 ? { ...f, port: free.shift()! } : f)),
+    maxConnections: connectionBudget(spec.maxConnections ?? REAL_BALANCER_DEFAULTS.maxConnections, openFilesHardLimit()),
+  };
+  const ports = resolved.frontends.map((f) => f.port);
+
+  const files = await def.render(resolved, { binaryPath, commandTimeoutMs: settings.configCheckTimeoutMs });
+  for (const f of files) {
+    const path = join(workDir, f.name);
+    await writeFile(path, f.content, { mode: f.isSecret ? 0o600 : 0o644 });
+    if (f.isSecret) await chmod(path, 0o600);
+  }
+  const configPath = join(workDir, files[0]!.name);
+
+  const check = await runCheck(binaryPath, def.checkArgs(configPath, workDir), workDir, settings.configCheckTimeoutMs);
+  if (!check.ok) {
+    throw new PollfleetError('environment.failed', `${spec.kind} rejected the configuration ${configPath}:\n${lastLines(check.output, 20)}`, {
+      hint: `check the balancer spec; ${spec.kind} version and modules: ${INSTALL_HINTS[def.binary]}`,
+    });
+  }
+
+  const tail = new OutputTail(settings.logTailBytes);
+  const child = spawn(binaryPath, def.runArgs(configPath, workDir), { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) => {
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      ok({ code, signal });
+    });
+  });
+  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  void exited.then((info) => (exitInfo = info));
+  const spawnError = new Promise<Error>((ok) => child.once('error', ok));
+  child.stdout!.on('data', (c: Buffer) => tail.push(c));
+  child.stderr!.on('data', (c: Buffer) => tail.push(c));
+  if (child.pid === undefined) {
+    const e = await spawnError;
+    throw new PollfleetError('environment.failed', `cannot start ${binaryPath}: ${e.message}`, { hint: INSTALL_HINTS[def.binary], cause: e });
+  }
+  const pid = child.pid;
+  track(child);
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      const workers = childPidsOf(pid);
+      if (exitInfo === null) {
+        child.kill('SIGTERM');
+        const timedOut = await Promise.race([exited.then(() => false), delay(settings.stopTimeoutMs).then(() => true)]);
+        if (timedOut) {
+          for (const w of childPidsOf(pid)) trySignal(w, 'SIGKILL');
+          child.kill('SIGKILL');
+        }
+        await exited;
+      }
+      // Workers left behind by a killed master would keep the ports open.
+      for (const w of workers) if (isPidOf(w, def.binary)) trySignal(w, 'SIGKILL');
+    })();
+    return stopping;
+  };
+
+  const deadline = Date.now() + settings.startTimeoutMs;
+  const waiting = new Set(ports);
+  while (waiting.size > 0) {
+    if (exitInfo !== null) {
+      const { code, signal } = exitInfo;
+      throw new PollfleetError(
+        'environment.failed',
+        `${spec.kind} exited while starting (${signal ?? `exit code ${code}`}):\n${lastLines(tail.text(), 20)}`,
+        { hint: `configuration: ${configPath}` },
+      );
+    }
+    if (Date.now() >= deadline) {
+      await stop();
+      throw new PollfleetError(
+        'environment.failed',
+        `${spec.kind} did not accept connections on ${spec.listenHost}:${[...waiting].join(', ')} within ${settings.startTimeoutMs} ms:\n${lastLines(tail.text(), 20)}`,
+        { hint: `configuration: ${configPath}` },
+      );
+    }
+    for (const p of [...waiting]) {
+      if (await canConnect(spec.listenHost, p, settings.readinessProbeIntervalMs * 10)) waiting.delete(p);
+    }
+    if (waiting.size > 0) await delay(settings.readinessProbeIntervalMs);
+  }
+
+  return {
+    kind: spec.kind,
+    ports,
+    pid,
+    configPath,
+    maxConnections: resolved.maxConnections,
+    stop,
+    isRunning: () => exitInfo === null,
+    logTail: () => tail.text(),
+  };
+}
