@@ -57,6 +57,15 @@ function write(d: Duplex, b: Buffer): Promise<void> {
   });
 }
 
+/** After the peer closed: did it send `END` first? Reads only what is already buffered. */
+async function endAlreadyReceived(reader: ProtocolReader, timeoutMs: number): Promise<boolean> {
+  try {
+    return (await reader.readControlLine({ timeoutMs, skipEmpty: true })) === CONTROL_END;
+  } catch {
+    return false; // nothing complete was buffered: the connection is closed, so this does not wait
+  }
+}
+
 /**
  * The node's side of one polling connection, over an already secured Duplex.
  * `stopping` asks for a graceful stop: waiting ends with the null message, and the next
@@ -102,6 +111,8 @@ export async function runServerSession(
       const work = stopping.aborted ? null : await hooks.nextWork(subscription, o.pollingQueueWaitMs, waitSignal);
       if (gone.signal.aborted) {
         if (work) hooks.requeue(work); // the waiter died before the work left: give it back untouched
+        // A tentacle that stops while the node waits sends END and closes: that is a normal end.
+        if (await endAlreadyReceived(reader, o.heartbeatTimeoutMs)) return 'ended-by-peer';
         throw new HalibutError('closed.by-peer', 'the tentacle closed the connection while the node was waiting for work');
       }
       if (work) {
