@@ -1,0 +1,301 @@
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { now } from '../core/clock.js';
+import { PollfleetError, errorKindOf, type ErrorKind } from '../core/errors.js';
+import type { EventSink } from '../events/events.js';
+import type { RequestMessage, ResponseMessage } from '../halibut/messages.js';
+import { runSubscriberSession, type SessionEnd, type SubscriberHooks } from '../halibut/subscriber-session.js';
+import { thumbprintOfDer } from '../pki/thumbprint.js';
+import type { ServerEntry } from './server-entry.js';
+
+/** Timeouts of one polling connection; defaults in PROTOCOL_DEFAULTS ([H] section 5). */
+export interface ConnectionTimeouts {
+  /** TCP connect (TcpClientConnectTimeout). */
+  connectTimeoutMs: number;
+  /** First byte of the next message (TcpClientReceiveRequestTimeoutForPolling). */
+  receiveRequestTimeoutMs: number;
+  /** All other reads, and the TLS handshake (TcpClientTimeout). */
+  receiveTimeoutMs: number;
+  /** MX-SERVER, PROCEED, and the close after END (TcpClientHeartbeatTimeout). */
+  heartbeatTimeoutMs: number;
+  /** TCP keep-alive idle time before the first probe. */
+  keepAliveInitialDelayMs: number;
+  maxMessageBytes: number;
+}
+
+/** Whatever runs the requests a node sends (TentacleServices). */
+export interface RequestHandler {
+  handle(request: RequestMessage): ResponseMessage | Promise<ResponseMessage>;
+}
+
+export interface PollingConnectionOptions {
+  /** Ids for events. */
+  tentacle: number;
+  entry: number;
+  conn: number;
+  server: ServerEntry;
+  /** Made once per identity by the caller, from the tentacle's certificate and key. */
+  secureContext: tls.SecureContext;
+  /** The tentacle's own thumbprint (named when a node does not trust it). */
+  tentacleThumbprint: string;
+  subscriptionId: string;
+  timeouts: ConnectionTimeouts;
+  services: RequestHandler;
+  sink: EventSink;
+  localAddress?: string;
+  /** Preamble form (CRLF by default, as Windows Tentacles send it). */
+  preamble?: Buffer;
+}
+
+export interface ConnectionOutcome {
+  reason: 'stopped' | 'ended-by-peer' | 'error';
+  wasIdentified: boolean;
+  /** When the attempt started (epoch ms, src/core/clock.ts). */
+  startedAtMs: number;
+  errorKind?: ErrorKind;
+  message?: string;
+}
+
+function mismatchMessage(server: ServerEntry, presented: string): string {
+  const caseOnly = server.thumbprint.toUpperCase() === presented
+    ? ' The configured thumbprint differs only in letter case: Tentacle compares exactly, configure it in upper case.'
+    : ' A TLS-terminating device in the path (a load balancer or proxy doing TLS offload, e.g. an ALB or an NLB TLS listener)' +
+      ' or a wrong configured thumbprint is the likely cause.';
+  return (
+    `unexpected certificate from ${server.address}: expected thumbprint ${server.thumbprint}, ` +
+    `the remote host presented ${presented}.${caseOnly}`
+  );
+}
+
+function untrustedMessage(server: ServerEntry, thumbprint: string): string {
+  return (
+    `the remote host ${server.address} closed the connection right after this tentacle identified itself, ` +
+    `without sending a byte: the node may not trust this tentacle's certificate (thumbprint ${thumbprint}) -- ` +
+    'register it (Tentacle register-with) or add the thumbprint to the node'
+  );
+}
+
+const HTTP_HINT =
+  ' -- an HTTP (layer-7) load balancer or proxy is in the path; polling needs TCP pass-through to the node';
+
+/**
+ * One polling connection attempt, from TCP connect to close: connect, TLS with the
+ * tentacle's certificate and the node's thumbprint pinned, then the subscriber session
+ * (src/halibut). It is its own SubscriberHooks, so a connection costs one object and a
+ * handful of listeners. Emits connect-start, tcp-connected, tls-done, identified, polled,
+ * answered and exactly one closed.
+ */
+export class PollingConnection implements SubscriberHooks {
+  readonly #o: PollingConnectionOptions;
+  isIdentified = false;
+  #isSecured = false;
+  #hasReceivedByte = false;
+  #raw: net.Socket | null = null;
+  #tls: tls.TLSSocket | null = null;
+
+  constructor(o: PollingConnectionOptions) {
+    this.#o = o;
+  }
+
+  // ---------- SubscriberHooks ----------
+
+  identified(): void {
+    this.isIdentified = true;
+    const o = this.#o;
+    o.sink({ type: 'identified', at: now(), tentacle: o.tentacle, entry: o.entry, conn: o.conn });
+  }
+
+  polled(kind: 'null' | 'request'): void {
+    const o = this.#o;
+    o.sink({ type: 'polled', at: now(), tentacle: o.tentacle, entry: o.entry, conn: o.conn, kind });
+  }
+
+  async handle(request: RequestMessage): Promise<{ response: ResponseMessage }> {
+    return { response: await this.#o.services.handle(request) };
+  }
+
+  answered(request: RequestMessage, response: ResponseMessage): void {
+    const o = this.#o;
+    o.sink({
+      type: 'answered', at: now(), tentacle: o.tentacle, entry: o.entry, conn: o.conn,
+      service: request.service, method: request.method, ok: response.error === null,
+    });
+  }
+
+  // ---------- the attempt ----------
+
+  async run(signal: AbortSignal): Promise<ConnectionOutcome> {
+    const o = this.#o;
+    const startedAtMs = now();
+    o.sink({ type: 'connect-start', at: startedAtMs, tentacle: o.tentacle, entry: o.entry, conn: o.conn });
+    if (signal.aborted) return this.#finish({ reason: 'stopped', wasIdentified: false, startedAtMs });
+    try {
+      const raw = await this.#connect(signal);
+      const secured = await this.#secure(raw, signal);
+      secured.once('data', this.#onFirstByte);
+      const end: SessionEnd = await runSubscriberSession(
+        secured,
+        this,
+        {
+          subscriptionId: o.subscriptionId,
+          receiveRequestTimeoutMs: o.timeouts.receiveRequestTimeoutMs,
+          receiveTimeoutMs: o.timeouts.receiveTimeoutMs,
+          heartbeatTimeoutMs: o.timeouts.heartbeatTimeoutMs,
+          maxMessageBytes: o.timeouts.maxMessageBytes,
+          ...(o.preamble ? { preamble: o.preamble } : {}),
+        },
+        signal,
+      );
+      await this.#closeGracefully(secured);
+      return this.#finish({ reason: end, wasIdentified: this.isIdentified, startedAtMs });
+    } catch (e) {
+      this.#destroy();
+      if (signal.aborted) return this.#finish({ reason: 'stopped', wasIdentified: this.isIdentified, startedAtMs });
+      let errorKind = errorKindOf(e);
+      let message = e instanceof Error ? e.message : String(e);
+      if (
+        this.#isSecured && !this.isIdentified && !this.#hasReceivedByte &&
+        (errorKind === 'closed.by-peer' || errorKind === 'tcp.reset')
+      ) {
+        errorKind = 'tls.untrusted';
+        message = untrustedMessage(o.server, o.tentacleThumbprint);
+      } else if (errorKind === 'protocol.http-response') {
+        message += HTTP_HINT;
+      }
+      return this.#finish({ reason: 'error', wasIdentified: this.isIdentified, startedAtMs, errorKind, message });
+    }
+  }
+
+  #onFirstByte = (): void => {
+    this.#hasReceivedByte = true;
+  };
+
+  /** Socket errors are reported through the session or the connect/TLS promises; this keeps late ones from crashing. */
+  #onSocketError = (): void => {};
+
+  #connect(signal: AbortSignal): Promise<net.Socket> {
+    const o = this.#o;
+    const t0 = now();
+    return new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({
+        host: o.server.host,
+        port: o.server.port,
+        ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+        noDelay: false, // Nagle on, as Tentacle has it
+        keepAlive: true,
+        keepAliveInitialDelay: o.timeouts.keepAliveInitialDelayMs,
+      });
+      this.#raw = s;
+      s.on('error', this.#onSocketError);
+      const done = (err: unknown) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        s.off('connect', onConnect);
+        s.off('error', onError);
+        if (err) reject(err);
+        else resolve(s);
+      };
+      const onConnect = () => {
+        o.sink({ type: 'tcp-connected', at: now(), tentacle: o.tentacle, entry: o.entry, conn: o.conn, durationMs: now() - t0 });
+        done(null);
+      };
+      const onError = (e: Error) => done(e);
+      const onAbort = () => done(new PollfleetError('internal', 'stopped while connecting'));
+      const timer = setTimeout(
+        () => done(new PollfleetError('tcp.connect-timeout', `TCP connect to ${o.server.address} did not complete within ${o.timeouts.connectTimeoutMs} ms`)),
+        o.timeouts.connectTimeoutMs,
+      );
+      s.once('connect', onConnect);
+      s.once('error', onError);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  #secure(raw: net.Socket, signal: AbortSignal): Promise<tls.TLSSocket> {
+    const o = this.#o;
+    const t0 = now();
+    return new Promise<tls.TLSSocket>((resolve, reject) => {
+      const host = o.server.host;
+      const s = tls.connect({
+        socket: raw,
+        secureContext: o.secureContext,
+        ...(net.isIP(host) === 0 ? { servername: host } : {}),
+        // The tentacle presents its certificate and ignores chain and host-name errors;
+        // the node is accepted by its pinned thumbprint only (checked below).
+        rejectUnauthorized: false,
+        checkServerIdentity: () => undefined,
+        minVersion: 'TLSv1.2',
+      });
+      this.#tls = s;
+      s.on('error', this.#onSocketError);
+      const done = (err: unknown) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        s.off('secureConnect', onSecure);
+        s.off('error', onError);
+        s.off('close', onClose);
+        if (err) reject(err);
+        else resolve(s);
+      };
+      const onSecure = () => {
+        const der = s.getPeerCertificate()?.raw;
+        const presented = der ? thumbprintOfDer(der) : '(no certificate)';
+        // Exact, case-sensitive compare, as Tentacle does.
+        if (presented !== o.server.thumbprint) {
+          done(new PollfleetError('tls.thumbprint-mismatch', mismatchMessage(o.server, presented)));
+          return;
+        }
+        this.#isSecured = true;
+        o.sink({
+          type: 'tls-done', at: now(), tentacle: o.tentacle, entry: o.entry, conn: o.conn,
+          durationMs: now() - t0, protocol: s.getProtocol() ?? '', cipher: s.getCipher()?.name ?? '', peerThumbprint: presented,
+        });
+        done(null);
+      };
+      const onError = (e: Error) => done(e);
+      const onClose = () => done(new PollfleetError('tls.handshake-failed', `${o.server.address} closed the connection during the TLS handshake`));
+      const onAbort = () => done(new PollfleetError('internal', 'stopped during the TLS handshake'));
+      const timer = setTimeout(
+        () => done(new PollfleetError('timeout.receive', `TLS handshake with ${o.server.address} did not complete within ${o.timeouts.receiveTimeoutMs} ms`)),
+        o.timeouts.receiveTimeoutMs,
+      );
+      s.once('secureConnect', onSecure);
+      s.once('error', onError);
+      s.once('close', onClose);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** After END (ours or the node's): end our side and wait, bounded, for the socket to close. */
+  #closeGracefully(s: tls.TLSSocket): Promise<void> {
+    if (s.destroyed) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => s.destroy(), this.#o.timeouts.heartbeatTimeoutMs);
+      s.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      s.end();
+    });
+  }
+
+  #destroy(): void {
+    this.#tls?.destroy();
+    this.#raw?.destroy();
+  }
+
+  #finish(out: ConnectionOutcome): ConnectionOutcome {
+    const o = this.#o;
+    o.sink({
+      type: 'closed', at: now(), tentacle: o.tentacle, entry: o.entry, conn: o.conn,
+      reason: out.reason, wasIdentified: out.wasIdentified,
+      ...(out.errorKind !== undefined ? { errorKind: out.errorKind, message: out.message } : {}),
+    });
+    return out;
+  }
+}
+
+/** One connection attempt; resolves (never rejects) with how it ended, after its 'closed' event. */
+export function runPollingConnection(o: PollingConnectionOptions, signal: AbortSignal): Promise<ConnectionOutcome> {
+  return new PollingConnection(o).run(signal);
+}
