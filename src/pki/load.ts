@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import forge from 'node-forge';
@@ -66,13 +66,19 @@ export function loadPfx(file: string, passphrase = ''): CertificateIdentity {
     const msg = /mac|password|invalid/i.test((e as Error).message) ? 'wrong passphrase or not a PFX file' : 'not a readable PFX / PKCS#12 file';
     throw new CertificateLoadError(file, msg);
   }
-  const certBag = p12.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag]?.[0];
+  const certs = (p12.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag] ?? []).flatMap((b) => (b.cert ? [b.cert] : []));
   const keyBag =
     p12.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag })[forge.pki.oids.pkcs8ShroudedKeyBag]?.[0] ??
     p12.getBags({ bagType: forge.pki.oids.keyBag })[forge.pki.oids.keyBag]?.[0];
-  if (!certBag?.cert) throw new CertificateLoadError(file, 'the PFX holds no certificate');
+  if (certs.length === 0) throw new CertificateLoadError(file, 'the PFX holds no certificate');
   if (!keyBag?.key) throw new CertificateLoadError(file, 'the PFX holds no private key');
-  return fromPems(forge.pki.certificateToPem(certBag.cert), forge.pki.privateKeyToPem(keyBag.key), file, file);
+  // A PFX may carry a chain in any order: the identity is the certificate the key belongs to.
+  const key = keyBag.key as forge.pki.rsa.PrivateKey;
+  const own = certs.find((c) => {
+    const pub = c.publicKey as forge.pki.rsa.PublicKey;
+    return pub.n !== undefined && key.n !== undefined && pub.n.equals(key.n) && pub.e.equals(key.e);
+  });
+  return fromPems(forge.pki.certificateToPem(own ?? certs[0]!), forge.pki.privateKeyToPem(keyBag.key), file, file);
 }
 
 /** A PFX of an identity (for handing to tools that want one). */
@@ -89,7 +95,10 @@ export function writeIdentity(base: string, id: CertificateIdentity): { certFile
   const certFile = `${base}.pem`;
   const keyFile = `${base}.key`;
   writeFileSync(certFile, id.certPem, { mode: 0o644 });
+  // `mode` only applies when the file is created: tighten an existing key file *before*
+  // the key is written into it, so the key is never readable by others, not even briefly.
+  if (existsSync(keyFile)) chmodSync(keyFile, 0o600);
   writeFileSync(keyFile, id.keyPem, { mode: 0o600 });
-  chmodSync(keyFile, 0o600); // mode is ignored when the file already existed
+  chmodSync(keyFile, 0o600); // and again, in case a umask or a race left it wider
   return { certFile, keyFile };
 }
