@@ -179,6 +179,7 @@ export class ClusterNode {
     this.#workload.stop();
     const timeoutMs = this.#o.gracefulStopMs ?? CLUSTER_DEFAULTS.gracefulStopMs;
     await Promise.all([this.#listener.stop(timeoutMs), this.#api.close(timeoutMs)]);
+    if ((this.#state as State) === 'stopped') return; // destroyed meanwhile
     this.#state = 'stopped';
     this.#emit('stopped');
   }
