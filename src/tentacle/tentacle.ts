@@ -1,0 +1,141 @@
+import { setMaxListeners } from 'node:events';
+import * as tls from 'node:tls';
+import { now } from '../core/clock.js';
+import { PollfleetError } from '../core/errors.js';
+import type { EventSink } from '../events/events.js';
+import type { CertificateIdentity } from '../pki/certificate.js';
+import { TENTACLE_DEFAULTS } from '../scenario/defaults.js';
+import { BackoffClock, type BackoffPolicy } from './backoff.js';
+import { runPollingConnection, type ConnectionTimeouts, type PollingConnectionOptions, type RequestHandler } from './polling-connection.js';
+import type { ServerEntry } from './server-entry.js';
+import { TentacleServices } from './services.js';
+
+export interface TentacleOptions {
+  /** Index in the fleet (the `tentacle` id of events). */
+  index: number;
+  identity: CertificateIdentity;
+  /** A context already made from `identity` (shared by whoever built it); made here otherwise. */
+  secureContext?: tls.SecureContext;
+  /** The same subscription id is used for every node ([H] section 2). */
+  subscriptionId: string;
+  servers: ServerEntry[];
+  /** Connections per server entry, 1..512 (Tentacle.Communication.PollingConnectionCount). */
+  pollingConnectionCount?: number;
+  timeouts: ConnectionTimeouts;
+  backoff: BackoffPolicy;
+  sink: EventSink;
+  /** Fleet-wide id for each connection attempt. */
+  nextConnId: () => number;
+  /** Source of the per-connection back-off multiplier. */
+  random?: () => number;
+  /** How long a simulated script runs (TENTACLE_DEFAULTS.scriptRunMs). */
+  scriptRunMs?: number;
+  /** The RPC services; a TentacleServices per tentacle by default. */
+  services?: RequestHandler;
+  localAddress?: string;
+}
+
+/** A tentacle's TLS context: its certificate as the client certificate. */
+export function tentacleSecureContext(identity: CertificateIdentity): tls.SecureContext {
+  return tls.createSecureContext({ cert: identity.certPem, key: identity.keyPem, minVersion: 'TLSv1.2' });
+}
+
+/**
+ * A polling Tentacle: for every server entry, `pollingConnectionCount` connections, each a
+ * loop of attempts (runPollingConnection) separated by the [H] section 5 back-off, forever,
+ * until stop(). stop() ends identified connections with END and cancels back-off sleeps.
+ */
+export class Tentacle {
+  readonly index: number;
+  readonly #o: TentacleOptions;
+  readonly #secureContext: tls.SecureContext;
+  readonly #services: RequestHandler;
+  readonly #count: number;
+  readonly #abort = new AbortController();
+  #loops: Promise<void>[] | null = null;
+  #stopping: Promise<void> | null = null;
+
+  constructor(o: TentacleOptions) {
+    const count = o.pollingConnectionCount ?? TENTACLE_DEFAULTS.pollingConnectionCount;
+    if (!Number.isInteger(count) || count < 1 || count > TENTACLE_DEFAULTS.maxPollingConnectionCount) {
+      throw new PollfleetError(
+        'input.invalid',
+        `pollingConnectionCount must be an integer from 1 to ${TENTACLE_DEFAULTS.maxPollingConnectionCount}, got ${count}`,
+      );
+    }
+    this.index = o.index;
+    this.#o = o;
+    this.#count = count;
+    this.#secureContext = o.secureContext ?? tentacleSecureContext(o.identity);
+    this.#services = o.services ?? new TentacleServices({ scriptRunMs: o.scriptRunMs ?? TENTACLE_DEFAULTS.scriptRunMs });
+    // Every open connection and every back-off sleep listens on this one signal.
+    setMaxListeners(0, this.#abort.signal);
+  }
+
+  get isStarted(): boolean {
+    return this.#loops !== null;
+  }
+
+  /** Start polling every server entry. Idempotent; refused after stop(). */
+  start(): void {
+    if (this.#stopping) throw new PollfleetError('internal', `tentacle ${this.index} was stopped; make a new one`);
+    if (this.#loops) return;
+    const loops: Promise<void>[] = [];
+    this.#o.servers.forEach((server, entry) => {
+      for (let i = 0; i < this.#count; i++) loops.push(this.#loop(server, entry));
+    });
+    this.#loops = loops;
+  }
+
+  /** End every connection with END, cancel back-off sleeps, resolve when all are closed. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#abort.abort();
+      if (this.#loops) await Promise.all(this.#loops);
+    })();
+    return this.#stopping;
+  }
+
+  async #loop(server: ServerEntry, entry: number): Promise<void> {
+    const o = this.#o;
+    const signal = this.#abort.signal;
+    const clock = new BackoffClock(o.backoff, o.random);
+    const attempt: PollingConnectionOptions = {
+      tentacle: o.index,
+      entry,
+      conn: 0,
+      server,
+      secureContext: this.#secureContext,
+      tentacleThumbprint: o.identity.thumbprint,
+      subscriptionId: o.subscriptionId,
+      timeouts: o.timeouts,
+      services: this.#services,
+      sink: o.sink,
+      ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+    };
+    while (!signal.aborted) {
+      attempt.conn = o.nextConnId();
+      const outcome = await runPollingConnection(attempt, signal);
+      if (signal.aborted) return;
+      if (outcome.wasIdentified) clock.identified();
+      const delayMs = clock.failed(now(), outcome.startedAtMs);
+      o.sink({ type: 'backoff', at: now(), tentacle: o.index, entry, conn: attempt.conn, delayMs });
+      await sleep(delayMs, signal);
+    }
+  }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
