@@ -219,26 +219,34 @@ export function validateBalancerSpec(spec: unknown): string[] {
 // Ports
 
 /**
- * Free ports on `host`, chosen by the OS. All listeners stay open until every port is known,
- * so the ports are distinct; haproxy and nginx cannot report a port the OS chose for them.
+ * The ports a balancer will listen on: each 0 becomes a free port chosen by the OS, and each
+ * fixed port is checked to be free (a port held by another program would otherwise pass the
+ * readiness probe). All test listeners stay open until every port is known, so the chosen
+ * ports are distinct; haproxy and nginx cannot report a port the OS chose for them.
  */
-export async function pickFreePorts(host: string, count: number): Promise<number[]> {
+export async function reservePorts(host: string, wanted: readonly number[]): Promise<number[]> {
   const servers: Server[] = [];
   try {
-    for (let i = 0; i < count; i++) {
+    for (const port of wanted) {
       const s = createServer();
       servers.push(s);
       await new Promise<void>((ok, fail) => {
-        s.once('error', fail);
-        s.listen({ host, port: 0, exclusive: true }, () => ok());
+        s.once('error', (e: NodeJS.ErrnoException) => {
+          if (e.code === 'EADDRINUSE') {
+            fail(new PollfleetError('environment.failed', `port ${port} on ${host} is already in use by another program`, {
+              hint: 'choose another port, or 0 for a free one',
+            }));
+          } else {
+            fail(new PollfleetError('environment.failed', `cannot listen on ${host}:${port}: ${e.message}`, {
+              hint: 'listenHost must be an address of this machine (any 127.x.y.z works on Linux)',
+              cause: e,
+            }));
+          }
+        });
+        s.listen({ host, port, exclusive: true }, () => ok());
       });
     }
     return servers.map((s) => (s.address() as { port: number }).port);
-  } catch (e) {
-    throw new PollfleetError('environment.failed', `cannot listen on ${host}: ${(e as Error).message}`, {
-      hint: 'listenHost must be an address of this machine (any 127.x.y.z works on Linux)',
-      cause: e,
-    });
   } finally {
     await Promise.all(servers.map((s) => new Promise<void>((ok) => (s.listening ? s.close(() => ok()) : ok()))));
   }
@@ -404,14 +412,13 @@ export async function startRealBalancer(
   const workDir = resolve(spec.workDir);
   await mkdir(workDir, { recursive: true, mode: 0o700 });
 
-  const free = await pickFreePorts(spec.listenHost, spec.frontends.filter((f) => f.port === 0).length);
+  const ports = await reservePorts(spec.listenHost, spec.frontends.map((f) => f.port));
   const resolved: ResolvedBalancerSpec = {
     ...spec,
     workDir,
-    frontends: spec.frontends.map((f) => (f.port === 0 ? { ...f, port: free.shift()! } : f)),
+    frontends: spec.frontends.map((f, i) => ({ ...f, port: ports[i]! })),
     maxConnections: connectionBudget(spec.maxConnections ?? REAL_BALANCER_DEFAULTS.maxConnections, openFilesHardLimit()),
   };
-  const ports = resolved.frontends.map((f) => f.port);
 
   const files = await def.render(resolved, { binaryPath, commandTimeoutMs: settings.configCheckTimeoutMs });
   for (const f of files) {
@@ -490,6 +497,11 @@ export async function startRealBalancer(
       if (await canConnect(spec.listenHost, p, settings.readinessProbeIntervalMs * 10)) waiting.delete(p);
     }
     if (waiting.size > 0) await delay(settings.readinessProbeIntervalMs);
+  }
+  if (exitInfo !== null) {
+    throw new PollfleetError('environment.failed', `${spec.kind} exited right after starting:\n${lastLines(tail.text(), 20)}`, {
+      hint: `configuration: ${configPath}`,
+    });
   }
 
   return {

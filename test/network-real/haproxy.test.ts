@@ -1,0 +1,4 @@
+import t from 'tap';
+import { balancerConformance } from '../helpers/real-balancer.js';
+
+balancerConformance(t, 'haproxy');
