@@ -1,3 +1,4 @@
+import { now } from '../core/clock.js';
 import type { PollfleetEvent } from '../events/events.js';
 import type { TimelinePoint } from '../report/result.js';
 import { DurationHistogram } from './histogram.js';
@@ -240,6 +241,41 @@ export class Recorder {
   isCovered(t: number, n: number, at: number): boolean {
     for (const m of this.plan.queueGroups[n]!) if (this.#pairLive(t * this.N + m, at)) return true;
     return false;
+  }
+
+  /**
+   * Freeze the pair state at the end of the steady part (before the fleet stops and its
+   * connections close), so "final" figures describe the run, not the shutdown.
+   */
+  markFinal(at: number): void {
+    this.final = { at, conns: this.pairConns.slice(), activity: this.pairActivity.slice() };
+  }
+
+  final: { at: number; conns: Int32Array; activity: Float64Array } | null = null;
+
+  /** Coverage of a pair in the frozen final state (or now, when not frozen). */
+  isCoveredFinal(t: number, n: number): boolean {
+    const f = this.final;
+    if (!f) return this.isCovered(t, n, now());
+    for (const m of this.plan.queueGroups[n]!) {
+      const pair = t * this.N + m;
+      if (f.conns[pair]! > 0 && f.at - f.activity[pair]! <= this.plan.stalenessMs) return true;
+    }
+    return false;
+  }
+
+  /** Covered pairs and connected tentacles per node in the frozen final state. */
+  finalSnapshot(): { covered: number; connected: number[] } {
+    const f = this.final;
+    const connected = new Array<number>(this.N).fill(0);
+    let covered = 0;
+    for (let t = 0; t < this.T; t++) {
+      for (let n = 0; n < this.N; n++) {
+        if ((f ? f.conns : this.pairConns)[t * this.N + n]! > 0) connected[n]!++;
+        if (this.isCoveredFinal(t, n)) covered++;
+      }
+    }
+    return { covered, connected };
   }
 
   /** Covered pairs and connected tentacles per node, now. */

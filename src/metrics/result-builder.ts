@@ -46,12 +46,13 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
   const T = rec.T;
   const N = rec.N;
   const steady = rec.timeline.filter((p) => p.phase === 'steady' || p.phase === 'fault' || p.phase === 'recovering');
-  const finalSnap = rec.snapshot(f.finalAt);
+  if (!rec.final) rec.markFinal(f.finalAt);
+  const finalSnap = rec.finalSnapshot();
 
   // per-node coverage over the run: share of tentacles for which the pair was covered
   const perNodeCovered = (n: number) => {
     let c = 0;
-    for (let t = 0; t < T; t++) if (rec.isCovered(t, n, f.finalAt)) c++;
+    for (let t = 0; t < T; t++) if (rec.isCoveredFinal(t, n)) c++;
     return T ? c / T : 0;
   };
 
@@ -119,7 +120,7 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
       let c = 0;
       for (let t = start; t < end; t++) {
         if (rec.pairPolled[t * N + n]) p++;
-        if (rec.isCovered(t, n, f.finalAt)) c++;
+        if (rec.isCoveredFinal(t, n)) c++;
       }
       polledRow.push(round(p / (end - start), 3));
       coveredRow.push(round(c / (end - start), 3));

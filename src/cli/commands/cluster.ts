@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { EmbeddedCluster } from '../../cluster/embedded-cluster.js';
+import { PollfleetError, EXIT_OK } from '../../core/errors.js';
+import { generateCertificate } from '../../pki/certificate.js';
+import { writeIdentity } from '../../pki/load.js';
+import { CLUSTER_DEFAULTS } from '../../scenario/defaults.js';
+import { scenarioFromObject } from '../../scenario/loader.js';
+import { nodeSpecs } from '../../run/addressing.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
+import type { CliContext } from '../context.js';
+
+export interface ClusterFlags {
+  nodes?: string;
+  route?: string;
+  pollingPort?: string;
+  addressBase?: string;
+  queue?: string;
+  apiHttps?: boolean;
+  stateDir?: string;
+  pollingQueueWait?: string;
+  collectionTimeout?: string;
+  workloadInterval?: string;
+}
+
+export interface ClusterState {
+  apiKey: string;
+  spaceId: string;
+  serverThumbprint: string;
+  route: string;
+  queue: string;
+  nodes: { name: string; pollingHost: string; pollingPort: number; pollingAddress: string; apiUrl: string; pid: number | null }[];
+  startedAt: string;
+  pid: number;
+}
+
+/**
+ * `pollfleet cluster`: an embedded cluster on its own, until SIGINT/SIGTERM, so another
+ * program (or a real Tentacle) can register and poll it. cluster.json holds what is needed.
+ */
+export async function clusterCommand(ctx: CliContext, f: ClusterFlags): Promise<number> {
+  const route = f.route ?? 'direct';
+  if (route !== 'direct' && route !== 'unique-port') {
+    throw new PollfleetError('input.invalid', `--route ${route}: a standalone cluster listens directly (direct or unique-port); balanced routes are built by run/compare`);
+  }
+  const raw: Record<string, unknown> = {
+    name: 'cluster',
+    route: { kind: route },
+    cluster: {
+      ...(f.nodes !== undefined ? { nodes: Number(f.nodes) } : {}),
+      ...(f.pollingPort !== undefined ? { pollingPort: Number(f.pollingPort) } : {}),
+      ...(f.addressBase ? { directAddressBase: f.addressBase } : {}),
+      ...(f.queue ? { queue: f.queue } : {}),
+      ...(f.apiHttps ? { apiHttps: true } : {}),
+    },
+    timeouts: {
+      ...(f.pollingQueueWait ? { pollingQueueWait: f.pollingQueueWait } : {}),
+      ...(f.collectionTimeout ? { pollingRequestQueueTimeout: f.collectionTimeout } : {}),
+    },
+    ...(f.workloadInterval ? { workload: { interval: f.workloadInterval } } : {}),
+  };
+  const s = scenarioFromObject(raw, 'command line');
+  const certificate = await generateCertificate({ commonName: 'Octopus Portal' });
+  const apiKey = 'API-' + randomBytes(20).toString('hex').toUpperCase().slice(0, 32);
+  const cluster = new EmbeddedCluster({
+    nodes: nodeSpecs(s),
+    certificate,
+    apiKey,
+    spaceId: CLUSTER_DEFAULTS.spaceId,
+    apiHttps: s.cluster.apiHttps,
+    protocol: s.protocol,
+    workload: s.workload,
+    queue: s.cluster.queue,
+    redisUrl: s.cluster.redisUrl,
+    processes: s.cluster.processes,
+    sink: () => undefined,
+  });
+  const nodes = await cluster.start();
+  const state: ClusterState = {
+    apiKey,
+    spaceId: CLUSTER_DEFAULTS.spaceId,
+    serverThumbprint: certificate.thumbprint,
+    route,
+    queue: s.cluster.queue,
+    nodes: nodes.map((n) => ({ name: n.name, pollingHost: n.pollingHost, pollingPort: n.pollingPort, pollingAddress: `https://${n.pollingHost}:${n.pollingPort}`, apiUrl: n.apiUrl, pid: n.pid })),
+    startedAt: new Date().toISOString(),
+    pid: process.pid,
+  };
+  if (f.stateDir) {
+    mkdirSync(f.stateDir, { recursive: true });
+    // cluster.json holds the API key: readable by its owner only.
+    writeFileAtomic(join(f.stateDir, 'cluster.json'), JSON.stringify(state, null, 2) + '\n', 0o600);
+    writeIdentity(join(f.stateDir, 'server'), certificate);
+  }
+  const out = ctx.stdout;
+  out.write(`pollfleet cluster: ${nodes.length} nodes up (route ${route}, queue ${s.cluster.queue})\n`);
+  out.write(`  server thumbprint  ${certificate.thumbprint}\n  space              ${state.spaceId}\n`);
+  out.write(`  API key            ${f.stateDir ? `in ${join(f.stateDir, 'cluster.json')}` : '(not shown; use --state-dir to write it to cluster.json)'}\n`);
+  for (const n of state.nodes) out.write(`  ${n.name.padEnd(8)} polling ${n.pollingAddress.padEnd(28)} api ${n.apiUrl}\n`);
+  out.write('Register a Tentacle with: Tentacle register-with --server <api> --apikey <key> --comms-style TentacleActive --server-comms-address <polling>\n');
+  out.write('Ctrl-C stops the cluster.\n');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  out.write('stopping the cluster...\n');
+  await cluster.stop();
+  return EXIT_OK;
+}

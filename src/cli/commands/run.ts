@@ -1,0 +1,159 @@
+import { join } from 'node:path';
+import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
+import { renderConsoleComparison, renderConsoleResult } from '../../report/render-console.js';
+import { COMPARISON_SCHEMA, type Comparison, type ComparisonRun, type Result } from '../../report/result.js';
+import { loadScenarioFile, scenarioFromObject, type RawOverrides } from '../../scenario/loader.js';
+import type { Scenario } from '../../scenario/resolve.js';
+import { runScenario } from '../../run/run-scenario.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
+import { validateThresholds } from '../../verdict/threshold-parser.js';
+import type { CliContext } from '../context.js';
+import { interruptSignal } from '../interrupt.js';
+import { progressPrinter } from '../progress.js';
+import { runFolder } from '../run-folder.js';
+import { reportFormats, writeReportFiles } from '../write-reports.js';
+
+export interface RunFlags {
+  out?: string;
+  duration?: string;
+  tentacles?: string;
+  nodes?: string;
+  route?: string;
+  queue?: string;
+  threshold?: string[];
+  node?: string[];
+  thumbprint?: string;
+  cert?: string;
+  key?: string;
+  pfx?: string;
+  subscriptionId?: string;
+  format?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+function intFlag(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new PollfleetError('input.invalid', `--${name}: expected a whole number, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Command-line overrides, laid over the scenario file before validation. */
+export function overridesFromFlags(f: RunFlags): RawOverrides {
+  const o: RawOverrides = {};
+  if (f.duration !== undefined) o['duration'] = f.duration;
+  const tentacles = intFlag('tentacles', f.tentacles);
+  if (tentacles !== undefined) o['fleet'] = { tentacles };
+  const nodes = intFlag('nodes', f.nodes);
+  if (nodes !== undefined || f.queue) o['cluster'] = { ...(nodes !== undefined ? { nodes } : {}), ...(f.queue ? { queue: f.queue } : {}) };
+  if (f.route) o['route'] = { kind: f.route };
+  return o;
+}
+
+/** `pollfleet run --node host:port ... --thumbprint ... --cert ... --key ...` without a file. */
+export function scenarioFromFlags(f: RunFlags): Scenario {
+  const raw: Record<string, unknown> = {
+    name: 'external',
+    target: 'external',
+    external: {
+      nodes: (f.node ?? []).map((polling) => ({ polling })),
+      ...(f.thumbprint ? { thumbprint: f.thumbprint } : {}),
+      identity: f.pfx ? { pfx: f.pfx } : { cert: f.cert, key: f.key },
+      ...(f.subscriptionId ? { subscriptionId: f.subscriptionId } : {}),
+    },
+    ...overridesFromFlags(f),
+  };
+  return scenarioFromObject(raw, 'command line');
+}
+
+function checkThresholdFlags(list: string[]): void {
+  const problems = validateThresholds(list);
+  if (problems.length) throw new PollfleetError('scenario.invalid', problems.map((p) => `--threshold ${p.replace(/^thresholds\[\d+\]: /, '')}`).join('\n'));
+}
+
+export async function runCommand(ctx: CliContext, file: string | undefined, f: RunFlags): Promise<number> {
+  const extra = f.threshold ?? [];
+  checkThresholdFlags(extra);
+  reportFormats(f.format);
+  let scenarios: Scenario[];
+  let comparison: { name: string } | null = null;
+  if (!file) {
+    if (!f.node?.length) throw new PollfleetError('input.invalid', 'give a scenario file, or --node host:port (with --thumbprint and --cert/--key) for a quick external run', { hint: 'pollfleet run scenarios/direct.yaml' });
+    scenarios = [scenarioFromFlags(f)];
+  } else {
+    const loaded = loadScenarioFile(file, overridesFromFlags(f));
+    if (loaded.kind === 'comparison') {
+      scenarios = loaded.variants;
+      comparison = { name: loaded.name };
+    } else scenarios = [loaded.scenario];
+  }
+  if (comparison) return compareScenarios(ctx, comparison.name, scenarios, f, extra);
+  const s = scenarios[0]!;
+  const dir = runFolder(s.name, f.out);
+  const result = await runOne(ctx, s, dir, f, extra, '');
+  if (f.json) ctx.stdout.write(JSON.stringify({ pass: result.verdict.pass, reasons: result.verdict.reasons, resultPath: join(dir, 'result.json'), summary: result.summary }) + '\n');
+  else if (!f.quiet) ctx.stdout.write(renderConsoleResult(result, { color: ctx.color }) + `reports: ${dir}\n`);
+  return result.verdict.pass ? EXIT_OK : EXIT_CHECK_FAILED;
+}
+
+async function runOne(ctx: CliContext, s: Scenario, dir: string, f: RunFlags, extra: string[], label: string): Promise<Result> {
+  const progress = progressPrinter(ctx.stderr, f.quiet || f.json ? 'off' : ctx.isTTY ? 'tty' : 'lines', label);
+  const interrupt = interruptSignal((sig) => {
+    progress.done();
+    ctx.stderr.write(`\n${sig}: stopping the run and writing a partial report (press Ctrl-C again to quit at once)\n`);
+  });
+  try {
+    const result = await runScenario(s, {
+      workDir: dir,
+      toolVersion: ctx.version,
+      signal: interrupt.signal,
+      progress: (p) => progress.update(p),
+      log: f.quiet || f.json ? undefined : (line) => {
+        progress.done();
+        ctx.stderr.write(`${label}${line}\n`);
+      },
+      extraThresholds: extra,
+    });
+    progress.done();
+    writeFileAtomic(join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
+    await writeReportFiles(dir, result, f.format);
+    return result;
+  } finally {
+    interrupt.dispose();
+  }
+}
+
+export async function compareScenarios(ctx: CliContext, name: string, scenarios: Scenario[], f: RunFlags, extra: string[]): Promise<number> {
+  const dir = runFolder(name, f.out);
+  const startedAt = new Date().toISOString();
+  const runs: ComparisonRun[] = [];
+  const write = () => {
+    const c: Comparison = { schema: COMPARISON_SCHEMA, name, startedAt, finishedAt: new Date().toISOString(), runs };
+    writeFileAtomic(join(dir, 'comparison.json'), JSON.stringify(c, null, 2) + '\n');
+    return c;
+  };
+  for (const [i, s] of scenarios.entries()) {
+    if (!f.quiet && !f.json) ctx.stderr.write(`\n[${i + 1}/${scenarios.length}] ${s.name}: route ${s.route.kind}${s.route.kind !== 'direct' && s.route.kind !== 'unique-port' ? ` via ${s.route.balancer}` : ''}, queue ${s.cluster.queue}\n`);
+    const result = await runOne(ctx, s, join(dir, s.name), f, extra, `[${s.name}] `);
+    runs.push({
+      name: s.name,
+      route: s.route.kind,
+      queue: s.cluster.queue,
+      balancer: result.balancer,
+      pass: result.verdict.pass,
+      expectedPass: s.expect === null ? null : s.expect === 'pass',
+      diagnosis: result.diagnosis,
+      result,
+    });
+    write();
+    if (result.interrupted) break;
+  }
+  const c = write();
+  await writeReportFiles(dir, c, f.format);
+  if (f.json) ctx.stdout.write(JSON.stringify({ comparisonPath: join(dir, 'comparison.json'), runs: runs.map((r) => ({ name: r.name, pass: r.pass, expectedPass: r.expectedPass, diagnosis: r.diagnosis })) }) + '\n');
+  else if (!f.quiet) ctx.stdout.write('\n' + renderConsoleComparison(c, { color: ctx.color, width: ctx.stdout.columns }) + `reports: ${dir}\n`);
+  // A comparison passes when every route behaved as its scenario said it would.
+  const asExpected = runs.every((r) => (r.expectedPass === null ? r.pass : r.pass === r.expectedPass));
+  return asExpected && runs.length === scenarios.length ? EXIT_OK : EXIT_CHECK_FAILED;
+}

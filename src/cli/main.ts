@@ -1,0 +1,117 @@
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT_BAD_INPUT } from '../core/errors.js';
+import { ROUTE_KINDS, QUEUE_KINDS } from '../scenario/schema.js';
+import { clusterCommand } from './commands/cluster.js';
+import { reportCommand } from './commands/report.js';
+import { runCommand } from './commands/run.js';
+import { cliContext, reportError } from './context.js';
+
+const ctx = cliContext();
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+const program = new Command()
+  .name('pollfleet')
+  .description(
+    'Prove that an Octopus Deploy HA cluster gets every node polled by polling Tentacles.\n' +
+      'A simulated fleet speaks the real polling protocol over mutual TLS to every node -- directly,\n' +
+      'through an NLB-like (layer 4) or ALB-like (layer 7) balancer -- and measures whether each\n' +
+      "node's queued work is collected promptly. With no target configured it brings up an embedded\n" +
+      'cluster on loopback; pointed at real hosts it tests a real cluster.',
+  )
+  .version(ctx.version)
+  .showHelpAfterError('(run pollfleet --help for usage)')
+  .addHelpText(
+    'after',
+    `
+Exit codes:
+  0  every threshold passed (for compare: every route behaved as its scenario expects)
+  1  a threshold failed -- the console and every report say which, actual vs expected
+  2  bad input or configuration, or the environment could not start
+
+Examples:
+  pollfleet compare scenarios/compare-aws.yaml     ALB vs NLB vs direct, side by side (npm start)
+  pollfleet run scenarios/direct.yaml              3 nodes, one address each, 50 tentacles
+  pollfleet run scenarios/direct.yaml --tentacles 200 --duration 2m
+  pollfleet run --node 10.0.0.5:10943 --node 10.0.0.6:10943 --thumbprint <THUMB> \\
+      --cert tentacle.pem --key tentacle.key --duration 20s      quick check of real nodes
+  pollfleet cluster --state-dir /tmp/pf            a cluster for a real Tentacle to poll
+  pollfleet report reports/<run>/result.json --format html
+
+Scenario reference: scenarios/README.md. Reports land in reports/<name>-<time>/.`,
+  );
+
+const runOptions = (c: Command) =>
+  c
+    .option('-o, --out <dir>', 'run folder (default reports/<name>-<time>)')
+    .option('-d, --duration <duration>', 'steady-state length after ramp-up, e.g. 30s, 2m')
+    .option('-t, --tentacles <n>', 'fleet size')
+    .option('-n, --nodes <n>', 'embedded cluster size')
+    .addOption(new Option('--route <kind>', 'how polling reaches the nodes').choices([...ROUTE_KINDS]))
+    .addOption(new Option('--queue <kind>', 'pending-request queue: one per node (classic HA) or shared (multi-node polling)').choices([...QUEUE_KINDS]))
+    .option('--threshold <expr>', "extra threshold, repeatable, e.g. 'pickupMs.p99 < 5000'", collect)
+    .option('--format <list>', 'reports to write: md,html,junit,prom (default all)')
+    .option('-q, --quiet', 'no progress and no table; exit code and files only')
+    .option('--json', 'print a machine-readable summary to stdout (no progress)');
+
+runOptions(
+  program
+    .command('run')
+    .argument('[scenario]', 'scenario file (YAML or JSON); see scenarios/')
+    .description('run one scenario (or every variant of a comparison file) and write result.json plus reports')
+    .option('--node <host:port>', 'external run from flags: a node polling address, repeatable', collect)
+    .option('--thumbprint <hex>', 'external run: the expected server thumbprint')
+    .option('--cert <file>', 'external run: tentacle certificate (PEM) already trusted by the cluster')
+    .option('--key <file>', 'external run: tentacle private key (PEM)')
+    .option('--pfx <file>', 'external run: tentacle certificate and key as PFX')
+    .option('--subscription-id <poll://id/>', 'external run: subscription id the tentacle is registered with'),
+).action(async (scenario: string | undefined, opts) => {
+  process.exitCode = await runCommand(ctx, scenario, opts);
+});
+
+runOptions(
+  program
+    .command('compare')
+    .argument('<scenario>', 'comparison file listing variants (e.g. scenarios/compare-aws.yaml)')
+    .description('run the same fleet and workload through several routes, one after another, and compare them'),
+).action(async (scenario: string, opts) => {
+  process.exitCode = await runCommand(ctx, scenario, opts);
+});
+
+program
+  .command('cluster')
+  .description('start an embedded cluster on its own until Ctrl-C (for real Tentacles or other tools)')
+  .option('-n, --nodes <n>', 'number of nodes', '3')
+  .addOption(new Option('--route <kind>', 'addressing: one address per node, or one address and a port per node').choices(['direct', 'unique-port']).default('direct'))
+  .option('--polling-port <port>', 'first polling port (0 = any free port)', '10943')
+  .option('--address-base <ip>', 'first loopback address for direct routing', '127.0.0.11')
+  .addOption(new Option('--queue <kind>', 'pending-request queue').choices([...QUEUE_KINDS]))
+  .option('--api-https', 'serve the REST API over HTTPS')
+  .option('--polling-queue-wait <duration>', 'how long a node waits for work before the null message (real 30s)')
+  .option('--collection-timeout <duration>', 'PollingRequestQueueTimeout (real 2m)')
+  .option('--workload-interval <duration>', 'how often each node queues a probe per tentacle (default 10s)')
+  .option('--state-dir <dir>', 'write cluster.json (API key, thumbprint, node addresses) and the server certificate here')
+  .action(async (opts) => {
+    process.exitCode = await clusterCommand(ctx, opts);
+  });
+
+program
+  .command('report')
+  .argument('<file>', 'result.json or comparison.json of an earlier run')
+  .description('re-render the reports of an earlier run from its JSON')
+  .option('--format <list>', 'md,html,junit,prom (default all)')
+  .option('-o, --out <dir>', 'where to write (default: next to the JSON)')
+  .option('-q, --quiet', 'write files only')
+  .action(async (file: string, opts) => {
+    process.exitCode = await reportCommand(ctx, file, opts);
+  });
+
+program.exitOverride();
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+  } else {
+    process.exitCode = reportError(ctx, e);
+  }
+}

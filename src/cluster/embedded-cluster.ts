@@ -1,0 +1,263 @@
+import type { ChildProcess } from 'node:child_process';
+import type { EventSink, NodeEvent } from '../events/events.js';
+import type { CertificateIdentity } from '../pki/certificate.js';
+import { CLUSTER_DEFAULTS } from '../scenario/defaults.js';
+import type { ProtocolSettings } from '../scenario/resolve.js';
+import { PollfleetError } from '../core/errors.js';
+import { now } from '../core/clock.js';
+import { forkModule, siblingModule } from '../util/child-module.js';
+import type { FromNode, NodeProcessConfig, ToNode } from './ipc.js';
+import { MemoryRegistry } from './memory-registry.js';
+import type { Machine } from './registry.js';
+import { startNodeInProcess, type InProcessNode } from './node-process.js';
+
+export interface EmbeddedNodeSpec {
+  name: string;
+  polling: { host: string; port: number };
+  api: { host: string; port: number };
+}
+
+export interface EmbeddedClusterOptions {
+  nodes: EmbeddedNodeSpec[];
+  /** The cluster's server certificate: HA nodes share one (it lives in the shared database). */
+  certificate: CertificateIdentity;
+  apiKey: string;
+  spaceId: string;
+  apiHttps: boolean;
+  protocol: ProtocolSettings;
+  workload: { intervalMs: number; scriptShare: number; enabled: boolean };
+  queue: 'per-node' | 'shared' | 'redis';
+  redisUrl: string | null;
+  /** One process per node (real crash/hang faults) or all nodes in this process. */
+  processes: boolean;
+  sink: EventSink;
+}
+
+export interface RunningNode {
+  name: string;
+  pollingHost: string;
+  pollingPort: number;
+  apiUrl: string;
+  pid: number | null;
+}
+
+interface NodeSlot {
+  spec: EmbeddedNodeSpec;
+  child: ChildProcess | null;
+  inProcess: InProcessNode | null;
+  running: RunningNode | null;
+  state: 'starting' | 'up' | 'stopped' | 'crashed' | 'hung';
+}
+
+/**
+ * The embedded HA cluster: N simulated nodes sharing one machine registry (the "database",
+ * held here), each in its own process by default, with a control channel for faults.
+ */
+export class EmbeddedCluster {
+  readonly registry = new MemoryRegistry();
+  #o: EmbeddedClusterOptions;
+  #slots = new Map<string, NodeSlot>();
+  #stopping: Promise<void> | null = null;
+
+  constructor(o: EmbeddedClusterOptions) {
+    this.#o = o;
+    for (const spec of o.nodes) this.#slots.set(spec.name, { spec, child: null, inProcess: null, running: null, state: 'stopped' });
+  }
+
+  get nodes(): RunningNode[] {
+    return [...this.#slots.values()].map((s) => s.running).filter((r): r is RunningNode => r !== null);
+  }
+
+  async start(): Promise<RunningNode[]> {
+    try {
+      await Promise.all([...this.#slots.keys()].map((name) => this.startNode(name)));
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    return this.nodes;
+  }
+
+  #config(slot: NodeSlot): NodeProcessConfig {
+    const o = this.#o;
+    return {
+      name: slot.spec.name,
+      certPem: o.certificate.certPem,
+      keyPem: o.certificate.keyPem,
+      polling: slot.running ? { host: slot.running.pollingHost, port: slot.running.pollingPort } : slot.spec.polling,
+      api: { host: slot.spec.api.host, port: slot.running ? Number(new URL(slot.running.apiUrl).port) : slot.spec.api.port, https: o.apiHttps },
+      apiKey: o.apiKey,
+      spaceId: o.spaceId,
+      protocol: o.protocol,
+      workload: o.workload,
+      queue: o.queue,
+      redisUrl: o.redisUrl,
+      eventFlushIntervalMs: CLUSTER_DEFAULTS.eventFlushIntervalMs,
+      machines: this.registry.list(o.spaceId),
+    };
+  }
+
+  #running(slot: NodeSlot, pollingPort: number, apiPort: number, pid: number | null): RunningNode {
+    const scheme = this.#o.apiHttps ? 'https' : 'http';
+    return { name: slot.spec.name, pollingHost: slot.spec.polling.host, pollingPort, apiUrl: `${scheme}://${slot.spec.api.host}:${apiPort}`, pid };
+  }
+
+  /** Start (or restart, on the same ports) one node. */
+  async startNode(name: string): Promise<RunningNode> {
+    const slot = this.#slot(name);
+    if (slot.state === 'up' || slot.state === 'starting') return slot.running!;
+    slot.state = 'starting';
+    const config = this.#config(slot);
+    if (!this.#o.processes) {
+      slot.inProcess = await startNodeInProcess(config, this.registry, this.#o.sink).catch((e) => {
+        slot.state = 'stopped';
+        throw this.#startError(name, config, (e as Error).message);
+      });
+      slot.running = this.#running(slot, slot.inProcess.pollingPort, slot.inProcess.apiPort, null);
+      slot.state = 'up';
+      return slot.running;
+    }
+    const child = forkModule(siblingModule(import.meta.url, 'node-process'));
+    slot.child = child;
+    const ready = new Promise<{ pollingPort: number; apiPort: number }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(this.#startError(name, config, `no answer within ${CLUSTER_DEFAULTS.nodeStartTimeoutMs} ms`)), CLUSTER_DEFAULTS.nodeStartTimeoutMs);
+      child.on('message', (m: FromNode) => {
+        if (m.t === 'ready') {
+          clearTimeout(timer);
+          resolve(m);
+        } else if (m.t === 'start-failed') {
+          clearTimeout(timer);
+          reject(this.#startError(name, config, m.message));
+        }
+      });
+      child.once('exit', (code, sig) => {
+        clearTimeout(timer);
+        reject(this.#startError(name, config, `the node process exited (${sig ?? code})`));
+      });
+    });
+    child.on('message', (m: FromNode) => this.#onMessage(slot, child, m));
+    child.on('exit', () => {
+      if (slot.child === child) {
+        slot.child = null;
+        if (slot.state === 'up' || slot.state === 'hung') slot.state = 'crashed';
+      }
+    });
+    this.#send(child, { t: 'init', config });
+    try {
+      const { pollingPort, apiPort } = await ready;
+      slot.running = this.#running(slot, pollingPort, apiPort, child.pid ?? null);
+      slot.state = 'up';
+      return slot.running;
+    } catch (e) {
+      slot.state = 'stopped';
+      child.kill('SIGKILL');
+      throw e;
+    }
+  }
+
+  #startError(name: string, config: NodeProcessConfig, why: string): PollfleetError {
+    const inUse = /EADDRINUSE/.test(why);
+    return new PollfleetError('environment.failed', `${name} could not start on ${config.polling.host}:${config.polling.port}: ${why}`, {
+      hint: inUse ? 'the port is taken: set cluster.pollingPort: 0 (any free port) or another port in the scenario' : undefined,
+    });
+  }
+
+  #send(child: ChildProcess, m: ToNode): void {
+    if (child.connected) child.send(m);
+  }
+
+  #broadcast(m: ToNode): void {
+    for (const s of this.#slots.values()) if (s.child) this.#send(s.child, m);
+  }
+
+  #onMessage(slot: NodeSlot, child: ChildProcess, m: FromNode): void {
+    switch (m.t) {
+      case 'events':
+        for (const e of m.events as NodeEvent[]) this.#o.sink(e);
+        return;
+      case 'register':
+        this.registry.register(m.machine).then(
+          (machine: Machine) => {
+            this.#broadcast({ t: 'machine-added', machine });
+            this.#send(child, { t: 'reply', reqId: m.reqId, ok: true, value: machine });
+          },
+          (e: Error) => this.#send(child, { t: 'reply', reqId: m.reqId, ok: false, error: e.message }),
+        );
+        return;
+      case 'delete':
+        this.registry.delete(m.spaceId, m.id).then((ok) => {
+          if (ok) this.#broadcast({ t: 'machine-deleted', spaceId: m.spaceId, id: m.id });
+          this.#send(child, { t: 'reply', reqId: m.reqId, ok: true, value: ok });
+        });
+        return;
+      case 'ready':
+      case 'start-failed':
+      case 'stopped':
+        return;
+    }
+    void slot;
+  }
+
+  #slot(name: string): NodeSlot {
+    const s = this.#slots.get(name);
+    if (!s) throw new PollfleetError('input.invalid', `no node named ${name} (nodes: ${[...this.#slots.keys()].join(', ')})`);
+    return s;
+  }
+
+  /** Drain mode: ping answers 418, existing connections keep being served. */
+  setDraining(name: string, on: boolean): void {
+    const s = this.#slot(name);
+    if (s.inProcess) s.inProcess.node.setDraining(on);
+    else if (s.child) this.#send(s.child, { t: 'drain', on });
+    this.#o.sink({ type: 'node-state', at: now(), node: name, state: on ? 'draining' : 'up' });
+  }
+
+  /** Graceful stop: END on every connection, then close. */
+  async stopNode(name: string): Promise<void> {
+    const s = this.#slot(name);
+    if (s.inProcess) {
+      await s.inProcess.stop();
+      s.inProcess = null;
+      s.state = 'stopped';
+      return;
+    }
+    const child = s.child;
+    if (!child) {
+      s.state = 'stopped';
+      return;
+    }
+    if (s.state === 'hung') child.kill('SIGCONT');
+    s.state = 'stopped';
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    this.#send(child, { t: 'stop' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), CLUSTER_DEFAULTS.nodeStopTimeoutMs);
+    await exited;
+    clearTimeout(timer);
+    s.child = null;
+  }
+
+  /** SIGKILL the node process: the kernel closes its sockets (a crash). */
+  crash(name: string): void {
+    const s = this.#slot(name);
+    if (!s.child) throw new PollfleetError('input.invalid', `${name} is not running in its own process; crash needs cluster.processes: true`);
+    s.state = 'crashed';
+    s.child.kill('SIGKILL');
+    this.#o.sink({ type: 'node-state', at: now(), node: name, state: 'crashed' });
+  }
+
+  /** SIGSTOP (hang) / SIGCONT (resume): half-open connections, detection only by timeouts. */
+  hang(name: string, on: boolean): void {
+    const s = this.#slot(name);
+    if (!s.child) throw new PollfleetError('input.invalid', `${name} is not running in its own process; hang needs cluster.processes: true`);
+    s.child.kill(on ? 'SIGSTOP' : 'SIGCONT');
+    s.state = on ? 'hung' : 'up';
+    this.#o.sink({ type: 'node-state', at: now(), node: name, state: on ? 'hung' : 'resumed' });
+  }
+
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await Promise.all([...this.#slots.keys()].map((n) => this.stopNode(n).catch(() => undefined)));
+    })();
+    return this.#stopping;
+  }
+}

@@ -1,0 +1,51 @@
+import type { NodeEvent } from '../events/events.js';
+import type { Machine, NewMachine } from './registry.js';
+
+/**
+ * The control channel between the cluster supervisor and a node process (Node's IPC,
+ * 'advanced' serialization). One message type per line; requests carry `reqId`.
+ */
+export interface NodeProcessConfig {
+  name: string;
+  certPem: string;
+  keyPem: string;
+  polling: { host: string; port: number };
+  api: { host: string; port: number; https: boolean };
+  apiKey: string;
+  spaceId: string;
+  protocol: {
+    pollingQueueWaitMs: number;
+    pollingRequestQueueTimeoutMs: number;
+    receiveResponseTimeoutMs: number;
+    receiveTimeoutMs: number;
+    heartbeatTimeoutMs: number;
+    keepAliveInitialDelayMs: number;
+    maxMessageBytes: number;
+    retryListeningSleepIntervalMs: number;
+    retryCountLimit: number;
+    connectionErrorRetryTimeoutMs: number;
+    connectTimeoutMs: number;
+  };
+  workload: { intervalMs: number; scriptShare: number; enabled: boolean };
+  queue: 'per-node' | 'shared' | 'redis';
+  redisUrl: string | null;
+  eventFlushIntervalMs: number;
+  machines: Machine[];
+}
+
+export type ToNode =
+  | { t: 'init'; config: NodeProcessConfig }
+  | { t: 'machine-added'; machine: Machine }
+  | { t: 'machine-deleted'; spaceId: string; id: string }
+  | { t: 'reply'; reqId: number; ok: boolean; value?: unknown; error?: string }
+  | { t: 'drain'; on: boolean }
+  | { t: 'stop' }
+  | { t: 'probe'; subscription?: string };
+
+export type FromNode =
+  | { t: 'ready'; pollingPort: number; apiPort: number }
+  | { t: 'start-failed'; message: string }
+  | { t: 'events'; events: NodeEvent[] }
+  | { t: 'register'; reqId: number; machine: NewMachine }
+  | { t: 'delete'; reqId: number; spaceId: string; id: string }
+  | { t: 'stopped' };

@@ -1,0 +1,140 @@
+import { X509Certificate } from 'node:crypto';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EventSink, NodeEvent } from '../events/events.js';
+import type { CertificateIdentity } from '../pki/certificate.js';
+import { thumbprintOfDer } from '../pki/thumbprint.js';
+import type { FromNode, NodeProcessConfig, ToNode } from './ipc.js';
+import { IpcRegistry } from './ipc-registry.js';
+import { LocalQueue } from './local-queue.js';
+import type { MachineRegistry } from './registry.js';
+import { ClusterNode } from './node.js';
+
+/**
+ * One simulated node, either in this process (in-process clusters, tests) or as the entry
+ * point of a node process (the default: real SIGKILL / SIGSTOP faults).
+ */
+export interface InProcessNode {
+  node: ClusterNode;
+  pollingPort: number;
+  apiPort: number;
+  stop(): Promise<void>;
+}
+
+function identityOf(c: NodeProcessConfig): CertificateIdentity {
+  const x = new X509Certificate(c.certPem);
+  return { commonName: 'Octopus Portal', certPem: c.certPem, keyPem: c.keyPem, der: Buffer.from(x.raw), thumbprint: thumbprintOfDer(x.raw), notAfter: new Date(x.validTo) };
+}
+
+function createNode(c: NodeProcessConfig, registry: MachineRegistry, sink: EventSink): ClusterNode {
+  const queue = new LocalQueue({ sink });
+  return new ClusterNode({
+    name: c.name,
+    certificate: identityOf(c),
+    polling: c.polling,
+    api: c.api,
+    apiKey: c.apiKey,
+    spaceId: c.spaceId,
+    registry,
+    queue,
+    protocol: c.protocol,
+    workload: c.workload,
+    redisStatus: { IsEnabled: c.queue === 'redis', IsConfigured: c.queue === 'redis', IsReachable: c.queue === 'redis' },
+    sink,
+  });
+}
+
+export async function startNodeInProcess(c: NodeProcessConfig, registry: MachineRegistry, sink: EventSink): Promise<InProcessNode> {
+  const node = createNode(c, registry, sink);
+  const { pollingPort, apiPort } = await node.start();
+  return { node, pollingPort, apiPort, stop: () => node.stop() };
+}
+
+/** Entry point of a node process: wait for `init`, run the node, obey the control channel. */
+function main(): void {
+  const send = (m: FromNode) => {
+    if (process.connected) process.send!(m);
+  };
+  let node: ClusterNode | null = null;
+  let registry: IpcRegistry | null = null;
+  let buffer: NodeEvent[] = [];
+  let flushTimer: NodeJS.Timeout | null = null;
+  let nextReq = 1;
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+
+  const flush = () => {
+    if (buffer.length) {
+      send({ t: 'events', events: buffer });
+      buffer = [];
+    }
+  };
+  const sink: EventSink = (e) => {
+    buffer.push(e as NodeEvent);
+  };
+
+  const request = (msg: { kind: 'register'; machine: never } | { kind: 'delete'; spaceId: string; id: string } | { kind: string; [k: string]: unknown }) =>
+    new Promise<unknown>((resolve, reject) => {
+      const reqId = nextReq++;
+      pending.set(reqId, { resolve, reject });
+      if (msg.kind === 'register') send({ t: 'register', reqId, machine: (msg as { machine: never }).machine });
+      else send({ t: 'delete', reqId, spaceId: (msg as { spaceId: string }).spaceId, id: (msg as { id: string }).id });
+    });
+
+  const shutdown = async () => {
+    try {
+      await node?.stop();
+    } finally {
+      flush();
+      send({ t: 'stopped' });
+      process.exit(0);
+    }
+  };
+
+  process.on('message', (m: ToNode) => {
+    switch (m.t) {
+      case 'init': {
+        registry = new IpcRegistry(m.config.machines, request);
+        flushTimer = setInterval(flush, m.config.eventFlushIntervalMs);
+        node = createNode(m.config, registry, sink);
+        node.start().then(
+          ({ pollingPort, apiPort }) => send({ t: 'ready', pollingPort, apiPort }),
+          (e: Error) => {
+            send({ t: 'start-failed', message: e.message });
+            setTimeout(() => process.exit(1), 50);
+          },
+        );
+        return;
+      }
+      case 'machine-added':
+        registry?.added(m.machine);
+        return;
+      case 'machine-deleted':
+        registry?.deleted(m.spaceId, m.id);
+        return;
+      case 'reply': {
+        const p = pending.get(m.reqId);
+        pending.delete(m.reqId);
+        if (!p) return;
+        if (m.ok) p.resolve(m.value);
+        else p.reject(new Error(m.error ?? 'rejected'));
+        return;
+      }
+      case 'drain':
+        node?.setDraining(m.on);
+        return;
+      case 'probe':
+        return;
+      case 'stop':
+        if (flushTimer) clearInterval(flushTimer);
+        void shutdown();
+        return;
+    }
+  });
+  // The supervisor went away: do not linger as an orphan.
+  process.on('disconnect', () => {
+    void node?.destroy?.();
+    process.exit(0);
+  });
+}
+
+if (process.send && process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();

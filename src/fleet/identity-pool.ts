@@ -1,0 +1,31 @@
+import type { SecureContext } from 'node:tls';
+import { generateCertificate, generateKeyPair, type CertificateIdentity } from '../pki/certificate.js';
+import { newSubscriptionId } from '../halibut/subscription.js';
+import { tentacleSecureContext } from '../tentacle/tentacle.js';
+
+export interface FleetIdentity {
+  identity: CertificateIdentity;
+  secureContext: SecureContext;
+  subscriptionId: string;
+}
+
+/**
+ * One certificate and subscription id per tentacle, like a real fleet. RSA-2048 key
+ * generation costs ~85 ms, so `keyPairs` keys are made and shared round robin; each
+ * certificate still has its own serial, so its own thumbprint (signing one: ~3 ms).
+ */
+export async function createFleetIdentities(count: number, keyPairs: number, onProgress?: (done: number) => void): Promise<FleetIdentity[]> {
+  const keys = await Promise.all(Array.from({ length: Math.min(keyPairs, count) }, () => generateKeyPair()));
+  const out: FleetIdentity[] = [];
+  for (let i = 0; i < count; i++) {
+    const identity = await generateCertificate({ commonName: 'Octopus Tentacle', keys: keys[i % keys.length] });
+    out.push({ identity, secureContext: tentacleSecureContext(identity), subscriptionId: newSubscriptionId() });
+    if (onProgress && i % 100 === 99) onProgress(i + 1);
+  }
+  return out;
+}
+
+/** A single given identity (external runs): every tentacle of the fleet uses it. */
+export function fixedIdentity(identity: CertificateIdentity, subscriptionId?: string): FleetIdentity {
+  return { identity, secureContext: tentacleSecureContext(identity), subscriptionId: subscriptionId ?? newSubscriptionId() };
+}

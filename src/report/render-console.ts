@@ -1,0 +1,106 @@
+import Table from 'cli-table3';
+import { formatCount, formatMs, formatPct, NOT_MEASURED } from './format.js';
+import type { Comparison, Result } from './result.js';
+
+export interface ConsoleOptions {
+  /** Terminal colours (the CLI decides: TTY and no NO_COLOR). */
+  color?: boolean;
+  /** Wrap width for the comparison's diagnosis column. */
+  width?: number;
+}
+
+const paint = (on: boolean | undefined, code: number, s: string) => (on ? `\u001b[${code}m${s}\u001b[0m` : s);
+
+function verdictWord(pass: boolean, o: ConsoleOptions): string {
+  return pass ? paint(o.color, 32, 'PASS') : paint(o.color, 31, 'FAIL');
+}
+
+function tableStyle(o: ConsoleOptions) {
+  return { head: o.color ? ['cyan'] : [], border: o.color ? ['grey'] : [] };
+}
+
+/** The per-node table and verdict of one run, as the console shows it at the end. */
+export function renderConsoleResult(r: Result, o: ConsoleOptions = {}): string {
+  const s = r.summary;
+  const lines: string[] = [];
+  lines.push(
+    `${r.name}: route ${r.route}, queue ${r.queue}${r.balancer ? `, via ${r.balancer}` : ''}, ${s.tentacles} tentacles x ${s.nodes} nodes, ${formatMs(r.durationMs)}${r.interrupted ? ' (INTERRUPTED)' : ''}`,
+  );
+  if (r.shortened.length) lines.push(`shortened timings (not the real defaults): ${r.shortened.join(', ')}`);
+  const t = new Table({
+    head: ['node', 'address', 'connected', 'polled by', 'pickup p50', 'pickup p99', 'pickup max', 'queued', 'expired', 'coverage'],
+    style: tableStyle(o),
+  });
+  for (const n of r.nodes) {
+    t.push([
+      n.name,
+      n.address,
+      n.connectedTentacles === null ? NOT_MEASURED : `${n.connectedTentacles}/${s.tentacles}`,
+      n.polledBy === null ? NOT_MEASURED : `${n.polledBy}/${s.tentacles}`,
+      formatMs(n.pickupMs?.p50 ?? null),
+      formatMs(n.pickupMs?.p99 ?? null),
+      formatMs(n.pickupMs?.max ?? null),
+      formatCount(n.requests?.queued ?? null),
+      n.requests ? (n.requests.expired ? paint(o.color, 31, String(n.requests.expired)) : '0') : NOT_MEASURED,
+      formatPct(n.coverage.final),
+    ]);
+  }
+  lines.push(t.toString());
+  const hs = s.handshakeMs;
+  lines.push(
+    `coverage final ${formatPct(s.coverage.final)}, min ${formatPct(s.coverage.min)}, mean ${formatPct(s.coverage.mean)} | ` +
+      `pickup p50 ${formatMs(s.pickupMs?.p50 ?? null)} p99 ${formatMs(s.pickupMs?.p99 ?? null)} | ` +
+      `TLS handshake p50 ${formatMs(hs.tls.p50)} p99 ${formatMs(hs.tls.p99)} | polls ${formatCount(s.polls)} | reconnects ${formatCount(s.reconnects)}` +
+      (s.registrationMs.count ? ` | registration p50 ${formatMs(s.registrationMs.p50)}` : ''),
+  );
+  const errs = Object.entries(s.errors);
+  if (errs.length) lines.push(`errors: ${errs.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const d of r.diagnosis) lines.push(`diagnosis: ${d}`);
+  lines.push(`verdict: ${verdictWord(r.verdict.pass, o)}${r.verdict.reasons.length ? ` -- ${r.verdict.reasons.join('; ')}` : ' -- every node was polled by every tentacle and no work expired'}`);
+  return lines.join('\n') + '\n';
+}
+
+function wrap(text: string, width: number): string {
+  const words = text.split(' ');
+  const out: string[] = [];
+  let line = '';
+  for (const w of words) {
+    if (line && line.length + 1 + w.length > width) {
+      out.push(line);
+      line = w;
+    } else line = line ? `${line} ${w}` : w;
+  }
+  if (line) out.push(line);
+  return out.join('\n');
+}
+
+/** One row per route: the side-by-side answer to "which network design gets every node polled?". */
+export function renderConsoleComparison(c: Comparison, o: ConsoleOptions = {}): string {
+  const width = Math.max(30, (o.width ?? 160) - 110);
+  const t = new Table({
+    head: ['route', 'queue', 'verdict', 'expected', 'coverage', 'never polled', 'pickup p50', 'pickup p99', 'expired', 'TLS failures', 'diagnosis'],
+    style: tableStyle(o),
+    wordWrap: false,
+  });
+  for (const run of c.runs) {
+    const s = run.result.summary;
+    const tlsFailures = Object.entries(s.errors).filter(([k]) => k.startsWith('tls.') || k === 'protocol.http-response').reduce((a, [, v]) => a + v, 0);
+    t.push([
+      run.name,
+      run.queue,
+      verdictWord(run.pass, o),
+      run.expectedPass === null ? '' : run.expectedPass === run.pass ? 'as expected' : paint(o.color, 33, 'UNEXPECTED'),
+      formatPct(s.coverage.final),
+      s.nodesNeverPolled.length ? s.nodesNeverPolled.join(', ') : '-',
+      formatMs(s.pickupMs?.p50 ?? null),
+      formatMs(s.pickupMs?.p99 ?? null),
+      formatCount(s.requests?.expired ?? null),
+      String(tlsFailures),
+      wrap(run.diagnosis[0] ?? (run.pass ? 'every node polled promptly' : run.result.verdict.reasons[0] ?? ''), width),
+    ]);
+  }
+  const shortened = [...new Set(c.runs.flatMap((r) => r.result.shortened))];
+  const lines = [`${c.name}: ${c.runs.length} routes compared`, t.toString()];
+  if (shortened.length) lines.push(`shortened timings (not the real defaults): ${shortened.join(', ')}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,98 @@
+import { now } from '../core/clock.js';
+import { PollfleetError } from '../core/errors.js';
+import type { EventSink, PollfleetEvent } from '../events/events.js';
+import { Fleet } from '../fleet/fleet.js';
+import { fixedIdentity } from '../fleet/identity-pool.js';
+import { Recorder, type Phase } from '../metrics/recorder.js';
+import { buildResult } from '../metrics/result-builder.js';
+import { loadPem, loadPfx, CertificateLoadError } from '../pki/load.js';
+import type { Result } from '../report/result.js';
+import { METRICS_DEFAULTS } from '../scenario/defaults.js';
+import type { Scenario } from '../scenario/resolve.js';
+import { serverEntry, type ServerEntry } from '../tentacle/server-entry.js';
+import { finishResult } from './finish-result.js';
+import { redactScenario } from './redact.js';
+import type { RunDeps } from './run-scenario.js';
+
+function loadIdentity(s: Scenario) {
+  const id = s.external!.identity;
+  try {
+    if (id.pfx) return loadPfx(id.pfx, id.passphraseEnv ? (process.env[id.passphraseEnv] ?? '') : '');
+    return loadPem(id.cert!, id.key ?? id.cert!);
+  } catch (e) {
+    if (e instanceof CertificateLoadError) throw new PollfleetError('input.invalid', `tentacle identity: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * A run against real nodes: the fleet polls the listed addresses with the given identity
+ * (already trusted by the cluster). Only what the tentacle side sees is measured; node-side
+ * figures (queues, pickup latency) are marked unavailable, never invented.
+ */
+export async function runExternal(s: Scenario, deps: RunDeps): Promise<Result> {
+  const ext = s.external!;
+  const identity = fixedIdentity(loadIdentity(s), ext.subscriptionId ?? undefined);
+  const nodeNames = ext.nodes.map((n) => n.name);
+  const entries: ServerEntry[] = ext.nodes.map((n) => serverEntry(`https://${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`, n.thumbprint!, n.name));
+  const entriesFor = (t: number): ServerEntry[] => {
+    const o = s.fleet.overrides.find((x) => t >= x.from && t <= x.to);
+    return o ? entries.filter((e) => o.nodes.includes(e.name!)) : entries;
+  };
+  const recorder = new Recorder(
+    {
+      tentacles: s.fleet.tentacles,
+      nodeNames,
+      pairSource: 'tentacle',
+      entryNode: (t, entry) => nodeNames.indexOf(entriesFor(t)[entry]?.name ?? ''),
+      queueGroups: nodeNames.map((_, i) => [i]),
+      stalenessMs: s.stalenessMs,
+    },
+    now(),
+  );
+  const sink: EventSink = deps.onEvent
+    ? (e: PollfleetEvent) => {
+        recorder.record(e);
+        deps.onEvent!(e);
+      }
+    : recorder.record;
+  const startedAt = now();
+  let phase: Phase = 'ramping';
+  const fleet = new Fleet({ scenario: s, identities: [identity], entriesFor, register: null, sink });
+  const sampler = setInterval(() => {
+    const at = now();
+    const point = recorder.sample(at, phase);
+    deps.progress?.({
+      elapsedMs: at - startedAt, totalMs: s.fleet.rampUpMs + s.durationMs, phase, point,
+      connectedPairs: Math.round(point.coverage * s.fleet.tentacles * nodeNames.length),
+      pairs: s.fleet.tentacles * nodeNames.length, started: fleet.started, tentacles: s.fleet.tentacles,
+    });
+  }, METRICS_DEFAULTS.timelineIntervalMs);
+  deps.log?.(`polling ${entries.length} external node${entries.length === 1 ? '' : 's'} with ${s.fleet.tentacles} tentacle(s), subscription ${identity.subscriptionId}`);
+  try {
+    await fleet.start();
+    phase = 'steady';
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, s.durationMs);
+      deps.signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    });
+  } finally {
+    const finalAt = now();
+    recorder.sample(finalAt, phase);
+    recorder.markFinal(finalAt);
+    clearInterval(sampler);
+    await fleet.stop();
+  }
+  const finishedAt = now();
+  const measured = buildResult(recorder, {
+    name: s.name, route: 'direct', queue: 'per-node', target: 'external', balancer: null,
+    scenario: redactScenario(s), shortened: s.shortened, toolVersion: deps.toolVersion,
+    startedAt, finishedAt, finalAt: recorder.final!.at, interrupted: !!deps.signal?.aborted,
+    nodes: ext.nodes.map((n) => ({ name: n.name, address: n.address, apiUrl: n.apiUrl })),
+    nodeSideMeasured: false,
+  });
+  return finishResult(measured, s, deps.extraThresholds);
+}

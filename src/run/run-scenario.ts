@@ -1,0 +1,254 @@
+import { randomBytes } from 'node:crypto';
+import { Agent } from 'undici';
+import { now } from '../core/clock.js';
+import { PollfleetError } from '../core/errors.js';
+import { EmbeddedCluster } from '../cluster/embedded-cluster.js';
+import type { EventSink, PollfleetEvent } from '../events/events.js';
+import { Fleet } from '../fleet/fleet.js';
+import { createFleetIdentities } from '../fleet/identity-pool.js';
+import { Recorder, type Phase } from '../metrics/recorder.js';
+import { buildResult } from '../metrics/result-builder.js';
+import { generateCertificate, type CertificateIdentity } from '../pki/certificate.js';
+import { diagnose } from '../report/diagnose.js';
+import type { Result, TimelinePoint } from '../report/result.js';
+import { CLUSTER_DEFAULTS, METRICS_DEFAULTS } from '../scenario/defaults.js';
+import type { Scenario } from '../scenario/resolve.js';
+import { registerTentacle } from '../tentacle/registration.js';
+import type { ServerEntry } from '../tentacle/server-entry.js';
+import { nodeSpecs } from './addressing.js';
+import { finishResult } from './finish-result.js';
+import { routeFor } from './routes/registry.js';
+import type { RouteEnvironment } from './routes/route.js';
+import { redactScenario } from './redact.js';
+import { runExternal } from './run-external.js';
+
+export interface RunProgress {
+  elapsedMs: number;
+  totalMs: number;
+  phase: Phase;
+  point: TimelinePoint;
+  connectedPairs: number;
+  pairs: number;
+  started: number;
+  tentacles: number;
+}
+
+export interface RunDeps {
+  /** Run folder (balancer configs, logs). */
+  workDir: string;
+  toolVersion: string;
+  /** Aborted on Ctrl-C: the run stops early and the Result says it was interrupted. */
+  signal?: AbortSignal;
+  progress?: (p: RunProgress) => void;
+  log?: (line: string) => void;
+  /** Extra event subscribers (trace writers, tests). */
+  onEvent?: EventSink;
+  /** Thresholds from the command line, on top of the scenario's. */
+  extraThresholds?: string[];
+}
+
+function apiKey(): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  const b = randomBytes(32);
+  let k = 'API-';
+  for (const x of b) k += alphabet[x % alphabet.length];
+  return k;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Entries of tentacle t, honouring `fleet.overrides` (a tentacle that polls only some nodes). */
+export function entriesForTentacle(s: Scenario, env: Pick<RouteEnvironment, 'entries'>, nodeNames: string[]): (t: number) => ServerEntry[] {
+  return (t) => {
+    const o = s.fleet.overrides.find((x) => t >= x.from && t <= x.to);
+    if (!o) return env.entries;
+    return env.entries.filter((_, i) => o.nodes.includes(nodeNames[i]!));
+  };
+}
+
+/**
+ * Run one scenario end to end on the embedded cluster (or an external target):
+ * environment -> fleet -> events -> recorder -> Result. Always cleans up; Ctrl-C gives a
+ * partial Result marked interrupted.
+ */
+export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
+  if (s.target === 'external') return runExternal(s, deps);
+  const log = deps.log ?? (() => undefined);
+  const route = routeFor(s.route.kind);
+  if (!route) throw new PollfleetError('scenario.invalid', `route ${s.route.kind} is not available in this build`);
+
+  const specs = nodeSpecs(s);
+  const nodeNames = specs.map((n) => n.name);
+  const allNodes = nodeNames.map((_, i) => i);
+  const recorder = new Recorder(
+    {
+      tentacles: s.fleet.tentacles,
+      nodeNames,
+      pairSource: 'node',
+      entryNode: () => -1,
+      queueGroups: nodeNames.map((_, i) => (s.cluster.queue === 'per-node' ? [i] : allNodes)),
+      stalenessMs: s.stalenessMs,
+    },
+    now(),
+  );
+  const sink: EventSink = deps.onEvent
+    ? (e: PollfleetEvent) => {
+        recorder.record(e);
+        deps.onEvent!(e);
+      }
+    : recorder.record;
+
+  const startedAt = now();
+  let phase: Phase = 'ramping';
+  let interrupted = false;
+  let finalAt = 0;
+  let cluster: EmbeddedCluster | null = null;
+  let env: RouteEnvironment | null = null;
+  let fleet: Fleet | null = null;
+  let sampler: NodeJS.Timeout | null = null;
+  let dispatcher: Agent | null = null;
+  let pollingDispatcher: Agent | null = null;
+  let nodesInfo: { name: string; address: string; apiUrl: string | null }[] = specs.map((n) => ({ name: n.name, address: `${n.polling.host}:${n.polling.port}`, apiUrl: null }));
+  const totalMs = s.fleet.rampUpMs + s.durationMs;
+
+  try {
+    log(`starting ${s.cluster.nodes} nodes (${s.cluster.processes ? 'one process each' : 'in process'}), route ${s.route.kind}, queue ${s.cluster.queue}`);
+    const certificate: CertificateIdentity = await generateCertificate({ commonName: 'Octopus Portal' });
+    const key = apiKey();
+    cluster = new EmbeddedCluster({
+      nodes: specs,
+      certificate,
+      apiKey: key,
+      spaceId: CLUSTER_DEFAULTS.spaceId,
+      apiHttps: s.cluster.apiHttps,
+      protocol: s.protocol,
+      workload: s.workload,
+      queue: s.cluster.queue,
+      redisUrl: s.cluster.redisUrl,
+      processes: s.cluster.processes,
+      sink,
+    });
+    const running = await cluster.start();
+    nodesInfo = running.map((n) => ({ name: n.name, address: `${n.pollingHost}:${n.pollingPort}`, apiUrl: n.apiUrl }));
+    env = await route.build({
+      scenario: s,
+      nodes: running,
+      serverThumbprint: certificate.thumbprint,
+      workDir: deps.workDir,
+      balancerCertificate: () => generateCertificate({ commonName: 'pollfleet balancer' }),
+    });
+    if (deps.signal?.aborted) throw new Error('aborted');
+
+    log(`creating ${s.fleet.tentacles} tentacle identities`);
+    const identities = await createFleetIdentities(s.fleet.tentacles, s.fleet.keyPairs);
+    identities.forEach((id, t) => recorder.mapSubscription(id.subscriptionId, t));
+    dispatcher = new Agent({ connections: s.fleet.registrationConcurrency, connect: { rejectUnauthorized: false } });
+    pollingDispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+    const urls = env.registrationUrls;
+    const firstEntry = env.entryNodes[0] !== undefined && env.entryNodes[0] >= 0 ? env.entries[0] : undefined;
+    const entriesFor = entriesForTentacle(s, env, nodeNames);
+
+    fleet = new Fleet({
+      scenario: s,
+      identities,
+      entriesFor,
+      sink,
+      register: async (t, id) => {
+        await registerTentacle({
+          apiUrl: urls[t % urls.length]!,
+          apiKey: key,
+          space: CLUSTER_DEFAULTS.spaceId,
+          name: `pollfleet-${String(t + 1).padStart(5, '0')}`,
+          environments: ['Test'],
+          roles: ['pollfleet'],
+          thumbprint: id.identity.thumbprint,
+          subscriptionId: id.subscriptionId,
+          pollingPort: firstEntry ? { host: firstEntry.host, port: firstEntry.port } : undefined,
+          dispatcher: dispatcher!,
+          pollingDispatcher: pollingDispatcher!,
+          events: { sink, tentacle: t },
+        });
+      },
+    });
+
+    let steadyFrom = Infinity;
+    sampler = setInterval(() => {
+      const at = now();
+      if (phase === 'ramping' && at >= steadyFrom) phase = 'steady';
+      const point = recorder.sample(at, phase);
+      deps.progress?.({
+        elapsedMs: at - startedAt,
+        totalMs,
+        phase,
+        point,
+        connectedPairs: Math.round(point.coverage * s.fleet.tentacles * nodeNames.length),
+        pairs: s.fleet.tentacles * nodeNames.length,
+        started: fleet?.started ?? 0,
+        tentacles: s.fleet.tentacles,
+      });
+    }, METRICS_DEFAULTS.timelineIntervalMs);
+
+    log(`ramping up ${s.fleet.tentacles} tentacles over ${s.fleet.rampUpMs} ms`);
+    const ramp = fleet.start();
+    await Promise.race([ramp, new Promise((r) => deps.signal?.addEventListener('abort', r, { once: true }))]);
+    // Settle: the last tentacles get one handshake's worth of time before steady state counts.
+    steadyFrom = now() + Math.min(2_000, s.protocol.pollingQueueWaitMs);
+    await sleep(s.durationMs, deps.signal);
+  } catch (e) {
+    if (!deps.signal?.aborted) {
+      await cleanup();
+      throw e;
+    }
+  }
+  interrupted = !!deps.signal?.aborted;
+  finalAt = now();
+  recorder.sample(finalAt, phase);
+  recorder.markFinal(finalAt);
+  phase = 'stopping';
+  await cleanup();
+
+  const finishedAt = now();
+  const measured = buildResult(recorder, {
+    name: s.name,
+    route: s.route.kind,
+    queue: s.cluster.queue,
+    target: 'embedded',
+    balancer: env?.balancer ?? null,
+    scenario: redactScenario(s),
+    shortened: s.shortened,
+    toolVersion: deps.toolVersion,
+    startedAt,
+    finishedAt,
+    finalAt,
+    interrupted,
+    nodes: nodesInfo,
+    nodeSideMeasured: true,
+  });
+  return finishResult(measured, s, deps.extraThresholds);
+
+  async function cleanup(): Promise<void> {
+    if (sampler) clearInterval(sampler);
+    sampler = null;
+    await fleet?.stop().catch(() => undefined);
+    await env?.stop().catch(() => undefined);
+    await cluster?.stop().catch(() => undefined);
+    await dispatcher?.close().catch(() => undefined);
+    await pollingDispatcher?.close().catch(() => undefined);
+    pollingDispatcher = null;
+    fleet = null;
+    env = null;
+    cluster = null;
+    dispatcher = null;
+  }
+}
