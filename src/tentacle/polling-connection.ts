@@ -146,7 +146,7 @@ export class PollingConnection implements SubscriberHooks {
         },
         signal,
       );
-      await this.#closeGracefully(secured);
+      await this.#closeGracefully(secured, end === 'stopped');
       return this.#finish({ reason: end, wasIdentified: this.isIdentified, startedAtMs });
     } catch (e) {
       this.#destroy();
@@ -266,16 +266,24 @@ export class PollingConnection implements SubscriberHooks {
     });
   }
 
-  /** After END (ours or the node's): end our side and wait, bounded, for the socket to close. */
-  #closeGracefully(s: tls.TLSSocket): Promise<void> {
+  /**
+   * After END (ours or the node's): end our side. When the node ended it, wait (bounded) for
+   * the close. When we are stopping, resolve once our END and FIN are handed to the kernel,
+   * so a stop is not held up by a hung node; the socket is destroyed later if the node never
+   * closes (an unref'd timer, so it never keeps the process alive).
+   */
+  #closeGracefully(s: tls.TLSSocket, isStopping: boolean): Promise<void> {
     if (s.destroyed) return Promise.resolve();
+    const timer = setTimeout(() => s.destroy(), this.#o.timeouts.heartbeatTimeoutMs);
+    timer.unref();
+    s.once('close', () => clearTimeout(timer));
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => s.destroy(), this.#o.timeouts.heartbeatTimeoutMs);
-      s.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      s.end();
+      if (isStopping) {
+        s.end(() => resolve());
+      } else {
+        s.once('close', () => resolve());
+        s.end();
+      }
     });
   }
 

@@ -60,6 +60,8 @@ export interface TestNode {
   receivedEnd: number;
   /** Destroy every open connection (the listener stays up). */
   dropConnections(): void;
+  /** Stop reading every open connection, like a SIGSTOPped process (the kernel still ACKs). */
+  hang(): void;
   /** Graceful: every session ends with END at its next NEXT. */
   stopGracefully(): void;
   close(): Promise<void>;
@@ -105,6 +107,9 @@ export async function startTestNode(o: TestNodeOptions = {}): Promise<TestNode> 
     receivedEnd: 0,
     dropConnections() {
       for (const s of sockets) s.destroy();
+    },
+    hang() {
+      for (const s of sockets) s.pause();
     },
     get openConnections() {
       return sockets.size;

@@ -80,6 +80,7 @@ t.test('stop() ends an identified connection with END and nothing reconnects', a
   const stopping = tt.stop();
   t.equal(tt.stop(), stopping, 'concurrent stops share one promise');
   await withTimeout(stopping, 5_000, 'stop()');
+  await waitUntil(() => node.receivedEnd === 1, 2_000, 'END at the node');
   t.equal(node.receivedEnd, 1, 'the node received END');
   const closed = log.of('closed');
   t.equal(closed.length, 1);
@@ -91,6 +92,22 @@ t.test('stop() ends an identified connection with END and nothing reconnects', a
   t.equal(node.accepted, accepted);
   await waitUntil(() => node.openConnections === 0, 2_000, 'the node side to close');
   t.throws(() => tt.start(), { kind: 'internal', message: /was stopped/ }, 'a stopped tentacle refuses to start');
+});
+
+t.test('stop() is not held up by a hung node', async (t) => {
+  const node = await startTestNode({ pollingQueueWaitMs: 10_000 });
+  t.teardown(() => node.close());
+  const log = new EventLog();
+  const tt = tentacle([serverEntry(node.address, node.thumbprint)], log, {
+    timeouts: { ...TEST_TIMEOUTS, heartbeatTimeoutMs: 10_000, receiveRequestTimeoutMs: 20_000 },
+  });
+  tt.start();
+  await log.waitFor((e) => e.type === 'identified', 5_000, 'identified');
+  node.hang();
+  const t0 = Date.now();
+  await withTimeout(tt.stop(), 2_000, 'stop() with a hung node');
+  t.ok(Date.now() - t0 < 1_000, `stop took ${Date.now() - t0} ms`);
+  t.equal(log.of('closed')[0]?.reason, 'stopped');
 });
 
 t.test('stop() cancels a pending back-off sleep', async (t) => {
@@ -140,6 +157,7 @@ t.test('pollingConnectionCount connections per server entry, one subscription id
   const r = await withTimeout(b.call(sub, 'ICapabilitiesServiceV2', 'GetCapabilities'), 5_000, 'a request via node b');
   t.equal(r.response.error, null);
   await withTimeout(tt.stop(), 5_000, 'stop');
+  await waitUntil(() => a.receivedEnd + b.receivedEnd === 4, 2_000, 'END at the nodes');
   t.equal(a.receivedEnd + b.receivedEnd, 4, 'END on every connection');
   t.equal(log.of('closed').filter((c) => c.reason === 'stopped').length, 4);
 });
