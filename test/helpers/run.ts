@@ -1,0 +1,96 @@
+/**
+ * Helpers for the run/scenario/CLI integration tests: small scenarios with shortened
+ * timeouts on loopback (ports from the OS), a bounded wait, and the CLI as a child process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { runScenario } from '../../src/run/run-scenario.js';
+import { scenarioFromObject } from '../../src/scenario/loader.js';
+import type { Result } from '../../src/report/result.js';
+
+export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI_MAIN = join(PROJECT_ROOT, 'src', 'cli', 'main.ts');
+
+/** A scenario object with test-sized settings; `over` replaces top-level sections. */
+export function smallScenario(over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: 'test',
+    route: { kind: 'direct' },
+    cluster: { nodes: 3, pollingPort: 0 },
+    fleet: { tentacles: 5, rampUp: '1s' },
+    workload: { interval: '1s' },
+    timeouts: { pollingQueueWait: '2s', pollingRequestQueueTimeout: '4s' },
+    duration: '5s',
+    ...over,
+  };
+}
+
+export async function runSmall(raw: Record<string, unknown>, workDir: string): Promise<Result> {
+  return runScenario(scenarioFromObject(raw, 'test'), { workDir, toolVersion: 'test' });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Poll `check` every `everyMs` until it returns a value (not undefined) or `ms` passes. */
+export async function waitFor<T>(check: () => T | undefined, ms: number, what: string, everyMs = 100): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = check();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(everyMs);
+  }
+}
+
+export interface CliProcess {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Exit code (or null with the signal), bounded by `ms`. */
+  exited: (ms: number) => Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** `pollfleet <args>` from source (no build needed), cwd = project root. */
+export function spawnCli(args: string[], opts: { cwd?: string } = {}): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, ...args], {
+    cwd: opts.cwd ?? PROJECT_ROOT,
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    exited: (ms) =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`pollfleet ${args[0]} did not exit within ${ms} ms; stderr: ${err.slice(-2000)}`));
+        }, ms);
+        void done.then((r) => {
+          clearTimeout(timer);
+          resolve(r);
+        });
+      }),
+  };
+}
+
+/** Is a process with this pid still alive? */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
