@@ -33,13 +33,20 @@ export const WAIT_MS = 5_000;
  * A subtest that needs `binary`. When it is not installed: on CI (CI=true) the subtest fails
  * with the install command; elsewhere it is skipped with the same message.
  */
-export function testWithBalancer(t: Test, binary: BalancerBinary, name: string, fn: (t: Test, binaryPath: string) => Promise<void>): void {
-  const path = locateBinary(binary);
+export function testWithBalancer(
+  t: Test,
+  binary: BalancerBinary,
+  name: string,
+  fn: (t: Test, binaryPath: string) => Promise<void>,
+  locate: (binary: BalancerBinary) => string | null = locateBinary,
+): void {
+  const path = locate(binary);
   if (path === null) {
     const why = `${binary} is not installed (${INSTALL_HINTS[binary]})`;
     if (process.env.CI === 'true') {
       t.test(name, (st) => {
         st.fail(`${why}; CI must install it`);
+        st.end();
       });
     } else {
       t.test(name, { skip: why }, () => {});

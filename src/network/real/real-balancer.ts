@@ -367,7 +367,18 @@ function isPidOf(pid: number, binary: string): boolean {
 }
 
 function delay(ms: number): Promise<void> {
-  return new Promise((ok) => setTimeout(ok, ms).unref());
+  return new Promise((ok) => setTimeout(ok, ms));
+}
+
+/** Whether `p` settles within `ms` (the timer is cleared either way). */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((ok) => (timer = setTimeout(() => ok(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function canConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
@@ -445,6 +456,8 @@ export async function startRealBalancer(
   });
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   void exited.then((info) => (exitInfo = info));
+  // 'close' follows 'exit' once the output pipes are drained (or never, while a worker holds them).
+  const outputClosed = new Promise<void>((ok) => child.once('close', () => ok()));
   const spawnError = new Promise<Error>((ok) => child.once('error', ok));
   child.stdout!.on('data', (c: Buffer) => tail.push(c));
   child.stderr!.on('data', (c: Buffer) => tail.push(c));
@@ -461,8 +474,7 @@ export async function startRealBalancer(
       const workers = childPidsOf(pid);
       if (exitInfo === null) {
         child.kill('SIGTERM');
-        const timedOut = await Promise.race([exited.then(() => false), delay(settings.stopTimeoutMs).then(() => true)]);
-        if (timedOut) {
+        if (!(await settlesWithin(exited, settings.stopTimeoutMs))) {
           for (const w of childPidsOf(pid)) trySignal(w, 'SIGKILL');
           child.kill('SIGKILL');
         }
@@ -478,6 +490,7 @@ export async function startRealBalancer(
   const waiting = new Set(ports);
   while (waiting.size > 0) {
     if (exitInfo !== null) {
+      await settlesWithin(outputClosed, settings.readinessProbeIntervalMs * 4);
       const { code, signal } = exitInfo;
       throw new PollfleetError(
         'environment.failed',
