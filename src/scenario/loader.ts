@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { PollfleetError } from '../core/errors.js';
 import { resolveScenario, type Scenario } from './resolve.js';
 import { comparisonSchema, scenarioBodySchema } from './schema.js';
+import { validateThresholds } from '../verdict/threshold-parser.js';
 
 export type LoadedScenarioFile =
   | { kind: 'scenario'; file: string; scenario: Scenario }
@@ -99,8 +100,10 @@ function parseFile(file: string): unknown {
 function validateBody(raw: unknown, file: string, prefix: string, fallbackName: string): { scenario?: Scenario; lines: string[] } {
   const parsed = scenarioBodySchema.safeParse(raw);
   if (!parsed.success) return { lines: issueLines(`${file}: ${prefix}`, parsed.error.issues) };
+  // Thresholds are checked here too, so a bad metric is reported before any traffic is sent.
+  const thresholdLines = validateThresholds(parsed.data.thresholds ?? []).map((p) => `${file}: ${prefix}${p}`);
   const r = resolveScenario(parsed.data, fallbackName);
-  if (!r.scenario) return { lines: r.problems.map((p) => `${file}: ${prefix}${p.path}: ${p.message}`) };
+  if (!r.scenario || thresholdLines.length) return { lines: [...r.problems.map((p) => `${file}: ${prefix}${p.path}: ${p.message}`), ...thresholdLines] };
   return { scenario: r.scenario, lines: [] };
 }
 

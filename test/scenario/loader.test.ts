@@ -1,0 +1,93 @@
+import t from 'tap';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PollfleetError } from '../../src/core/errors.js';
+import { loadScenarioFile, scenarioFromObject } from '../../src/scenario/loader.js';
+
+function loadError(fn: () => unknown): PollfleetError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof PollfleetError) return e;
+    throw e;
+  }
+  throw new Error('expected a PollfleetError, nothing was thrown');
+}
+
+const base = 'route:\n  kind: direct\ncluster:\n  nodes: 3\n  pollingPort: 0\nfleet:\n  tentacles: 5\nduration: 5s\n';
+
+t.test('a valid file loads with defaults filled in', async (t) => {
+  const dir = t.testdir({ 'ok.yaml': base });
+  const loaded = loadScenarioFile(join(dir, 'ok.yaml'));
+  t.equal(loaded.kind, 'scenario');
+  if (loaded.kind !== 'scenario') return;
+  t.equal(loaded.scenario.name, 'ok', 'name falls back to the file name');
+  t.equal(loaded.scenario.cluster.nodes, 3);
+  t.equal(loaded.scenario.cluster.pollingPort, 0);
+  t.equal(loaded.scenario.durationMs, 5_000);
+  t.equal(loaded.scenario.fleet.tentacles, 5);
+});
+
+t.test('the shipped scenarios load', async (t) => {
+  for (const f of ['scenarios/direct.yaml', 'scenarios/unique-port.yaml']) {
+    const loaded = loadScenarioFile(f);
+    t.equal(loaded.kind, 'scenario', f);
+  }
+});
+
+const bad: { name: string; text: string; field: RegExp; file?: string }[] = [
+  { name: 'unknown field', text: base + 'flet:\n  tentacles: 3\n', field: /flet: unknown field/ },
+  { name: 'unknown nested field', text: base.replace('  nodes: 3\n', '  nodes: 3\n  nodez: 4\n'), field: /cluster\.nodez: unknown field/ },
+  { name: 'wrong type', text: base.replace('tentacles: 5', 'tentacles: many'), field: /fleet\.tentacles/ },
+  { name: 'port out of range', text: base.replace('pollingPort: 0', 'pollingPort: 70000'), field: /cluster\.pollingPort/ },
+  { name: 'bad duration', text: base.replace('duration: 5s', 'duration: five seconds'), field: /duration/ },
+  { name: 'unknown threshold metric', text: base + "thresholds:\n  - 'pickupMz.p99 < 5000'\n", field: /thresholds\[0\].*pickupMz/ },
+  { name: 'bad YAML', text: 'route:\n  kind: direct\n   nodes: [3\n', field: /YAML/ },
+];
+
+for (const c of bad) {
+  t.test(`${c.name}: scenario.invalid naming file and field`, async (t) => {
+    const dir = t.testdir({ 'bad.yaml': c.text });
+    const file = join(dir, 'bad.yaml');
+    const e = loadError(() => loadScenarioFile(file));
+    t.equal(e.kind, 'scenario.invalid');
+    t.match(e.message, file, 'names the file');
+    t.match(e.message, c.field, 'names the field');
+  });
+}
+
+t.test('missing file: scenario.not-found', async (t) => {
+  const file = join(t.testdir(), 'nope.yaml');
+  const e = loadError(() => loadScenarioFile(file));
+  t.equal(e.kind, 'scenario.not-found');
+  t.match(e.message, file);
+});
+
+t.test('bad JSON file: scenario.invalid', async (t) => {
+  const dir = t.testdir();
+  const file = join(dir, 'bad.json');
+  writeFileSync(file, '{"route": ');
+  const e = loadError(() => loadScenarioFile(file));
+  t.equal(e.kind, 'scenario.invalid');
+  t.match(e.message, file);
+});
+
+t.test('scenarioFromObject validates the same way', async (t) => {
+  const e = loadError(() => scenarioFromObject({ cluster: { pollingPort: 70000 } }, 'flags'));
+  t.equal(e.kind, 'scenario.invalid');
+  t.match(e.message, /cluster\.pollingPort/);
+  const e2 = loadError(() => scenarioFromObject({ thresholds: ['nosuch.metric > 1'] }, 'flags'));
+  t.equal(e2.kind, 'scenario.invalid');
+  t.match(e2.message, /thresholds\[0\]/);
+  const e3 = loadError(() => scenarioFromObject({ fleet: { tentacles: 5, overrides: [{ tentacles: 0, nodes: ['node9'] }] } }, 'flags'));
+  t.match(e3.message, /fleet\.overrides\[0\]\.nodes.*node9/);
+  const ok = scenarioFromObject({ cluster: { pollingPort: 0 }, thresholds: ['pickupMs.p99 < 5s'] });
+  t.same(ok.thresholds, ['pickupMs.p99 < 5s']);
+});
+
+t.test('every problem is reported at once', async (t) => {
+  const dir = t.testdir({ 'bad.yaml': base.replace('pollingPort: 0', 'pollingPort: 70000') + 'flet: 1\n' });
+  const e = loadError(() => loadScenarioFile(join(dir, 'bad.yaml')));
+  t.match(e.message, /cluster\.pollingPort/);
+  t.match(e.message, /flet/);
+});
