@@ -7,6 +7,7 @@ import { PollfleetError } from '../core/errors.js';
 import { now } from '../core/clock.js';
 import { forkModule, siblingModule } from '../util/child-module.js';
 import type { FromNode, NodeProcessConfig, ToNode } from './ipc.js';
+import { LocalQueue } from './local-queue.js';
 import { MemoryRegistry } from './memory-registry.js';
 import type { Machine } from './registry.js';
 import { startNodeInProcess, type InProcessNode } from './node-process.js';
@@ -58,10 +59,16 @@ export class EmbeddedCluster {
   #o: EmbeddedClusterOptions;
   #slots = new Map<string, NodeSlot>();
   #stopping: Promise<void> | null = null;
+  /** Multi-node polling in one process: the one queue every node serves from. */
+  #sharedQueue: LocalQueue | null = null;
 
   constructor(o: EmbeddedClusterOptions) {
     this.#o = o;
     for (const spec of o.nodes) this.#slots.set(spec.name, { spec, child: null, inProcess: null, running: null, state: 'stopped' });
+    if (o.queue === 'shared') {
+      if (o.processes) throw new PollfleetError('input.invalid', 'a shared in-memory queue needs the nodes in one process (processes: false)');
+      this.#sharedQueue = new LocalQueue({ sink: o.sink });
+    }
   }
 
   get nodes(): RunningNode[] {
@@ -109,7 +116,7 @@ export class EmbeddedCluster {
     slot.state = 'starting';
     const config = this.#config(slot);
     if (!this.#o.processes) {
-      slot.inProcess = await startNodeInProcess(config, this.registry, this.#o.sink).catch((e) => {
+      slot.inProcess = await startNodeInProcess(config, this.registry, this.#o.sink, this.#sharedQueue ?? undefined).catch((e) => {
         slot.state = 'stopped';
         throw this.#startError(name, config, (e as Error).message);
       });
@@ -257,6 +264,7 @@ export class EmbeddedCluster {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       await Promise.all([...this.#slots.keys()].map((n) => this.stopNode(n).catch(() => undefined)));
+      await this.#sharedQueue?.close();
     })();
     return this.#stopping;
   }

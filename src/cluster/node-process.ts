@@ -8,6 +8,7 @@ import type { FromNode, NodeProcessConfig, ToNode } from './ipc.js';
 import { IpcRegistry } from './ipc-registry.js';
 import { LocalQueue } from './local-queue.js';
 import type { MachineRegistry } from './registry.js';
+import type { WorkQueue } from './work-queue.js';
 import { ClusterNode } from './node.js';
 
 /**
@@ -26,8 +27,8 @@ function identityOf(c: NodeProcessConfig): CertificateIdentity {
   return { commonName: 'Octopus Portal', certPem: c.certPem, keyPem: c.keyPem, der: Buffer.from(x.raw), thumbprint: thumbprintOfDer(x.raw), notAfter: new Date(x.validTo) };
 }
 
-function createNode(c: NodeProcessConfig, registry: MachineRegistry, sink: EventSink): ClusterNode {
-  const queue = new LocalQueue({ sink });
+function createNode(c: NodeProcessConfig, registry: MachineRegistry, sink: EventSink, shared?: WorkQueue): ClusterNode {
+  const queue = shared ?? new LocalQueue({ sink });
   return new ClusterNode({
     name: c.name,
     certificate: identityOf(c),
@@ -39,13 +40,14 @@ function createNode(c: NodeProcessConfig, registry: MachineRegistry, sink: Event
     queue,
     protocol: c.protocol,
     workload: c.workload,
-    redisStatus: { IsEnabled: c.queue === 'redis', IsConfigured: c.queue === 'redis', IsReachable: c.queue === 'redis' },
+    redisStatus: { IsEnabled: c.queue !== 'per-node', IsConfigured: c.queue !== 'per-node', IsReachable: c.queue !== 'per-node' },
     sink,
   });
 }
 
-export async function startNodeInProcess(c: NodeProcessConfig, registry: MachineRegistry, sink: EventSink): Promise<InProcessNode> {
-  const node = createNode(c, registry, sink);
+/** `sharedQueue`: multi-node polling -- every in-process node hands out work from one queue. */
+export async function startNodeInProcess(c: NodeProcessConfig, registry: MachineRegistry, sink: EventSink, sharedQueue?: WorkQueue): Promise<InProcessNode> {
+  const node = createNode(c, registry, sink, sharedQueue);
   const { pollingPort, apiPort } = await node.start();
   return { node, pollingPort, apiPort, stop: () => node.stop() };
 }

@@ -208,8 +208,12 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     overrides.push({ from, to, nodes: o.nodes });
   });
 
-  if ((p.cluster?.queue ?? 'per-node') === 'redis' && !p.cluster?.redisUrl) {
-    problems.push({ path: 'cluster.redisUrl', message: 'queue: redis needs cluster.redisUrl (e.g. redis://127.0.0.1:6379)' });
+  const queue = p.cluster?.queue ?? 'per-node';
+  if (queue === 'redis') {
+    problems.push({ path: 'cluster.queue', message: 'queue: redis is not available yet; use queue: shared (one in-memory queue shared by the embedded nodes)' });
+  }
+  if (queue === 'shared' && p.cluster?.processes === true) {
+    problems.push({ path: 'cluster.processes', message: 'queue: shared keeps the nodes in one process (they share one in-memory queue); leave cluster.processes unset or false' });
   }
 
   const s: Scenario = {
@@ -223,7 +227,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
       pollingPort: p.cluster?.pollingPort ?? CLUSTER_DEFAULTS.pollingPort,
       directAddressBase: p.cluster?.directAddressBase ?? CLUSTER_DEFAULTS.directAddressBase,
       apiHttps: p.cluster?.apiHttps ?? false,
-      processes: p.cluster?.processes ?? true,
+      processes: p.cluster?.processes ?? (p.cluster?.queue ?? 'per-node') !== 'shared',
     },
     route: {
       kind: routeKind,

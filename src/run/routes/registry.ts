@@ -1,14 +1,20 @@
 import type { RouteKind } from '../../scenario/resolve.js';
+import { albRoute } from './alb.js';
 import { directRoute } from './direct.js';
+import { nlbUniquePortRoute } from './nlb-unique-port.js';
 import type { RouteDefinition } from './route.js';
+import { singleAddressRoute } from './single-address.js';
 import { uniquePortRoute } from './unique-port.js';
 
 /** Every route by kind. */
-export const ROUTES: Partial<Record<RouteKind, RouteDefinition>> = {
+export const ROUTES: Record<RouteKind, RouteDefinition> = {
   direct: directRoute,
   'unique-port': uniquePortRoute,
+  'single-address': singleAddressRoute,
+  'nlb-unique-port': nlbUniquePortRoute,
+  alb: albRoute,
 };
 
-export function routeFor(kind: RouteKind): RouteDefinition | undefined {
+export function routeFor(kind: RouteKind): RouteDefinition {
   return ROUTES[kind];
 }
