@@ -144,7 +144,7 @@ function runSection(r: Result, id: string, level: number): string {
       xFormat: formatClock,
       yFormat: (v) => formatCount(v),
       height: 200,
-    })}</figure></section>`,
+    })}<figcaption>Connected tentacles per node (of ${esc(formatCount(s.tentacles))}).</figcaption></figure></section>`,
   );
 
   out.push(
@@ -182,7 +182,7 @@ function runSection(r: Result, id: string, level: number): string {
       xFormat: formatClock,
       unit: 'handshakes',
       width: 480,
-    })}</figure><figure>${columnChart({
+    })}<figcaption>TLS handshakes per second.</figcaption></figure><figure>${columnChart({
       id: `${id}-reconnects-chart`,
       title: 'Reconnect attempts per second',
       description: `Reconnect attempts each second; ${formatCount(s.reconnects)} in total.`,
@@ -192,7 +192,7 @@ function runSection(r: Result, id: string, level: number): string {
       xFormat: formatClock,
       unit: 'reconnects',
       width: 480,
-    })}</figure></div>`,
+    })}<figcaption>Reconnect attempts per second.</figcaption></figure></div>`,
   );
   const hs = s.handshakeMs;
   out.push(
@@ -208,7 +208,7 @@ function runSection(r: Result, id: string, level: number): string {
       ],
       format: formatMs,
       colour: '#8250df',
-    })}</figure></section>`,
+    })}<figcaption>Handshake timing: TCP connect, TLS, identification and registration.</figcaption></figure></section>`,
   );
 
   out.push(`<section>${h(level, 'Nodes', `${id}-nodes`)}${nodesTable(r)}</section>`);
