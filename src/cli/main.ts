@@ -12,10 +12,10 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 const program = new Command()
   .name('pollfleet')
   .description(
-    'Prove that an Octopus Deploy HA cluster gets every node polled by polling Tentacles.\n' +
-      'A simulated fleet speaks the real polling protocol over mutual TLS to every node -- directly,\n' +
-      'through an NLB-like (layer 4) or ALB-like (layer 7) balancer -- and measures whether each\n' +
-      "node's queued work is collected promptly. With no target configured it brings up an embedded\n" +
+    'Prove that an Octopus Deploy HA cluster gets every node polled by polling Tentacles. ' +
+      'A simulated fleet speaks the real polling protocol over mutual TLS to every node -- directly, ' +
+      'through an NLB-like (layer 4) or ALB-like (layer 7) balancer -- and measures whether each ' +
+      "node's queued work is collected promptly. With no target configured it brings up an embedded " +
       'cluster on loopback; pointed at real hosts it tests a real cluster.',
   )
   .version(ctx.version)

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PollfleetError } from '../core/errors.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import type { Comparison, Result } from './result.js';
 import { renderHtml } from './render-html.js';
 import { renderJunit } from './render-junit.js';
@@ -71,20 +71,8 @@ export async function writeReports(
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
   for (const { path, text } of rendered) {
-    await writeFileAtomic(path, text);
+    writeFileAtomic(path, text);
     written.push(path);
   }
   return written;
-}
-
-/** Write to a temp file beside `path`, then rename over it. */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, text, { encoding: 'utf8', mode: 0o644 });
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
 }
