@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { now } from '../core/clock.js';
@@ -73,6 +74,8 @@ export class PollingListener {
   #onAllClosed: (() => void) | null = null;
 
   constructor(o: PollingListenerOptions) {
+    // One signal watched by every connection (thousands): not a leak.
+    setMaxListeners(0, this.#stopping.signal);
     this.#o = o;
     this.#server = tls.createServer(
       {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { now } from '../core/clock.js';
 import {
   Guid,
@@ -71,6 +72,8 @@ export class Workload {
   #nextTask = 1;
 
   constructor(o: WorkloadOptions) {
+    // One signal watched by every connection (thousands): not a leak.
+    setMaxListeners(0, this.#stop.signal);
     this.#o = o;
     this.#random = o.random ?? Math.random;
   }
