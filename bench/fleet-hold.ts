@@ -78,4 +78,5 @@ console.log(`handshakes/s during ramp-up: mean ${(rampHandshakes / Math.max(1, r
 console.log(`peak RSS: fleet process ${mib(peakFleetRss)} MiB (${kib(peakFleetRss / Math.max(1, conns))} KiB per connection), node processes ${mib(peakNodesRss)} MiB (${kib(peakNodesRss / Math.max(1, conns))} KiB per connection)`);
 console.log(`pickup p50 ${result.summary.pickupMs?.p50} ms, p99 ${result.summary.pickupMs?.p99} ms, max ${result.summary.pickupMs?.max} ms`);
 console.log(`coverage final ${result.summary.coverage.final}, min ${result.summary.coverage.min}; expired ${result.summary.requests?.expired}; errors ${JSON.stringify(result.summary.errors)}`);
+for (const [kind, example] of Object.entries(result.summary.errorExamples)) console.log(`  ${kind}: ${example}`);
 console.log(`verdict: ${result.verdict.pass ? 'PASS' : 'FAIL'} ${result.verdict.reasons.join('; ')}`);
