@@ -61,7 +61,8 @@ export function exitCodeFor(kind: ErrorKind): number {
   return EXIT_BAD_INPUT;
 }
 
-const KNOWN_KINDS = new Set<string>([
+/** Every error kind, checked against ErrorKind at compile time (both directions). */
+export const ERROR_KINDS = [
   'input.invalid', 'scenario.invalid', 'scenario.not-found', 'environment.failed', 'dns.failed',
   'tcp.connect-timeout', 'tcp.refused', 'tcp.reset', 'tcp.unreachable', 'tcp.error',
   'tls.thumbprint-mismatch', 'tls.handshake-failed', 'tls.untrusted',
@@ -69,7 +70,12 @@ const KNOWN_KINDS = new Set<string>([
   'protocol.message-too-large', 'protocol.bad-message', 'protocol.stream-mismatch', 'protocol.http-response',
   'timeout.receive', 'timeout.heartbeat', 'closed.by-peer', 'api.unauthorized', 'api.error',
   'registration.failed', 'threshold.failed', 'internal',
-]);
+] as const satisfies readonly ErrorKind[];
+type MissingKinds = Exclude<ErrorKind, (typeof ERROR_KINDS)[number]>;
+const allKindsListed: [MissingKinds] extends [never] ? true : MissingKinds = true;
+void allKindsListed;
+
+const KNOWN_KINDS = new Set<string>(ERROR_KINDS);
 
 /**
  * Classify anything thrown on a connection into a stable kind: our own errors keep theirs,

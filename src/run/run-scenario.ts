@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { Agent } from 'undici';
 import { now } from '../core/clock.js';
 import { PollfleetError } from '../core/errors.js';
+import { newApiKey } from '../cluster/api-key.js';
 import { EmbeddedCluster } from '../cluster/embedded-cluster.js';
 import type { EventSink, PollfleetEvent } from '../events/events.js';
 import { Fleet } from '../fleet/fleet.js';
@@ -45,14 +45,6 @@ export interface RunDeps {
   onEvent?: EventSink;
   /** Thresholds from the command line, on top of the scenario's. */
   extraThresholds?: string[];
-}
-
-function apiKey(): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-  const b = randomBytes(32);
-  let k = 'API-';
-  for (const x of b) k += alphabet[x % alphabet.length];
-  return k;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -125,7 +117,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
   try {
     log(`starting ${s.cluster.nodes} nodes (${s.cluster.processes ? 'one process each' : 'in process'}), route ${s.route.kind}, queue ${s.cluster.queue}`);
     const certificate: CertificateIdentity = await generateCertificate({ commonName: 'Octopus Portal' });
-    const key = apiKey();
+    const key = newApiKey();
     cluster = new EmbeddedCluster({
       nodes: specs,
       certificate,

@@ -1,4 +1,4 @@
-import type { ErrorKind } from '../core/errors.js';
+import { ERROR_KINDS } from '../core/errors.js';
 import type { FaultResult, NodeResult, Quantiles, Result } from '../report/result.js';
 import { formatCount, formatMs, formatPct, formatSignificant } from '../report/format.js';
 
@@ -18,19 +18,7 @@ export type MetricUnit = 'ms' | 'ratio' | 'count' | 'per-second';
 export const QUANTILE_KEYS = ['count', 'min', 'p50', 'p90', 'p99', 'max', 'mean'] as const;
 export type QuantileKey = (typeof QUANTILE_KEYS)[number];
 
-/** Every error kind, checked against ErrorKind at compile time (both directions). */
-export const ERROR_KINDS = [
-  'input.invalid', 'scenario.invalid', 'scenario.not-found', 'environment.failed', 'dns.failed',
-  'tcp.connect-timeout', 'tcp.refused', 'tcp.reset', 'tcp.unreachable', 'tcp.error',
-  'tls.thumbprint-mismatch', 'tls.handshake-failed', 'tls.untrusted',
-  'protocol.error', 'protocol.bad-preamble', 'protocol.unexpected-identity', 'protocol.unexpected-control',
-  'protocol.message-too-large', 'protocol.bad-message', 'protocol.stream-mismatch', 'protocol.http-response',
-  'timeout.receive', 'timeout.heartbeat', 'closed.by-peer', 'api.unauthorized', 'api.error',
-  'registration.failed', 'threshold.failed', 'internal',
-] as const satisfies readonly ErrorKind[];
-type MissingKinds = Exclude<ErrorKind, (typeof ERROR_KINDS)[number]>;
-const allKindsListed: [MissingKinds] extends [never] ? true : MissingKinds = true;
-void allKindsListed;
+export { ERROR_KINDS };
 
 /** A Result as the verdict sees it (the verdict itself is what is being computed). */
 export type MeasuredResult = Omit<Result, 'verdict' | 'thresholds'> & Partial<Pick<Result, 'verdict' | 'thresholds'>>;

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { newApiKey } from '../../cluster/api-key.js';
 import { EmbeddedCluster } from '../../cluster/embedded-cluster.js';
 import { PollfleetError, EXIT_OK } from '../../core/errors.js';
 import { generateCertificate } from '../../pki/certificate.js';
@@ -62,7 +62,7 @@ export async function clusterCommand(ctx: CliContext, f: ClusterFlags): Promise<
   };
   const s = scenarioFromObject(raw, 'command line');
   const certificate = await generateCertificate({ commonName: 'Octopus Portal' });
-  const apiKey = 'API-' + randomBytes(20).toString('hex').toUpperCase().slice(0, 32);
+  const apiKey = newApiKey();
   const cluster = new EmbeddedCluster({
     nodes: nodeSpecs(s),
     certificate,
