@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 
 /** reports/<name>-<yyyymmdd-hhmmss>/ unless --out names a folder. */
 export function runFolder(name: string, out?: string): string {

@@ -1,4 +1,5 @@
 import type { NodeEvent } from '../events/events.js';
+import type { NodeProtocolSettings } from './node.js';
 import type { Machine, NewMachine } from './registry.js';
 
 /**
@@ -13,19 +14,7 @@ export interface NodeProcessConfig {
   api: { host: string; port: number; https: boolean };
   apiKey: string;
   spaceId: string;
-  protocol: {
-    pollingQueueWaitMs: number;
-    pollingRequestQueueTimeoutMs: number;
-    receiveResponseTimeoutMs: number;
-    receiveTimeoutMs: number;
-    heartbeatTimeoutMs: number;
-    keepAliveInitialDelayMs: number;
-    maxMessageBytes: number;
-    retryListeningSleepIntervalMs: number;
-    retryCountLimit: number;
-    connectionErrorRetryTimeoutMs: number;
-    connectTimeoutMs: number;
-  };
+  protocol: NodeProtocolSettings;
   workload: { intervalMs: number; scriptShare: number; enabled: boolean };
   queue: 'per-node' | 'shared' | 'redis';
   redisUrl: string | null;

@@ -1,5 +1,5 @@
 import { now } from '../core/clock.js';
-import type { PollfleetEvent } from '../events/events.js';
+import type { EventSink, PollfleetEvent } from '../events/events.js';
 import type { TimelinePoint } from '../report/result.js';
 import { DurationHistogram } from './histogram.js';
 
@@ -90,6 +90,15 @@ export class Recorder {
     this.nodes = plan.nodeNames.map(() => ({ polls: 0, queued: 0, collected: 0, expired: 0, answered: 0, maxConnected: 0, pickup: new DurationHistogram() }));
     plan.nodeNames.forEach((n, i) => this.#nodeIndex.set(n, i));
     this.startedAt = startedAt;
+  }
+
+  /** The sink to hand to emitters: this recorder, plus another subscriber when given. */
+  sinkWith(also?: EventSink): EventSink {
+    if (!also) return this.record;
+    return (e) => {
+      this.record(e);
+      also(e);
+    };
   }
 
   /** Tell the recorder which tentacle owns a subscription id (node events name subscriptions). */

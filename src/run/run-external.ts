@@ -1,6 +1,5 @@
 import { now } from '../core/clock.js';
 import { PollfleetError } from '../core/errors.js';
-import type { EventSink, PollfleetEvent } from '../events/events.js';
 import { Fleet } from '../fleet/fleet.js';
 import { fixedIdentity } from '../fleet/identity-pool.js';
 import { Recorder, type Phase } from '../metrics/recorder.js';
@@ -50,12 +49,7 @@ export async function runExternal(s: Scenario, deps: RunDeps): Promise<Result> {
     },
     now(),
   );
-  const sink: EventSink = deps.onEvent
-    ? (e: PollfleetEvent) => {
-        recorder.record(e);
-        deps.onEvent!(e);
-      }
-    : recorder.record;
+  const sink = recorder.sinkWith(deps.onEvent);
   const startedAt = now();
   let phase: Phase = 'ramping';
   const fleet = new Fleet({ scenario: s, identities: [identity], entriesFor, register: null, sink });

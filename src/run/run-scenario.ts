@@ -3,19 +3,19 @@ import { now } from '../core/clock.js';
 import { PollfleetError } from '../core/errors.js';
 import { newApiKey } from '../cluster/api-key.js';
 import { EmbeddedCluster } from '../cluster/embedded-cluster.js';
-import type { EventSink, PollfleetEvent } from '../events/events.js';
+import type { EventSink } from '../events/events.js';
 import { Fleet } from '../fleet/fleet.js';
 import { createFleetIdentities } from '../fleet/identity-pool.js';
 import { Recorder, type Phase } from '../metrics/recorder.js';
 import { buildResult } from '../metrics/result-builder.js';
 import { generateCertificate, type CertificateIdentity } from '../pki/certificate.js';
-import { diagnose } from '../report/diagnose.js';
 import type { Result, TimelinePoint } from '../report/result.js';
 import { CLUSTER_DEFAULTS, METRICS_DEFAULTS } from '../scenario/defaults.js';
 import type { Scenario } from '../scenario/resolve.js';
 import { registerTentacle } from '../tentacle/registration.js';
 import type { ServerEntry } from '../tentacle/server-entry.js';
 import { nodeSpecs } from './addressing.js';
+import { createEmbeddedCluster } from './embedded-environment.js';
 import { finishResult } from './finish-result.js';
 import { routeFor } from './routes/registry.js';
 import type { RouteEnvironment } from './routes/route.js';
@@ -94,12 +94,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
     },
     now(),
   );
-  const sink: EventSink = deps.onEvent
-    ? (e: PollfleetEvent) => {
-        recorder.record(e);
-        deps.onEvent!(e);
-      }
-    : recorder.record;
+  const sink = recorder.sinkWith(deps.onEvent);
 
   const startedAt = now();
   let phase: Phase = 'ramping';
@@ -118,19 +113,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
     log(`starting ${s.cluster.nodes} nodes (${s.cluster.processes ? 'one process each' : 'in process'}), route ${s.route.kind}, queue ${s.cluster.queue}`);
     const certificate: CertificateIdentity = await generateCertificate({ commonName: 'Octopus Portal' });
     const key = newApiKey();
-    cluster = new EmbeddedCluster({
-      nodes: specs,
-      certificate,
-      apiKey: key,
-      spaceId: CLUSTER_DEFAULTS.spaceId,
-      apiHttps: s.cluster.apiHttps,
-      protocol: s.protocol,
-      workload: s.workload,
-      queue: s.cluster.queue,
-      redisUrl: s.cluster.redisUrl,
-      processes: s.cluster.processes,
-      sink,
-    });
+    cluster = createEmbeddedCluster(s, certificate, key, sink);
     const running = await cluster.start();
     nodesInfo = running.map((n) => ({ name: n.name, address: `${n.pollingHost}:${n.pollingPort}`, apiUrl: n.apiUrl }));
     env = await route.build({

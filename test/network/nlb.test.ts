@@ -22,11 +22,6 @@ function oneGroup(ts: EchoTarget[], extra: Partial<NlbOptions['targetGroups'][nu
   return { listeners: [{ port: 0, targetGroup: 'tg' }], targetGroups: [{ name: 'tg', targets: ts.map((x) => x.spec()), ...extra }] };
 }
 
-/** Which target received the connection whose client-side local port is `localPort`. */
-function targetOf(ts: EchoTarget[], bytesBefore: number[]): EchoTarget | undefined {
-  return ts.find((x, i) => x.bytes > bytesBefore[i]!);
-}
-
 t.test('a connection is pinned to one target for its whole life', async (t) => {
   const ts = await targets('a', 'b', 'c');
   t.teardown(() => Promise.all(ts.map((x) => x.stop())));

@@ -1,13 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { newApiKey } from '../../cluster/api-key.js';
-import { EmbeddedCluster } from '../../cluster/embedded-cluster.js';
 import { PollfleetError, EXIT_OK } from '../../core/errors.js';
 import { generateCertificate } from '../../pki/certificate.js';
 import { writeIdentity } from '../../pki/load.js';
 import { CLUSTER_DEFAULTS } from '../../scenario/defaults.js';
 import { scenarioFromObject } from '../../scenario/loader.js';
-import { nodeSpecs } from '../../run/addressing.js';
+import { createEmbeddedCluster } from '../../run/embedded-environment.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import type { CliContext } from '../context.js';
 
@@ -63,19 +62,7 @@ export async function clusterCommand(ctx: CliContext, f: ClusterFlags): Promise<
   const s = scenarioFromObject(raw, 'command line');
   const certificate = await generateCertificate({ commonName: 'Octopus Portal' });
   const apiKey = newApiKey();
-  const cluster = new EmbeddedCluster({
-    nodes: nodeSpecs(s),
-    certificate,
-    apiKey,
-    spaceId: CLUSTER_DEFAULTS.spaceId,
-    apiHttps: s.cluster.apiHttps,
-    protocol: s.protocol,
-    workload: s.workload,
-    queue: s.cluster.queue,
-    redisUrl: s.cluster.redisUrl,
-    processes: s.cluster.processes,
-    sink: () => undefined,
-  });
+  const cluster = createEmbeddedCluster(s, certificate, apiKey, () => undefined);
   const nodes = await cluster.start();
   const state: ClusterState = {
     apiKey,
