@@ -1,7 +1,7 @@
 import { diagnose } from '../report/diagnose.js';
 import type { Result } from '../report/result.js';
 import type { Scenario } from '../scenario/resolve.js';
-import { computeVerdict, evaluateThresholds } from '../verdict/evaluate.js';
+import { computeVerdict, evaluateThresholds, type EvaluateOptions } from '../verdict/evaluate.js';
 import { parseThresholds } from '../verdict/threshold-parser.js';
 
 /**
@@ -23,10 +23,14 @@ export function thresholdsFor(s: Scenario, extra: string[] = []): string[] {
 
 type Measured = Omit<Result, 'thresholds' | 'verdict' | 'diagnosis'>;
 
-/** Thresholds, diagnosis and verdict on top of the measured figures. */
-export function finishResult(measured: Measured, s: Scenario, extraThresholds: string[] = []): Result {
+/**
+ * Thresholds, diagnosis and verdict on top of the measured figures. `options.history`
+ * gives previous runs' values for history references (`2 x median(last 10)`); a finished
+ * Result may be passed again to re-judge it with history.
+ */
+export function finishResult(measured: Measured, s: Scenario, extraThresholds: string[] = [], options: EvaluateOptions = {}): Result {
   const withDiagnosis = { ...measured, diagnosis: diagnose(measured) };
-  const thresholds = evaluateThresholds(withDiagnosis, parseThresholds(thresholdsFor(s, extraThresholds)));
+  const thresholds = evaluateThresholds(withDiagnosis, parseThresholds(thresholdsFor(s, extraThresholds)), options);
   const verdict = computeVerdict(withDiagnosis, thresholds);
   return { ...withDiagnosis, thresholds, verdict };
 }

@@ -160,3 +160,11 @@ export const REGISTRATION_DEFAULTS = {
   /** Each REST call (and the POST /handshake port check): headers and body must arrive within this. */
   requestTimeoutMs: 30_000,
 } as const;
+
+/** Scheduled checks (`pollfleet check`) and their outputs. */
+export const CHECK_DEFAULTS = {
+  /** The run history (SQLite) a check appends to and `pollfleet history` reads. */
+  historyFile: 'reports/history.sqlite',
+  /** Pushing metrics.prom to a Pushgateway: connect to last byte. */
+  pushgatewayTimeoutMs: 10_000,
+} as const;
