@@ -4,6 +4,9 @@ import { ROUTE_KINDS, QUEUE_KINDS } from '../scenario/schema.js';
 import { clusterCommand } from './commands/cluster.js';
 import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
+import { checkCommand } from './commands/check.js';
+import { historyCommand } from './commands/history.js';
+import { CHECK_DEFAULTS } from '../scenario/defaults.js';
 import { cliContext, reportError } from './context.js';
 
 const ctx = cliContext();
@@ -36,6 +39,8 @@ Examples:
       --cert tentacle.pem --key tentacle.key --duration 20s      quick check of real nodes
   pollfleet cluster --state-dir /tmp/pf            a cluster for a real Tentacle to poll
   pollfleet report reports/<run>/result.json --format html
+  pollfleet check scenarios/check.yaml             scheduled check: one line, exit code, history
+  pollfleet history --last 20                      trend of recorded checks, regressions flagged
 
 Scenario reference: scenarios/README.md. Reports land in reports/<name>-<time>/.`,
   );
@@ -51,7 +56,9 @@ const runOptions = (c: Command) =>
     .option('--threshold <expr>', "extra threshold, repeatable, e.g. 'pickupMs.p99 < 5000'", collect)
     .option('--format <list>', 'reports to write: md,html,junit,prom (default all)')
     .option('-q, --quiet', 'no progress and no table; exit code and files only')
-    .option('--json', 'print a machine-readable summary to stdout (no progress)');
+    .option('--json', 'print a machine-readable summary to stdout (no progress)')
+    .option('--history <file>', 'history store (SQLite): history thresholds read earlier runs from it, and the run is appended')
+    .option('--pushgateway <url>', 'push metrics.prom to this Prometheus Pushgateway (a failed push is a warning; the exit code is unchanged)');
 
 runOptions(
   program
@@ -103,6 +110,72 @@ program
   .option('-q, --quiet', 'write files only')
   .action(async (file: string, opts) => {
     process.exitCode = await reportCommand(ctx, file, opts);
+  });
+
+program
+  .command('check')
+  .argument('<scenario>', 'scenario file (YAML or JSON), e.g. scenarios/check.yaml')
+  .description(
+    'a short, low-impact scheduled check for cron, CI or a Kubernetes CronJob: no output while it runs, ' +
+      'one summary line, result.json + reports + metrics.prom in the run folder, the run appended to the history store',
+  )
+  .option('-o, --out <dir>', 'run folder (default reports/<name>-<time>)')
+  .option('-d, --duration <duration>', 'steady-state length after ramp-up, e.g. 20s')
+  .option('-t, --tentacles <n>', 'fleet size')
+  .option('-n, --nodes <n>', 'embedded cluster size')
+  .addOption(new Option('--route <kind>', 'how polling reaches the nodes').choices([...ROUTE_KINDS]))
+  .addOption(new Option('--queue <kind>', 'pending-request queue').choices([...QUEUE_KINDS]))
+  .option('--threshold <expr>', "extra threshold, repeatable, e.g. 'pickupMs.p99 < 2 x median(last 10)'", collect)
+  .option('--format <list>', 'reports to write: md,html,junit,prom (default all; metrics.prom is always written)')
+  .option('--history <file>', 'history store (SQLite) to read history thresholds from and append the run to', CHECK_DEFAULTS.historyFile)
+  .option('--pushgateway <url>', 'also push metrics.prom to this Prometheus Pushgateway (job "pollfleet", instance = scenario name)')
+  .option('--progress', 'show progress and the run log on stderr')
+  .option('-q, --quiet', 'no summary line; exit code and files only')
+  .option('--json', 'print a machine-readable summary instead of the summary line')
+  .addHelpText(
+    'after',
+    `
+Prints one line, e.g.
+  pollfleet check check: PASS coverage 100 % pickup p99 3.1 ms expired 0 (reports/check-20250101-030000)
+  pollfleet check check: FAIL requests.expired was 3, expected == 0; coverage 100 % ... (reports/...)
+
+Exit codes: 0 every threshold passed, 1 a threshold failed, 2 bad input or the environment
+could not start. A Pushgateway push that fails, or a history append that fails after the run,
+is reported on stderr and does not change the exit code. Interrupted runs are not recorded.
+
+History thresholds (e.g. 'pickupMs.p99 < 2 x median(last 10)') compare with earlier runs of the
+same scenario and route in the history store; they may use pickupMs.p99, coverage.min,
+coverage.final, requests.expired and reconnects (any other metric is exit 2 before the run).
+With no earlier runs they pass.
+
+Cron:  */15 * * * * cd /opt/pollfleet && pollfleet check scenarios/check.yaml --pushgateway http://pushgateway:9091
+Kubernetes CronJob: scenarios/cron/pollfleet-cronjob.yaml`,
+  )
+  .action(async (scenario: string, opts) => {
+    process.exitCode = await checkCommand(ctx, scenario, opts);
+  });
+
+program
+  .command('history')
+  .description('the trend of recorded runs (oldest first): verdict, coverage, pickup p99, expired, reconnects; regressions flagged')
+  .option('--history <file>', 'history store (SQLite)', CHECK_DEFAULTS.historyFile)
+  .option('--scenario <name>', 'only runs of this scenario')
+  .option('--route <kind>', 'only runs through this route')
+  .option('--last <n>', 'only the newest N runs (regressions still judged against older ones)')
+  .option('--json', 'print the runs and regressions as JSON')
+  .option('--fail-on-regression', 'exit 1 when a shown run is a regression (use --last 1 to judge only the newest)')
+  .addHelpText(
+    'after',
+    `
+A run is a regression when, against earlier runs of the same scenario and route, its pickup p99
+is more than 2x the median of the previous 10, its coverage.min fell below the lowest before, or
+its verdict turned from pass to fail.
+
+Exit codes: 0 shown (also with regressions, unless --fail-on-regression), 1 a regression with
+--fail-on-regression, 2 bad input (e.g. the history file does not exist).`,
+  )
+  .action((opts) => {
+    process.exitCode = historyCommand(ctx, opts);
   });
 
 program.exitOverride();

@@ -12,6 +12,8 @@ import { interruptSignal } from '../interrupt.js';
 import { progressPrinter } from '../progress.js';
 import { runFolder } from '../run-folder.js';
 import { reportFormats, writeReportFiles } from '../write-reports.js';
+import { NO_RUN_OUTPUTS, appendToHistory, judgeWithHistory, openRunOutputs, pushRunMetrics, type RunOutputs } from '../run-outputs.js';
+import { checkRunHistoryThresholds } from '../../run/history-thresholds.js';
 
 export interface RunFlags {
   out?: string;
@@ -30,6 +32,10 @@ export interface RunFlags {
   format?: string;
   quiet?: boolean;
   json?: boolean;
+  /** History store file: history thresholds read it, the run is appended to it. */
+  history?: string;
+  /** Pushgateway base URL for metrics.prom. */
+  pushgateway?: string;
 }
 
 function intFlag(name: string, v: string | undefined): number | undefined {
@@ -88,23 +94,44 @@ export async function runCommand(ctx: CliContext, file: string | undefined, f: R
       comparison = { name: loaded.name };
     } else scenarios = [loaded.scenario];
   }
-  if (comparison) return compareScenarios(ctx, comparison.name, scenarios, f, extra);
-  const s = scenarios[0]!;
-  const dir = runFolder(s.name, f.out);
-  const result = await runOne(ctx, s, dir, f, extra, '');
-  if (f.json) ctx.stdout.write(JSON.stringify({ pass: result.verdict.pass, reasons: result.verdict.reasons, resultPath: join(dir, 'result.json'), summary: result.summary }) + '\n');
-  else if (!f.quiet) ctx.stdout.write(renderConsoleResult(result, { color: ctx.color }) + `reports: ${dir}\n`);
-  return result.verdict.pass ? EXIT_OK : EXIT_CHECK_FAILED;
+  for (const s of scenarios) checkRunHistoryThresholds(s.thresholds, extra, file ?? 'command line');
+  const outputs = openRunOutputs(f);
+  try {
+    if (comparison) return await compareScenarios(ctx, comparison.name, scenarios, f, extra, outputs);
+    const s = scenarios[0]!;
+    const dir = runFolder(s.name, f.out);
+    const result = await runOne(ctx, s, dir, f, extra, '', outputs);
+    if (f.json) ctx.stdout.write(JSON.stringify(jsonSummary(result, dir)) + '\n');
+    else if (!f.quiet) ctx.stdout.write(renderConsoleResult(result, { color: ctx.color }) + `reports: ${dir}\n`);
+    return result.verdict.pass ? EXIT_OK : EXIT_CHECK_FAILED;
+  } finally {
+    outputs.close();
+  }
 }
 
-async function runOne(ctx: CliContext, s: Scenario, dir: string, f: RunFlags, extra: string[], label: string): Promise<Result> {
+/** The machine-readable summary `--json` prints: the verdict, why, where the files are, the figures. */
+export function jsonSummary(result: Result, dir: string) {
+  return {
+    name: result.name,
+    route: result.route,
+    pass: result.verdict.pass,
+    interrupted: result.interrupted,
+    reasons: result.verdict.reasons,
+    thresholds: result.thresholds,
+    resultPath: join(dir, 'result.json'),
+    reportsDir: dir,
+    summary: result.summary,
+  };
+}
+
+export async function runOne(ctx: CliContext, s: Scenario, dir: string, f: RunFlags, extra: string[], label: string, outputs: RunOutputs = NO_RUN_OUTPUTS): Promise<Result> {
   const progress = progressPrinter(ctx.stderr, f.quiet || f.json ? 'off' : ctx.isTTY ? 'tty' : 'lines', label);
   const interrupt = interruptSignal((sig) => {
     progress.done();
     ctx.stderr.write(`\n${sig}: stopping the run and writing a partial report (press Ctrl-C again to quit at once)\n`);
   });
   try {
-    const result = await runScenario(s, {
+    const measured = await runScenario(s, {
       workDir: dir,
       toolVersion: ctx.version,
       signal: interrupt.signal,
@@ -116,15 +143,18 @@ async function runOne(ctx: CliContext, s: Scenario, dir: string, f: RunFlags, ex
       extraThresholds: extra,
     });
     progress.done();
+    const result = judgeWithHistory(measured, s, extra, outputs.history);
     writeFileAtomic(join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
     await writeReportFiles(dir, result, f.format);
+    appendToHistory(outputs.history, result, join(dir, 'result.json'), ctx.stderr);
+    await pushRunMetrics(outputs.pushgateway, result, ctx.stderr);
     return result;
   } finally {
     interrupt.dispose();
   }
 }
 
-export async function compareScenarios(ctx: CliContext, name: string, scenarios: Scenario[], f: RunFlags, extra: string[]): Promise<number> {
+export async function compareScenarios(ctx: CliContext, name: string, scenarios: Scenario[], f: RunFlags, extra: string[], outputs: RunOutputs = NO_RUN_OUTPUTS): Promise<number> {
   const dir = runFolder(name, f.out);
   const startedAt = new Date().toISOString();
   const runs: ComparisonRun[] = [];
@@ -135,7 +165,7 @@ export async function compareScenarios(ctx: CliContext, name: string, scenarios:
   };
   for (const [i, s] of scenarios.entries()) {
     if (!f.quiet && !f.json) ctx.stderr.write(`\n[${i + 1}/${scenarios.length}] ${s.name}: route ${s.route.kind}${s.route.kind !== 'direct' && s.route.kind !== 'unique-port' ? ` via ${s.route.balancer}` : ''}, queue ${s.cluster.queue}\n`);
-    const result = await runOne(ctx, s, join(dir, s.name), f, extra, `[${s.name}] `);
+    const result = await runOne(ctx, s, join(dir, s.name), f, extra, `[${s.name}] `, outputs);
     runs.push({
       name: s.name,
       route: s.route.kind,
