@@ -1,12 +1,19 @@
 import * as net from 'node:net';
+import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { now } from '../core/clock.js';
 import { PollfleetError, errorKindOf, type ErrorKind } from '../core/errors.js';
 import type { EventSink } from '../events/events.js';
 import type { RequestMessage, ResponseMessage } from '../halibut/messages.js';
 import { runSubscriberSession, type SessionEnd, type SubscriberHooks } from '../halibut/subscriber-session.js';
+import { CLOSE_PROTOCOL_ERROR, WEBSOCKET_PREAMBLE_TEXT, WEBSOCKET_THUMBPRINT_CLOSE_REASON } from '../halibut/websocket-frames.js';
+import type { WebSocketStream } from '../halibut/websocket-stream.js';
 import { thumbprintOfDer } from '../pki/thumbprint.js';
 import type { ServerEntry } from './server-entry.js';
+import { upgradeToWebSocket } from './websocket-transport.js';
+
+/** Over WebSockets the text message `MX` stands in for the preamble: the byte stream starts with the identity. */
+const NO_PREAMBLE = Buffer.alloc(0);
 
 /** Timeouts of one polling connection; defaults in PROTOCOL_DEFAULTS ([H] section 5). */
 export interface ConnectionTimeouts {
@@ -81,7 +88,9 @@ const HTTP_HINT =
 /**
  * One polling connection attempt, from TCP connect to close: connect, TLS with the
  * tentacle's certificate and the node's thumbprint pinned, then the subscriber session
- * (src/halibut). It is its own SubscriberHooks, so a connection costs one object and a
+ * (src/halibut). For a `wss://` server entry the session runs over a WebSocket
+ * (src/tentacle/websocket-transport.ts): the thumbprint is checked after the upgrade and a
+ * mismatch closes with 1002, as a Windows Tentacle does. It is its own SubscriberHooks, so a connection costs one object and a
  * handful of listeners. Emits connect-start, tcp-connected, tls-done, identified, polled,
  * answered and exactly one closed.
  */
@@ -92,6 +101,8 @@ export class PollingConnection implements SubscriberHooks {
   #hasReceivedByte = false;
   #raw: net.Socket | null = null;
   #tls: tls.TLSSocket | null = null;
+  #ws: WebSocketStream | null = null;
+  #tlsStartedAt = 0;
 
   constructor(o: PollingConnectionOptions) {
     this.#o = o;
@@ -131,7 +142,10 @@ export class PollingConnection implements SubscriberHooks {
     if (signal.aborted) return this.#finish({ reason: 'stopped', wasIdentified: false, startedAtMs });
     try {
       const raw = await this.#connect(signal);
-      const secured = await this.#secure(raw, signal);
+      const isWebSocket = o.server.transport === 'websocket';
+      const secured: Duplex = isWebSocket
+        ? await this.#upgrade(await this.#secure(raw, signal), signal)
+        : await this.#secure(raw, signal);
       secured.once('data', this.#onFirstByte);
       const end: SessionEnd = await runSubscriberSession(
         secured,
@@ -142,7 +156,7 @@ export class PollingConnection implements SubscriberHooks {
           receiveTimeoutMs: o.timeouts.receiveTimeoutMs,
           heartbeatTimeoutMs: o.timeouts.heartbeatTimeoutMs,
           maxMessageBytes: o.timeouts.maxMessageBytes,
-          ...(o.preamble ? { preamble: o.preamble } : {}),
+          ...(isWebSocket ? { preamble: NO_PREAMBLE } : o.preamble ? { preamble: o.preamble } : {}),
         },
         signal,
       );
@@ -214,6 +228,7 @@ export class PollingConnection implements SubscriberHooks {
   #secure(raw: net.Socket, signal: AbortSignal): Promise<tls.TLSSocket> {
     const o = this.#o;
     const t0 = now();
+    this.#tlsStartedAt = t0;
     return new Promise<tls.TLSSocket>((resolve, reject) => {
       const host = o.server.host;
       const s = tls.connect({
@@ -238,6 +253,11 @@ export class PollingConnection implements SubscriberHooks {
         else resolve(s);
       };
       const onSecure = () => {
+        // Over WebSockets the thumbprint is checked after the upgrade (#upgrade).
+        if (o.server.transport === 'websocket') {
+          done(null);
+          return;
+        }
         const der = s.getPeerCertificate()?.raw;
         const presented = der ? thumbprintOfDer(der) : '(no certificate)';
         // Exact, case-sensitive compare, as Tentacle does.
@@ -267,12 +287,47 @@ export class PollingConnection implements SubscriberHooks {
   }
 
   /**
+   * Polling over WebSockets: upgrade, then check the node's thumbprint (mismatch: close 1002
+   * "Certificate thumbprint not recognised"), then send the text message `MX`.
+   */
+  async #upgrade(s: tls.TLSSocket, signal: AbortSignal): Promise<WebSocketStream> {
+    const o = this.#o;
+    const { host, port } = o.server;
+    const ws = await upgradeToWebSocket(
+      s,
+      {
+        address: o.server.address,
+        hostHeader: `${net.isIPv6(host) ? `[${host}]` : host}:${port}`,
+        path: o.server.path ?? '/',
+        timeoutMs: o.timeouts.receiveTimeoutMs,
+        maxFramePayload: o.timeouts.maxMessageBytes,
+      },
+      signal,
+    );
+    this.#ws = ws;
+    ws.on('error', this.#onSocketError);
+    const der = s.getPeerCertificate()?.raw;
+    const presented = der ? thumbprintOfDer(der) : '(no certificate)';
+    if (presented !== o.server.thumbprint) {
+      await ws.close(CLOSE_PROTOCOL_ERROR, WEBSOCKET_THUMBPRINT_CLOSE_REASON, o.timeouts.heartbeatTimeoutMs);
+      throw new PollfleetError('tls.thumbprint-mismatch', mismatchMessage(o.server, presented));
+    }
+    this.#isSecured = true;
+    o.sink({
+      type: 'tls-done', at: now(), tentacle: o.tentacle, entry: o.entry, conn: o.conn,
+      durationMs: now() - this.#tlsStartedAt, protocol: s.getProtocol() ?? '', cipher: s.getCipher()?.name ?? '', peerThumbprint: presented,
+    });
+    ws.sendText(WEBSOCKET_PREAMBLE_TEXT);
+    return ws;
+  }
+
+  /**
    * After END (ours or the node's): end our side. When the node ended it, wait (bounded) for
    * the close. When we are stopping, resolve once our END and FIN are handed to the kernel,
    * so a stop is not held up by a hung node; the socket is destroyed later if the node never
    * closes (an unref'd timer, so it never keeps the process alive).
    */
-  #closeGracefully(s: tls.TLSSocket, isStopping: boolean): Promise<void> {
+  #closeGracefully(s: Duplex, isStopping: boolean): Promise<void> {
     if (s.destroyed) return Promise.resolve();
     const timer = setTimeout(() => s.destroy(), this.#o.timeouts.heartbeatTimeoutMs);
     timer.unref();
@@ -288,6 +343,7 @@ export class PollingConnection implements SubscriberHooks {
   }
 
   #destroy(): void {
+    this.#ws?.destroy();
     this.#tls?.destroy();
     this.#raw?.destroy();
   }

@@ -14,6 +14,10 @@ export interface ServerEntry {
   /** Expected node thumbprint, compared exactly (case-sensitive) as Tentacle does. */
   thumbprint: string;
   name?: string;
+  /** `websocket` for a `wss://` address (polling over WebSockets, reference section 7); TCP otherwise. */
+  transport?: 'tcp' | 'websocket';
+  /** Request path of a `wss://` address, e.g. `/OctopusComms`. */
+  path?: string;
 }
 
 export interface ParsedAddress {
@@ -21,7 +25,13 @@ export interface ParsedAddress {
   /** Host name or IP; IPv6 without brackets. */
   host: string;
   port: number;
+  transport?: 'tcp' | 'websocket';
+  path?: string;
 }
+
+/** Default port and path of polling over WebSockets (server prefix https://+:443/OctopusComms/). */
+const WSS_DEFAULT_PORT = 443;
+const WSS_DEFAULT_PATH = '/OctopusComms';
 
 const HOST_PORT_RE = /^(?:\[([0-9a-fA-F:.%\w-]+)\]|([^\s:/[\]]+)):(\d+)\/?$/;
 
@@ -29,7 +39,7 @@ function bad(text: string, why: string): PollfleetError {
   return new PollfleetError(
     'input.invalid',
     `server address ${JSON.stringify(text)}: ${why}`,
-    { hint: 'expected host:port, https://host:port or [ipv6]:port, e.g. https://octopus1.example.com:10943' },
+    { hint: 'expected host:port, https://host:port, [ipv6]:port or wss://host:443/OctopusComms, e.g. https://octopus1.example.com:10943' },
   );
 }
 
@@ -39,16 +49,30 @@ function checkPort(text: string, port: string): number {
   return n;
 }
 
-/** Parse `host:port`, `https://host:port[/]` or `[ipv6]:port`. The port is required. */
+/** Polling over WebSockets: `wss://host[:port][/path]`, port 443 and path /OctopusComms when omitted. */
+function parseWebSocketAddress(text: string, address: string): ParsedAddress {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw bad(text, 'not a valid URL');
+  }
+  if (url.search !== '' || url.hash !== '') throw bad(text, 'a wss:// polling address takes no query or fragment');
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = url.port === '' ? WSS_DEFAULT_PORT : checkPort(text, url.port);
+  const path = url.pathname === '/' || url.pathname === '' ? WSS_DEFAULT_PATH : url.pathname;
+  return { address, host, port, transport: 'websocket', path };
+}
+
+/** Parse `host:port`, `https://host:port[/]`, `[ipv6]:port` or `wss://host:443/OctopusComms`. The port is required except for wss. */
 export function parseServerAddress(text: string): ParsedAddress {
   const address = text.trim();
   if (address === '') throw bad(text, 'the address is empty');
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(address)?.[1]?.toLowerCase();
   if (scheme !== undefined) {
+    if (scheme === 'wss') return parseWebSocketAddress(text, address);
     if (scheme !== 'https') {
-      throw bad(text, scheme === 'wss'
-        ? 'polling over WebSockets is not supported; use the polling port (https://host:10943)'
-        : `scheme ${scheme}:// is not used for polling (the connection is always TLS); use https://host:port`);
+      throw bad(text, `scheme ${scheme}:// is not used for polling (the connection is always TLS); use https://host:port or wss://host:443/OctopusComms`);
     }
     let url: URL;
     try {
