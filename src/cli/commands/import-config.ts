@@ -1,0 +1,35 @@
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { EXIT_OK, PollfleetError } from '../../core/errors.js';
+import { parseTentacleConfig, scenarioYamlFromTentacleConfig } from '../../scenario/tentacle-config.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
+import type { CliContext } from '../context.js';
+
+export interface ImportConfigFlags {
+  out?: string;
+  name?: string;
+}
+
+/** `pollfleet import-config Tentacle.config [-o scenario.yaml]`: a scenario polling exactly what that Tentacle polls. */
+export async function importConfigCommand(ctx: CliContext, file: string, f: ImportConfigFlags): Promise<number> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new PollfleetError('input.invalid', code === 'ENOENT' ? `${file}: file not found` : `${file}: cannot read (${code ?? 'error'})`, {
+      hint: 'Tentacle.config is next to the Tentacle instance, e.g. C:\\Octopus\\Tentacle\\Tentacle.config or /etc/octopus/<instance>/tentacle-<instance>.config',
+    });
+  }
+  const cfg = parseTentacleConfig(text, file);
+  const name = f.name ?? (f.out ? basename(f.out).replace(/\.(ya?ml|json)$/i, '') : 'imported');
+  const yaml = scenarioYamlFromTentacleConfig(cfg, file, /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) ? name : 'imported');
+  if (f.out) {
+    writeFileAtomic(f.out, yaml);
+    ctx.stderr.write(`wrote ${f.out}: ${cfg.pollingServers.length} polling server entr${cfg.pollingServers.length === 1 ? 'y' : 'ies'}` +
+      `${cfg.listeningServers ? ` (${cfg.listeningServers} listening left out)` : ''}; add an identity and apiKeyEnv, then: pollfleet preflight ${f.out}\n`);
+  } else {
+    ctx.stdout.write(yaml);
+  }
+  return EXIT_OK;
+}
