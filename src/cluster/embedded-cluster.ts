@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import type { EventSink, NodeEvent } from '../events/events.js';
 import type { CertificateIdentity } from '../pki/certificate.js';
@@ -61,6 +62,8 @@ export class EmbeddedCluster {
   #stopping: Promise<void> | null = null;
   /** Multi-node polling in one process: the one queue every node serves from. */
   #sharedQueue: LocalQueue | null = null;
+  /** Namespace of this cluster's keys in a shared Redis (parallel runs never collide). */
+  readonly #namespace = randomBytes(6).toString('hex');
 
   constructor(o: EmbeddedClusterOptions) {
     this.#o = o;
@@ -99,6 +102,7 @@ export class EmbeddedCluster {
       workload: o.workload,
       queue: o.queue,
       redisUrl: o.redisUrl,
+      queueNamespace: this.#namespace,
       eventFlushIntervalMs: CLUSTER_DEFAULTS.eventFlushIntervalMs,
       machines: this.registry.list(o.spaceId),
     };

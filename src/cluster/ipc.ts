@@ -18,6 +18,8 @@ export interface NodeProcessConfig {
   workload: { intervalMs: number; scriptShare: number; enabled: boolean };
   queue: 'per-node' | 'shared' | 'redis';
   redisUrl: string | null;
+  /** Keys of one cluster run in a shared Redis. */
+  queueNamespace: string;
   eventFlushIntervalMs: number;
   machines: Machine[];
 }
@@ -28,8 +30,7 @@ export type ToNode =
   | { t: 'machine-deleted'; spaceId: string; id: string }
   | { t: 'reply'; reqId: number; ok: boolean; value?: unknown; error?: string }
   | { t: 'drain'; on: boolean }
-  | { t: 'stop' }
-  | { t: 'probe'; subscription?: string };
+  | { t: 'stop' };
 
 export type FromNode =
   | { t: 'ready'; pollingPort: number; apiPort: number }

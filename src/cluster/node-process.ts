@@ -5,7 +5,8 @@ import type { EventSink, NodeEvent } from '../events/events.js';
 import type { CertificateIdentity } from '../pki/certificate.js';
 import { thumbprintOfDer } from '../pki/thumbprint.js';
 import type { FromNode, NodeProcessConfig, ToNode } from './ipc.js';
-import { IpcRegistry } from './ipc-registry.js';
+import { IpcRegistry, type RegistryRequest } from './ipc-registry.js';
+import { RedisQueue } from './redis-queue.js';
 import { LocalQueue } from './local-queue.js';
 import type { MachineRegistry } from './registry.js';
 import type { WorkQueue } from './work-queue.js';
@@ -27,9 +28,24 @@ function identityOf(c: NodeProcessConfig): CertificateIdentity {
   return { commonName: 'Octopus Portal', certPem: c.certPem, keyPem: c.keyPem, der: Buffer.from(x.raw), thumbprint: thumbprintOfDer(x.raw), notAfter: new Date(x.validTo) };
 }
 
-function createNode(c: NodeProcessConfig, registry: MachineRegistry, sink: EventSink, shared?: WorkQueue): ClusterNode {
-  const queue = shared ?? new LocalQueue({ sink });
-  return new ClusterNode({
+/**
+ * The node's queue: its own (classic HA), the cluster's shared in-memory one (in-process
+ * multi-node polling), or a RedisQueue (multi-node polling across node processes).
+ */
+async function createQueue(c: NodeProcessConfig, sink: EventSink, shared?: WorkQueue): Promise<{ queue: WorkQueue; owned: boolean }> {
+  if (shared) return { queue: shared, owned: false };
+  if (c.queue === 'redis') {
+    const q = new RedisQueue({ url: c.redisUrl!, namespace: c.queueNamespace, node: c.name, sink });
+    await q.connect();
+    return { queue: q, owned: true };
+  }
+  return { queue: new LocalQueue({ sink }), owned: true };
+}
+
+async function createNode(c: NodeProcessConfig, registry: MachineRegistry, sink: EventSink, shared?: WorkQueue): Promise<{ node: ClusterNode; queue: WorkQueue; owned: boolean }> {
+  const { queue, owned } = await createQueue(c, sink, shared);
+  const multiNode = c.queue !== 'per-node';
+  const node = new ClusterNode({
     name: c.name,
     certificate: identityOf(c),
     polling: c.polling,
@@ -40,16 +56,25 @@ function createNode(c: NodeProcessConfig, registry: MachineRegistry, sink: Event
     queue,
     protocol: c.protocol,
     workload: c.workload,
-    redisStatus: { IsEnabled: c.queue !== 'per-node', IsConfigured: c.queue !== 'per-node', IsReachable: c.queue !== 'per-node' },
+    redisStatus: { IsEnabled: multiNode, IsConfigured: multiNode, IsReachable: multiNode },
     sink,
   });
+  return { node, queue, owned };
 }
 
 /** `sharedQueue`: multi-node polling -- every in-process node hands out work from one queue. */
 export async function startNodeInProcess(c: NodeProcessConfig, registry: MachineRegistry, sink: EventSink, sharedQueue?: WorkQueue): Promise<InProcessNode> {
-  const node = createNode(c, registry, sink, sharedQueue);
+  const { node, queue, owned } = await createNode(c, registry, sink, sharedQueue);
   const { pollingPort, apiPort } = await node.start();
-  return { node, pollingPort, apiPort, stop: () => node.stop() };
+  return {
+    node,
+    pollingPort,
+    apiPort,
+    stop: async () => {
+      await node.stop();
+      if (owned) await queue.close();
+    },
+  };
 }
 
 /** Entry point of a node process: wait for `init`, run the node, obey the control channel. */
@@ -57,7 +82,7 @@ function main(): void {
   const send = (m: FromNode) => {
     if (process.connected) process.send!(m);
   };
-  let node: ClusterNode | null = null;
+  let running: InProcessNode | null = null;
   let registry: IpcRegistry | null = null;
   let buffer: NodeEvent[] = [];
   let flushTimer: NodeJS.Timeout | null = null;
@@ -74,17 +99,17 @@ function main(): void {
     buffer.push(e as NodeEvent);
   };
 
-  const request = (msg: { kind: 'register'; machine: never } | { kind: 'delete'; spaceId: string; id: string } | { kind: string; [k: string]: unknown }) =>
+  const request: RegistryRequest = (msg) =>
     new Promise<unknown>((resolve, reject) => {
       const reqId = nextReq++;
       pending.set(reqId, { resolve, reject });
-      if (msg.kind === 'register') send({ t: 'register', reqId, machine: (msg as { machine: never }).machine });
-      else send({ t: 'delete', reqId, spaceId: (msg as { spaceId: string }).spaceId, id: (msg as { id: string }).id });
+      if (msg.kind === 'register') send({ t: 'register', reqId, machine: msg.machine });
+      else send({ t: 'delete', reqId, spaceId: msg.spaceId, id: msg.id });
     });
 
   const shutdown = async () => {
     try {
-      await node?.stop();
+      await running?.stop();
     } finally {
       flush();
       send({ t: 'stopped' });
@@ -97,9 +122,11 @@ function main(): void {
       case 'init': {
         registry = new IpcRegistry(m.config.machines, request);
         flushTimer = setInterval(flush, m.config.eventFlushIntervalMs);
-        node = createNode(m.config, registry, sink);
-        node.start().then(
-          ({ pollingPort, apiPort }) => send({ t: 'ready', pollingPort, apiPort }),
+        startNodeInProcess(m.config, registry, sink).then(
+          (r) => {
+            running = r;
+            send({ t: 'ready', pollingPort: r.pollingPort, apiPort: r.apiPort });
+          },
           (e: Error) => {
             send({ t: 'start-failed', message: e.message });
             setTimeout(() => process.exit(1), 50);
@@ -122,9 +149,7 @@ function main(): void {
         return;
       }
       case 'drain':
-        node?.setDraining(m.on);
-        return;
-      case 'probe':
+        running?.node.setDraining(m.on);
         return;
       case 'stop':
         if (flushTimer) clearInterval(flushTimer);
@@ -134,7 +159,7 @@ function main(): void {
   });
   // The supervisor went away: do not linger as an orphan.
   process.on('disconnect', () => {
-    void node?.destroy?.();
+    void running?.node.destroy();
     process.exit(0);
   });
 }

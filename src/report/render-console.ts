@@ -56,7 +56,7 @@ export function renderConsoleResult(r: Result, o: ConsoleOptions = {}): string {
   const errs = Object.entries(s.errors);
   if (errs.length) lines.push(`errors: ${errs.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   for (const d of r.diagnosis) lines.push(`diagnosis: ${d}`);
-  lines.push(`verdict: ${verdictWord(r.verdict.pass, o)}${r.verdict.reasons.length ? ` -- ${r.verdict.reasons.join('; ')}` : ' -- every node was polled by every tentacle and no work expired'}`);
+  lines.push(`verdict: ${verdictWord(r.verdict.pass, o)}${r.verdict.reasons.length ? ` -- ${r.verdict.reasons.join('; ')}` : r.queue === 'per-node' ? ' -- every node was polled by every tentacle and no work expired' : ' -- every node\'s work was collected (multi-node polling) and no work expired'}`);
   return lines.join('\n') + '\n';
 }
 

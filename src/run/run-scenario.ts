@@ -17,6 +17,7 @@ import type { ServerEntry } from '../tentacle/server-entry.js';
 import { nodeSpecs } from './addressing.js';
 import { createEmbeddedCluster } from './embedded-environment.js';
 import { finishResult } from './finish-result.js';
+import { FaultRun } from './faults/fault-run.js';
 import { routeFor } from './routes/registry.js';
 import type { RouteEnvironment } from './routes/route.js';
 import { redactScenario } from './redact.js';
@@ -94,7 +95,8 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
     },
     now(),
   );
-  const sink = recorder.sinkWith(deps.onEvent);
+  const faultRun = new FaultRun(s, log);
+  const sink = recorder.sinkWith(faultRun.sinkWith(deps.onEvent));
 
   const startedAt = now();
   let phase: Phase = 'ramping';
@@ -102,6 +104,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
   let finalAt = 0;
   let cluster: EmbeddedCluster | null = null;
   let env: RouteEnvironment | null = null;
+  let balancerLabel: string | null = null;
   let fleet: Fleet | null = null;
   let sampler: NodeJS.Timeout | null = null;
   let dispatcher: Agent | null = null;
@@ -118,11 +121,12 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
     nodesInfo = running.map((n) => ({ name: n.name, address: `${n.pollingHost}:${n.pollingPort}`, apiUrl: n.apiUrl }));
     env = await route.build({
       scenario: s,
-      nodes: running,
+      nodes: await faultRun.wrapNodes(running),
       serverThumbprint: certificate.thumbprint,
       workDir: deps.workDir,
       balancerCertificate: () => generateCertificate({ commonName: 'pollfleet balancer' }),
     });
+    balancerLabel = env.balancer;
     if (deps.signal?.aborted) throw new Error('aborted');
 
     log(`creating ${s.fleet.tentacles} tentacle identities`);
@@ -157,10 +161,12 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
       },
     });
 
+    faultRun.attach({ cluster, env, recorder, entriesFor, nodeNames, runStartedAt: startedAt });
     let steadyFrom = Infinity;
     sampler = setInterval(() => {
       const at = now();
       if (phase === 'ramping' && at >= steadyFrom) phase = 'steady';
+      phase = faultRun.phase(phase, recorder.timeline);
       const point = recorder.sample(at, phase);
       deps.progress?.({
         elapsedMs: at - startedAt,
@@ -179,6 +185,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
     await Promise.race([ramp, new Promise((r) => deps.signal?.addEventListener('abort', r, { once: true }))]);
     // Settle: the last tentacles get one handshake's worth of time before steady state counts.
     steadyFrom = now() + Math.min(2_000, s.protocol.pollingQueueWaitMs);
+    faultRun.start(steadyFrom);
     await sleep(s.durationMs, deps.signal);
   } catch (e) {
     if (!deps.signal?.aborted) {
@@ -199,7 +206,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
     route: s.route.kind,
     queue: s.cluster.queue,
     target: 'embedded',
-    balancer: env?.balancer ?? null,
+    balancer: balancerLabel,
     scenario: redactScenario(s),
     shortened: s.shortened,
     toolVersion: deps.toolVersion,
@@ -210,11 +217,13 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
     nodes: nodesInfo,
     nodeSideMeasured: true,
   });
+  measured.faults = faultRun.results(recorder.timeline);
   return finishResult(measured, s, deps.extraThresholds);
 
   async function cleanup(): Promise<void> {
     if (sampler) clearInterval(sampler);
     sampler = null;
+    await faultRun.stop().catch(() => undefined);
     await fleet?.stop().catch(() => undefined);
     await env?.stop().catch(() => undefined);
     await cluster?.stop().catch(() => undefined);

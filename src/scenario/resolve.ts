@@ -1,10 +1,12 @@
 import {
   ALB_DEFAULTS, BACKOFF_DEFAULTS, CLUSTER_DEFAULTS, FLEET_DEFAULTS, METRICS_DEFAULTS, NLB_DEFAULTS,
   PING_PATH, PROTOCOL_DEFAULTS, RUN_DEFAULTS, WORKLOAD_DEFAULTS,
+  EXTERNAL_SAFETY_DEFAULTS, SYNTHETIC_REGISTRATION_DEFAULTS,
 } from './defaults.js';
 import { formatDuration } from './duration.js';
 import type { ScenarioParsed } from './schema.js';
 import { BALANCER_KINDS, QUEUE_KINDS, ROUTE_KINDS } from './schema.js';
+import { resolveFaults, type FaultSpec } from './resolve-faults.js';
 
 export type RouteKind = (typeof ROUTE_KINDS)[number];
 export type QueueKind = (typeof QUEUE_KINDS)[number];
@@ -42,6 +44,17 @@ export interface ExternalNode {
   address: string;
   thumbprint: string | null;
   apiUrl: string | null;
+}
+
+/** external.register, resolved: synthetic machines registered for the run and deleted after it. */
+export interface SyntheticRegistration {
+  count: number;
+  environment: string;
+  roles: string[];
+  namePrefix: string;
+  ratePerSecond: number;
+  machinePolicyId: string | null;
+  ledgerFile: string;
 }
 
 /** A scenario with every default filled in: nothing downstream needs `??`. */
@@ -86,6 +99,10 @@ export interface Scenario {
     apiKeyEnv: string | null;
     identity: { cert: string | null; key: string | null; pfx: string | null; passphraseEnv: string | null };
     subscriptionId: string | null;
+    apiKeyFile: string | null;
+    multiNodePolling: boolean;
+    allowLoad: boolean;
+    register: SyntheticRegistration | null;
   } | null;
   fleet: {
     tentacles: number;
@@ -103,6 +120,8 @@ export interface Scenario {
   stalenessMs: number;
   thresholds: string[];
   expect: 'pass' | 'fail' | null;
+  /** The fault timeline, sorted by start (src/scenario/resolve-faults.ts). */
+  faults: FaultSpec[];
   /** Settings shorter than their real defaults, labelled for every output. */
   shortened: string[];
 }
@@ -172,8 +191,14 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
         list.push({ name: n.name ?? `node${i + 1}`, host: hp?.host ?? '', port: hp?.port ?? 0, address: n.polling, thumbprint: tp, apiUrl: n.api ?? null });
       });
       const id = p.external.identity;
-      if (!id || (!id.pfx && !id.cert)) {
-        problems.push({ path: 'external.identity', message: 'give the tentacle identity: cert + key (PEM) or pfx -- its thumbprint must be trusted by the cluster' });
+      // The identity is checked when a run needs it (src/run/run-external.ts): preflight
+      // and synthetic registration work without one.
+      const reg = p.external.register;
+      if (reg && !p.external.apiUrl) {
+        problems.push({ path: 'external.apiUrl', message: 'external.register needs the public API URL (where machines are registered)' });
+      }
+      if (reg?.count !== undefined && p.fleet?.tentacles !== undefined && reg.count !== p.fleet.tentacles) {
+        problems.push({ path: 'external.register.count', message: `registers one machine per tentacle: expected ${p.fleet.tentacles} (fleet.tentacles) or leave one of them out` });
       }
       external = {
         nodes: list,
@@ -182,6 +207,20 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
         apiKeyEnv: p.external.apiKeyEnv ?? null,
         identity: { cert: id?.cert ?? null, key: id?.key ?? id?.cert ?? null, pfx: id?.pfx ?? null, passphraseEnv: id?.passphraseEnv ?? null },
         subscriptionId: p.external.subscriptionId ?? null,
+        apiKeyFile: p.external.apiKeyFile ?? null,
+        multiNodePolling: p.external.multiNodePolling ?? false,
+        allowLoad: p.external.allowLoad ?? false,
+        register: reg
+          ? {
+              count: reg.count ?? p.fleet?.tentacles ?? 1,
+              environment: reg.environment,
+              roles: reg.roles ?? [...SYNTHETIC_REGISTRATION_DEFAULTS.roles],
+              namePrefix: reg.namePrefix ?? SYNTHETIC_REGISTRATION_DEFAULTS.namePrefix,
+              ratePerSecond: reg.ratePerSecond ?? EXTERNAL_SAFETY_DEFAULTS.registrationsPerSecond,
+              machinePolicyId: reg.machinePolicyId ?? null,
+              ledgerFile: reg.ledger ?? SYNTHETIC_REGISTRATION_DEFAULTS.ledgerFile,
+            }
+          : null,
       };
     }
     if (p.route && p.route.kind !== 'direct') {
@@ -192,7 +231,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
   }
 
   const nodeNames = target === 'external' ? (external?.nodes.map((n) => n.name) ?? []) : Array.from({ length: nodes }, (_, i) => `node${i + 1}`);
-  const tentacles = p.fleet?.tentacles ?? (target === 'external' ? 1 : FLEET_DEFAULTS.tentacles);
+  const tentacles = p.fleet?.tentacles ?? (target === 'external' ? (external?.register?.count ?? 1) : FLEET_DEFAULTS.tentacles);
   const overrides: Scenario['fleet']['overrides'] = [];
   (p.fleet?.overrides ?? []).forEach((o, i) => {
     const [a, b] = typeof o.tentacles === 'number' ? [o.tentacles, o.tentacles] : o.tentacles.split('-').map(Number).concat([]) as [number, number?];
@@ -209,8 +248,8 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
   });
 
   const queue = p.cluster?.queue ?? 'per-node';
-  if (queue === 'redis') {
-    problems.push({ path: 'cluster.queue', message: 'queue: redis is not available yet; use queue: shared (one in-memory queue shared by the embedded nodes)' });
+  if (queue === 'redis' && !p.cluster?.redisUrl) {
+    problems.push({ path: 'cluster.redisUrl', message: 'queue: redis needs cluster.redisUrl (e.g. redis://127.0.0.1:6379)' });
   }
   if (queue === 'shared' && p.cluster?.processes === true) {
     problems.push({ path: 'cluster.processes', message: 'queue: shared keeps the nodes in one process (they share one in-memory queue); leave cluster.processes unset or false' });
@@ -271,9 +310,13 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     stalenessMs: p.staleness ?? METRICS_DEFAULTS.stalenessMs,
     thresholds: p.thresholds ?? [],
     expect: p.expect ?? null,
+    faults: [],
     shortened: [],
   };
   if (s.backoff.minMs > s.backoff.maxMs) problems.push({ path: 'backoff.min', message: 'must not exceed backoff.max' });
+  const faults = resolveFaults(p.faults, { nodeNames, routeKind, balancer: s.route.balancer, processes: s.cluster.processes, target, durationMs: s.durationMs });
+  s.faults = faults.faults;
+  problems.push(...faults.problems);
   s.shortened = shortenedSettings(s);
   return problems.length ? { problems } : { scenario: s, problems };
 }

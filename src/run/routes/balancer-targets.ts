@@ -68,10 +68,11 @@ export async function startL4(ctx: RouteContext, layout: 'single' | 'unique-port
     const ports = await sim.start();
     return { host, ports, label: `nlb simulator on ${host}:${ports.join(',')}${nlb.tlsListener ? ' (TLS listener)' : ''}`, stop: () => sim.stop(), simulator: sim };
   }
+  const plain = targets.map(({ name, host: h, port }) => ({ name, host: h, port }));
   const frontends: RealFrontend[] =
     layout === 'single'
-      ? [{ mode: 'tcp', name: 'polling', port: basePort, targets }]
-      : targets.map((t, i) => ({ mode: 'tcp' as const, name: `polling-${t.name}`, port: basePort === 0 ? 0 : basePort + i, targets: [t] }));
+      ? [{ mode: 'tcp', name: 'polling', port: basePort, targets: plain }]
+      : plain.map((t, i) => ({ mode: 'tcp' as const, name: `polling-${t.name}`, port: basePort === 0 ? 0 : basePort + i, targets: [t] }));
   const running = await startRealBalancer({
     kind: s.route.balancer,
     workDir: `${ctx.workDir}/${s.route.balancer}`,
