@@ -6,6 +6,7 @@ import { CLUSTER_DEFAULTS, WORKLOAD_DEFAULTS } from '../scenario/defaults.js';
 import { PollingListener } from './polling-listener.js';
 import type { MachineRegistry } from './registry.js';
 import { RestApi, type RedisStatus } from './rest-api.js';
+import { WebSocketEndpoint, type WebSocketEndpointOptions } from './websocket-endpoint.js';
 import type { WorkQueue } from './work-queue.js';
 import { Workload, type ProbeKind, type ProbeResult } from './workload.js';
 
@@ -50,6 +51,8 @@ export interface ClusterNodeOptions {
   sink: EventSink;
   /** Graceful stop: how long connections get to end with END. Default CLUSTER_DEFAULTS.gracefulStopMs. */
   gracefulStopMs?: number;
+  /** Sees every WebSocket frame of polling over WebSockets (diagnostics and tests). */
+  observeWebSocketFrame?: WebSocketEndpointOptions['observeFrame'];
   /** Root document fields shared by the cluster's nodes. */
   version?: string;
   installationId?: string;
@@ -118,7 +121,16 @@ export class ClusterNode {
       // Nodes sharing the certificate share the installation id, as one cluster's nodes do.
       installationId: o.installationId ?? installationIdFor(o.certificate.thumbprint),
     };
-    if (o.api.https) api.httpsCertificate = o.certificate;
+    if (o.api.https) {
+      api.httpsCertificate = o.certificate;
+      // Polling over WebSockets lives on the HTTPS API: wss://node:443/OctopusComms.
+      const endpoint = new WebSocketEndpoint({
+        maxFramePayload: p.maxMessageBytes,
+        serve: (channel) => this.#listener.serve(channel),
+        ...(o.observeWebSocketFrame ? { observeFrame: o.observeWebSocketFrame } : {}),
+      });
+      api.upgrade = endpoint.handleUpgrade;
+    }
     if (o.redisStatus) api.redisStatus = o.redisStatus;
     if (o.version) api.version = o.version;
     this.#api = new RestApi(api);

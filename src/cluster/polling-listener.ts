@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { now } from '../core/clock.js';
 import { errorKindOf, type ErrorKind } from '../core/errors.js';
@@ -32,9 +33,23 @@ export interface PollingListenerOptions {
   keepAliveInitialDelayMs: number;
 }
 
+/**
+ * One accepted polling connection, from either transport: the polling port's TLS socket, or
+ * an upgraded WebSocket on the REST API (src/cluster/websocket-endpoint.ts).
+ */
+export interface PollingChannel {
+  /** What the protocol session runs over. */
+  duplex: Duplex;
+  /** The tentacle's certificate (DER) as presented at the TLS level, if any. */
+  peerCertificate(): Buffer | undefined;
+  /** The socket under it: keep-alive is set on it, and a kill-like reset destroys it. */
+  socket: Socket;
+}
+
 interface Connection {
   id: number;
-  socket: tls.TLSSocket;
+  duplex: Duplex;
+  peerCertificate: () => Buffer | undefined;
   thumbprint?: string;
   rejectReason?: NodeRejectedEvent['reason'];
   subscription?: string;
@@ -171,10 +186,10 @@ export class PollingListener {
     this.#stopping.abort();
     void this.#closeServer();
     for (const raw of this.#raw) {
-      if (o.reset && !raw.destroyed) raw.resetAndDestroy();
+      if (o.reset && !raw.destroyed) resetOrDestroy(raw);
       else raw.destroy();
     }
-    for (const c of this.#connections.values()) c.socket.destroy();
+    for (const c of this.#connections.values()) c.duplex.destroy();
   }
 
   #closeServer(): Promise<void> {
@@ -184,19 +199,44 @@ export class PollingListener {
   }
 
   #onSecure(socket: tls.TLSSocket): void {
-    const conn: Connection = { id: this.#nextConnId++, socket, taken: null, written: false };
-    socket.on('error', () => {
+    this.#serve({ duplex: socket, socket, peerCertificate: () => peerCertificateOf(socket) });
+  }
+
+  /**
+   * Serve a connection accepted elsewhere (polling over WebSockets): the same authorisation,
+   * session, events and bookkeeping as the polling port, and the same graceful stop. Refused
+   * (destroyed) once the listener is stopping.
+   */
+  serve(channel: PollingChannel): void {
+    const raw = channel.socket;
+    if (this.#stopping.signal.aborted) {
+      channel.duplex.destroy();
+      raw.destroy();
+      return;
+    }
+    this.#raw.add(raw);
+    raw.once('close', () => {
+      this.#raw.delete(raw);
+      if (this.#raw.size === 0) this.#onAllClosed?.();
+    });
+    this.#serve(channel);
+  }
+
+  #serve(channel: PollingChannel): void {
+    const { duplex, socket } = channel;
+    const conn: Connection = { id: this.#nextConnId++, duplex, peerCertificate: () => channel.peerCertificate(), taken: null, written: false };
+    duplex.on('error', () => {
       /* reported through the session's outcome */
     });
     if (this.#destroying) {
-      socket.destroy();
+      duplex.destroy();
       return;
     }
     this.#connections.set(conn.id, conn);
     socket.setKeepAlive(true, this.#o.keepAliveInitialDelayMs);
     socket.setNoDelay(false);
     this.#o.sink({ type: 'node-accepted', at: now(), node: this.#o.nodeName, connId: conn.id });
-    runServerSession(socket, this.#hooks(conn), this.#o.session, this.#stopping.signal).then(
+    runServerSession(duplex, this.#hooks(conn), this.#o.session, this.#stopping.signal).then(
       (end) => this.#ended(conn, end),
       (e: unknown) => this.#failed(conn, e),
     );
@@ -206,8 +246,7 @@ export class PollingListener {
     const { nodeName, sink, queue, registry } = this.#o;
     return {
       authorize: () => {
-        const cert = conn.socket.getPeerCertificate();
-        const raw = cert && (cert as { raw?: Buffer }).raw;
+        const raw = conn.peerCertificate();
         if (!raw || raw.length === 0) {
           conn.rejectReason = 'no-certificate';
           return false;
@@ -296,7 +335,7 @@ export class PollingListener {
     const { sink, nodeName } = this.#o;
     const errorKind = errorKindOf(e);
     this.#release(conn, errorKind, (e as Error)?.message ?? String(e));
-    conn.socket.destroy();
+    conn.duplex.destroy();
     if (!conn.subscription && errorKind.startsWith('protocol.')) {
       const ev: NodeRejectedEvent = { type: 'node-rejected', at: now(), node: nodeName, connId: conn.id, reason: 'protocol' };
       if (conn.thumbprint) ev.thumbprint = conn.thumbprint;
@@ -320,5 +359,19 @@ export class PollingListener {
     if (!item) return;
     if (conn.written) this.#o.queue.complete(item, { outcome: 'failed', errorKind, message });
     else this.#o.queue.requeue(item);
+  }
+}
+
+function peerCertificateOf(socket: tls.TLSSocket): Buffer | undefined {
+  const cert = socket.getPeerCertificate();
+  return (cert as { raw?: Buffer } | undefined)?.raw;
+}
+
+/** A TCP RST where the socket allows it (a plain TCP socket), else an ordinary destroy. */
+function resetOrDestroy(raw: Socket): void {
+  try {
+    raw.resetAndDestroy();
+  } catch {
+    raw.destroy();
   }
 }

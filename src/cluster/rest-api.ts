@@ -2,6 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { isSubscriptionId } from '../halibut/index.js';
 import type { CertificateIdentity } from '../pki/index.js';
 import { PING_PATH } from '../scenario/defaults.js';
@@ -49,6 +50,11 @@ export interface RestApiOptions {
   version?: string;
   /** Shared by the nodes of one cluster. */
   installationId?: string;
+  /**
+   * HTTP upgrades (polling over WebSockets on /OctopusComms). When set, the HTTPS server asks
+   * for a client certificate and accepts any, so the handler can authorise by thumbprint.
+   */
+  upgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 }
 
 class HttpError extends Error {
@@ -157,8 +163,12 @@ export class RestApi {
       });
     };
     this.#server = o.httpsCertificate
-      ? https.createServer({ cert: o.httpsCertificate.certPem, key: o.httpsCertificate.keyPem, minVersion: 'TLSv1.2' }, handler)
+      ? https.createServer({
+        cert: o.httpsCertificate.certPem, key: o.httpsCertificate.keyPem, minVersion: 'TLSv1.2',
+        ...(o.upgrade ? { requestCert: true, rejectUnauthorized: false } : {}),
+      }, handler)
       : http.createServer(handler);
+    if (o.upgrade) this.#server.on('upgrade', o.upgrade);
   }
 
   listen(): Promise<number> {

@@ -1,0 +1,83 @@
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { WEBSOCKET_PATH, WEBSOCKET_SUBPROTOCOL, webSocketAccept, type Frame } from '../halibut/websocket-frames.js';
+import { WebSocketStream } from '../halibut/websocket-stream.js';
+import type { PollingChannel } from './polling-listener.js';
+
+export interface WebSocketEndpointOptions {
+  /** Largest frame accepted from a tentacle. */
+  maxFramePayload: number;
+  /** Runs the polling session (PollingListener.serve): authorisation, events, graceful stop. */
+  serve: (channel: PollingChannel) => void;
+  /** Default /OctopusComms (matched case-insensitively, with or without a trailing slash). */
+  path?: string;
+  /** Sees every frame of every connection (diagnostics and tests); `connection` counts from 1. */
+  observeFrame?: (connection: number, direction: 'in' | 'out', frame: Frame) => void;
+}
+
+/**
+ * A node's polling over WebSockets (reference section 7) on its HTTPS REST API:
+ * `wss://node:443/OctopusComms`, subprotocol `Octopus`. Checks the upgrade request, answers
+ * `101`, and hands a WebSocketStream (a raw frame reader that passes on every binary
+ * fragment without waiting for FIN) to the polling listener. The tentacle's certificate comes
+ * from the TLS connection (the API server asks for one and accepts any); the listener
+ * authorises it after the text `MX`, as on the polling port -- an untrusted one is closed
+ * without a byte of WebSocket data.
+ */
+export class WebSocketEndpoint {
+  readonly #o: WebSocketEndpointOptions;
+  readonly #path: string;
+  #connections = 0;
+
+  constructor(o: WebSocketEndpointOptions) {
+    this.#o = o;
+    this.#path = (o.path ?? WEBSOCKET_PATH).toLowerCase().replace(/\/+$/, '');
+  }
+
+  /** The HTTP server's 'upgrade' handler. */
+  handleUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    const refusal = this.#check(req);
+    if (refusal) {
+      socket.end(`HTTP/1.1 ${refusal.status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(refusal.text)}\r\nConnection: close\r\n\r\n${refusal.text}`);
+      return;
+    }
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\n' +
+        'Upgrade: websocket\r\n' +
+        'Connection: Upgrade\r\n' +
+        `Sec-WebSocket-Accept: ${webSocketAccept(String(req.headers['sec-websocket-key']))}\r\n` +
+        `Sec-WebSocket-Protocol: ${WEBSOCKET_SUBPROTOCOL}\r\n\r\n`,
+    );
+    const id = ++this.#connections;
+    const observe = this.#o.observeFrame;
+    const stream = new WebSocketStream(socket, {
+      role: 'server',
+      maxFramePayload: this.#o.maxFramePayload,
+      head,
+      ...(observe ? { observeFrame: (direction: 'in' | 'out', frame: Frame) => observe(id, direction, frame) } : {}),
+    });
+    const tlsSocket = socket as TLSSocket;
+    this.#o.serve({
+      duplex: stream,
+      socket: socket as Socket,
+      peerCertificate: () => (typeof tlsSocket.getPeerCertificate === 'function' ? (tlsSocket.getPeerCertificate() as { raw?: Buffer }).raw : undefined),
+    });
+  };
+
+  #check(req: http.IncomingMessage): { status: string; text: string } | null {
+    const path = new URL(req.url ?? '/', 'https://node.invalid').pathname.toLowerCase().replace(/\/+$/, '');
+    if (path !== this.#path) return { status: '404 Not Found', text: `No WebSocket endpoint at ${path}; polling over WebSockets is served on ${this.#o.path ?? WEBSOCKET_PATH}\n` };
+    if (req.method !== 'GET') return { status: '405 Method Not Allowed', text: 'A WebSocket upgrade is a GET request\n' };
+    if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return { status: '400 Bad Request', text: 'Expected Upgrade: websocket\n' };
+    if (req.headers['sec-websocket-version'] !== '13') return { status: '426 Upgrade Required', text: 'Sec-WebSocket-Version 13 is required\n' };
+    if (!req.headers['sec-websocket-key']) return { status: '400 Bad Request', text: 'Sec-WebSocket-Key is missing\n' };
+    const protocols = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    if (!protocols.includes(WEBSOCKET_SUBPROTOCOL)) {
+      return { status: '400 Bad Request', text: `The WebSocket subprotocol ${WEBSOCKET_SUBPROTOCOL} is required\n` };
+    }
+    return null;
+  }
+}
