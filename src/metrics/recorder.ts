@@ -226,12 +226,24 @@ export class Recorder {
         if (n !== undefined) this.nodes[n]!.expired++;
         return;
       }
+      case 'node-state':
+        // a killed node sends no node-closed events: its connections are gone with it
+        if (e.state === 'crashed') this.#dropNodeConns(e.node);
+        return;
       case 'node-accepted':
       case 'node-rejected':
-      case 'node-state':
         return;
     }
   };
+
+  #dropNodeConns(node: string): void {
+    const prefix = `${node}:`;
+    for (const [key, pair] of this.#nodeConns) {
+      if (!key.startsWith(prefix)) continue;
+      this.#nodeConns.delete(key);
+      this.pairConns[pair]!--;
+    }
+  }
 
   #tentaclePair(tentacle: number, entry: number, delta: number, at: number, polled: boolean): void {
     const n = this.plan.entryNode(tentacle, entry);

@@ -168,3 +168,15 @@ export const CHECK_DEFAULTS = {
   /** Pushing metrics.prom to a Pushgateway: connect to last byte. */
   pushgatewayTimeoutMs: 10_000,
 } as const;
+
+/** Fault timeline (scenario `faults`). Toxiproxy's conventions for network faults. */
+export const FAULT_DEFAULTS = {
+  /** Share of connections a network fault hits (toxicity). */
+  share: 1,
+  /** Toxiproxy's default direction is downstream; pollfleet's faults hit both unless told. */
+  direction: 'both' as 'upstream' | 'downstream' | 'both',
+  /** Slice toxic: average piece size. */
+  sliceBytes: 64,
+  /** A fault proxy's connection to its node must be up within this. */
+  proxyConnectTimeoutMs: 5_000,
+} as const;

@@ -14,6 +14,7 @@ export const nlbUniquePortRoute = {
       registrationUrls: ctx.nodes.map((n) => n.apiUrl),
       balancer: lb.label,
       stop: lb.stop,
+      faultTargets: { balancer: lb.simulator },
     };
   },
 } satisfies RouteDefinition;

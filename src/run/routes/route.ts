@@ -1,4 +1,5 @@
 import type { RunningNode } from '../../cluster/embedded-cluster.js';
+import type { NlbSimulator } from '../../network/nlb.js';
 import type { CertificateIdentity } from '../../pki/certificate.js';
 import type { RouteKind, Scenario } from '../../scenario/resolve.js';
 import type { ServerEntry } from '../../tentacle/server-entry.js';
@@ -15,6 +16,8 @@ export interface RouteEnvironment {
   balancer: string | null;
   /** Stop whatever the route started. */
   stop(): Promise<void>;
+  /** What faults can act on besides the nodes: the layer-4 balancer simulator, when there is one. */
+  faultTargets?: { balancer: NlbSimulator | null };
 }
 
 export interface RouteContext {

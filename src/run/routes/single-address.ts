@@ -18,6 +18,7 @@ export const singleAddressRoute = {
       registrationUrls: ctx.nodes.map((n) => n.apiUrl),
       balancer: lb.label,
       stop: lb.stop,
+      faultTargets: { balancer: lb.simulator },
     };
   },
 } satisfies RouteDefinition;

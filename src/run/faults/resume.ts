@@ -1,0 +1,10 @@
+import { targetNode, type FaultActionDefinition } from './fault-action.js';
+
+/** SIGCONT a hung node. */
+export const resumeAction = {
+  action: 'resume',
+  blocksTarget: false,
+  apply: async (f, ctx) => {
+    ctx.cluster.hang(targetNode(f), false);
+  },
+} satisfies FaultActionDefinition;
