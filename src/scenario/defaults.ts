@@ -169,6 +169,39 @@ export const CHECK_DEFAULTS = {
   pushgatewayTimeoutMs: 10_000,
 } as const;
 
+/** Safety rails for real (external) targets: lifted only by --i-understand-load or external.allowLoad. */
+export const EXTERNAL_SAFETY_DEFAULTS = {
+  /** Largest fleet sent at a real cluster by default. */
+  maxTentacles: 50,
+  /** Most polling connections (tentacles x nodes x pollingConnectionCount) by default. */
+  maxConnections: 500,
+  /** Synthetic registrations per second, by default and at most without allowLoad. */
+  registrationsPerSecond: 2,
+  maxRegistrationsPerSecond: 5,
+  /** Longest run (ramp-up + duration) by default. */
+  maxDurationMs: 3_600_000,
+} as const;
+
+/** Synthetic registration against a real cluster. */
+export const SYNTHETIC_REGISTRATION_DEFAULTS = {
+  namePrefix: 'pollfleet-synthetic-',
+  roles: ['pollfleet-synthetic'],
+  /** The local list of created machines, so a dead run's machines are removed later. */
+  ledgerFile: 'reports/.pollfleet-ledger.json',
+  /** Parallel DELETEs while cleaning up. */
+  deleteConcurrency: 4,
+} as const;
+
+/** `pollfleet preflight`: every step is bounded by these. */
+export const PREFLIGHT_DEFAULTS = {
+  dnsTimeoutMs: 5_000,
+  tcpConnectTimeoutMs: 5_000,
+  tlsHandshakeTimeoutMs: 10_000,
+  httpTimeoutMs: 10_000,
+  /** A full MX-SUBSCRIBER / MX-SERVER identification. */
+  identifyTimeoutMs: 15_000,
+} as const;
+
 /** Fault timeline (scenario `faults`). Toxiproxy's conventions for network faults. */
 export const FAULT_DEFAULTS = {
   /** Share of connections a network fault hits (toxicity). */

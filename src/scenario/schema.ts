@@ -113,6 +113,26 @@ const fleetSchema = z.strictObject({
   tentacles: z.number().int().min(1, 'expected at least 1 tentacle').max(100_000).optional(),
   rampUp: duration.optional(),
   pollingConnectionCount: z.number().int().min(1).max(512, 'Tentacle allows 1..512 polling connections').optional(),
+  /** A file holding the API key (readable by its owner only), instead of apiKeyEnv. */
+  apiKeyFile: z.string().min(1).optional(),
+  /** The cluster uses multi-node polling (a shared queue): preflight checks /api/serverstatus/redis. */
+  multiNodePolling: z.boolean().optional(),
+  /** Lift the safety limits for real targets (fleet size, registration rate, duration). */
+  allowLoad: z.boolean().optional(),
+  /** Register synthetic polling machines before the run and delete exactly those afterwards. */
+  register: z
+    .strictObject({
+      count: z.number().int().min(1, 'expected at least 1 machine').optional(),
+      environment: z.string().min(1),
+      roles: z.array(z.string().min(1)).min(1).optional(),
+      namePrefix: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, . _ -').optional(),
+      /** Registrations per second (rate limit). */
+      ratePerSecond: z.number().positive().optional(),
+      machinePolicyId: z.string().min(1).optional(),
+      /** Ledger of created machines (default reports/.pollfleet-ledger.json). */
+      ledger: z.string().min(1).optional(),
+    })
+    .optional(),
   keyPairs: z.number().int().min(1).max(1000).optional(),
   registrationConcurrency: z.number().int().min(1).max(256).optional(),
   /** Preamble style: Windows Tentacles send MX\r\n\r\n, Linux ones MX\n\n. */
