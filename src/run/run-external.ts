@@ -1,7 +1,10 @@
 import { now } from '../core/clock.js';
 import { PollfleetError } from '../core/errors.js';
 import { Fleet } from '../fleet/fleet.js';
-import { fixedIdentity } from '../fleet/identity-pool.js';
+import { createFleetIdentities, fixedIdentity, type FleetIdentity } from '../fleet/identity-pool.js';
+import { requireApiKey } from '../realtarget/api-key.js';
+import { checkExternalSafety } from '../realtarget/safety.js';
+import { SyntheticRegistrar } from '../realtarget/synthetic-registrar.js';
 import { Recorder, type Phase } from '../metrics/recorder.js';
 import { buildResult } from '../metrics/result-builder.js';
 import { loadPem, loadPfx, CertificateLoadError } from '../pki/load.js';
@@ -15,6 +18,11 @@ import type { RunDeps } from './run-scenario.js';
 
 function loadIdentity(s: Scenario) {
   const id = s.external!.identity;
+  if (!id.pfx && !id.cert) {
+    throw new PollfleetError('input.invalid', 'external.identity: give the tentacle identity: cert + key (PEM) or pfx -- its thumbprint must be trusted by the cluster', {
+      hint: 'or let pollfleet register synthetic machines for the run: external.register: { environment: <name> } (with apiUrl and apiKeyEnv)',
+    });
+  }
   try {
     if (id.pfx) return loadPfx(id.pfx, id.passphraseEnv ? (process.env[id.passphraseEnv] ?? '') : '');
     return loadPem(id.cert!, id.key ?? id.cert!);
@@ -31,7 +39,18 @@ function loadIdentity(s: Scenario) {
  */
 export async function runExternal(s: Scenario, deps: RunDeps): Promise<Result> {
   const ext = s.external!;
-  const identity = fixedIdentity(loadIdentity(s), ext.subscriptionId ?? undefined);
+  // Safety rails and inputs first: nothing is opened before they pass.
+  checkExternalSafety(s);
+  let registrar: SyntheticRegistrar | null = null;
+  let identities: FleetIdentity[];
+  if (ext.register) {
+    const key = requireApiKey(ext, 'external.register');
+    for (const w of key.warnings) deps.log?.(`warning: ${w}`);
+    identities = await createFleetIdentities(s.fleet.tentacles, s.fleet.keyPairs);
+  } else {
+    identities = [fixedIdentity(loadIdentity(s), ext.subscriptionId ?? undefined)];
+  }
+  const identity = identities[0]!;
   const nodeNames = ext.nodes.map((n) => n.name);
   const entries: ServerEntry[] = ext.nodes.map((n) => serverEntry(`https://${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`, n.thumbprint!, n.name));
   const entriesFor = (t: number): ServerEntry[] => {
@@ -52,7 +71,21 @@ export async function runExternal(s: Scenario, deps: RunDeps): Promise<Result> {
   const sink = recorder.sinkWith(deps.onEvent);
   const startedAt = now();
   let phase: Phase = 'ramping';
-  const fleet = new Fleet({ scenario: s, identities: [identity], entriesFor, register: null, sink });
+  if (ext.register) {
+    const first = ext.nodes[0]!;
+    registrar = new SyntheticRegistrar({
+      apiUrl: ext.apiUrl!,
+      apiKey: requireApiKey(ext, 'external.register').key,
+      space: ext.space,
+      spec: ext.register,
+      pollingPort: { host: first.host, port: first.port },
+      concurrency: s.fleet.registrationConcurrency,
+      sink,
+      ...(deps.log ? { log: deps.log } : {}),
+    });
+  }
+  const reg = registrar;
+  const fleet = new Fleet({ scenario: s, identities, entriesFor, register: reg ? (t, id) => reg.register(t, id) : null, sink });
   const sampler = setInterval(() => {
     const at = now();
     const point = recorder.sample(at, phase);
@@ -62,9 +95,14 @@ export async function runExternal(s: Scenario, deps: RunDeps): Promise<Result> {
       pairs: s.fleet.tentacles * nodeNames.length, started: fleet.started, tentacles: s.fleet.tentacles,
     });
   }, METRICS_DEFAULTS.timelineIntervalMs);
-  deps.log?.(`polling ${entries.length} external node${entries.length === 1 ? '' : 's'} with ${s.fleet.tentacles} tentacle(s), subscription ${identity.subscriptionId}`);
+  deps.log?.(`polling ${entries.length} external node${entries.length === 1 ? '' : 's'} with ${s.fleet.tentacles} tentacle(s)${reg ? `, registering ${s.fleet.tentacles} synthetic machine(s) (run ${reg.runId}, ledger ${reg.ledger.file})` : `, subscription ${identity.subscriptionId}`}`);
+  const onAbort = () => reg?.cleanup();
+  deps.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await fleet.start();
+    if (reg) await reg.removeLeftovers();
+    const ramp = fleet.start();
+    ramp.catch(() => undefined);
+    await Promise.race([ramp, new Promise((r) => deps.signal?.addEventListener('abort', r, { once: true }))]);
     phase = 'steady';
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, s.durationMs);
@@ -78,7 +116,16 @@ export async function runExternal(s: Scenario, deps: RunDeps): Promise<Result> {
     recorder.sample(finalAt, phase);
     recorder.markFinal(finalAt);
     clearInterval(sampler);
+    deps.signal?.removeEventListener('abort', onAbort);
     await fleet.stop();
+    if (reg) {
+      // Always, also after Ctrl-C or an error: delete exactly the machines of this run.
+      const out = await reg.cleanup();
+      deps.log?.(`clean-up: ${out.deleted.length} synthetic machine(s) deleted${out.alreadyGone.length ? `, ${out.alreadyGone.length} already gone` : ''}`);
+      if (out.failed.length) {
+        deps.log?.(`clean-up: ${out.failed.length} machine(s) could not be deleted (kept in ${reg.ledger.file}; run pollfleet cleanup --ledger ${reg.ledger.file}): ${out.failed.map((f) => `${f.name}: ${f.message}`).join('; ')}`);
+      }
+    }
   }
   const finishedAt = now();
   const measured = buildResult(recorder, {

@@ -6,13 +6,15 @@ import { loadScenarioFile, scenarioFromObject, type RawOverrides } from '../../s
 import type { Scenario } from '../../scenario/resolve.js';
 import { runScenario } from '../../run/run-scenario.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
+import { renderPlan } from '../../realtarget/plan.js';
+import { Ledger } from '../../run/ledger.js';
 import { validateThresholds } from '../../verdict/threshold-parser.js';
 import type { CliContext } from '../context.js';
 import { interruptSignal } from '../interrupt.js';
 import { progressPrinter } from '../progress.js';
 import { runFolder } from '../run-folder.js';
 import { reportFormats, writeReportFiles } from '../write-reports.js';
-import { NO_RUN_OUTPUTS, appendToHistory, judgeWithHistory, openRunOutputs, pushRunMetrics, type RunOutputs } from '../run-outputs.js';
+import { NO_RUN_OUTPUTS, appendToHistory, judgeWithHistory, noteHistoryWithoutStore, openRunOutputs, pushRunMetrics, type RunOutputs } from '../run-outputs.js';
 import { checkRunHistoryThresholds } from '../../run/history-thresholds.js';
 
 export interface RunFlags {
@@ -36,6 +38,10 @@ export interface RunFlags {
   history?: string;
   /** Pushgateway base URL for metrics.prom. */
   pushgateway?: string;
+  /** Print what would be opened and registered, then stop. */
+  plan?: boolean;
+  /** Lift the safety limits for real clusters. */
+  iUnderstandLoad?: boolean;
 }
 
 function intFlag(name: string, v: string | undefined): number | undefined {
@@ -95,6 +101,12 @@ export async function runCommand(ctx: CliContext, file: string | undefined, f: R
     } else scenarios = [loaded.scenario];
   }
   for (const s of scenarios) checkRunHistoryThresholds(s.thresholds, extra, file ?? 'command line');
+  if (f.history === undefined && !f.quiet && !f.json) noteHistoryWithoutStore(ctx.stderr, scenarios, extra);
+  if (f.iUnderstandLoad) for (const s of scenarios) if (s.external) s.external.allowLoad = true;
+  if (f.plan) {
+    for (const s of scenarios) ctx.stdout.write(renderPlan(s, s.external?.register ? new Ledger(s.external.register.ledgerFile).entries() : []));
+    return EXIT_OK;
+  }
   const outputs = openRunOutputs(f);
   try {
     if (comparison) return await compareScenarios(ctx, comparison.name, scenarios, f, extra, outputs);
