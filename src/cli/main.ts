@@ -6,6 +6,9 @@ import { reportCommand } from './commands/report.js';
 import { runCommand } from './commands/run.js';
 import { checkCommand } from './commands/check.js';
 import { historyCommand } from './commands/history.js';
+import { cleanupCommand } from './commands/cleanup.js';
+import { importConfigCommand } from './commands/import-config.js';
+import { preflightCommand } from './commands/preflight.js';
 import { CHECK_DEFAULTS } from '../scenario/defaults.js';
 import { cliContext, reportError } from './context.js';
 
@@ -70,7 +73,9 @@ runOptions(
     .option('--cert <file>', 'external run: tentacle certificate (PEM) already trusted by the cluster')
     .option('--key <file>', 'external run: tentacle private key (PEM)')
     .option('--pfx <file>', 'external run: tentacle certificate and key as PFX')
-    .option('--subscription-id <poll://id/>', 'external run: subscription id the tentacle is registered with'),
+    .option('--subscription-id <poll://id/>', 'external run: subscription id the tentacle is registered with')
+    .option('--plan', 'print exactly what would be opened and registered, then stop (no socket is opened)')
+    .option('--i-understand-load', 'lift the safety limits for a real cluster (fleet size, connections, registration rate, duration)'),
 ).action(async (scenario: string | undefined, opts) => {
   process.exitCode = await runCommand(ctx, scenario, opts);
 });
@@ -176,6 +181,46 @@ Exit codes: 0 shown (also with regressions, unless --fail-on-regression), 1 a re
   )
   .action((opts) => {
     process.exitCode = historyCommand(ctx, opts);
+  });
+
+program
+  .command('import-config')
+  .argument('<file>', "a polling Tentacle's Tentacle.config")
+  .description('write a scenario that tests exactly the server entries this Tentacle polls (stdout, or -o)')
+  .option('-o, --out <file>', 'write the scenario here (YAML) instead of stdout')
+  .option('--name <name>', 'scenario name (default: from -o, else "imported")')
+  .action(async (file: string, opts) => {
+    process.exitCode = await importConfigCommand(ctx, file, opts);
+  });
+
+program
+  .command('preflight')
+  .alias('doctor')
+  .argument('<scenario>', 'scenario with target: external (e.g. from import-config)')
+  .description(
+    'check a real cluster step by step, per node: DNS, TCP, TLS, thumbprint, the /handshake page, a full ' +
+      'polling identification, ping (200 / 418 drain); then the public API (and Redis for multi-node polling). Read-only unless --register',
+  )
+  .option('--json', 'print the report as JSON')
+  .option('--register', 'register one synthetic machine to identify with (deleted again at the end)')
+  .option('--api-key <key>', 'API key (discouraged: it ends up in shell history; use external.apiKeyEnv or apiKeyFile)')
+  .addHelpText('after', '\nExit codes: 0 every step passed (skipped steps say what to add), 1 a step failed, 2 bad input.')
+  .action(async (scenario: string, opts) => {
+    process.exitCode = await preflightCommand(ctx, scenario, opts);
+  });
+
+program
+  .command('cleanup')
+  .description('delete synthetic machines a run left behind, exactly those listed in its ledger')
+  .option('--ledger <file>', 'ledger file (default reports/.pollfleet-ledger.json, or the scenario\'s)')
+  .option('--scenario <file>', 'take the ledger and the API key source from this scenario')
+  .option('--api-key-env <name>', 'environment variable holding the API key (default OCTOPUS_API_KEY)')
+  .option('--api-key-file <file>', 'file holding the API key')
+  .option('--api-key <key>', 'API key (discouraged: it ends up in shell history)')
+  .option('--force', 'also delete machines of a run that still seems to be going')
+  .addHelpText('after', '\nExit codes: 0 nothing left, 1 some machines could not be deleted (they stay in the ledger), 2 bad input.')
+  .action(async (opts) => {
+    process.exitCode = await cleanupCommand(ctx, opts);
   });
 
 program.exitOverride();

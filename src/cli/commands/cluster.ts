@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { newApiKey } from '../../cluster/api-key.js';
 import { PollfleetError, EXIT_OK } from '../../core/errors.js';
@@ -87,11 +87,26 @@ export async function clusterCommand(ctx: CliContext, f: ClusterFlags): Promise<
   for (const n of state.nodes) out.write(`  ${n.name.padEnd(8)} polling ${n.pollingAddress.padEnd(28)} api ${n.apiUrl}\n`);
   out.write('Register a Tentacle with: Tentacle register-with --server <api> --apikey <key> --comms-style TentacleActive --server-comms-address <polling>\n');
   out.write('Ctrl-C stops the cluster.\n');
+  // Drain control from outside (as an operator would put a node in drain mode): list node
+  // names in <state-dir>/drain, one per line, then send SIGUSR2; unlisted nodes leave drain.
+  const onDrainSignal = () => {
+    if (!f.stateDir) return;
+    let wanted: Set<string>;
+    try {
+      wanted = new Set(readFileSync(join(f.stateDir, 'drain'), 'utf8').split(/\s+/).filter(Boolean));
+    } catch {
+      wanted = new Set();
+    }
+    for (const n of state.nodes) cluster.setDraining(n.name, wanted.has(n.name));
+    out.write(`drain mode: ${[...wanted].filter((w) => state.nodes.some((n) => n.name === w)).join(', ') || 'no node'}\n`);
+  };
+  process.on('SIGUSR2', onDrainSignal);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  process.off('SIGUSR2', onDrainSignal);
   out.write('stopping the cluster...\n');
   await cluster.stop();
   return EXIT_OK;
