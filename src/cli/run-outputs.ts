@@ -6,7 +6,7 @@ import type { Result } from '../report/result.js';
 import { CHECK_DEFAULTS } from '../scenario/defaults.js';
 import type { Scenario } from '../scenario/resolve.js';
 import { finishResult, thresholdsFor } from '../run/finish-result.js';
-import { historyLookup, historyWindow } from '../run/history-thresholds.js';
+import { historyLookup, historyThresholds, historyWindow } from '../run/history-thresholds.js';
 import { parseThresholds } from '../verdict/threshold-parser.js';
 
 /**
@@ -77,4 +77,12 @@ export async function pushRunMetrics(url: string | null, result: Result, stderr:
     stderr.write(`pollfleet: warning: ${why} (the exit code is unchanged)\n`);
     return false;
   }
+}
+
+/** `run` without --history: say once that history thresholds have nothing to compare with (they pass). */
+export function noteHistoryWithoutStore(stderr: NodeJS.WritableStream, scenarios: readonly Scenario[], extra: string[]): void {
+  const uses = scenarios.flatMap((s) => historyThresholds(thresholdsFor(s, extra)).map((t) => t.expression));
+  if (uses.length === 0) return;
+  const listed = [...new Set(uses)];
+  stderr.write(`pollfleet: note: ${listed.map((e) => `'${e}'`).join(', ')} ${listed.length === 1 ? 'compares' : 'compare'} with earlier runs, but no --history store was given: ${listed.length === 1 ? 'it passes' : 'they pass'}\n`);
 }
