@@ -65,6 +65,9 @@ class HttpError extends Error {
 
 type Json = Record<string, unknown>;
 
+/** Response header naming the simulated node that answered (pollfleet's own, not an Octopus header). */
+export const NODE_HEADER = 'X-Pollfleet-Node';
+
 function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
 }
@@ -153,6 +156,8 @@ export class RestApi {
     this.#keyDigest = digest(o.apiKey);
     this.#installationId = o.installationId ?? randomUUID();
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      // Which node answered: lets API load through a balancer show how requests spread.
+      res.setHeader(NODE_HEADER, this.#o.nodeName);
       this.#handle(req, res).catch((e: unknown) => {
         if (res.headersSent) {
           res.destroy();

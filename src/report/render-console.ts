@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import { formatCount, formatMs, formatPct, NOT_MEASURED } from './format.js';
-import type { Comparison, Result } from './result.js';
+import type { ApiLoadResult, Comparison, Result } from './result.js';
 
 export interface ConsoleOptions {
   /** Terminal colours (the CLI decides: TTY and no NO_COLOR). */
@@ -55,9 +55,40 @@ export function renderConsoleResult(r: Result, o: ConsoleOptions = {}): string {
   );
   const errs = Object.entries(s.errors);
   if (errs.length) lines.push(`errors: ${errs.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (r.faults.length) lines.push(renderFailover(r, o));
+  if (r.apiLoad) lines.push(`REST API load: ${apiLoadLine(r.apiLoad)}`);
   for (const d of r.diagnosis) lines.push(`diagnosis: ${d}`);
   lines.push(`verdict: ${verdictWord(r.verdict.pass, o)}${r.verdict.reasons.length ? ` -- ${r.verdict.reasons.join('; ')}` : r.queue === 'per-node' ? ' -- every node was polled by every tentacle and no work expired' : ' -- every node\'s work was collected (multi-node polling) and no work expired'}`);
   return lines.join('\n') + '\n';
+}
+
+/** The failover block: one paragraph per fault in plain words, with its figures and verdict. */
+export function renderFailover(r: Result, o: ConsoleOptions = {}): string {
+  const lines = [`failover (fault times from run start; backoff ${r.faults[0]?.backoff ?? 'faithful'}):`];
+  for (const f of r.faults) {
+    lines.push(`  ${verdictWord(f.pass, o)} ${f.name}: ${f.story}`);
+    lines.push(
+      `       affected ${formatCount(f.affectedPairs)} pairs | detection p50 ${formatMs(f.detectionMs.p50)} p99 ${formatMs(f.detectionMs.p99)} max ${formatMs(f.detectionMs.max)} | ` +
+        `recovery p50 ${formatMs(f.recoveryMs.p50)} p99 ${formatMs(f.recoveryMs.p99)} max ${formatMs(f.recoveryMs.max)} | full coverage after ${formatMs(f.timeToFullCoverageMs)} | ` +
+        `queued ${formatCount(f.queuedDuringFault)}, expired ${formatCount(f.expired)} | reconnect attempts ${formatCount(f.reconnectAttempts)}, peak ${formatCount(f.peakHandshakesPerSec)} handshakes/s`,
+    );
+    for (const reason of f.reasons) lines.push(`       ${paint(o.color, 31, reason)}`);
+  }
+  return lines.join('\n');
+}
+
+/** "1,234 req/s, p50 3 ms, p99 12 ms, 2xx 100 %, spread node1 33 % / node2 34 % / node3 33 %". */
+export function apiLoadLine(a: ApiLoadResult): string {
+  const total = Object.values(a.statusCounts).reduce((x, y) => x + y, 0);
+  const ok = Object.entries(a.statusCounts).filter(([k]) => k.startsWith('2')).reduce((x, [, v]) => x + v, 0);
+  const spread = a.perNode
+    ? Object.entries(a.perNode).sort(([x], [y]) => x.localeCompare(y)).map(([n, c]) => `${n} ${formatPct(c / Math.max(1, a.requests))}`).join(' / ')
+    : 'per-node spread unknown';
+  return (
+    `GET ${a.path} at ${a.url}: ${formatCount(a.requestsPerSec)} req/s over ${a.connections} connections, ` +
+    `p50 ${formatMs(a.latencyMs.p50)}, p99 ${formatMs(a.latencyMs.p99)}, 2xx ${formatPct(total ? ok / total : 0)}` +
+    `${a.errors ? `, ${a.errors} errors` : ''}, spread ${spread}`
+  );
 }
 
 function wrap(text: string, width: number): string {
@@ -101,6 +132,8 @@ export function renderConsoleComparison(c: Comparison, o: ConsoleOptions = {}): 
   }
   const shortened = [...new Set(c.runs.flatMap((r) => r.result.shortened))];
   const lines = [`${c.name}: ${c.runs.length} routes compared`, t.toString()];
+  for (const run of c.runs) if (run.result.apiLoad) lines.push(`REST API load (${run.name}): ${apiLoadLine(run.result.apiLoad)}`);
+  for (const run of c.runs) if (run.result.faults.length) lines.push(`${run.name} -- ${renderFailover(run.result, o)}`);
   if (shortened.length) lines.push(`shortened timings (not the real defaults): ${shortened.join(', ')}`);
   return lines.join('\n') + '\n';
 }

@@ -146,6 +146,23 @@ export interface Summary {
   nodesNeverPolled: string[];
 }
 
+/** Load on the REST API (the web / registration path), driven with autocannon. */
+export interface ApiLoadResult {
+  /** Base URL driven (no credentials). */
+  url: string;
+  path: string;
+  connections: number;
+  durationMs: number;
+  requests: number;
+  requestsPerSec: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
+  statusCounts: Record<string, number>;
+  errors: number;
+  timeouts: number;
+  /** Requests answered per node (from the simulated node's response header); null when the nodes do not say. */
+  perNode: Record<string, number> | null;
+}
+
 export interface Result {
   schema: typeof RESULT_SCHEMA;
   tool: { name: 'pollfleet'; version: string };
@@ -170,6 +187,8 @@ export interface Result {
   matrix: TentacleNodeMatrix;
   timeline: TimelinePoint[];
   faults: FaultResult[];
+  /** REST API load results, when the scenario asked for them (optional in older results). */
+  apiLoad?: ApiLoadResult | null;
   /** One actionable sentence per problem observed. */
   diagnosis: string[];
   thresholds: ThresholdResult[];

@@ -9,12 +9,13 @@ import { createFleetIdentities } from '../fleet/identity-pool.js';
 import { Recorder, type Phase } from '../metrics/recorder.js';
 import { buildResult } from '../metrics/result-builder.js';
 import { generateCertificate, type CertificateIdentity } from '../pki/certificate.js';
-import type { Result, TimelinePoint } from '../report/result.js';
+import type { ApiLoadResult, Result, TimelinePoint } from '../report/result.js';
 import { CLUSTER_DEFAULTS, METRICS_DEFAULTS } from '../scenario/defaults.js';
 import type { Scenario } from '../scenario/resolve.js';
 import { registerTentacle } from '../tentacle/registration.js';
 import type { ServerEntry } from '../tentacle/server-entry.js';
 import { nodeSpecs } from './addressing.js';
+import { runApiLoad } from './api-load.js';
 import { createEmbeddedCluster } from './embedded-environment.js';
 import { finishResult } from './finish-result.js';
 import { FaultRun } from './faults/fault-run.js';
@@ -105,6 +106,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
   let cluster: EmbeddedCluster | null = null;
   let env: RouteEnvironment | null = null;
   let balancerLabel: string | null = null;
+  let apiLoad: ApiLoadResult | null = null;
   let fleet: Fleet | null = null;
   let sampler: NodeJS.Timeout | null = null;
   let dispatcher: Agent | null = null;
@@ -135,7 +137,8 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
     dispatcher = new Agent({ connections: s.fleet.registrationConcurrency, connect: { rejectUnauthorized: false } });
     pollingDispatcher = new Agent({ connect: { rejectUnauthorized: false } });
     const urls = env.registrationUrls;
-    const firstEntry = env.entryNodes[0] !== undefined && env.entryNodes[0] >= 0 ? env.entries[0] : undefined;
+    // The POST /handshake port check is for the TCP polling port; a wss:// entry has none (it is the HTTPS API).
+    const firstEntry = env.entryNodes[0] !== undefined && env.entryNodes[0] >= 0 && env.entries[0]?.transport !== 'websocket' ? env.entries[0] : undefined;
     const entriesFor = entriesForTentacle(s, env, nodeNames);
 
     fleet = new Fleet({
@@ -187,6 +190,11 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
     steadyFrom = now() + Math.min(2_000, s.protocol.pollingQueueWaitMs);
     faultRun.start(steadyFrom);
     await sleep(s.durationMs, deps.signal);
+    if (s.apiLoad && !deps.signal?.aborted) {
+      const target = urls[0]!;
+      log(`driving the REST API at ${target}${s.apiLoad.path} with ${s.apiLoad.connections} connections for ${s.apiLoad.durationMs} ms`);
+      apiLoad = await runApiLoad(target, key, s.apiLoad);
+    }
   } catch (e) {
     if (!deps.signal?.aborted) {
       await cleanup();
@@ -218,7 +226,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
     nodeSideMeasured: true,
   });
   measured.faults = faultRun.results(recorder.timeline);
-  return finishResult(measured, s, deps.extraThresholds);
+  return finishResult({ ...measured, apiLoad }, s, deps.extraThresholds);
 
   async function cleanup(): Promise<void> {
     if (sampler) clearInterval(sampler);

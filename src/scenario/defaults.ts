@@ -213,3 +213,12 @@ export const FAULT_DEFAULTS = {
   /** A fault proxy's connection to its node must be up within this. */
   proxyConnectTimeoutMs: 5_000,
 } as const;
+
+/** REST API load (the web / registration path), driven with autocannon. */
+export const API_LOAD_DEFAULTS = {
+  connections: 10,
+  durationMs: 5_000,
+  /** Bound on requests per load run, whatever the duration. */
+  maxRequests: 50_000,
+  path: '/api/Spaces-1/machines',
+} as const;

@@ -1,16 +1,18 @@
 import {
+  API_LOAD_DEFAULTS,
   ALB_DEFAULTS, BACKOFF_DEFAULTS, CLUSTER_DEFAULTS, FLEET_DEFAULTS, METRICS_DEFAULTS, NLB_DEFAULTS,
   PING_PATH, PROTOCOL_DEFAULTS, RUN_DEFAULTS, WORKLOAD_DEFAULTS,
   EXTERNAL_SAFETY_DEFAULTS, SYNTHETIC_REGISTRATION_DEFAULTS,
 } from './defaults.js';
 import { formatDuration } from './duration.js';
 import type { ScenarioParsed } from './schema.js';
-import { BALANCER_KINDS, QUEUE_KINDS, ROUTE_KINDS } from './schema.js';
+import { BALANCER_KINDS, QUEUE_KINDS, ROUTE_KINDS, WEBSOCKET_ROUTE_KINDS, type TRANSPORT_KINDS } from './schema.js';
 import { resolveFaults, type FaultSpec } from './resolve-faults.js';
 
 export type RouteKind = (typeof ROUTE_KINDS)[number];
 export type QueueKind = (typeof QUEUE_KINDS)[number];
 export type BalancerKind = (typeof BALANCER_KINDS)[number];
+export type TransportKind = (typeof TRANSPORT_KINDS)[number];
 
 export interface HealthCheckSettings {
   protocol: 'tcp' | 'http' | 'https';
@@ -75,6 +77,8 @@ export interface Scenario {
     kind: RouteKind;
     balancer: BalancerKind;
     registration: 'direct' | 'alb';
+    /** `websocket`: tentacles poll wss://<node API or ALB>/OctopusComms (needs cluster.apiHttps). */
+    transport: TransportKind;
     nlb: {
       idleTimeoutMs: number;
       stickiness: 'none' | 'source-ip';
@@ -118,6 +122,7 @@ export interface Scenario {
   backoff: { minMs: number; maxMs: number };
   durationMs: number;
   stalenessMs: number;
+  apiLoad: { connections: number; durationMs: number; maxRequests: number; path: string } | null;
   thresholds: string[];
   expect: 'pass' | 'fail' | null;
   /** The fault timeline, sorted by start (src/scenario/resolve-faults.ts). */
@@ -255,6 +260,18 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     problems.push({ path: 'cluster.processes', message: 'queue: shared keeps the nodes in one process (they share one in-memory queue); leave cluster.processes unset or false' });
   }
 
+  if (p.route?.transport === 'websocket') {
+    if (!(WEBSOCKET_ROUTE_KINDS as readonly string[]).includes(routeKind)) {
+      problems.push({ path: 'route.transport', message: `polling over WebSockets is available with route kind ${WEBSOCKET_ROUTE_KINDS.join(' or ')}, not ${routeKind}` });
+    }
+    if (p.cluster?.apiHttps === false) {
+      problems.push({ path: 'cluster.apiHttps', message: 'polling over WebSockets is served on the HTTPS API (wss://node/OctopusComms); leave apiHttps unset or true' });
+    }
+    if (target === 'external') {
+      problems.push({ path: 'route.transport', message: 'for an external target write wss:// addresses in external.nodes[].polling instead' });
+    }
+  }
+
   const s: Scenario = {
     name: p.name ?? fallbackName,
     description: p.description ?? '',
@@ -265,13 +282,14 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
       redisUrl: p.cluster?.redisUrl ?? null,
       pollingPort: p.cluster?.pollingPort ?? CLUSTER_DEFAULTS.pollingPort,
       directAddressBase: p.cluster?.directAddressBase ?? CLUSTER_DEFAULTS.directAddressBase,
-      apiHttps: p.cluster?.apiHttps ?? false,
+      apiHttps: p.cluster?.apiHttps ?? p.route?.transport === 'websocket',
       processes: p.cluster?.processes ?? (p.cluster?.queue ?? 'per-node') !== 'shared',
     },
     route: {
       kind: routeKind,
       balancer: p.route?.balancer ?? 'simulator',
       registration: p.route?.registration ?? (routeKind === 'alb' ? 'alb' : 'direct'),
+      transport: p.route?.transport ?? 'tcp',
       nlb: {
         idleTimeoutMs: p.route?.nlb?.idleTimeout ?? NLB_DEFAULTS.idleTimeoutMs,
         stickiness: p.route?.nlb?.stickiness ?? 'none',
@@ -308,6 +326,14 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     backoff: { minMs: p.backoff?.min ?? BACKOFF_DEFAULTS.minMs, maxMs: p.backoff?.max ?? BACKOFF_DEFAULTS.maxMs },
     durationMs: p.duration ?? RUN_DEFAULTS.durationMs,
     stalenessMs: p.staleness ?? METRICS_DEFAULTS.stalenessMs,
+    apiLoad: p.apiLoad
+      ? {
+          connections: p.apiLoad.connections ?? API_LOAD_DEFAULTS.connections,
+          durationMs: p.apiLoad.duration ?? API_LOAD_DEFAULTS.durationMs,
+          maxRequests: p.apiLoad.maxRequests ?? API_LOAD_DEFAULTS.maxRequests,
+          path: p.apiLoad.path ?? API_LOAD_DEFAULTS.path,
+        }
+      : null,
     thresholds: p.thresholds ?? [],
     expect: p.expect ?? null,
     faults: [],

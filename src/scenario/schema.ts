@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { faultSchema } from './fault-schema.js';
 
 /**
  * The scenario file, as users write it (YAML or JSON). Every field is optional except where
@@ -28,6 +29,9 @@ const thumbprint = z
 export const ROUTE_KINDS = ['direct', 'unique-port', 'single-address', 'nlb-unique-port', 'alb'] as const;
 export const QUEUE_KINDS = ['per-node', 'shared', 'redis'] as const;
 export const BALANCER_KINDS = ['simulator', 'haproxy', 'nginx'] as const;
+/** Polling transports; `websocket` is served by the routes in WEBSOCKET_ROUTE_KINDS. */
+export const TRANSPORT_KINDS = ['tcp', 'websocket'] as const;
+export const WEBSOCKET_ROUTE_KINDS = ['direct', 'alb'] as const;
 
 const healthCheckSchema = z.strictObject({
   protocol: z.enum(['tcp', 'http', 'https']).optional(),
@@ -64,6 +68,8 @@ const routeSchema = z.strictObject({
   balancer: z.enum(BALANCER_KINDS).optional(),
   /** Where tentacles register (80/443 in real life): straight to a node, or through the ALB. */
   registration: z.enum(['direct', 'alb']).optional(),
+  /** How tentacles poll: TCP to the polling port (default), or WebSockets (wss://node:443/OctopusComms on the HTTPS API). */
+  transport: z.enum(TRANSPORT_KINDS, { message: `expected one of: ${TRANSPORT_KINDS.join(', ')}` }).optional(),
   nlb: nlbSchema.optional(),
   alb: albSchema.optional(),
 });
@@ -107,12 +113,6 @@ const externalSchema = z.strictObject({
     })
     .optional(),
   subscriptionId: z.string().regex(/^poll:\/\/[a-z0-9.-]+\/$/i, 'expected poll://<id>/').optional(),
-});
-
-const fleetSchema = z.strictObject({
-  tentacles: z.number().int().min(1, 'expected at least 1 tentacle').max(100_000).optional(),
-  rampUp: duration.optional(),
-  pollingConnectionCount: z.number().int().min(1).max(512, 'Tentacle allows 1..512 polling connections').optional(),
   /** A file holding the API key (readable by its owner only), instead of apiKeyEnv. */
   apiKeyFile: z.string().min(1).optional(),
   /** The cluster uses multi-node polling (a shared queue): preflight checks /api/serverstatus/redis. */
@@ -133,6 +133,12 @@ const fleetSchema = z.strictObject({
       ledger: z.string().min(1).optional(),
     })
     .optional(),
+});
+
+const fleetSchema = z.strictObject({
+  tentacles: z.number().int().min(1, 'expected at least 1 tentacle').max(100_000).optional(),
+  rampUp: duration.optional(),
+  pollingConnectionCount: z.number().int().min(1).max(512, 'Tentacle allows 1..512 polling connections').optional(),
   keyPairs: z.number().int().min(1).max(1000).optional(),
   registrationConcurrency: z.number().int().min(1).max(256).optional(),
   /** Preamble style: Windows Tentacles send MX\r\n\r\n, Linux ones MX\n\n. */
@@ -182,7 +188,18 @@ export const scenarioBodySchema = z.strictObject({
   duration: duration.optional(),
   /** A pair whose last poll is older than this is not covered. */
   staleness: duration.optional(),
+  /** Drive the REST API with autocannon at the end of the steady phase (through the ALB when the route has one). */
+  apiLoad: z
+    .strictObject({
+      connections: z.number().int().min(1).max(1000).optional(),
+      duration: duration.optional(),
+      maxRequests: z.number().int().min(1).max(10_000_000).optional(),
+      path: z.string().startsWith('/').optional(),
+    })
+    .optional(),
   thresholds: z.array(z.string().min(1)).optional(),
+  /** The fault timeline (src/scenario/fault-schema.ts); times count from the start of the steady phase. */
+  faults: z.array(faultSchema).optional(),
   /** Expected verdict (used by comparisons to show whether a route behaved as documented). */
   expect: z.enum(['pass', 'fail']).optional(),
 });

@@ -1,0 +1,56 @@
+import autocannon from 'autocannon';
+import { NODE_HEADER } from '../cluster/rest-api.js';
+import type { ApiLoadResult } from '../report/result.js';
+
+/**
+ * Load on the registration / web path (80/443 in real life): the REST API driven with
+ * autocannon, e.g. through the ALB, to show that a layer-7 balancer serves the web tier well
+ * even though it cannot carry polling. Bounded in time and in requests.
+ */
+export interface ApiLoadSettings {
+  connections: number;
+  durationMs: number;
+  /** Stop after this many requests even if time remains. */
+  maxRequests: number;
+  path: string;
+}
+
+export async function runApiLoad(baseUrl: string, apiKey: string, s: ApiLoadSettings): Promise<ApiLoadResult> {
+  const perNode: Record<string, number> = {};
+  let named = 0;
+  const headerKey = NODE_HEADER.toLowerCase();
+  const r = await autocannon({
+    url: baseUrl,
+    connections: s.connections,
+    duration: s.durationMs / 1000,
+    amount: s.maxRequests,
+    headers: { 'X-Octopus-ApiKey': apiKey },
+    requests: [
+      {
+        method: 'GET',
+        path: s.path,
+        onResponse: (_status: number, _body: string, _ctx: unknown, headers: Record<string, string>) => {
+          const key = Object.keys(headers ?? {}).find((k) => k.toLowerCase() === headerKey);
+          if (!key) return;
+          named++;
+          perNode[headers[key]!] = (perNode[headers[key]!] ?? 0) + 1;
+        },
+      },
+    ],
+  } as autocannon.Options);
+  const statusCounts: Record<string, number> = {};
+  for (const [code, v] of Object.entries((r as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {})) statusCounts[code] = v.count;
+  return {
+    url: baseUrl,
+    path: s.path,
+    connections: s.connections,
+    durationMs: Math.round(r.duration * 1000),
+    requests: r.requests.total,
+    requestsPerSec: Math.round(r.requests.average),
+    latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, mean: r.latency.mean },
+    statusCounts,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    perNode: named ? perNode : null,
+  };
+}
