@@ -93,6 +93,27 @@ export function diagnose(r: Measured): string[] {
   if (regFail.length) {
     out.push(`Registration failed for ${regFail.map(([k, v]) => `${v} tentacle${v === 1 ? '' : 's'} (${k})`).join(', ')} -- check the API URL, the API key and that the REST API (80/443) is reachable.`);
   }
+  const idle = idleTimeoutBelowPollCycle(r);
+  if (idle) {
+    const resets = errors['tcp.reset'] ?? 0;
+    out.push(
+      `The balancer's idle timeout (${idle.idleS} s) is shorter than the poll cycle (pollingQueueWait ${idle.cycleS} s): an idle polling connection leaves the balancer's table silently and the next message is answered with a reset` +
+        `${resets ? ` (${resets} connection${resets === 1 ? '' : 's'} reset)` : ''} -- set the idle timeout well above the poll cycle (AWS NLB: 350 s default, up to 6000 s).`,
+    );
+  }
   if (r.interrupted) out.push('The run was interrupted: figures cover only what ran.');
   return out;
+}
+
+/** An NLB idle timeout (the route's, or one set by an idle-timeout fault) below the node's long-poll wait, from the Result's scenario. */
+function idleTimeoutBelowPollCycle(r: Measured): { idleS: number; cycleS: number } | null {
+  if (!['single-address', 'nlb-unique-port'].includes(r.route)) return null;
+  const sc = r.scenario as { route?: { nlb?: { idleTimeoutMs?: number } }; protocol?: { pollingQueueWaitMs?: number }; faults?: { action?: string; idleTimeoutMs?: number }[] } | null;
+  const cycle = sc?.protocol?.pollingQueueWaitMs;
+  if (typeof cycle !== 'number') return null;
+  const idles = [sc?.route?.nlb?.idleTimeoutMs, ...(sc?.faults ?? []).filter((f) => f.action === 'idle-timeout').map((f) => f.idleTimeoutMs)]
+    .filter((v): v is number => typeof v === 'number' && v > 0);
+  if (!idles.length) return null;
+  const idle = Math.min(...idles);
+  return idle < cycle ? { idleS: idle / 1000, cycleS: cycle / 1000 } : null;
 }

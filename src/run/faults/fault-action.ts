@@ -27,6 +27,8 @@ export interface FaultActionDefinition {
    */
   blocksTarget: boolean;
   apply(f: FaultSpec, ctx: FaultContext): void | Promise<void>;
+  /** This action undoes an earlier fault of these actions on the same target (restart after crash ...): that fault ends here. */
+  undoes?: readonly FaultAction[];
   /** What `for` runs when it expires; absent = nothing to undo (restart, reset ...). */
   revert?(f: FaultSpec, ctx: FaultContext): void | Promise<void>;
 }

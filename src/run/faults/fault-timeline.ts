@@ -22,6 +22,8 @@ export class FaultTimeline {
   readonly #hooks: FaultTimelineHooks;
   readonly #timers = new Set<NodeJS.Timeout>();
   #active = 0;
+  /** Faults without `for` that a later action will undo. */
+  readonly #awaitingUndo = new Set<number>();
   #endedAny = false;
   #isRecovering = false;
   #stopped = false;
@@ -71,7 +73,8 @@ export class FaultTimeline {
     const def = FAULT_ACTIONS[f.action];
     this.#ctx.log(`fault ${f.name}: ${f.action} ${f.targetText}${f.forMs !== null ? ` for ${f.forMs} ms` : ''}`);
     const at = now();
-    const lasting = f.forMs !== null && def.revert !== undefined;
+    // a fault with `for` ends when it is undone; one without, that a later action undoes (crash ... restart), ends then
+    const lasting = def.revert !== undefined && (f.forMs !== null || this.#isUndoneLater(f, i));
     if (lasting) this.#active++;
     this.#hooks.started(i, at);
     try {
@@ -79,10 +82,31 @@ export class FaultTimeline {
     } catch (e) {
       this.#hooks.failed(i, `${f.action} on ${f.targetText} failed: ${(e as Error).message}`);
     }
+    this.#endUndone(f);
     if (lasting) {
-      this.#after(f.forMs! - (now() - at), () => this.#revert(f, i));
+      if (f.forMs !== null) this.#after(f.forMs - (now() - at), () => this.#revert(f, i));
+      else this.#awaitingUndo.add(i);
     } else {
       this.#hooks.ended(i, at);
+      this.#endedAny = true;
+      this.#isRecovering = true;
+    }
+  }
+
+  #isUndoneLater(f: FaultSpec, i: number): boolean {
+    return this.#faults.some((g, j) => j > i && g.targetText === f.targetText && (FAULT_ACTIONS[g.action].undoes ?? []).includes(f.action));
+  }
+
+  /** `f` undoes earlier faults on its target that wait for it: they end now. */
+  #endUndone(f: FaultSpec): void {
+    const undoes = FAULT_ACTIONS[f.action].undoes;
+    if (!undoes) return;
+    for (const j of [...this.#awaitingUndo]) {
+      const g = this.#faults[j]!;
+      if (g.targetText !== f.targetText || !undoes.includes(g.action)) continue;
+      this.#awaitingUndo.delete(j);
+      this.#active--;
+      this.#hooks.ended(j, now());
       this.#endedAny = true;
       this.#isRecovering = true;
     }

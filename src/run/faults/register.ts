@@ -4,6 +4,7 @@ import { balancerOf, targetNode, type FaultActionDefinition } from './fault-acti
 export const registerAction = {
   action: 'register',
   blocksTarget: false,
+  undoes: ['deregister'],
   apply: async (f, ctx) => {
     balancerOf(f, ctx).register(targetNode(f));
   },

@@ -4,6 +4,7 @@ import { targetNode, type FaultActionDefinition } from './fault-action.js';
 export const resumeAction = {
   action: 'resume',
   blocksTarget: false,
+  undoes: ['hang'],
   apply: async (f, ctx) => {
     ctx.cluster.hang(targetNode(f), false);
   },

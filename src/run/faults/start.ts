@@ -4,6 +4,7 @@ import { targetNode, type FaultActionDefinition } from './fault-action.js';
 export const startAction = {
   action: 'start',
   blocksTarget: false,
+  undoes: ['crash', 'stop'],
   apply: async (f, ctx) => {
     await ctx.cluster.startNode(targetNode(f));
   },

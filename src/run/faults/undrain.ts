@@ -4,6 +4,7 @@ import { targetNode, type FaultActionDefinition } from './fault-action.js';
 export const undrainAction = {
   action: 'undrain',
   blocksTarget: false,
+  undoes: ['drain'],
   apply: async (f, ctx) => {
     ctx.cluster.setDraining(targetNode(f), false);
   },
