@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { now } from '../core/clock.js';
+import { WORKLOAD_DEFAULTS } from '../scenario/defaults.js';
 import {
   Guid,
   SCRIPT_STATE_COMPLETE,
@@ -68,6 +69,7 @@ export class Workload {
   readonly #stop = new AbortController();
   readonly #running = new Set<Promise<ProbeResult>>();
   #timer: NodeJS.Timeout | null = null;
+  readonly #slices = new Set<NodeJS.Timeout>();
   #nextKey = 1;
   #nextTask = 1;
 
@@ -81,13 +83,45 @@ export class Workload {
   /** Start the periodic probes (no-op when disabled). */
   start(): void {
     if (!this.#o.settings.enabled || this.#timer || this.#stop.signal.aborted) return;
-    this.#timer = setInterval(() => this.tick(), this.#o.settings.intervalMs);
+    this.#timer = setInterval(() => this.#spreadRound(), this.#o.settings.intervalMs);
+  }
+
+  /**
+   * One periodic round, spread over the interval: slice k of the machines is probed at
+   * k x interval / slices, so pickup latency measures collection, not a self-made burst.
+   */
+  #spreadRound(): void {
+    if (this.#o.isPaused() || this.#stop.signal.aborted) return;
+    const machines = [...this.#o.registry.subscriptions()];
+    const slices = Math.max(1, Math.min(WORKLOAD_DEFAULTS.spreadSlices, machines.length));
+    const stepMs = this.#o.settings.intervalMs / slices;
+    for (let k = 0; k < slices; k++) {
+      const run = () => {
+        if (this.#o.isPaused() || this.#stop.signal.aborted) return;
+        for (let i = k; i < machines.length; i += slices) this.#probeOne(machines[i]!.subscriptionId);
+      };
+      if (k === 0) run();
+      else {
+        const timer = setTimeout(() => {
+          this.#slices.delete(timer);
+          run();
+        }, k * stepMs);
+        this.#slices.add(timer);
+      }
+    }
+  }
+
+  #probeOne(subscription: string): void {
+    const kind: ProbeKind = this.#random() < this.#o.settings.scriptShare ? 'script' : 'capabilities';
+    void this.probe(subscription, kind);
   }
 
   /** Stop queueing; script sequences stop at their next step. Outstanding requests stay in the queue. */
   stop(): void {
     this.#stop.abort();
     if (this.#timer) clearInterval(this.#timer);
+    for (const t of this.#slices) clearTimeout(t);
+    this.#slices.clear();
     this.#timer = null;
   }
 
@@ -99,10 +133,7 @@ export class Workload {
   /** One round: a probe for every registered machine, unless paused. */
   tick(): void {
     if (this.#o.isPaused() || this.#stop.signal.aborted) return;
-    for (const m of this.#o.registry.subscriptions()) {
-      const kind: ProbeKind = this.#random() < this.#o.settings.scriptShare ? 'script' : 'capabilities';
-      void this.probe(m.subscriptionId, kind);
-    }
+    for (const m of this.#o.registry.subscriptions()) this.#probeOne(m.subscriptionId);
   }
 
   /** Queue one probe for a subscription now (whether or not anyone polls it) and resolve with how it went. */

@@ -72,6 +72,11 @@ export const WORKLOAD_DEFAULTS = {
   intervalMs: 10_000,
   /** Share of probes that are a full StartScript / GetStatus / CompleteScript sequence instead of GetCapabilities. */
   scriptShare: 0.1,
+  /**
+   * Each round is spread over the interval in this many slices, as real health checks and
+   * deployments are not synchronised (1 = every probe at once, a burst).
+   */
+  spreadSlices: 20,
   /** GetStatus back-off of the caller: 300 ms, x1.4 each time, up to 5 s. [H] section 6 */
   scriptStatusBackoffMinMs: 300,
   scriptStatusBackoffFactor: 1.4,
