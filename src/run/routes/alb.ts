@@ -1,5 +1,6 @@
 import { AlbSimulator } from '../../network/alb.js';
 import { startRealBalancer } from '../../network/real/real-balancer.js';
+import { WEBSOCKET_PATH } from '../../halibut/websocket-frames.js';
 import { serverEntry } from '../../tentacle/server-entry.js';
 import { balancerAddress } from '../addressing.js';
 import type { RouteDefinition } from './route.js';
@@ -7,7 +8,9 @@ import type { RouteDefinition } from './route.js';
 /**
  * Polling and registration through a layer-7 balancer that terminates TLS with its own
  * certificate and speaks HTTP to the nodes' REST APIs: registration works, polling cannot
- * (the tentacle sees the balancer's certificate; raw polling bytes are not HTTP).
+ * (the tentacle sees the balancer's certificate; raw polling bytes are not HTTP). With
+ * `route.transport: websocket` tentacles poll wss://<balancer>/OctopusComms: the upgrade
+ * passes the HTTP layer and is tunnelled to a node, but the thumbprint check still fails.
  */
 export const albRoute = {
   kind: 'alb',
@@ -18,7 +21,8 @@ export const albRoute = {
     const cert = await ctx.balancerCertificate();
     const apiTargets = ctx.nodes.map((n) => {
       const u = new URL(n.apiUrl);
-      return { name: n.name, host: u.hostname, port: Number(u.port), tls: u.protocol === 'https:' };
+      const isHttps = u.protocol === 'https:';
+      return { name: n.name, host: u.hostname, port: Number(u.port), tls: isHttps, protocol: isHttps ? 'https' as const : 'http' as const };
     });
     let port: number;
     let label: string;
@@ -53,7 +57,7 @@ export const albRoute = {
       stop = () => running.stop();
     }
     return {
-      entries: [serverEntry(`https://${host}:${port}`, ctx.serverThumbprint, 'alb')],
+      entries: [serverEntry(s.route.transport === 'websocket' ? `wss://${host}:${port}${WEBSOCKET_PATH}` : `https://${host}:${port}`, ctx.serverThumbprint, 'alb')],
       entryNodes: [-1],
       registrationUrls: [`https://${host}:${port}`],
       balancer: label,
