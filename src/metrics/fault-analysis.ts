@@ -196,9 +196,13 @@ export class FaultAnalyzer {
     }
     const ref = tr.endAt;
     let fullAt: number | null = null;
+    // "full" is 100 %, or the best coverage before the fault when the run never had 100 % (a partial configuration)
+    const startRel = tr.startAt - p.runStartedAt;
+    const before = timeline.filter((x) => x.t < startRel && x.phase !== 'ramping' && x.phase !== 'registering').map((x) => x.coverage);
+    const full = Math.min(1, before.length ? Math.max(...before) : 1) - 1e-9;
     if (ref !== null) {
       const fromRel = Math.max(ref, lastRecovered) - p.runStartedAt;
-      const point = timeline.find((x) => x.t >= fromRel && x.coverage >= 1 - 1e-9 && x.phase !== 'stopping');
+      const point = timeline.find((x) => x.t >= fromRel && x.coverage >= full && x.phase !== 'stopping');
       if (point) fullAt = point.t + p.runStartedAt;
     }
     const detected = tr.detectedAt.size;

@@ -36,6 +36,7 @@ export class FaultRun {
   #proxies: FaultProxies | null = null;
   #timeline: FaultTimeline | null = null;
   #analyzer: FaultAnalyzer | null = null;
+  #bestCoverage = 0;
 
   constructor(s: Scenario, log: (line: string) => void) {
     this.#s = s;
@@ -127,7 +128,10 @@ export class FaultRun {
   phase(current: Phase, timeline: readonly TimelinePoint[]): Phase {
     if (!this.#timeline || current === 'ramping' || current === 'registering' || current === 'stopping') return current;
     const last = timeline[timeline.length - 1];
-    return this.#timeline.phase(last?.coverage ?? 1) ?? 'steady';
+    if (last && last.phase === 'steady' && last.coverage > this.#bestCoverage) this.#bestCoverage = last.coverage;
+    // recovering ends when coverage is back to 100 %, or to the best before the faults (a partial configuration)
+    const share = this.#bestCoverage > 0 ? Math.min(1, (last?.coverage ?? 1) / this.#bestCoverage) : 1;
+    return this.#timeline.phase(share) ?? 'steady';
   }
 
   results(timeline: readonly TimelinePoint[]): FaultResult[] {
