@@ -41,7 +41,8 @@ export class WebSocketEndpoint {
     socket.on('error', () => socket.destroy());
     const refusal = this.#check(req);
     if (refusal) {
-      socket.end(`HTTP/1.1 ${refusal.status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(refusal.text)}\r\nConnection: close\r\n\r\n${refusal.text}`);
+      const version = refusal.status.startsWith('426') ? 'Sec-WebSocket-Version: 13\r\n' : '';
+      socket.end(`HTTP/1.1 ${refusal.status}\r\n${version}Content-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(refusal.text)}\r\nConnection: close\r\n\r\n${refusal.text}`);
       return;
     }
     socket.write(

@@ -115,7 +115,11 @@ export interface FrameDecoderOptions {
  */
 export class FrameDecoder {
   readonly #o: FrameDecoderOptions;
-  #buf: Buffer = Buffer.alloc(0);
+  /** Received bytes not yet consumed, merged only once a whole frame is in (a large frame is copied once, not per chunk). */
+  #chunks: Buffer[] = [];
+  #length = 0;
+  /** Bytes the frame in progress needs in all (0 = not known yet). */
+  #need = 0;
   /** Opcode of the data message in progress (FIN not yet seen), or null. */
   #messageOpcode: number | null = null;
 
@@ -129,7 +133,10 @@ export class FrameDecoder {
   }
 
   push(chunk: Buffer): Frame[] {
-    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    if (chunk.length > 0) {
+      this.#chunks.push(chunk);
+      this.#length += chunk.length;
+    }
     const frames: Frame[] = [];
     for (;;) {
       const f = this.#next();
@@ -139,9 +146,19 @@ export class FrameDecoder {
     return frames;
   }
 
+  #wait(bytes: number): null {
+    this.#need = bytes;
+    return null;
+  }
+
+  #merged(): Buffer {
+    if (this.#chunks.length > 1) this.#chunks = [Buffer.concat(this.#chunks, this.#length)];
+    return this.#chunks[0] ?? Buffer.alloc(0);
+  }
+
   #next(): Frame | null {
-    const b = this.#buf;
-    if (b.length < 2) return null;
+    if (this.#length < Math.max(2, this.#need)) return null;
+    const b = this.#merged();
     const fin = (b[0]! & 0x80) !== 0;
     if ((b[0]! & 0x70) !== 0) throw new HalibutError('protocol.error', 'WebSocket frame with reserved bits set (no extension was negotiated)');
     const opcode = b[0]! & 0x0f;
@@ -149,11 +166,11 @@ export class FrameDecoder {
     let len = b[1]! & 0x7f;
     let offset = 2;
     if (len === 126) {
-      if (b.length < 4) return null;
+      if (b.length < 4) return this.#wait(4);
       len = b.readUInt16BE(2);
       offset = 4;
     } else if (len === 127) {
-      if (b.length < 10) return null;
+      if (b.length < 10) return this.#wait(10);
       const big = b.readBigUInt64BE(2);
       if (big > BigInt(this.#o.maxFramePayload)) throw tooBig(big.toString(), this.#o.maxFramePayload);
       len = Number(big);
@@ -171,11 +188,14 @@ export class FrameDecoder {
     }
     const keyAt = offset;
     if (masked) offset += 4;
-    if (b.length < offset + len) return null;
+    if (b.length < offset + len) return this.#wait(offset + len);
     let payload = b.subarray(offset, offset + len);
     if (masked) payload = applyMask(payload, b.subarray(keyAt, keyAt + 4));
     else payload = Buffer.from(payload); // own copy: the buffer it came from is kept for what follows
-    this.#buf = b.subarray(offset + len);
+    const rest = b.subarray(offset + len);
+    this.#chunks = rest.length > 0 ? [rest] : [];
+    this.#length = rest.length;
+    this.#need = 0;
     if (!isControlOpcode(opcode)) {
       if (opcode === OPCODE_CONTINUATION) {
         if (this.#messageOpcode === null) throw new HalibutError('protocol.error', 'WebSocket continuation frame without a message in progress');
