@@ -108,7 +108,7 @@ function connectOnce(address: string, port: number, timeoutMs: number): Promise<
     }, timeoutMs);
     s.once('connect', () => {
       clearTimeout(timer);
-      const ms = now() - t0;
+      const ms = Math.round(now() - t0);
       s.destroy();
       resolve(ms);
     });
@@ -152,7 +152,7 @@ function tlsHandshake(host: string, port: number, timeoutMs: number): Promise<{ 
         isSelfSigned: !!cert?.raw && JSON.stringify(cert.subject) === JSON.stringify(cert.issuer),
         chainLength,
       };
-      const out = { protocol: s.getProtocol() ?? '?', cipher: s.getCipher()?.name ?? '?', peer, durationMs: now() - t0 };
+      const out = { protocol: s.getProtocol() ?? '?', cipher: s.getCipher()?.name ?? '?', peer, durationMs: Math.round(now() - t0) };
       s.end();
       s.destroy();
       resolve(out);
@@ -222,7 +222,7 @@ async function identifyStep(node: ExternalNode, id: PreflightIdentity, s: Scenar
   );
   clearTimeout(timer);
   if (outcome.wasIdentified) {
-    return { step: 'identify', status: 'pass', detail: `MX-SUBSCRIBER ${id.subscriptionId} -> MX-SERVER in ${identifiedAt - t0} ms (${id.label})`, durationMs: identifiedAt - t0 };
+    return { step: 'identify', status: 'pass', detail: `MX-SUBSCRIBER ${id.subscriptionId} -> MX-SERVER in ${Math.round(identifiedAt - t0)} ms (${id.label})`, durationMs: Math.round(identifiedAt - t0) };
   }
   const why = outcome.reason === 'stopped' ? `not identified within ${timeoutMs} ms` : (outcome.message ?? outcome.errorKind ?? 'closed');
   return {
@@ -232,7 +232,7 @@ async function identifyStep(node: ExternalNode, id: PreflightIdentity, s: Scenar
     hint: outcome.errorKind === 'tls.untrusted'
       ? `the node does not trust this identity (${id.identity.thumbprint}): register it (Tentacle register-with, or preflight --register)`
       : 'the polling handshake did not complete: see the steps above for where the path breaks',
-    durationMs: now() - t0,
+    durationMs: Math.round(now() - t0),
   };
 }
 
@@ -245,7 +245,7 @@ async function httpGet(url: string, apiKey: string | null, timeoutMs: number): P
     bodyTimeout: timeoutMs,
   });
   const body = await res.body.text();
-  return { status: res.statusCode, body, durationMs: now() - t0 };
+  return { status: res.statusCode, body, durationMs: Math.round(now() - t0) };
 }
 
 function joinUrl(base: string, path: string): string {
@@ -291,9 +291,9 @@ async function checkNode(node: ExternalNode, s: Scenario, o: PreflightOptions, T
     try {
       const all = await withTimeout(lookup(node.host, { all: true }), T.dnsTimeoutMs, `DNS lookup of ${node.host}`);
       addresses = all.map((a) => a.address);
-      steps.push({ step: 'dns', status: 'pass', detail: `${node.host} -> ${addresses.join(', ')}`, durationMs: now() - t0 });
+      steps.push({ step: 'dns', status: 'pass', detail: `${node.host} -> ${addresses.join(', ')}`, durationMs: Math.round(now() - t0) });
     } catch (e) {
-      steps.push({ step: 'dns', status: 'fail', detail: `${node.host}: ${(e as Error).message}`, hint: NETWORK_HINTS['dns.failed']!, durationMs: now() - t0 });
+      steps.push({ step: 'dns', status: 'fail', detail: `${node.host}: ${(e as Error).message}`, hint: NETWORK_HINTS['dns.failed']!, durationMs: Math.round(now() - t0) });
       skipRest(['tcp', 'tls', 'thumbprint', 'handshake', 'identify'], 'DNS failed');
       steps.push(await pingStep(node, T.httpTimeoutMs));
       return out;
@@ -351,8 +351,8 @@ async function checkNode(node: ExternalNode, s: Scenario, o: PreflightOptions, T
   // The handshake page (what Tentacle register-with checks).
   const hs = await checkPollingPort({ host: node.host, port: node.port, timeoutMs: T.httpTimeoutMs });
   steps.push(hs.isOpen
-    ? { step: 'handshake', status: 'pass', detail: `POST /handshake -> HTTP ${hs.status} (${hs.durationMs} ms)`, durationMs: hs.durationMs }
-    : { step: 'handshake', status: 'fail', detail: hs.message ?? 'no answer', hint: 'register-with and poll-server check this page; the polling port must answer it directly (no HTTP proxy in front)', durationMs: hs.durationMs });
+    ? { step: 'handshake', status: 'pass', detail: `POST /handshake -> HTTP ${hs.status} (${Math.round(hs.durationMs)} ms)`, durationMs: Math.round(hs.durationMs) }
+    : { step: 'handshake', status: 'fail', detail: hs.message ?? 'no answer', hint: 'register-with and poll-server check this page; the polling port must answer it directly (no HTTP proxy in front)', durationMs: Math.round(hs.durationMs) });
 
   // Full identification with an identity the cluster trusts.
   if (!o.identity) {

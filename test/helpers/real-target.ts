@@ -2,7 +2,7 @@
  * A `pollfleet cluster` started as a separate process and used strictly as an external
  * target: only what cluster.json holds (addresses, thumbprint, API key) is used.
  */
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { stringify } from 'yaml';
@@ -26,10 +26,12 @@ type Teardown = { teardown(fn: () => void | Promise<void>): void };
 
 export async function startExternalCluster(t: Teardown, dir: string, nodes = 3): Promise<ExternalCluster> {
   const stateFile = join(dir, 'cluster.json');
+  rmSync(stateFile, { force: true }); // never read a file an earlier cluster left
   const proc = spawnCli(['cluster', '--state-dir', dir, '--polling-port', '0', '--nodes', String(nodes), '--polling-queue-wait', '2s', '--workload-interval', '1s']);
   let exited = false;
   proc.child.once('exit', () => (exited = true));
   t.teardown(async () => {
+    if (process.env['PF_DEBUG_CLUSTER']) writeFileSync(process.env['PF_DEBUG_CLUSTER'], proc.stdout() + proc.stderr());
     if (!exited) {
       proc.child.kill('SIGTERM');
       await proc.exited(20_000).catch(() => proc.child.kill('SIGKILL'));
@@ -38,6 +40,7 @@ export async function startExternalCluster(t: Teardown, dir: string, nodes = 3):
   await waitFor(() => (existsSync(stateFile) || exited ? true : undefined), 40_000, 'cluster.json');
   if (exited) throw new Error(`pollfleet cluster exited: ${proc.stderr()}`);
   const state = JSON.parse(readFileSync(stateFile, 'utf8')) as ClusterJson;
+  if (state.pid !== proc.child.pid) throw new Error(`cluster.json was written by process ${state.pid}, not by the cluster started here (${proc.child.pid})`);
   return { state, proc, dir };
 }
 

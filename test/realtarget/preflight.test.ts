@@ -1,5 +1,6 @@
 import t from 'tap';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import * as tls from 'node:tls';
 import { join } from 'node:path';
 import { newSubscriptionId } from '../../src/halibut/subscription.js';
 import { generateCertificate } from '../../src/pki/certificate.js';
@@ -8,8 +9,8 @@ import { runPreflight, preflightIdentity, renderPreflight, type PreflightReport 
 import { loadScenarioFile } from '../../src/scenario/loader.js';
 import type { Scenario } from '../../src/scenario/resolve.js';
 import { registerTentacle } from '../../src/tentacle/registration.js';
-import { filesContaining, startExternalCluster, writeExternalScenario } from '../helpers/real-target.js';
-import { spawnCli, waitFor } from '../helpers/run.js';
+import { filesContaining, machineNames, startExternalCluster, writeExternalScenario } from '../helpers/real-target.js';
+import { isAlive, spawnCli, waitFor } from '../helpers/run.js';
 
 // `pollfleet cluster` in its own process, checked by preflight as a real cluster would be.
 t.setTimeout(120_000);
@@ -101,10 +102,26 @@ t.test('preflight of a separately started cluster', async (t) => {
     process.kill(state.pid, 'SIGUSR2');
   });
 
+  await t.test('--register: a synthetic machine to identify with, deleted again', async (t) => {
+    const ledger = join(dir, 'preflight-ledger.json');
+    const reg = writeExternalScenario(join(dir, 'register.yaml'), state, { apiKeyEnv: 'PF_PREFLIGHT_KEY', register: { environment: 'Test', ledger } });
+    process.env['PF_PREFLIGHT_KEY'] = state.apiKey;
+    const p = spawnCli(['preflight', reg, '--register', '--json']);
+    const { code } = await p.exited(60_000);
+    t.equal(code, 0, p.stderr());
+    const r = JSON.parse(p.stdout()) as PreflightReport;
+    t.ok(r.nodes.every((n) => n.steps.find((x) => x.step === 'identify')?.status === 'pass'), 'identified on every node with the synthetic identity');
+    t.match(r.cluster.find((x) => x.step === 'register')?.detail, /registered synthetic machine pollfleet-synthetic-/);
+    t.same((await machineNames(state)).filter((n) => n.startsWith('pollfleet-synthetic-')), [], 'deleted at the end');
+    t.notOk(existsSync(ledger), 'ledger cleared');
+    t.notOk(p.stdout().includes(state.apiKey) || p.stderr().includes(state.apiKey), 'key never printed');
+  });
+
   await t.test('a node stopped: its TCP step fails, the others pass', async (t) => {
     const victim = state.nodes[2]!;
     t.ok(victim.pid, 'node3 runs in its own process');
     process.kill(victim.pid!, 'SIGKILL');
+    await waitFor(() => (isAlive(victim.pid!) ? undefined : true), 5_000, 'node3 gone');
 
     const r = await runPreflight(s, opts);
     const tcp = step(r, 'node3', 'tcp');
@@ -131,4 +148,26 @@ t.test('bad input: exit 2 with a clear message', async (t) => {
   t.equal(code, 2);
   t.match(p.stderr(), /preflight checks a real cluster \(target: external/);
   t.notMatch(p.stderr(), /\n\s+at /, 'no stack trace');
+});
+
+t.test('a certificate that is not Octopus\'s: "this looks like a load balancer\'s certificate"', async (t) => {
+  // A TLS endpoint presenting a balancer's own certificate (what TLS offload looks like).
+  const balancer = await generateCertificate({ commonName: 'pollfleet balancer' });
+  const server = tls.createServer({ cert: balancer.certPem, key: balancer.keyPem }, (s) => s.end());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.address() as { port: number }).port;
+  const expected = (await generateCertificate({ commonName: 'Octopus Portal' })).thumbprint;
+  const dir = t.testdir();
+  const file = join(dir, 'lb.yaml');
+  writeFileSync(file, `target: external\nexternal:\n  nodes: [{ name: lb, polling: "127.0.0.1:${port}" }]\n  thumbprint: ${expected}\n`);
+  const r = await runPreflight(load(file), { apiKey: null, identity: null, timeouts: TIMEOUTS });
+  const tp = step(r, 'lb', 'thumbprint');
+  t.equal(tp.status, 'fail');
+  t.match(tp.detail, `expected ${expected}, presented ${balancer.thumbprint}`);
+  t.match(tp.detail, /CN=pollfleet balancer/);
+  t.match(tp.hint, /this looks like a load balancer's certificate/);
+  t.equal(step(r, 'lb', 'identify').status, 'skip');
+  t.equal(step(r, 'lb', 'ping').status, 'skip', 'no API URL: skipped with a hint');
+  t.match(step(r, 'lb', 'ping').hint, /add api:/);
 });
