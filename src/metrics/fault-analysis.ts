@@ -121,11 +121,14 @@ export class FaultAnalyzer {
       case 'closed': {
         if (e.reason === 'stopped') return;
         const key = e.tentacle * ENTRY_SLOTS + e.entry;
+        // a close is blamed on the latest fault that could have caused it
+        let blamed: Tracking | undefined;
         for (const tr of this.#t) {
-          if (!tr || !tr.affected.has(key) || tr.detectedAt.has(key) || e.at < tr.startAt) continue;
+          if (!tr || !tr.affected.has(key) || e.at < tr.startAt) continue;
           if (tr.endAt !== null && e.at > tr.endAt + this.#p.receiveRequestTimeoutMs) continue;
-          tr.detectedAt.set(key, e.at);
+          if (!blamed || tr.startAt >= blamed.startAt) blamed = tr;
         }
+        if (blamed && !blamed.detectedAt.has(key)) blamed.detectedAt.set(key, e.at);
         return;
       }
       case 'connect-start': {
