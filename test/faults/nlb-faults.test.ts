@@ -1,0 +1,70 @@
+import t from 'tap';
+import { fault, faultScenario, runWithEvents } from '../helpers/faults.js';
+
+function nlbScenario(name: string, nlb: Record<string, unknown>, faults: unknown[], duration = '14s'): Record<string, unknown> {
+  return faultScenario({
+    name,
+    route: { kind: 'nlb-unique-port', nlb: { healthCheck: { protocol: 'http', interval: '500ms', timeout: '400ms', unhealthyThreshold: 2, healthyThreshold: 2 }, ...nlb } },
+    cluster: { nodes: 2, pollingPort: 0 },
+    duration,
+    faults,
+  });
+}
+
+// The drain trap: drain answers 418 on the ping path, the HTTP health check turns the target unhealthy.
+t.test('drain behind an NLB with onUnhealthy reset: every connection to the node is reset', async (t) => {
+  const { result } = await runWithEvents(nlbScenario('drain-reset', { onUnhealthy: 'reset' }, [{ at: '1s', action: 'drain', target: 'node2', for: '4s' }]), t.testdir());
+  const f = fault(result, 'drain@node2');
+  t.equal(f.affectedPairs, 6);
+  t.equal(f.detectionMs.count, 6, 'all 6 connections to the draining node were reset');
+  t.ok(f.detectionMs.min! >= 500, `not before the health check could fail twice (${f.detectionMs.min} ms)`);
+  t.equal(f.recoveryMs.count, 6, 'and came back');
+  t.ok((result.summary.errors['tcp.reset'] ?? 0) >= 6, `the tentacles saw resets: ${JSON.stringify(result.summary.errors)}`);
+});
+
+t.test('drain behind an NLB with onUnhealthy drain: connections are kept', async (t) => {
+  const { result } = await runWithEvents(nlbScenario('drain-keep', { onUnhealthy: 'drain' }, [{ at: '1s', action: 'drain', target: 'node2', for: '4s' }]), t.testdir());
+  const f = fault(result, 'drain@node2');
+  t.equal(f.affectedPairs, 6);
+  t.equal(f.detectionMs.count, 0, 'no connection lost');
+  t.equal(result.summary.errors['tcp.reset'] ?? 0, 0, 'no reset');
+  t.equal(f.pass, true, f.reasons.join('; '));
+  t.equal(result.summary.coverage.min, 1, 'coverage never dipped');
+});
+
+t.test('deregister (with termination), unhealthy, idle timeout below the poll cycle, reconnect storm', async (t) => {
+  const { result } = await runWithEvents(
+    nlbScenario(
+      'nlb-faults',
+      { healthCheck: { protocol: 'tcp', interval: '1s' }, deregistrationDelay: '1s', deregistrationTermination: true },
+      [
+        { at: '1s', action: 'deregister', target: 'balancer:node1' },
+        { at: '3s', action: 'register', target: 'balancer:node1' },
+        { at: '7s', action: 'unhealthy', target: 'balancer:node2', for: '2s' },
+        { at: '12s', action: 'idle-timeout', target: 'balancer', idleTimeout: '500ms', for: '3s' },
+        { at: '20s', action: 'reconnect-storm', target: 'balancer:node1' },
+      ],
+      '27s',
+    ),
+    t.testdir(),
+  );
+  const dereg = fault(result, 'deregister@balancer:node1');
+  t.equal(dereg.affectedPairs, 6);
+  t.equal(dereg.detectionMs.count, 6, 'connections reset when the deregistration delay ended');
+  t.ok(dereg.detectionMs.min! >= 900, `not before the 1 s delay (${dereg.detectionMs.min} ms)`);
+  t.equal(dereg.recoveryMs.count, 6, 'back after register');
+  const sick = fault(result, 'unhealthy@balancer:node2');
+  t.equal(sick.detectionMs.count, 6, 'an unhealthy target\'s connections are reset on their next packet');
+  t.ok(sick.detectionMs.max! <= 1_000 + 500, `within one poll cycle (${sick.detectionMs.max} ms)`);
+  const idle = fault(result, 'idle-timeout@balancer');
+  t.ok(idle.detectionMs.count >= 6, `idle flows dropped and reset (${idle.detectionMs.count} pairs)`);
+  t.ok(result.diagnosis.some((d) => /idle timeout \(0\.5 s\) is shorter than the poll cycle \(pollingQueueWait 1 s\)/.test(d)), `diagnosis: ${result.diagnosis.join(' | ')}`);
+  const storm = fault(result, 'reconnect-storm@balancer:node1');
+  t.equal(storm.affectedPairs, 6);
+  t.equal(storm.detectionMs.count, 6);
+  t.ok(storm.detectionMs.max! < 1_000, `RST at once (${storm.detectionMs.max} ms)`);
+  t.equal(storm.recoveryMs.count, 6);
+  t.ok(storm.peakHandshakesPerSec >= 1 && storm.peakHandshakesPerSec <= 6);
+  t.ok(storm.timeToFullCoverageMs !== null, 'full coverage again');
+  for (const f of result.faults) t.equal(f.pass, true, `${f.name}: ${f.reasons.join('; ')}`);
+});
