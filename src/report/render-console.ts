@@ -58,7 +58,7 @@ export function renderConsoleResult(r: Result, o: ConsoleOptions = {}): string {
   if (r.faults.length) lines.push(renderFailover(r, o));
   if (r.apiLoad) lines.push(`REST API load: ${apiLoadLine(r.apiLoad)}`);
   for (const d of r.diagnosis) lines.push(`diagnosis: ${d}`);
-  lines.push(`verdict: ${verdictWord(r.verdict.pass, o)}${r.verdict.reasons.length ? ` -- ${r.verdict.reasons.join('; ')}` : r.queue === 'per-node' ? ' -- every node was polled by every tentacle and no work expired' : ' -- every node\'s work was collected (multi-node polling) and no work expired'}`);
+  lines.push(`verdict: ${verdictWord(r.verdict.pass, o)} -- ${r.verdict.reasons.length ? r.verdict.reasons.join('; ') : passSummary(r)}`);
   return lines.join('\n') + '\n';
 }
 
@@ -103,6 +103,18 @@ function wrap(text: string, width: number): string {
   }
   if (line) out.push(line);
   return out.join('\n');
+}
+
+/** What a passing run showed, stated from its figures (never more than they say). */
+function passSummary(r: Result): string {
+  const s = r.summary;
+  const expired = s.requests?.expired ?? null;
+  const facts = [
+    `${r.thresholds.length} threshold${r.thresholds.length === 1 ? '' : 's'} passed`,
+    `coverage ${formatPct(s.coverage.final)} at the end`,
+    expired === null ? 'expired requests not measured' : expired === 0 ? 'no work expired' : `${expired} request${expired === 1 ? '' : 's'} expired (allowed by this scenario's thresholds)`,
+  ];
+  return facts.join(', ');
 }
 
 /** One row per route: the side-by-side answer to "which network design gets every node polled?". */
