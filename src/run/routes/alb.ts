@@ -49,7 +49,7 @@ export const albRoute = {
         kind: s.route.balancer,
         workDir: `${ctx.workDir}/${s.route.balancer}`,
         listenHost: host,
-        frontends: [{ mode: 'http-tls', name: 'alb', port: s.cluster.pollingPort, certPem: cert.certPem, keyPem: cert.keyPem, targets: apiTargets }],
+        frontends: [{ mode: 'http-tls', name: 'alb', port: s.cluster.pollingPort, certPem: cert.certPem, keyPem: cert.keyPem, targets: apiTargets.map(({ name, host: h, port, tls }) => ({ name, host: h, port, tls })) }],
         timeouts: { connectMs: 5_000, clientMs: s.route.alb.idleTimeoutMs, serverMs: s.route.alb.idleTimeoutMs },
       });
       port = running.ports[0]!;
