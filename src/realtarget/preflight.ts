@@ -1,7 +1,7 @@
 import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { now } from '../core/clock.js';
 import { errorKindOf } from '../core/errors.js';
 import { newSubscriptionId } from '../halibut/subscription.js';
@@ -11,7 +11,7 @@ import { PING_PATH, PREFLIGHT_DEFAULTS, TENTACLE_DEFAULTS } from '../scenario/de
 import type { ExternalNode, Scenario } from '../scenario/resolve.js';
 import { runPollingConnection } from '../tentacle/polling-connection.js';
 import { API_KEY_HEADER, checkPollingPort } from '../tentacle/registration.js';
-import { serverEntry } from '../tentacle/server-entry.js';
+import { pollingAddress, serverEntry } from '../tentacle/server-entry.js';
 import { TentacleServices } from '../tentacle/services.js';
 import { tentacleSecureContext } from '../tentacle/tentacle.js';
 import { scrubKey } from './api-key.js';
@@ -192,13 +192,12 @@ async function identifyStep(node: ExternalNode, id: PreflightIdentity, s: Scenar
   let identifiedAt = 0;
   const timer = setTimeout(() => ac.abort(), timeoutMs);
   const limit = (ms: number) => Math.min(ms, timeoutMs);
-  const host = net.isIP(node.host) === 6 ? `[${node.host}]` : node.host;
   const outcome = await runPollingConnection(
     {
       tentacle: 0,
       entry: 0,
       conn: 0,
-      server: serverEntry(`${host}:${node.port}`, node.thumbprint ?? '', node.name),
+      server: serverEntry(pollingAddress(node), node.thumbprint ?? '', node.name),
       secureContext: tentacleSecureContext(id.identity),
       tentacleThumbprint: id.identity.thumbprint,
       subscriptionId: id.subscriptionId,
@@ -236,10 +235,11 @@ async function identifyStep(node: ExternalNode, id: PreflightIdentity, s: Scenar
   };
 }
 
-async function httpGet(url: string, apiKey: string | null, timeoutMs: number): Promise<{ status: number; body: string; durationMs: number }> {
+async function httpGet(url: string, apiKey: string | null, timeoutMs: number, dispatcher?: Dispatcher): Promise<{ status: number; body: string; durationMs: number }> {
   const t0 = now();
   const res = await request(url, {
     method: 'GET',
+    ...(dispatcher ? { dispatcher } : {}),
     headers: { accept: 'application/json', ...(apiKey ? { [API_KEY_HEADER]: apiKey } : {}) },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
@@ -252,13 +252,13 @@ function joinUrl(base: string, path: string): string {
   return base.replace(/\/+$/, '') + path;
 }
 
-async function pingStep(node: ExternalNode, timeoutMs: number): Promise<PreflightStep> {
+async function pingStep(node: ExternalNode, timeoutMs: number, dispatcher?: Dispatcher): Promise<PreflightStep> {
   if (!node.apiUrl) {
     return { step: 'ping', status: 'skip', detail: 'no direct API URL for this node', hint: `add api: https://<this node's own address> to ${node.name} to check its health endpoint (${PING_PATH})` };
   }
   const url = joinUrl(node.apiUrl, PING_PATH);
   try {
-    const r = await httpGet(url, null, timeoutMs);
+    const r = await httpGet(url, null, timeoutMs, dispatcher);
     if (r.status === 200) return { step: 'ping', status: 'pass', detail: `GET ${url} -> 200 online (${r.durationMs} ms)`, durationMs: r.durationMs };
     if (r.status === 418) {
       return {
@@ -274,7 +274,7 @@ async function pingStep(node: ExternalNode, timeoutMs: number): Promise<Prefligh
 }
 
 /** Every step of one node, in order; a step that cannot run after an earlier failure is skipped. */
-async function checkNode(node: ExternalNode, s: Scenario, o: PreflightOptions, T: PreflightTimeouts): Promise<PreflightNode> {
+async function checkNode(node: ExternalNode, s: Scenario, o: PreflightOptions, T: PreflightTimeouts & { dispatcher?: Dispatcher }): Promise<PreflightNode> {
   const steps: PreflightStep[] = [];
   const skipRest = (from: PreflightStep['step'][], why: string) => {
     for (const step of from) steps.push({ step, status: 'skip', detail: `skipped: ${why}` });
@@ -295,7 +295,7 @@ async function checkNode(node: ExternalNode, s: Scenario, o: PreflightOptions, T
     } catch (e) {
       steps.push({ step: 'dns', status: 'fail', detail: `${node.host}: ${(e as Error).message}`, hint: NETWORK_HINTS['dns.failed']!, durationMs: Math.round(now() - t0) });
       skipRest(['tcp', 'tls', 'thumbprint', 'handshake', 'identify'], 'DNS failed');
-      steps.push(await pingStep(node, T.httpTimeoutMs));
+      steps.push(await pingStep(node, T.httpTimeoutMs, T.dispatcher));
       return out;
     }
   }
@@ -319,7 +319,7 @@ async function checkNode(node: ExternalNode, s: Scenario, o: PreflightOptions, T
     });
     if (!ok.length) {
       skipRest(['tls', 'thumbprint', 'handshake', 'identify'], 'no TCP connection');
-      steps.push(await pingStep(node, T.httpTimeoutMs));
+      steps.push(await pingStep(node, T.httpTimeoutMs, T.dispatcher));
       return out;
     }
   } else {
@@ -344,7 +344,7 @@ async function checkNode(node: ExternalNode, s: Scenario, o: PreflightOptions, T
       hint: 'the port accepts TCP but no TLS 1.2+ handshake completes: is this the polling port (not the web port), and is nothing in the path speaking another protocol?',
     });
     skipRest(['thumbprint', 'handshake', 'identify'], 'no TLS');
-    steps.push(await pingStep(node, T.httpTimeoutMs));
+    steps.push(await pingStep(node, T.httpTimeoutMs, T.dispatcher));
     return out;
   }
 
@@ -362,14 +362,14 @@ async function checkNode(node: ExternalNode, s: Scenario, o: PreflightOptions, T
   } else {
     steps.push(await identifyStep(node, o.identity, s, T.identifyTimeoutMs));
   }
-  steps.push(await pingStep(node, T.httpTimeoutMs));
+  steps.push(await pingStep(node, T.httpTimeoutMs, T.dispatcher));
   return out;
 }
 
-async function apiStep(apiUrl: string, apiKey: string | null, timeoutMs: number): Promise<PreflightStep> {
+async function apiStep(apiUrl: string, apiKey: string | null, timeoutMs: number, dispatcher?: Dispatcher): Promise<PreflightStep> {
   const url = joinUrl(apiUrl, '/api');
   try {
-    const r = await httpGet(url, apiKey, timeoutMs);
+    const r = await httpGet(url, apiKey, timeoutMs, dispatcher);
     let version = '';
     try {
       version = String((JSON.parse(r.body) as Record<string, unknown>)?.['Version'] ?? '');
@@ -394,10 +394,10 @@ async function apiStep(apiUrl: string, apiKey: string | null, timeoutMs: number)
   }
 }
 
-async function redisStep(apiUrl: string, apiKey: string | null, timeoutMs: number): Promise<PreflightStep> {
+async function redisStep(apiUrl: string, apiKey: string | null, timeoutMs: number, dispatcher?: Dispatcher): Promise<PreflightStep> {
   const url = joinUrl(apiUrl, '/api/serverstatus/redis');
   try {
-    const r = await httpGet(url, apiKey, timeoutMs);
+    const r = await httpGet(url, apiKey, timeoutMs, dispatcher);
     if (r.status !== 200) {
       return { step: 'redis', status: 'fail', detail: `GET ${url} -> HTTP ${r.status}`, hint: r.status === 401 ? 'needs an API key (external.apiKeyEnv)' : 'this Octopus version may not report Redis status' };
     }
@@ -417,14 +417,16 @@ async function redisStep(apiUrl: string, apiKey: string | null, timeoutMs: numbe
 /** Run every check (nodes in parallel, steps of a node in order). Never throws for a failing check. */
 export async function runPreflight(s: Scenario, o: PreflightOptions): Promise<PreflightReport> {
   const ext = s.external!;
-  const T: PreflightTimeouts = { ...PREFLIGHT_DEFAULTS, ...o.timeouts };
+  // external.apiTlsVerify: false accepts a self-signed REST API certificate (test clusters only).
+  const insecure = ext.apiTlsVerify ? undefined : new Agent({ connect: { rejectUnauthorized: false } });
+  const T = { ...PREFLIGHT_DEFAULTS, ...o.timeouts, ...(insecure ? { dispatcher: insecure } : {}) };
   const nodes = await Promise.all(ext.nodes.map((n) => checkNode(n, s, o, T)));
   const cluster: PreflightStep[] = [];
-  if (ext.apiUrl) cluster.push(await apiStep(ext.apiUrl, o.apiKey, T.httpTimeoutMs));
+  if (ext.apiUrl) cluster.push(await apiStep(ext.apiUrl, o.apiKey, T.httpTimeoutMs, T.dispatcher));
   else cluster.push({ step: 'api', status: 'skip', detail: 'no public API URL', hint: 'set external.apiUrl (the URL through the balancer) to check registration access' });
   if (ext.multiNodePolling) {
     const base = ext.apiUrl ?? ext.nodes.find((n) => n.apiUrl)?.apiUrl ?? null;
-    cluster.push(base ? await redisStep(base, o.apiKey, T.httpTimeoutMs) : { step: 'redis', status: 'skip', detail: 'no API URL to ask', hint: 'set external.apiUrl' });
+    cluster.push(base ? await redisStep(base, o.apiKey, T.httpTimeoutMs, T.dispatcher) : { step: 'redis', status: 'skip', detail: 'no API URL to ask', hint: 'set external.apiUrl' });
   }
   const scrubbed = (st: PreflightStep): PreflightStep => ({ ...st, detail: scrubKey(st.detail, o.apiKey), ...(st.hint ? { hint: scrubKey(st.hint, o.apiKey) } : {}) });
   const report: PreflightReport = {
@@ -435,6 +437,7 @@ export async function runPreflight(s: Scenario, o: PreflightOptions): Promise<Pr
     warnings: [],
   };
   report.pass = ![...report.nodes.flatMap((n) => n.steps), ...report.cluster].some((st) => st.status === 'fail');
+  await insecure?.close();
   return report;
 }
 

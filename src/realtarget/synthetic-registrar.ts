@@ -17,6 +17,8 @@ export interface SyntheticRegistrarOptions {
   spec: SyntheticRegistration;
   /** Check the polling port first, as register-with does. */
   pollingPort?: PollingPortCheck;
+  /** false: accept a self-signed REST API certificate (test clusters only). */
+  apiTlsVerify?: boolean;
   concurrency: number;
   sink: EventSink;
   log?: (line: string) => void;
@@ -43,7 +45,7 @@ export class SyntheticRegistrar {
     this.#o = o;
     this.ledger = new Ledger(o.spec.ledgerFile);
     this.#limiter = new RateLimiter(o.spec.ratePerSecond);
-    this.#dispatcher = new Agent({ connections: o.concurrency });
+    this.#dispatcher = new Agent({ connections: o.concurrency, ...(o.apiTlsVerify === false ? { connect: { rejectUnauthorized: false } } : {}) });
   }
 
   nameOf(t: number): string {

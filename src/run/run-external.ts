@@ -11,7 +11,7 @@ import { loadPem, loadPfx, CertificateLoadError } from '../pki/load.js';
 import type { Result } from '../report/result.js';
 import { METRICS_DEFAULTS } from '../scenario/defaults.js';
 import type { Scenario } from '../scenario/resolve.js';
-import { serverEntry, type ServerEntry } from '../tentacle/server-entry.js';
+import { pollingAddress, serverEntry, type ServerEntry } from '../tentacle/server-entry.js';
 import { finishResult } from './finish-result.js';
 import { redactScenario } from './redact.js';
 import type { RunDeps } from './run-scenario.js';
@@ -52,7 +52,7 @@ export async function runExternal(s: Scenario, deps: RunDeps): Promise<Result> {
   }
   const identity = identities[0]!;
   const nodeNames = ext.nodes.map((n) => n.name);
-  const entries: ServerEntry[] = ext.nodes.map((n) => serverEntry(`https://${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`, n.thumbprint!, n.name));
+  const entries: ServerEntry[] = ext.nodes.map((n) => serverEntry(pollingAddress(n), n.thumbprint!, n.name));
   const entriesFor = (t: number): ServerEntry[] => {
     const o = s.fleet.overrides.find((x) => t >= x.from && t <= x.to);
     return o ? entries.filter((e) => o.nodes.includes(e.name!)) : entries;
@@ -78,7 +78,9 @@ export async function runExternal(s: Scenario, deps: RunDeps): Promise<Result> {
       apiKey: requireApiKey(ext, 'external.register').key,
       space: ext.space,
       spec: ext.register,
-      pollingPort: { host: first.host, port: first.port },
+      // register-with checks the TCP polling port with POST /handshake; a wss:// entry has none.
+      ...(entries[0]!.transport === 'websocket' ? {} : { pollingPort: { host: first.host, port: first.port } }),
+      apiTlsVerify: ext.apiTlsVerify,
       concurrency: s.fleet.registrationConcurrency,
       sink,
       ...(deps.log ? { log: deps.log } : {}),

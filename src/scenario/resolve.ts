@@ -104,6 +104,8 @@ export interface Scenario {
     identity: { cert: string | null; key: string | null; pfx: string | null; passphraseEnv: string | null };
     subscriptionId: string | null;
     apiKeyFile: string | null;
+    /** Verify the REST API's TLS certificate. */
+    apiTlsVerify: boolean;
     multiNodePolling: boolean;
     allowLoad: boolean;
     register: SyntheticRegistration | null;
@@ -137,6 +139,9 @@ export interface ResolveProblem {
 }
 
 function splitHostPort(text: string): { host: string; port: number } | null {
+  // wss://host[:443]/OctopusComms: polling over WebSockets (the port defaults to 443).
+  const ws = /^wss:\/\/(\[[^\]]+\]|[^/:]+)(?::(\d+))?(\/.*)?$/i.exec(text);
+  if (ws) return { host: ws[1]!.replace(/^\[|\]$/g, ''), port: Number(ws[2] ?? 443) };
   const t = text.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(t) ?? /^([^:]+):(\d+)$/.exec(t);
   if (!m) return null;
@@ -190,7 +195,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
       const list: ExternalNode[] = [];
       p.external.nodes.forEach((n, i) => {
         const hp = splitHostPort(n.polling);
-        if (!hp) problems.push({ path: `external.nodes[${i}].polling`, message: `expected host:port, got ${JSON.stringify(n.polling)}` });
+        if (!hp) problems.push({ path: `external.nodes[${i}].polling`, message: `expected host:port or wss://host:443/OctopusComms, got ${JSON.stringify(n.polling)}` });
         const tp = n.thumbprint ?? p.external!.thumbprint ?? null;
         if (!tp) problems.push({ path: `external.nodes[${i}].thumbprint`, message: 'expected the server thumbprint (here or as external.thumbprint)' });
         list.push({ name: n.name ?? `node${i + 1}`, host: hp?.host ?? '', port: hp?.port ?? 0, address: n.polling, thumbprint: tp, apiUrl: n.api ?? null });
@@ -213,6 +218,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
         identity: { cert: id?.cert ?? null, key: id?.key ?? id?.cert ?? null, pfx: id?.pfx ?? null, passphraseEnv: id?.passphraseEnv ?? null },
         subscriptionId: p.external.subscriptionId ?? null,
         apiKeyFile: p.external.apiKeyFile ?? null,
+        apiTlsVerify: p.external.apiTlsVerify ?? true,
         multiNodePolling: p.external.multiNodePolling ?? false,
         allowLoad: p.external.allowLoad ?? false,
         register: reg

@@ -115,6 +115,8 @@ const externalSchema = z.strictObject({
   subscriptionId: z.string().regex(/^poll:\/\/[a-z0-9.-]+\/$/i, 'expected poll://<id>/').optional(),
   /** A file holding the API key (readable by its owner only), instead of apiKeyEnv. */
   apiKeyFile: z.string().min(1).optional(),
+  /** Verify the REST API's TLS certificate (default true). false only for a test cluster with a self-signed API certificate. */
+  apiTlsVerify: z.boolean().optional(),
   /** The cluster uses multi-node polling (a shared queue): preflight checks /api/serverstatus/redis. */
   multiNodePolling: z.boolean().optional(),
   /** Lift the safety limits for real targets (fleet size, registration rate, duration). */

@@ -104,3 +104,12 @@ export function serverEntry(address: string, thumbprint: string, name?: string):
   }
   return name === undefined ? { ...parsed, thumbprint } : { ...parsed, thumbprint, name };
 }
+
+/**
+ * The address a tentacle polls for a configured node: a `wss://` address as written (polling
+ * over WebSockets), otherwise `https://host:port` (IPv6 in brackets).
+ */
+export function pollingAddress(n: { address: string; host: string; port: number }): string {
+  if (/^wss:\/\//i.test(n.address)) return n.address;
+  return `https://${isIP(n.host) === 6 ? `[${n.host}]` : n.host}:${n.port}`;
+}
