@@ -1,10 +1,10 @@
+import { TimedRelease } from './timed-release.js';
 import type { Next, ToxicDefinition, ToxicStage } from './toxic.js';
 
 /** Limit throughput to bytesPerSec: each chunk leaves when the link would have finished sending it. */
 class BandwidthStage implements ToxicStage {
   readonly #bytesPerMs: number;
-  readonly #queue: Array<{ dueAt: number; chunk: Buffer; next: Next }> = [];
-  #timer: NodeJS.Timeout | null = null;
+  readonly #release = new TimedRelease();
   #freeAt = 0;
 
   constructor(bytesPerSec: number) {
@@ -14,29 +14,11 @@ class BandwidthStage implements ToxicStage {
   write(chunk: Buffer, next: Next): void {
     const start = Math.max(this.#freeAt, performance.now());
     this.#freeAt = start + chunk.length / this.#bytesPerMs;
-    this.#queue.push({ dueAt: this.#freeAt, chunk, next });
-    if (!this.#timer) this.#arm();
+    this.#release.hold(this.#freeAt, chunk, next);
   }
-
-  #arm(): void {
-    const head = this.#queue[0];
-    if (head) this.#timer = setTimeout(this.#fire, Math.max(0, head.dueAt - performance.now()));
-  }
-
-  readonly #fire = (): void => {
-    this.#timer = null;
-    const t = performance.now();
-    while (this.#queue.length && this.#queue[0]!.dueAt <= t + 1) {
-      const { chunk, next } = this.#queue.shift()!;
-      next(chunk);
-    }
-    this.#arm();
-  };
 
   dispose(next: Next): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    for (const q of this.#queue.splice(0)) next(q.chunk);
+    this.#release.flush(next);
   }
 }
 

@@ -1,14 +1,14 @@
+import { TimedRelease } from './timed-release.js';
 import type { Next, ToxicDefinition, ToxicStage } from './toxic.js';
 
 /**
  * Delay every chunk by latency +- jitter, keeping order (a chunk never overtakes the one
- * before it). One timer per stage, re-armed for the next due chunk.
+ * before it).
  */
 class LatencyStage implements ToxicStage {
-  readonly #queue: Array<{ dueAt: number; chunk: Buffer; next: Next }> = [];
+  readonly #release = new TimedRelease();
   readonly #latencyMs: number;
   readonly #jitterMs: number;
-  #timer: NodeJS.Timeout | null = null;
   #lastDueAt = 0;
 
   constructor(latencyMs: number, jitterMs: number) {
@@ -20,30 +20,11 @@ class LatencyStage implements ToxicStage {
     const jitter = this.#jitterMs ? (Math.random() * 2 - 1) * this.#jitterMs : 0;
     const dueAt = Math.max(this.#lastDueAt, performance.now() + Math.max(0, this.#latencyMs + jitter));
     this.#lastDueAt = dueAt;
-    this.#queue.push({ dueAt, chunk, next });
-    if (!this.#timer) this.#arm();
+    this.#release.hold(dueAt, chunk, next);
   }
-
-  #arm(): void {
-    const head = this.#queue[0];
-    if (!head) return;
-    this.#timer = setTimeout(this.#fire, Math.max(0, head.dueAt - performance.now()));
-  }
-
-  readonly #fire = (): void => {
-    this.#timer = null;
-    const t = performance.now();
-    while (this.#queue.length && this.#queue[0]!.dueAt <= t + 1) {
-      const { chunk, next } = this.#queue.shift()!;
-      next(chunk);
-    }
-    this.#arm();
-  };
 
   dispose(next: Next): void {
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-    for (const q of this.#queue.splice(0)) next(q.chunk);
+    this.#release.flush(next);
   }
 }
 
