@@ -1,12 +1,12 @@
 import { PollfleetError, describeError } from '../core/errors.js';
-import { HistoryStore } from '../history/store.js';
-import { pushMetrics, pushgatewayUrl } from '../report/pushgateway.js';
+import { HistoryStore } from '../outputs/history-store.js';
+import { pushMetrics, pushgatewayUrl } from '../outputs/pushgateway.js';
 import { renderPrometheus } from '../report/render-prometheus.js';
-import type { Result } from '../report/result.js';
+import type { Result } from '../result/result.js';
 import { CHECK_DEFAULTS } from '../scenario/defaults.js';
 import type { Scenario } from '../scenario/resolve.js';
-import { finishResult, thresholdsFor } from '../run/finish-result.js';
-import { historyLookup, historyThresholds, historyWindow } from '../run/history-thresholds.js';
+import { finishResult, thresholdsFor } from '../verdict/judge.js';
+import { historyLookup, historyThresholds, historyWindow } from '../verdict/history-thresholds.js';
 import { parseThresholds } from '../verdict/threshold-parser.js';
 
 /**

@@ -1,5 +1,5 @@
-import type { Comparison, Result } from '../report/result.js';
-import { REPORT_FORMATS, resolveFormat, writeReports } from '../report/render-all.js';
+import type { Comparison, Result } from '../result/result.js';
+import { REPORT_FORMATS, resolveFormat, writeReports } from '../outputs/report-files.js';
 
 /** `--format md,html` -> checked format names (bad names are exit 2 before anything runs). Default: every report. */
 export function reportFormats(format: string | undefined): string[] {

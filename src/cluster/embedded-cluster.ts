@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import type { EventSink, NodeEvent } from '../events/events.js';
+import type { EventSink, NodeEvent } from '../core/events.js';
 import type { CertificateIdentity } from '../pki/certificate.js';
 import { CLUSTER_DEFAULTS } from '../scenario/defaults.js';
 import type { ProtocolSettings } from '../scenario/resolve.js';
 import { PollfleetError } from '../core/errors.js';
 import { now } from '../core/clock.js';
-import { forkModule, siblingModule } from '../util/child-module.js';
+import { forkModule, siblingModule } from '../core/child-module.js';
 import type { FromNode, NodeProcessConfig, ToNode } from './ipc.js';
 import { LocalQueue } from './local-queue.js';
-import { MemoryRegistry } from './memory-registry.js';
-import type { Machine } from './registry.js';
+import { MemoryRegistry } from './memory-machine-registry.js';
+import type { Machine } from './machine-registry.js';
 import { startNodeInProcess, type InProcessNode } from './node-process.js';
 
 export interface EmbeddedNodeSpec {

@@ -1,6 +1,6 @@
-import type { NodeEvent } from '../events/events.js';
+import type { NodeEvent } from '../core/events.js';
 import type { NodeProtocolSettings } from './node.js';
-import type { Machine, NewMachine } from './registry.js';
+import type { Machine, NewMachine } from './machine-registry.js';
 
 /**
  * The control channel between the cluster supervisor and a node process (Node's IPC,

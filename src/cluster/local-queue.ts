@@ -1,5 +1,5 @@
 import { now } from '../core/clock.js';
-import type { EventSink } from '../events/events.js';
+import type { EventSink } from '../core/events.js';
 import { CLUSTER_DEFAULTS } from '../scenario/defaults.js';
 import type { QueueItem, QueueOutcome, WorkQueue } from './work-queue.js';
 

@@ -1,14 +1,14 @@
 import { X509Certificate } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EventSink, NodeEvent } from '../events/events.js';
+import type { EventSink, NodeEvent } from '../core/events.js';
 import type { CertificateIdentity } from '../pki/certificate.js';
 import { thumbprintOfDer } from '../pki/thumbprint.js';
 import type { FromNode, NodeProcessConfig, ToNode } from './ipc.js';
-import { IpcRegistry, type RegistryRequest } from './ipc-registry.js';
+import { IpcRegistry, type RegistryRequest } from './ipc-machine-registry.js';
 import { RedisQueue } from './redis-queue.js';
 import { LocalQueue } from './local-queue.js';
-import type { MachineRegistry } from './registry.js';
+import type { MachineRegistry } from './machine-registry.js';
 import type { WorkQueue } from './work-queue.js';
 import { ClusterNode } from './node.js';
 

@@ -1,10 +1,10 @@
 import { now } from '../core/clock.js';
 import { PollfleetError } from '../core/errors.js';
-import type { EventSink, NodeStateEvent } from '../events/events.js';
+import type { EventSink, NodeStateEvent } from '../core/events.js';
 import type { CertificateIdentity } from '../pki/index.js';
 import { CLUSTER_DEFAULTS, WORKLOAD_DEFAULTS } from '../scenario/defaults.js';
 import { PollingListener } from './polling-listener.js';
-import type { MachineRegistry } from './registry.js';
+import type { MachineRegistry } from './machine-registry.js';
 import { RestApi, type RedisStatus } from './rest-api.js';
 import { WebSocketEndpoint, type WebSocketEndpointOptions } from './websocket-endpoint.js';
 import type { WorkQueue } from './work-queue.js';

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { now } from '../core/clock.js';
 import { errorKindOf, type ErrorKind } from '../core/errors.js';
-import type { EventSink, NodeRejectedEvent } from '../events/events.js';
+import type { EventSink, NodeRejectedEvent } from '../core/events.js';
 import {
   runServerSession,
   type Identity,
@@ -15,7 +15,7 @@ import {
   type ServerSessionOptions,
 } from '../halibut/index.js';
 import { thumbprintOfDer, type CertificateIdentity } from '../pki/index.js';
-import type { MachineRegistry } from './registry.js';
+import type { MachineRegistry } from './machine-registry.js';
 import type { QueueItem, WorkQueue } from './work-queue.js';
 
 export interface PollingListenerOptions {

@@ -1,7 +1,7 @@
 import { createClient } from 'redis';
 import { now } from '../core/clock.js';
 import { PollfleetError } from '../core/errors.js';
-import type { EventSink } from '../events/events.js';
+import type { EventSink } from '../core/events.js';
 import { bsonToMessage, encodeMessage, tryInflate } from '../halibut/codec.js';
 import type { ResponseMessage } from '../halibut/messages.js';
 import { CLUSTER_DEFAULTS, PROTOCOL_DEFAULTS } from '../scenario/defaults.js';

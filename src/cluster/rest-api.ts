@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { isSubscriptionId } from '../halibut/index.js';
 import type { CertificateIdentity } from '../pki/index.js';
 import { PING_PATH } from '../scenario/defaults.js';
-import type { Machine, MachineRegistry, NewMachine } from './registry.js';
+import type { Machine, MachineRegistry, NewMachine } from './machine-registry.js';
 
 /**
  * The subset of the Octopus REST API a polling Tentacle's registration and a load balancer's

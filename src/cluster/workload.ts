@@ -16,7 +16,7 @@ import {
   type EndpointTimeouts,
   type RequestMessage,
 } from '../halibut/index.js';
-import type { MachineRegistry } from './registry.js';
+import type { MachineRegistry } from './machine-registry.js';
 import type { QueueOutcome, WorkQueue } from './work-queue.js';
 
 /** .NET's Timeout.InfiniteTimeSpan (-1 ms), the script isolation mutex timeout Octopus sends. */

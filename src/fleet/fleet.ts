@@ -1,4 +1,4 @@
-import type { EventSink } from '../events/events.js';
+import type { EventSink } from '../core/events.js';
 import type { Scenario } from '../scenario/resolve.js';
 import type { ServerEntry } from '../tentacle/server-entry.js';
 import { Tentacle } from '../tentacle/tentacle.js';

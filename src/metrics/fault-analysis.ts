@@ -1,7 +1,7 @@
-import type { PollfleetEvent } from '../events/events.js';
+import type { PollfleetEvent } from '../core/events.js';
 import { formatClock, formatMs } from '../report/format.js';
-import type { FaultResult, TimelinePoint } from '../report/result.js';
-import { DurationHistogram } from './histogram.js';
+import type { FaultResult, TimelinePoint } from '../result/result.js';
+import { DurationHistogram } from '../result/histogram.js';
 
 /** One fault as the analysis needs it (from the resolved scenario and the action's definition). */
 export interface AnalyzedFault {

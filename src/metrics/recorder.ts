@@ -1,7 +1,7 @@
 import { now } from '../core/clock.js';
-import type { EventSink, PollfleetEvent } from '../events/events.js';
-import type { TimelinePoint } from '../report/result.js';
-import { DurationHistogram } from './histogram.js';
+import type { EventSink, PollfleetEvent } from '../core/events.js';
+import type { TimelinePoint } from '../result/result.js';
+import { DurationHistogram } from '../result/histogram.js';
 
 /** What the recorder needs to know about the run; nothing else. */
 export interface RecorderPlan {

@@ -1,7 +1,7 @@
 import os from 'node:os';
-import type { NodeResult, Result, Summary, TentacleNodeMatrix, CoverageStats, RequestCounts } from '../report/result.js';
-import { RESULT_SCHEMA } from '../report/result.js';
-import { DurationHistogram } from './histogram.js';
+import type { NodeResult, Result, Summary, TentacleNodeMatrix, CoverageStats, RequestCounts } from '../result/result.js';
+import { RESULT_SCHEMA } from '../result/result.js';
+import { DurationHistogram } from '../result/histogram.js';
 import type { Recorder } from './recorder.js';
 
 export interface RunFacts {

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type { ResetReason } from './network-event.js';
-import { resetSocket } from './reset.js';
+import { resetSocket } from './reset-socket.js';
 import type { Target } from './target-group.js';
 
 /** Per listener and target counters, shared by that pair's flows (no lookup per event). */

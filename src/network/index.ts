@@ -2,7 +2,7 @@ export * from './network-event.js';
 export * from './health-check.js';
 export * from './target-group.js';
 export * from './flow-hash.js';
-export * from './reset.js';
+export * from './reset-socket.js';
 export * from './listen.js';
 export * from './nlb.js';
 export * from './unique-port-layout.js';

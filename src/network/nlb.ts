@@ -6,7 +6,7 @@ import { NLB_DEFAULTS, PING_PATH } from '../scenario/defaults.js';
 import { Flow, FlowCounters, type FlowOwner, type FlowSide } from './flow.js';
 import { flowHash, sourceIpHash } from './flow-hash.js';
 import type { NetworkEvent, NetworkEventSink, ResetReason } from './network-event.js';
-import { resetSocket } from './reset.js';
+import { resetSocket } from './reset-socket.js';
 import { TargetGroup, type RegistrationState, type Target, type TargetGroupDefaults, type TargetGroupOptions } from './target-group.js';
 import { listenAll, closeServer, type Lifecycle } from './listen.js';
 

@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import { formatCount, formatMs, formatPct, NOT_MEASURED } from './format.js';
-import type { ApiLoadResult, Comparison, Result } from './result.js';
+import type { ApiLoadResult, Comparison, Result } from '../result/result.js';
 
 export interface ConsoleOptions {
   /** Terminal colours (the CLI decides: TTY and no NO_COLOR). */

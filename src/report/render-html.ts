@@ -1,4 +1,4 @@
-import type { Comparison, ComparisonRun, FaultResult, Result } from './result.js';
+import type { Comparison, ComparisonRun, FaultResult, Result } from '../result/result.js';
 import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from './format.js';
 import { handshakeFailures, isComparison } from './render-markdown.js';
 import { escapeXml as esc } from './svg/escape.js';
@@ -6,7 +6,7 @@ import { lineChart, type ShadedWindow } from './svg/line-chart.js';
 import { columnChart } from './svg/column-chart.js';
 import { rangeChart } from './svg/range-chart.js';
 import { heatMap } from './svg/heat-map.js';
-import { formatMetricValue, metricUnit } from '../verdict/metrics.js';
+import { formatMetricValue, metricUnit } from '../result/metric-catalog.js';
 
 /**
  * report.html: one self-contained page (inline CSS and SVG, no scripts, no external

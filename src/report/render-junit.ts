@@ -1,8 +1,8 @@
-import type { Comparison, FaultResult, NodeResult, Result, ThresholdResult } from './result.js';
+import type { Comparison, FaultResult, NodeResult, Result, ThresholdResult } from '../result/result.js';
 import { formatCount, formatMs, msToSeconds } from './format.js';
 import { isComparison } from './render-markdown.js';
 import { escapeXml as esc } from './svg/escape.js';
-import { formatMetricValue, metricUnit } from '../verdict/metrics.js';
+import { formatMetricValue, metricUnit } from '../result/metric-catalog.js';
 
 /**
  * junit.xml for CI: a <testsuites> wrapper with one <testsuite> per run (per route in a

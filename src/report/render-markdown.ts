@@ -1,6 +1,6 @@
-import type { Comparison, FaultResult, NodeResult, Quantiles, Result } from './result.js';
+import type { Comparison, FaultResult, NodeResult, Quantiles, Result } from '../result/result.js';
 import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from './format.js';
-import { formatMetricValue, metricUnit } from '../verdict/metrics.js';
+import { formatMetricValue, metricUnit } from '../result/metric-catalog.js';
 
 /**
  * report.md: the run as a document a person reads top to bottom -- verdict first, then

@@ -1,4 +1,4 @@
-import type { Comparison, Quantiles, Result } from './result.js';
+import type { Comparison, Quantiles, Result } from '../result/result.js';
 import { isComparison } from './render-markdown.js';
 
 /**

@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { NODE_HEADER } from '../cluster/rest-api.js';
-import type { ApiLoadResult } from '../report/result.js';
+import type { ApiLoadResult } from '../result/result.js';
 
 /**
  * Load on the registration / web path (80/443 in real life): the REST API driven with

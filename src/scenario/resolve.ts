@@ -7,7 +7,7 @@ import {
 import { formatDuration } from './duration.js';
 import type { ScenarioParsed } from './schema.js';
 import { BALANCER_KINDS, QUEUE_KINDS, ROUTE_KINDS, WEBSOCKET_ROUTE_KINDS, type TRANSPORT_KINDS } from './schema.js';
-import { resolveFaults, type FaultSpec } from './resolve-faults.js';
+import { resolveFaults, type FaultSpec } from '../faults/resolve-faults.js';
 
 export type RouteKind = (typeof ROUTE_KINDS)[number];
 export type QueueKind = (typeof QUEUE_KINDS)[number];
@@ -127,7 +127,7 @@ export interface Scenario {
   apiLoad: { connections: number; durationMs: number; maxRequests: number; path: string } | null;
   thresholds: string[];
   expect: 'pass' | 'fail' | null;
-  /** The fault timeline, sorted by start (src/scenario/resolve-faults.ts). */
+  /** The fault timeline, sorted by start (src/faults/resolve-faults.ts). */
   faults: FaultSpec[];
   /** Settings shorter than their real defaults, labelled for every output. */
   shortened: string[];

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
-import { faultSchema } from './fault-schema.js';
+import { faultSchema } from '../faults/fault-schema.js';
 
 /**
  * The scenario file, as users write it (YAML or JSON). Every field is optional except where
@@ -200,7 +200,7 @@ export const scenarioBodySchema = z.strictObject({
     })
     .optional(),
   thresholds: z.array(z.string().min(1)).optional(),
-  /** The fault timeline (src/scenario/fault-schema.ts); times count from the start of the steady phase. */
+  /** The fault timeline (src/faults/fault-schema.ts); times count from the start of the steady phase. */
   faults: z.array(faultSchema).optional(),
   /** Expected verdict (used by comparisons to show whether a route behaved as documented). */
   expect: z.enum(['pass', 'fail']).optional(),

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { now } from '../core/clock.js';
 import { PollfleetError, errorKindOf, type ErrorKind } from '../core/errors.js';
-import type { EventSink } from '../events/events.js';
+import type { EventSink } from '../core/events.js';
 import type { RequestMessage, ResponseMessage } from '../halibut/messages.js';
 import { runSubscriberSession, type SessionEnd, type SubscriberHooks } from '../halibut/subscriber-session.js';
 import { CLOSE_PROTOCOL_ERROR, WEBSOCKET_PREAMBLE_TEXT, WEBSOCKET_THUMBPRINT_CLOSE_REASON } from '../halibut/websocket-frames.js';

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
 import { now } from '../core/clock.js';
 import { PollfleetError, errorKindOf, type ErrorKind } from '../core/errors.js';
-import type { EventSink } from '../events/events.js';
+import type { EventSink } from '../core/events.js';
 import { REGISTRATION_DEFAULTS } from '../scenario/defaults.js';
 
 /**

@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import * as tls from 'node:tls';
 import { now } from '../core/clock.js';
 import { PollfleetError } from '../core/errors.js';
-import type { EventSink } from '../events/events.js';
+import type { EventSink } from '../core/events.js';
 import type { CertificateIdentity } from '../pki/certificate.js';
 import { TENTACLE_DEFAULTS } from '../scenario/defaults.js';
 import { BackoffClock, type BackoffPolicy } from './backoff.js';

@@ -1,6 +1,6 @@
-import type { ThresholdResult } from '../report/result.js';
+import type { ThresholdResult } from '../result/result.js';
 import { formatClock, formatSignificant } from '../report/format.js';
-import { formatMetricValue, metricUnit, readMetric, type MeasuredResult, type MetricUnit } from './metrics.js';
+import { formatMetricValue, metricUnit, readMetric, type MeasuredResult, type MetricUnit } from '../result/metric-catalog.js';
 import type { ParsedThreshold, ThresholdOp, ThresholdValue } from './threshold-parser.js';
 
 /**

@@ -1,5 +1,5 @@
 import { PollfleetError } from '../core/errors.js';
-import { metricNames, resolveMetric, suggestMetrics, type MetricRef } from './metrics.js';
+import { metricNames, resolveMetric, suggestMetrics, type MetricRef } from '../result/metric-catalog.js';
 
 /**
  * Threshold expressions: what a scenario demands of a run, checked before any traffic is
@@ -7,7 +7,7 @@ import { metricNames, resolveMetric, suggestMetrics, type MetricRef } from './me
  * exit 1). Grammar (whitespace between tokens is optional):
  *
  *   threshold  ::= metric op value
- *   metric     ::= segment ( "." segment )*          ; a name from src/verdict/metrics.ts
+ *   metric     ::= segment ( "." segment )*          ; a name from src/result/metric-catalog.ts
  *   segment    ::= [A-Za-z0-9_@:\-]+ | "*"           ; "*" only as a node or fault name
  *   op         ::= "<" | "<=" | ">" | ">=" | "==" | "!="
  *   value      ::= number [ unit ]

@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { checkCommand, type CheckFlags } from '../../src/cli/commands/check.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { PollfleetError, exitCodeFor } from '../../src/core/errors.js';
-import { HistoryStore } from '../../src/history/store.js';
+import { HistoryStore } from '../../src/outputs/history-store.js';
 import { spawnCli } from '../helpers/run.js';
 import { TINY_SCENARIO, closedUrl, recordingGateway } from '../helpers/scheduled-check.js';
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PollfleetEvent } from '../../src/events/events.js';
+import type { PollfleetEvent } from '../../src/core/events.js';
 import { newSubscriptionId } from '../../src/halibut/subscription.js';
 import { generateCertificate } from '../../src/pki/certificate.js';
 import { registerTentacle } from '../../src/tentacle/registration.js';

@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import { historyCommand, type HistoryFlags } from '../../src/cli/commands/history.js';
 import type { CliContext } from '../../src/cli/context.js';
 import { PollfleetError, exitCodeFor } from '../../src/core/errors.js';
-import { HistoryStore } from '../../src/history/store.js';
+import { HistoryStore } from '../../src/outputs/history-store.js';
 import { spawnCli } from '../helpers/run.js';
 import { craftedResult } from '../helpers/scheduled-check.js';
 

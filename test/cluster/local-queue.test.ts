@@ -2,7 +2,7 @@ import t from 'tap';
 import { LocalQueue } from '../../src/cluster/local-queue.js';
 import type { QueueItem } from '../../src/cluster/work-queue.js';
 import { now } from '../../src/core/clock.js';
-import type { PollfleetEvent } from '../../src/events/events.js';
+import type { PollfleetEvent } from '../../src/core/events.js';
 import { Guid, okResponse, serviceEndPoint, type RequestMessage } from '../../src/halibut/index.js';
 import { PROTOCOL_DEFAULTS } from '../../src/scenario/defaults.js';
 import { withTimeout } from '../helpers/cluster.js';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { RedisQueue } from '../../src/cluster/redis-queue.js';
 import type { QueueItem } from '../../src/cluster/work-queue.js';
-import type { PollfleetEvent } from '../../src/events/events.js';
+import type { PollfleetEvent } from '../../src/core/events.js';
 import { Guid } from '../../src/halibut/guid.js';
 import { okResponse, requestId, serviceEndPoint } from '../../src/halibut/messages.js';
 import { PROTOCOL_DEFAULTS } from '../../src/scenario/defaults.js';

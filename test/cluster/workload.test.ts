@@ -1,6 +1,6 @@
 import t from 'tap';
 import { LocalQueue } from '../../src/cluster/local-queue.js';
-import { MemoryRegistry } from '../../src/cluster/memory-registry.js';
+import { MemoryRegistry } from '../../src/cluster/memory-machine-registry.js';
 import { Workload, type WorkloadSettings } from '../../src/cluster/workload.js';
 import { PROTOCOL_DEFAULTS, WORKLOAD_DEFAULTS } from '../../src/scenario/defaults.js';
 import type { RequestMessage } from '../../src/halibut/index.js';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Result } from '../../src/report/result.js';
+import type { Result } from '../../src/result/result.js';
 import { spawnCli, waitFor } from '../helpers/run.js';
 
 // A node hung (SIGSTOP) for a long time when Ctrl-C arrives: the run still stops, resumes

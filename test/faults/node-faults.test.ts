@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { PollfleetEvent } from '../../src/events/events.js';
+import type { PollfleetEvent } from '../../src/core/events.js';
 import { fault, faultScenario, runWithEvents } from '../helpers/faults.js';
 
 /** Requests queued on `node` and neither collected nor expired when `until` returns true. */

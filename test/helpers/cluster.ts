@@ -1,8 +1,8 @@
 import tls from 'node:tls';
 import { ClusterNode, type ClusterNodeOptions, type NodeProtocolSettings } from '../../src/cluster/node.js';
 import { LocalQueue } from '../../src/cluster/local-queue.js';
-import { MemoryRegistry } from '../../src/cluster/memory-registry.js';
-import type { PollfleetEvent } from '../../src/events/events.js';
+import { MemoryRegistry } from '../../src/cluster/memory-machine-registry.js';
+import type { PollfleetEvent } from '../../src/core/events.js';
 import {
   SERVICE_CAPABILITIES_V2,
   SCRIPT_STATE_COMPLETE,

@@ -2,8 +2,8 @@
  * Helpers for the fault tests: small scenarios with shortened timeouts, a run that keeps
  * every event, and the one fault result a test is about.
  */
-import type { PollfleetEvent } from '../../src/events/events.js';
-import type { FaultResult, Result } from '../../src/report/result.js';
+import type { PollfleetEvent } from '../../src/core/events.js';
+import type { FaultResult, Result } from '../../src/result/result.js';
 import { runScenario } from '../../src/run/run-scenario.js';
 import { scenarioFromObject } from '../../src/scenario/loader.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Comparison, Result } from '../../src/report/result.js';
+import type { Comparison, Result } from '../../src/result/result.js';
 
 /** The hand-written Result / Comparison fixtures in test/fixtures/, freshly parsed per call. */
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');

@@ -1,6 +1,6 @@
 /** Shared checks for the route verdict tests (simulators and real balancers). */
 import type { Test } from 'tap';
-import type { Result } from '../../src/report/result.js';
+import type { Result } from '../../src/result/result.js';
 import { runSmall, smallScenario } from './run.js';
 
 /** A small run of one route: 6 tentacles x 3 nodes, collection timeout short enough for expiry. */

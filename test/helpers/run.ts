@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { runScenario } from '../../src/run/run-scenario.js';
 import { scenarioFromObject } from '../../src/scenario/loader.js';
-import type { Result } from '../../src/report/result.js';
+import type { Result } from '../../src/result/result.js';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI_MAIN = join(PROJECT_ROOT, 'src', 'cli', 'main.ts');

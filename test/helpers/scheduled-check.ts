@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Result } from '../../src/report/result.js';
+import type { Result } from '../../src/result/result.js';
 import { PROJECT_ROOT } from './run.js';
 
 /** 5 tentacles, 2 nodes, 3 s, shortened timeouts, ports from the OS. */

@@ -14,7 +14,7 @@ import { runServerSession, type QueuedWork, type ServerSessionEnd } from '../../
 import type { CertificateIdentity } from '../../src/pki/certificate.js';
 import { thumbprintOfDer } from '../../src/pki/thumbprint.js';
 import { PROTOCOL_DEFAULTS } from '../../src/scenario/defaults.js';
-import type { PollfleetEvent, FleetEvent } from '../../src/events/events.js';
+import type { PollfleetEvent, FleetEvent } from '../../src/core/events.js';
 import type { ConnectionTimeouts } from '../../src/tentacle/polling-connection.js';
 import { getTestCertificates } from './tls-pair.js';
 

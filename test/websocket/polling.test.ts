@@ -2,7 +2,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { WebSocketEndpoint } from '../../src/cluster/websocket-endpoint.js';
-import type { FleetEvent } from '../../src/events/events.js';
+import type { FleetEvent } from '../../src/core/events.js';
 import { TYPE_CAPABILITIES_RESPONSE_V2 } from '../../src/halibut/constants.js';
 import { NULL_MESSAGE_DEFLATED } from '../../src/halibut/constants.js';
 import {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { PollfleetError } from '../../src/core/errors.js';
-import { directRoute } from '../../src/run/routes/direct.js';
-import type { RouteContext } from '../../src/run/routes/route.js';
+import { directRoute } from '../../src/environment/routes/direct.js';
+import type { RouteContext } from '../../src/environment/routes/route.js';
 import { loadScenarioFile, scenarioFromObject } from '../../src/scenario/loader.js';
 
 function problem(raw: Record<string, unknown>): string {

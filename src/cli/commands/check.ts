@@ -1,8 +1,8 @@
 import { isAbsolute, relative } from 'node:path';
 import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
 import { formatMs, formatPct } from '../../report/format.js';
-import type { Result } from '../../report/result.js';
-import { checkRunHistoryThresholds } from '../../run/history-thresholds.js';
+import type { Result } from '../../result/result.js';
+import { checkRunHistoryThresholds } from '../../verdict/history-thresholds.js';
 import { CHECK_DEFAULTS } from '../../scenario/defaults.js';
 import { loadScenarioFile } from '../../scenario/loader.js';
 import type { CliContext } from '../context.js';

@@ -1,7 +1,7 @@
 import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
-import { deleteLedgerEntries, isProcessGone } from '../../realtarget/machine-cleanup.js';
-import { requireApiKey } from '../../realtarget/api-key.js';
-import { Ledger } from '../../run/ledger.js';
+import { deleteLedgerEntries, isProcessGone } from '../../environment/external/machine-cleanup.js';
+import { requireApiKey } from '../../environment/external/api-key.js';
+import { Ledger } from '../../environment/external/ledger.js';
 import { SYNTHETIC_REGISTRATION_DEFAULTS } from '../../scenario/defaults.js';
 import { loadScenarioFile } from '../../scenario/loader.js';
 import type { CliContext } from '../context.js';

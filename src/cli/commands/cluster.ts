@@ -6,8 +6,8 @@ import { generateCertificate } from '../../pki/certificate.js';
 import { writeIdentity } from '../../pki/load.js';
 import { CLUSTER_DEFAULTS } from '../../scenario/defaults.js';
 import { scenarioFromObject } from '../../scenario/loader.js';
-import { createEmbeddedCluster } from '../../run/embedded-environment.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import { createEmbeddedCluster } from '../../environment/embedded/embedded-environment.js';
+import { writeFileAtomic } from '../../core/atomic-write.js';
 import type { CliContext } from '../context.js';
 
 export interface ClusterFlags {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { EXIT_OK, PollfleetError } from '../../core/errors.js';
 import { parseTentacleConfig, scenarioYamlFromTentacleConfig } from '../../scenario/tentacle-config.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
+import { writeFileAtomic } from '../../core/atomic-write.js';
 import type { CliContext } from '../context.js';
 
 export interface ImportConfigFlags {

@@ -1,9 +1,9 @@
 import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
 import { createFleetIdentities } from '../../fleet/identity-pool.js';
 import { CertificateLoadError, loadPem, loadPfx } from '../../pki/load.js';
-import { resolveApiKey, requireApiKey, scrubKey } from '../../realtarget/api-key.js';
-import { preflightIdentity, renderPreflight, runPreflight, type PreflightIdentity, type PreflightStep } from '../../realtarget/preflight.js';
-import { SyntheticRegistrar } from '../../realtarget/synthetic-registrar.js';
+import { resolveApiKey, requireApiKey, scrubKey } from '../../environment/external/api-key.js';
+import { preflightIdentity, renderPreflight, runPreflight, type PreflightIdentity, type PreflightStep } from '../../environment/external/preflight.js';
+import { SyntheticRegistrar } from '../../environment/external/synthetic-registrar.js';
 import { EXTERNAL_SAFETY_DEFAULTS } from '../../scenario/defaults.js';
 import { loadScenarioFile } from '../../scenario/loader.js';
 import type { Scenario } from '../../scenario/resolve.js';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { EXIT_OK, PollfleetError } from '../../core/errors.js';
 import { renderConsoleComparison, renderConsoleResult } from '../../report/render-console.js';
-import { COMPARISON_SCHEMA, RESULT_SCHEMA, type Comparison, type Result } from '../../report/result.js';
+import { COMPARISON_SCHEMA, RESULT_SCHEMA, type Comparison, type Result } from '../../result/result.js';
 import type { CliContext } from '../context.js';
 import { writeReportFiles } from '../write-reports.js';
 

@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
 import { renderConsoleComparison, renderConsoleResult } from '../../report/render-console.js';
-import { COMPARISON_SCHEMA, type Comparison, type ComparisonRun, type Result } from '../../report/result.js';
+import { COMPARISON_SCHEMA, type Comparison, type ComparisonRun, type Result } from '../../result/result.js';
 import { loadScenarioFile, scenarioFromObject, type RawOverrides } from '../../scenario/loader.js';
 import type { Scenario } from '../../scenario/resolve.js';
 import { runScenario } from '../../run/run-scenario.js';
-import { writeFileAtomic } from '../../util/atomic-write.js';
-import { renderPlan } from '../../realtarget/plan.js';
-import { Ledger } from '../../run/ledger.js';
+import { writeFileAtomic } from '../../core/atomic-write.js';
+import { renderPlan } from '../../report/render-plan.js';
+import { Ledger } from '../../environment/external/ledger.js';
 import { validateThresholds } from '../../verdict/threshold-parser.js';
 import type { CliContext } from '../context.js';
 import { interruptSignal } from '../interrupt.js';
@@ -15,7 +15,7 @@ import { progressPrinter } from '../progress.js';
 import { runFolder } from '../run-folder.js';
 import { reportFormats, writeReportFiles } from '../write-reports.js';
 import { NO_RUN_OUTPUTS, appendToHistory, judgeWithHistory, noteHistoryWithoutStore, openRunOutputs, pushRunMetrics, type RunOutputs } from '../run-outputs.js';
-import { checkRunHistoryThresholds } from '../../run/history-thresholds.js';
+import { checkRunHistoryThresholds } from '../../verdict/history-thresholds.js';
 
 export interface RunFlags {
   out?: string;

@@ -1,4 +1,4 @@
-import type { Quantiles } from '../result.js';
+import type { Quantiles } from '../../result/result.js';
 import { chartFrame, type ChartFrame } from './chart-frame.js';
 import { escapeXml } from './escape.js';
 import { linearScale, logScale, niceMax, px, type Scale } from './scale.js';

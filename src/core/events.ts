@@ -1,0 +1,101 @@
+import type { ErrorKind } from './errors.js';
+
+/**
+ * Every event either end of a connection emits: the only seam between what happens on the
+ * wire (tentacle/, cluster/, network/) and what is measured (metrics/).
+ *
+ * Events are flat, one shape per type, timestamps are `at` in epoch milliseconds with
+ * sub-ms resolution (src/core/clock.ts), and things are referred to by id:
+ * - `tentacle`: index of the tentacle in the fleet (0..N-1)
+ * - `entry`: index of the server entry in that tentacle's list
+ * - `conn`: fleet-wide id of one polling connection attempt
+ * - `node`: node name (`node1` ...), `connId`: node-local connection id
+ * - `requestKey`: node-local request number (unique per owner node)
+ */
+
+// ---------- tentacle side ----------
+
+export interface ConnectStartEvent { type: 'connect-start'; at: number; tentacle: number; entry: number; conn: number }
+export interface TcpConnectedEvent { type: 'tcp-connected'; at: number; tentacle: number; entry: number; conn: number; durationMs: number }
+export interface TlsDoneEvent {
+  type: 'tls-done'; at: number; tentacle: number; entry: number; conn: number;
+  durationMs: number; protocol: string; cipher: string; peerThumbprint: string;
+}
+export interface IdentifiedEvent { type: 'identified'; at: number; tentacle: number; entry: number; conn: number }
+/** A poll: one message received by the tentacle (a request or the null message). */
+export interface PolledEvent { type: 'polled'; at: number; tentacle: number; entry: number; conn: number; kind: 'null' | 'request' }
+export interface AnsweredEvent {
+  type: 'answered'; at: number; tentacle: number; entry: number; conn: number;
+  service: string; method: string; ok: boolean;
+}
+export interface ClosedEvent {
+  type: 'closed'; at: number; tentacle: number; entry: number; conn: number;
+  reason: 'stopped' | 'ended-by-peer' | 'error';
+  wasIdentified: boolean;
+  errorKind?: ErrorKind;
+  message?: string;
+}
+export interface BackoffEvent { type: 'backoff'; at: number; tentacle: number; entry: number; conn: number; delayMs: number }
+export interface RegistrationEvent {
+  type: 'registration'; at: number; tentacle: number; ok: boolean; durationMs: number;
+  status?: number; errorKind?: ErrorKind; message?: string; machineId?: string;
+}
+
+// ---------- node side ----------
+
+export interface NodeAcceptedEvent { type: 'node-accepted'; at: number; node: string; connId: number }
+export interface NodeIdentifiedEvent { type: 'node-identified'; at: number; node: string; connId: number; subscription: string; thumbprint: string }
+export interface NodeRejectedEvent {
+  type: 'node-rejected'; at: number; node: string; connId: number;
+  reason: 'no-certificate' | 'untrusted' | 'http-page' | 'protocol';
+  thumbprint?: string;
+}
+export interface NodeClosedEvent {
+  type: 'node-closed'; at: number; node: string; connId: number; subscription?: string;
+  reason: 'stopped' | 'ended-by-peer' | 'error';
+  errorKind?: ErrorKind;
+}
+/** A message the node wrote to a subscriber (the node side of a poll). */
+export interface NodeSentEvent { type: 'node-sent'; at: number; node: string; connId: number; subscription: string; kind: 'null' | 'request' }
+export interface RequestQueuedEvent { type: 'request-queued'; at: number; node: string; requestKey: number; subscription: string; service: string }
+export interface RequestDispatchedEvent {
+  type: 'request-dispatched'; at: number; node: string; owner: string; requestKey: number;
+  subscription: string; enqueuedAt: number;
+}
+export interface RequestAnsweredEvent {
+  type: 'request-answered'; at: number; node: string; owner: string; requestKey: number;
+  subscription: string; ok: boolean;
+}
+export interface RequestExpiredEvent { type: 'request-expired'; at: number; node: string; requestKey: number; subscription: string; enqueuedAt: number }
+export interface NodeStateEvent {
+  type: 'node-state'; at: number; node: string;
+  state: 'up' | 'draining' | 'stopping' | 'stopped' | 'crashed' | 'hung' | 'resumed';
+}
+
+export type FleetEvent =
+  | ConnectStartEvent
+  | TcpConnectedEvent
+  | TlsDoneEvent
+  | IdentifiedEvent
+  | PolledEvent
+  | AnsweredEvent
+  | ClosedEvent
+  | BackoffEvent
+  | RegistrationEvent;
+
+export type NodeEvent =
+  | NodeAcceptedEvent
+  | NodeIdentifiedEvent
+  | NodeRejectedEvent
+  | NodeClosedEvent
+  | NodeSentEvent
+  | RequestQueuedEvent
+  | RequestDispatchedEvent
+  | RequestAnsweredEvent
+  | RequestExpiredEvent
+  | NodeStateEvent;
+
+export type PollfleetEvent = FleetEvent | NodeEvent;
+
+/** Whoever emits events is handed one of these; subscribers (recorder, progress, trace) fan out behind it. */
+export type EventSink = (event: PollfleetEvent) => void;

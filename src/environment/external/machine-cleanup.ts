@@ -1,0 +1,130 @@
+import { request, type Dispatcher } from 'undici';
+import { PollfleetError } from '../../core/errors.js';
+import { REGISTRATION_DEFAULTS, SYNTHETIC_REGISTRATION_DEFAULTS } from '../../scenario/defaults.js';
+import { API_KEY_HEADER, deleteMachine } from '../../tentacle/registration.js';
+import type { Ledger, LedgerEntry } from './ledger.js';
+import { scrubKey } from './api-key.js';
+
+/**
+ * Delete machines listed in a ledger (src/run/ledger.ts) through the REST API: by id, or --
+ * for an entry whose registration was in flight when its run died -- by its unique name
+ * and thumbprint. A machine that is already gone counts as cleaned. Each success is
+ * removed from the ledger at once; failures stay there for the next attempt.
+ */
+
+export interface CleanupOptions {
+  apiKey: string;
+  dispatcher?: Dispatcher;
+  timeoutMs?: number;
+  concurrency?: number;
+  log?: (line: string) => void;
+}
+
+export interface CleanupOutcome {
+  deleted: string[];
+  /** Not found on the server (deleted elsewhere, or the registration never completed). */
+  alreadyGone: string[];
+  failed: { name: string; message: string }[];
+}
+
+type Json = Record<string, unknown>;
+
+function base(apiUrl: string): string {
+  const u = new URL(apiUrl);
+  return u.origin + u.pathname.replace(/\/+$/, '');
+}
+
+async function getJson(url: string, o: CleanupOptions): Promise<unknown> {
+  const timeoutMs = o.timeoutMs ?? REGISTRATION_DEFAULTS.requestTimeoutMs;
+  const res = await request(url, {
+    method: 'GET',
+    headers: { [API_KEY_HEADER]: o.apiKey, accept: 'application/json' },
+    ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  const text = await res.body.text();
+  if (res.statusCode < 200 || res.statusCode >= 300) {
+    throw new PollfleetError(res.statusCode === 401 || res.statusCode === 403 ? 'api.unauthorized' : 'api.error', scrubKey(`GET ${url} returned HTTP ${res.statusCode}`, o.apiKey));
+  }
+  return text ? JSON.parse(text) : null;
+}
+
+function items(doc: unknown): Json[] {
+  const list = Array.isArray(doc) ? doc : (doc as Json | null)?.['Items'];
+  return Array.isArray(list) ? (list as Json[]) : [];
+}
+
+async function resolveSpaceId(apiUrl: string, space: string | null, o: CleanupOptions): Promise<string> {
+  if (space && /^Spaces-\d+$/i.test(space)) return space;
+  const spaces = items(await getJson(`${base(apiUrl)}/api/spaces`, o));
+  const found = space ? spaces.find((s) => String(s['Name']).toLowerCase() === space.toLowerCase()) : spaces.find((s) => s['IsDefault'] === true);
+  if (!found) throw new PollfleetError('api.error', `space ${space ?? '(default)'} not found on ${base(apiUrl)}`);
+  return String(found['Id']);
+}
+
+/** The id of a machine named `name` with `thumbprint`, or null. */
+async function findByName(e: LedgerEntry, o: CleanupOptions): Promise<{ id: string; spaceId: string } | null> {
+  const spaceId = e.spaceId ?? (await resolveSpaceId(e.apiUrl, e.space, o));
+  const list = items(await getJson(`${base(e.apiUrl)}/api/${spaceId}/machines?name=${encodeURIComponent(e.name)}`, o));
+  const m = list.find((x) => x['Name'] === e.name && (x['Endpoint'] as Json | undefined)?.['Thumbprint'] === e.thumbprint)
+    ?? list.find((x) => x['Name'] === e.name);
+  return m && typeof m['Id'] === 'string' ? { id: m['Id'], spaceId } : null;
+}
+
+function isNotFound(e: unknown): boolean {
+  return /HTTP 404/.test((e as Error)?.message ?? '');
+}
+
+/** Delete one ledger entry's machine; true = deleted, false = already gone. */
+async function deleteEntry(e: LedgerEntry, o: CleanupOptions): Promise<boolean> {
+  let id = e.machineId;
+  let spaceId = e.spaceId;
+  if (!id || !spaceId) {
+    const found = await findByName(e, o);
+    if (!found) return false;
+    id = found.id;
+    spaceId = found.spaceId;
+  }
+  try {
+    await deleteMachine({ apiUrl: e.apiUrl, apiKey: o.apiKey, spaceId, machineId: id, ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}), ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) });
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/** Delete every given entry (bounded concurrency); the ledger is updated as each one succeeds. */
+export async function deleteLedgerEntries(ledger: Ledger, entries: LedgerEntry[], o: CleanupOptions): Promise<CleanupOutcome> {
+  const out: CleanupOutcome = { deleted: [], alreadyGone: [], failed: [] };
+  const queue = [...entries];
+  const worker = async () => {
+    for (let e = queue.shift(); e; e = queue.shift()) {
+      try {
+        const deleted = await deleteEntry(e, o);
+        ledger.remove(e.name, e.apiUrl);
+        (deleted ? out.deleted : out.alreadyGone).push(e.name);
+        o.log?.(`${deleted ? 'deleted' : 'already gone'}: ${e.name}${e.machineId ? ` (${e.machineId})` : ''}`);
+      } catch (err) {
+        const message = scrubKey((err as Error)?.message ?? String(err), o.apiKey);
+        out.failed.push({ name: e.name, message });
+        o.log?.(`could not delete ${e.name}: ${message}`);
+      }
+    }
+  };
+  const n = Math.max(1, Math.min(o.concurrency ?? SYNTHETIC_REGISTRATION_DEFAULTS.deleteConcurrency, queue.length));
+  await Promise.all(Array.from({ length: n }, worker));
+  return out;
+}
+
+/** Is the process that wrote an entry gone (so its machines are leftovers)? */
+export function isProcessGone(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code !== 'EPERM';
+  }
+}

@@ -1,0 +1,471 @@
+import { lookup } from 'node:dns/promises';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { Agent, request, type Dispatcher } from 'undici';
+import { now } from '../../core/clock.js';
+import { errorKindOf } from '../../core/errors.js';
+import { newSubscriptionId } from '../../halibut/subscription.js';
+import type { CertificateIdentity } from '../../pki/certificate.js';
+import { thumbprintOfDer } from '../../pki/thumbprint.js';
+import { PING_PATH, PREFLIGHT_DEFAULTS, TENTACLE_DEFAULTS } from '../../scenario/defaults.js';
+import type { ExternalNode, Scenario } from '../../scenario/resolve.js';
+import { runPollingConnection } from '../../tentacle/polling-connection.js';
+import { API_KEY_HEADER, checkPollingPort } from '../../tentacle/registration.js';
+import { pollingAddress, serverEntry } from '../../tentacle/server-entry.js';
+import { TentacleServices } from '../../tentacle/services.js';
+import { tentacleSecureContext } from '../../tentacle/tentacle.js';
+import { scrubKey } from './api-key.js';
+
+/**
+ * `pollfleet preflight`: what stands between a polling Tentacle and each node, one step at
+ * a time, each with pass/fail and a fix hint: DNS (every address), TCP connect, TLS
+ * handshake, presented vs expected thumbprint, the `POST /handshake` page register-with
+ * checks, a full MX-SUBSCRIBER / MX-SERVER identification (when an identity the cluster
+ * trusts is at hand), the node's ping, and -- for the cluster -- the Redis status (multi-node
+ * polling) and the registration API through the public URL. Read-only: it registers
+ * nothing (the caller may register a synthetic identity first, see the CLI's --register).
+ */
+
+export type StepStatus = 'pass' | 'fail' | 'skip';
+
+export interface PreflightStep {
+  step: 'dns' | 'tcp' | 'tls' | 'thumbprint' | 'handshake' | 'identify' | 'ping' | 'api' | 'redis' | 'register';
+  status: StepStatus;
+  detail: string;
+  hint?: string;
+  durationMs?: number;
+}
+
+export interface PreflightNode {
+  name: string;
+  address: string;
+  steps: PreflightStep[];
+}
+
+export interface PreflightReport {
+  scenario: string;
+  pass: boolean;
+  nodes: PreflightNode[];
+  cluster: PreflightStep[];
+  warnings: string[];
+}
+
+export type PreflightTimeouts = { [K in keyof typeof PREFLIGHT_DEFAULTS]: number };
+
+export interface PreflightIdentity {
+  identity: CertificateIdentity;
+  subscriptionId: string;
+  /** Where it came from, for the step line. */
+  label: string;
+}
+
+export interface PreflightOptions {
+  /** A secret: sent in a header only, scrubbed from every detail. */
+  apiKey: string | null;
+  /** The tentacle identity to identify with; the identify step is skipped without one. */
+  identity: PreflightIdentity | null;
+  timeouts?: Partial<PreflightTimeouts>;
+}
+
+interface PeerCertificateInfo {
+  thumbprint: string;
+  subjectCN: string;
+  issuerCN: string;
+  isSelfSigned: boolean;
+  chainLength: number;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error(`${what} did not complete within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function cnOf(name: unknown): string {
+  const cn = (name as Record<string, unknown> | undefined)?.['CN'];
+  return Array.isArray(cn) ? String(cn[0]) : typeof cn === 'string' ? cn : '';
+}
+
+const NETWORK_HINTS: Partial<Record<string, string>> = {
+  'tcp.refused': 'nothing listens on that port: is the Octopus Server service running, and is this its polling port (ListenPort, 10943 by default)?',
+  'tcp.connect-timeout': 'no answer at all: a firewall, security group or NACL probably drops the traffic; allow TCP from the tentacles to this port',
+  'tcp.unreachable': 'no route to the host: check the address and the network path (VPN, peering, routes)',
+  'tcp.reset': 'the connection was reset: something in the path (firewall, balancer, proxy) refuses it',
+  'dns.failed': 'the name does not resolve from here: check the DNS record (and that tentacles use the same resolver)',
+};
+
+function connectOnce(address: string, port: number, timeoutMs: number): Promise<number> {
+  const t0 = now();
+  return new Promise<number>((resolve, reject) => {
+    const s = net.connect({ host: address, port });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(Object.assign(new Error(`TCP connect to ${address}:${port} did not complete within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      const ms = Math.round(now() - t0);
+      s.destroy();
+      resolve(ms);
+    });
+    s.once('error', (e) => {
+      clearTimeout(timer);
+      s.destroy();
+      reject(e);
+    });
+  });
+}
+
+function tlsHandshake(host: string, port: number, timeoutMs: number): Promise<{ protocol: string; cipher: string; peer: PeerCertificateInfo; durationMs: number }> {
+  const t0 = now();
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({
+      host,
+      port,
+      ...(net.isIP(host) === 0 ? { servername: host } : {}),
+      // As a Tentacle: chain and host name are not checked; the thumbprint is (next step).
+      rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
+      minVersion: 'TLSv1.2',
+    });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(Object.assign(new Error(`TLS handshake with ${host}:${port} did not complete within ${timeoutMs} ms`), { code: 'ERR_TLS_HANDSHAKE_TIMEOUT' }));
+    }, timeoutMs);
+    s.once('secureConnect', () => {
+      clearTimeout(timer);
+      const cert = s.getPeerCertificate(true);
+      let chainLength = 0;
+      const seen = new Set<unknown>();
+      for (let c: tls.DetailedPeerCertificate | undefined = cert; c && c.raw && !seen.has(c); c = c.issuerCertificate) {
+        seen.add(c);
+        chainLength++;
+      }
+      const peer: PeerCertificateInfo = {
+        thumbprint: cert?.raw ? thumbprintOfDer(cert.raw) : '(no certificate)',
+        subjectCN: cnOf(cert?.subject),
+        issuerCN: cnOf(cert?.issuer),
+        isSelfSigned: !!cert?.raw && JSON.stringify(cert.subject) === JSON.stringify(cert.issuer),
+        chainLength,
+      };
+      const out = { protocol: s.getProtocol() ?? '?', cipher: s.getCipher()?.name ?? '?', peer, durationMs: Math.round(now() - t0) };
+      s.end();
+      s.destroy();
+      resolve(out);
+    });
+    s.once('error', (e) => {
+      clearTimeout(timer);
+      s.destroy();
+      reject(e);
+    });
+  });
+}
+
+function thumbprintStep(node: ExternalNode, peer: PeerCertificateInfo): PreflightStep {
+  const expected = node.thumbprint ?? '';
+  if (peer.thumbprint === expected) {
+    return { step: 'thumbprint', status: 'pass', detail: `presented ${peer.thumbprint} as expected (CN=${peer.subjectCN || '?'})` };
+  }
+  const detail = `expected ${expected}, presented ${peer.thumbprint} (CN=${peer.subjectCN || '?'}, issued by ${peer.isSelfSigned ? 'itself' : `CN=${peer.issuerCN || '?'}`})`;
+  if (expected.toUpperCase() === peer.thumbprint) {
+    return { step: 'thumbprint', status: 'fail', detail, hint: 'they differ only in letter case: Tentacle compares exactly, configure the thumbprint in upper case' };
+  }
+  const looksLikeBalancer = !peer.isSelfSigned || peer.chainLength > 1 || (peer.subjectCN !== '' && peer.subjectCN !== 'Octopus Portal');
+  return {
+    step: 'thumbprint',
+    status: 'fail',
+    detail,
+    hint: looksLikeBalancer
+      ? "this looks like a load balancer's certificate (not Octopus Server's self-signed 'Octopus Portal' one): a TLS-terminating device " +
+        '(ALB, NLB TLS listener, reverse proxy) is likely in the path -- polling needs TCP pass-through to the node'
+      : "the node presents a different Octopus certificate: the configured thumbprint is probably wrong or outdated (compare with the server's thumbprint in Octopus: Configuration > Thumbprints)",
+  };
+}
+
+async function identifyStep(node: ExternalNode, id: PreflightIdentity, s: Scenario, timeoutMs: number): Promise<PreflightStep> {
+  const t0 = now();
+  const ac = new AbortController();
+  let identifiedAt = 0;
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  const limit = (ms: number) => Math.min(ms, timeoutMs);
+  const outcome = await runPollingConnection(
+    {
+      tentacle: 0,
+      entry: 0,
+      conn: 0,
+      server: serverEntry(pollingAddress(node), node.thumbprint ?? '', node.name),
+      secureContext: tentacleSecureContext(id.identity),
+      tentacleThumbprint: id.identity.thumbprint,
+      subscriptionId: id.subscriptionId,
+      timeouts: {
+        connectTimeoutMs: limit(s.protocol.connectTimeoutMs),
+        receiveRequestTimeoutMs: limit(s.protocol.receiveRequestTimeoutMs),
+        receiveTimeoutMs: limit(s.protocol.receiveTimeoutMs),
+        heartbeatTimeoutMs: limit(s.protocol.heartbeatTimeoutMs),
+        keepAliveInitialDelayMs: s.protocol.keepAliveInitialDelayMs,
+        maxMessageBytes: s.protocol.maxMessageBytes,
+      },
+      services: new TentacleServices({ scriptRunMs: TENTACLE_DEFAULTS.scriptRunMs }),
+      sink: (e) => {
+        if (e.type === 'identified') {
+          identifiedAt = now();
+          ac.abort(); // identified: that is all this step needs; stop with END
+        }
+      },
+    },
+    ac.signal,
+  );
+  clearTimeout(timer);
+  if (outcome.wasIdentified) {
+    return { step: 'identify', status: 'pass', detail: `MX-SUBSCRIBER ${id.subscriptionId} -> MX-SERVER in ${Math.round(identifiedAt - t0)} ms (${id.label})`, durationMs: Math.round(identifiedAt - t0) };
+  }
+  const why = outcome.reason === 'stopped' ? `not identified within ${timeoutMs} ms` : (outcome.message ?? outcome.errorKind ?? 'closed');
+  return {
+    step: 'identify',
+    status: 'fail',
+    detail: why,
+    hint: outcome.errorKind === 'tls.untrusted'
+      ? `the node does not trust this identity (${id.identity.thumbprint}): register it (Tentacle register-with, or preflight --register)`
+      : 'the polling handshake did not complete: see the steps above for where the path breaks',
+    durationMs: Math.round(now() - t0),
+  };
+}
+
+async function httpGet(url: string, apiKey: string | null, timeoutMs: number, dispatcher?: Dispatcher): Promise<{ status: number; body: string; durationMs: number }> {
+  const t0 = now();
+  const res = await request(url, {
+    method: 'GET',
+    ...(dispatcher ? { dispatcher } : {}),
+    headers: { accept: 'application/json', ...(apiKey ? { [API_KEY_HEADER]: apiKey } : {}) },
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+  const body = await res.body.text();
+  return { status: res.statusCode, body, durationMs: Math.round(now() - t0) };
+}
+
+function joinUrl(base: string, path: string): string {
+  return base.replace(/\/+$/, '') + path;
+}
+
+async function pingStep(node: ExternalNode, timeoutMs: number, dispatcher?: Dispatcher): Promise<PreflightStep> {
+  if (!node.apiUrl) {
+    return { step: 'ping', status: 'skip', detail: 'no direct API URL for this node', hint: `add api: https://<this node's own address> to ${node.name} to check its health endpoint (${PING_PATH})` };
+  }
+  const url = joinUrl(node.apiUrl, PING_PATH);
+  try {
+    const r = await httpGet(url, null, timeoutMs, dispatcher);
+    if (r.status === 200) return { step: 'ping', status: 'pass', detail: `GET ${url} -> 200 online (${r.durationMs} ms)`, durationMs: r.durationMs };
+    if (r.status === 418) {
+      return {
+        step: 'ping', status: 'fail', detail: `GET ${url} -> 418: the node is in drain mode`, durationMs: r.durationMs,
+        hint: 'a draining node finishes its work but takes no new tasks, and balancers take it out of service; turn drain mode off (Configuration > Nodes) if that is not intended',
+      };
+    }
+    return { step: 'ping', status: 'fail', detail: `GET ${url} -> HTTP ${r.status}: offline`, durationMs: r.durationMs, hint: 'anything but 200 (online) or 418 (drain) means offline: check the node service and its web port' };
+  } catch (e) {
+    const kind = errorKindOf(e);
+    return { step: 'ping', status: 'fail', detail: `GET ${url} failed (${kind}): ${(e as Error).message}`, hint: NETWORK_HINTS[kind] ?? 'the node web port is not reachable from here' };
+  }
+}
+
+/** Every step of one node, in order; a step that cannot run after an earlier failure is skipped. */
+async function checkNode(node: ExternalNode, s: Scenario, o: PreflightOptions, T: PreflightTimeouts & { dispatcher?: Dispatcher }): Promise<PreflightNode> {
+  const steps: PreflightStep[] = [];
+  const skipRest = (from: PreflightStep['step'][], why: string) => {
+    for (const step of from) steps.push({ step, status: 'skip', detail: `skipped: ${why}` });
+  };
+  const out: PreflightNode = { name: node.name, address: node.address, steps };
+
+  // DNS: every address, not only the first.
+  let addresses: string[];
+  const t0 = now();
+  if (net.isIP(node.host)) {
+    addresses = [node.host];
+    steps.push({ step: 'dns', status: 'pass', detail: `${node.host} is an IP address (no lookup)`, durationMs: 0 });
+  } else {
+    try {
+      const all = await withTimeout(lookup(node.host, { all: true }), T.dnsTimeoutMs, `DNS lookup of ${node.host}`);
+      addresses = all.map((a) => a.address);
+      steps.push({ step: 'dns', status: 'pass', detail: `${node.host} -> ${addresses.join(', ')}`, durationMs: Math.round(now() - t0) });
+    } catch (e) {
+      steps.push({ step: 'dns', status: 'fail', detail: `${node.host}: ${(e as Error).message}`, hint: NETWORK_HINTS['dns.failed']!, durationMs: Math.round(now() - t0) });
+      skipRest(['tcp', 'tls', 'thumbprint', 'handshake', 'identify'], 'DNS failed');
+      steps.push(await pingStep(node, T.httpTimeoutMs, T.dispatcher));
+      return out;
+    }
+  }
+
+  // TCP: connect to each resolved address.
+  const results = await Promise.all(addresses.map(async (a) => {
+    try {
+      return { a, ms: await connectOnce(a, node.port, T.tcpConnectTimeoutMs) };
+    } catch (e) {
+      return { a, error: e as Error, kind: errorKindOf(e) };
+    }
+  }));
+  const failed = results.filter((r) => 'error' in r) as { a: string; error: Error; kind: string }[];
+  const ok = results.filter((r) => 'ms' in r) as { a: string; ms: number }[];
+  if (failed.length) {
+    const first = failed[0]!;
+    steps.push({
+      step: 'tcp', status: 'fail',
+      detail: failed.map((f) => `${f.a}:${node.port} ${f.kind}: ${f.error.message}`).join('; ') + (ok.length ? `; connected to ${ok.map((r) => r.a).join(', ')}` : ''),
+      hint: NETWORK_HINTS[first.kind] ?? 'the polling port is not reachable from here',
+    });
+    if (!ok.length) {
+      skipRest(['tls', 'thumbprint', 'handshake', 'identify'], 'no TCP connection');
+      steps.push(await pingStep(node, T.httpTimeoutMs, T.dispatcher));
+      return out;
+    }
+  } else {
+    steps.push({ step: 'tcp', status: 'pass', detail: ok.map((r) => `${r.a}:${node.port} in ${r.ms} ms`).join(', '), durationMs: Math.max(...ok.map((r) => r.ms)) });
+  }
+
+  // TLS handshake, then the thumbprint it presented.
+  let thumbprintOk = false;
+  try {
+    const h = await tlsHandshake(node.host, node.port, T.tlsHandshakeTimeoutMs);
+    steps.push({ step: 'tls', status: 'pass', detail: `${h.protocol}, ${h.cipher}, ${h.durationMs} ms`, durationMs: h.durationMs });
+    if (!node.thumbprint) {
+      steps.push({ step: 'thumbprint', status: 'fail', detail: `no expected thumbprint configured; presented ${h.peer.thumbprint}`, hint: 'set thumbprint for the node (or external.thumbprint) to the server thumbprint from Octopus' });
+    } else {
+      const step = thumbprintStep(node, h.peer);
+      thumbprintOk = step.status === 'pass';
+      steps.push(step);
+    }
+  } catch (e) {
+    steps.push({
+      step: 'tls', status: 'fail', detail: `${(e as Error).message}`,
+      hint: 'the port accepts TCP but no TLS 1.2+ handshake completes: is this the polling port (not the web port), and is nothing in the path speaking another protocol?',
+    });
+    skipRest(['thumbprint', 'handshake', 'identify'], 'no TLS');
+    steps.push(await pingStep(node, T.httpTimeoutMs, T.dispatcher));
+    return out;
+  }
+
+  // The handshake page (what Tentacle register-with checks).
+  const hs = await checkPollingPort({ host: node.host, port: node.port, timeoutMs: T.httpTimeoutMs });
+  steps.push(hs.isOpen
+    ? { step: 'handshake', status: 'pass', detail: `POST /handshake -> HTTP ${hs.status} (${Math.round(hs.durationMs)} ms)`, durationMs: Math.round(hs.durationMs) }
+    : { step: 'handshake', status: 'fail', detail: hs.message ?? 'no answer', hint: 'register-with and poll-server check this page; the polling port must answer it directly (no HTTP proxy in front)', durationMs: Math.round(hs.durationMs) });
+
+  // Full identification with an identity the cluster trusts.
+  if (!o.identity) {
+    steps.push({ step: 'identify', status: 'skip', detail: 'no tentacle identity given', hint: 'add external.identity (a certificate the cluster trusts), or run preflight --register for a synthetic one' });
+  } else if (!thumbprintOk) {
+    steps.push({ step: 'identify', status: 'skip', detail: 'skipped: a Tentacle would refuse this certificate' });
+  } else {
+    steps.push(await identifyStep(node, o.identity, s, T.identifyTimeoutMs));
+  }
+  steps.push(await pingStep(node, T.httpTimeoutMs, T.dispatcher));
+  return out;
+}
+
+async function apiStep(apiUrl: string, apiKey: string | null, timeoutMs: number, dispatcher?: Dispatcher): Promise<PreflightStep> {
+  const url = joinUrl(apiUrl, '/api');
+  try {
+    const r = await httpGet(url, apiKey, timeoutMs, dispatcher);
+    let version = '';
+    try {
+      version = String((JSON.parse(r.body) as Record<string, unknown>)?.['Version'] ?? '');
+    } catch {
+      version = '';
+    }
+    if (r.status === 200 && version) {
+      return apiKey
+        ? { step: 'api', status: 'pass', detail: `GET ${url} with the API key -> 200, Octopus API version ${version} (${r.durationMs} ms)`, durationMs: r.durationMs }
+        : { step: 'api', status: 'pass', detail: `GET ${url} -> 200, Octopus API version ${version}; the key was not checked (none configured)`, durationMs: r.durationMs };
+    }
+    if (r.status === 401 || r.status === 403) {
+      return apiKey
+        ? { step: 'api', status: 'fail', detail: `GET ${url} -> HTTP ${r.status}: the API key was refused`, hint: 'check the key (and that its user may view and register machines in the space)' }
+        : { step: 'api', status: 'skip', detail: `GET ${url} -> HTTP ${r.status} (reachable; needs an API key)`, hint: 'set external.apiKeyEnv or external.apiKeyFile to check registration access' };
+    }
+    if (r.status === 200) return { step: 'api', status: 'fail', detail: `GET ${url} -> 200 but not an Octopus root document`, hint: 'apiUrl should be the Octopus Server URL (through the balancer)' };
+    return { step: 'api', status: 'fail', detail: `GET ${url} -> HTTP ${r.status}`, hint: 'the public URL should reach an Octopus Server node through the balancer' };
+  } catch (e) {
+    const kind = errorKindOf(e);
+    return { step: 'api', status: 'fail', detail: `GET ${url} failed (${kind}): ${(e as Error).message}`, hint: NETWORK_HINTS[kind] ?? 'the public API URL is not reachable from here' };
+  }
+}
+
+async function redisStep(apiUrl: string, apiKey: string | null, timeoutMs: number, dispatcher?: Dispatcher): Promise<PreflightStep> {
+  const url = joinUrl(apiUrl, '/api/serverstatus/redis');
+  try {
+    const r = await httpGet(url, apiKey, timeoutMs, dispatcher);
+    if (r.status !== 200) {
+      return { step: 'redis', status: 'fail', detail: `GET ${url} -> HTTP ${r.status}`, hint: r.status === 401 ? 'needs an API key (external.apiKeyEnv)' : 'this Octopus version may not report Redis status' };
+    }
+    const b = JSON.parse(r.body) as Record<string, unknown>;
+    const ok = b['IsEnabled'] === true && b['IsReachable'] !== false;
+    return {
+      step: 'redis', status: ok ? 'pass' : 'fail',
+      detail: `GET ${url} -> enabled ${String(b['IsEnabled'])}, configured ${String(b['IsConfigured'])}, reachable ${String(b['IsReachable'])}`,
+      ...(ok ? {} : { hint: 'multi-node polling needs Redis enabled and reachable from every node; without it, work queued on one node is only collected by tentacles connected to that node' }),
+      durationMs: r.durationMs,
+    };
+  } catch (e) {
+    return { step: 'redis', status: 'fail', detail: `GET ${url} failed: ${(e as Error).message}` };
+  }
+}
+
+/** Run every check (nodes in parallel, steps of a node in order). Never throws for a failing check. */
+export async function runPreflight(s: Scenario, o: PreflightOptions): Promise<PreflightReport> {
+  const ext = s.external!;
+  // external.apiTlsVerify: false accepts a self-signed REST API certificate (test clusters only).
+  const insecure = ext.apiTlsVerify ? undefined : new Agent({ connect: { rejectUnauthorized: false } });
+  const T = { ...PREFLIGHT_DEFAULTS, ...o.timeouts, ...(insecure ? { dispatcher: insecure } : {}) };
+  const nodes = await Promise.all(ext.nodes.map((n) => checkNode(n, s, o, T)));
+  const cluster: PreflightStep[] = [];
+  if (ext.apiUrl) cluster.push(await apiStep(ext.apiUrl, o.apiKey, T.httpTimeoutMs, T.dispatcher));
+  else cluster.push({ step: 'api', status: 'skip', detail: 'no public API URL', hint: 'set external.apiUrl (the URL through the balancer) to check registration access' });
+  if (ext.multiNodePolling) {
+    const base = ext.apiUrl ?? ext.nodes.find((n) => n.apiUrl)?.apiUrl ?? null;
+    cluster.push(base ? await redisStep(base, o.apiKey, T.httpTimeoutMs, T.dispatcher) : { step: 'redis', status: 'skip', detail: 'no API URL to ask', hint: 'set external.apiUrl' });
+  }
+  const scrubbed = (st: PreflightStep): PreflightStep => ({ ...st, detail: scrubKey(st.detail, o.apiKey), ...(st.hint ? { hint: scrubKey(st.hint, o.apiKey) } : {}) });
+  const report: PreflightReport = {
+    scenario: s.name,
+    pass: false,
+    nodes: nodes.map((n) => ({ ...n, steps: n.steps.map(scrubbed) })),
+    cluster: cluster.map(scrubbed),
+    warnings: [],
+  };
+  report.pass = ![...report.nodes.flatMap((n) => n.steps), ...report.cluster].some((st) => st.status === 'fail');
+  await insecure?.close();
+  return report;
+}
+
+/** The identity a preflight identifies with: the scenario's, with its subscription id (or a new one). */
+export function preflightIdentity(identity: CertificateIdentity, subscriptionId: string | null, label: string): PreflightIdentity {
+  return { identity, subscriptionId: subscriptionId ?? newSubscriptionId(), label };
+}
+
+/** The report as text: one line per step, a fix hint under each failure. Pure. */
+export function renderPreflight(r: PreflightReport): string {
+  const lines: string[] = [`preflight: ${r.scenario}, ${r.nodes.length} node(s)`];
+  const stepLines = (steps: PreflightStep[]) => {
+    for (const st of steps) {
+      lines.push(`  ${st.status.toUpperCase().padEnd(4)}  ${st.step.padEnd(10)}  ${st.detail}`);
+      if (st.hint && st.status !== 'pass') lines.push(`        ${''.padEnd(10)}  fix: ${st.hint}`);
+    }
+  };
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
+  for (const n of r.nodes) {
+    lines.push(`${n.name}  ${n.address}`);
+    stepLines(n.steps);
+  }
+  lines.push('cluster');
+  stepLines(r.cluster);
+  const failedNodes = r.nodes.filter((n) => n.steps.some((s) => s.status === 'fail')).map((n) => n.name);
+  const failedCluster = r.cluster.filter((s) => s.status === 'fail').map((s) => s.step);
+  lines.push(r.pass
+    ? `PASS: every step passed${[...r.nodes.flatMap((n) => n.steps), ...r.cluster].some((s) => s.status === 'skip') ? ' (some were skipped: see the fix lines)' : ''}`
+    : `FAIL: ${[...failedNodes.map((n) => `node ${n}`), ...failedCluster.map((c) => `cluster ${c}`)].join(', ')}`);
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,67 @@
+import { AlbSimulator } from '../../network/alb.js';
+import { startRealBalancer } from '../../network/real/real-balancer.js';
+import { WEBSOCKET_PATH } from '../../halibut/websocket-frames.js';
+import { serverEntry } from '../../tentacle/server-entry.js';
+import { balancerAddress } from '../../plan/addressing.js';
+import type { RouteDefinition } from './route.js';
+
+/**
+ * Polling and registration through a layer-7 balancer that terminates TLS with its own
+ * certificate and speaks HTTP to the nodes' REST APIs: registration works, polling cannot
+ * (the tentacle sees the balancer's certificate; raw polling bytes are not HTTP). With
+ * `route.transport: websocket` tentacles poll wss://<balancer>/OctopusComms: the upgrade
+ * passes the HTTP layer and is tunnelled to a node, but the thumbprint check still fails.
+ */
+export const albRoute = {
+  kind: 'alb',
+  summary: 'polling and registration through an HTTPS (layer 7) balancer that terminates TLS',
+  build: async (ctx) => {
+    const s = ctx.scenario;
+    const host = balancerAddress(s);
+    const cert = await ctx.balancerCertificate();
+    const apiTargets = ctx.nodes.map((n) => {
+      const u = new URL(n.apiUrl);
+      const isHttps = u.protocol === 'https:';
+      return { name: n.name, host: u.hostname, port: Number(u.port), tls: isHttps, protocol: isHttps ? 'https' as const : 'http' as const };
+    });
+    let port: number;
+    let label: string;
+    let stop: () => Promise<void>;
+    if (s.route.balancer === 'simulator') {
+      const a = s.route.alb;
+      const alb = new AlbSimulator({
+        name: 'alb',
+        host,
+        port: s.cluster.pollingPort,
+        certPem: cert.certPem,
+        keyPem: cert.keyPem,
+        targets: apiTargets,
+        healthCheck: { protocol: a.healthCheck.protocol === 'tcp' ? 'tcp' : apiTargets[0]?.tls ? 'https' : 'http', path: a.healthCheck.path, intervalMs: a.healthCheck.intervalMs, timeoutMs: a.healthCheck.timeoutMs, healthyThreshold: a.healthCheck.healthyThreshold, unhealthyThreshold: a.healthCheck.unhealthyThreshold },
+        routing: a.routing,
+        idleTimeoutMs: a.idleTimeoutMs,
+        mutualTls: a.mtls,
+      });
+      port = await alb.start();
+      label = `alb simulator on ${host}:${port}`;
+      stop = () => alb.stop();
+    } else {
+      const running = await startRealBalancer({
+        kind: s.route.balancer,
+        workDir: `${ctx.workDir}/${s.route.balancer}`,
+        listenHost: host,
+        frontends: [{ mode: 'http-tls', name: 'alb', port: s.cluster.pollingPort, certPem: cert.certPem, keyPem: cert.keyPem, targets: apiTargets.map(({ name, host: h, port, tls }) => ({ name, host: h, port, tls })) }],
+        timeouts: { connectMs: 5_000, clientMs: s.route.alb.idleTimeoutMs, serverMs: s.route.alb.idleTimeoutMs },
+      });
+      port = running.ports[0]!;
+      label = `${s.route.balancer} (TLS termination, mode http) on ${host}:${port}`;
+      stop = () => running.stop();
+    }
+    return {
+      entries: [serverEntry(s.route.transport === 'websocket' ? `wss://${host}:${port}${WEBSOCKET_PATH}` : `https://${host}:${port}`, ctx.serverThumbprint, 'alb')],
+      entryNodes: [-1],
+      registrationUrls: [`https://${host}:${port}`],
+      balancer: label,
+      stop,
+    };
+  },
+} satisfies RouteDefinition;

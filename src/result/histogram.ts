@@ -1,0 +1,53 @@
+import * as hdr from 'hdr-histogram-js';
+import { METRICS_DEFAULTS } from '../scenario/defaults.js';
+import type { Quantiles } from './result.js';
+
+/**
+ * An HDR histogram of durations recorded in MICROseconds (3 significant digits, up to an
+ * hour), summarised in milliseconds. Encodable (base64) so Results can be merged.
+ */
+export class DurationHistogram {
+  readonly h: hdr.Histogram;
+
+  constructor(from?: string) {
+    this.h = from
+      ? hdr.decodeFromCompressedBase64(from)
+      : hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: METRICS_DEFAULTS.histogramMaxUs, numberOfSignificantValueDigits: 3 });
+  }
+
+  recordMs(ms: number): void {
+    const us = Math.max(1, Math.min(METRICS_DEFAULTS.histogramMaxUs, Math.round(ms * 1000)));
+    this.h.recordValue(us);
+  }
+
+  get count(): number {
+    return this.h.totalCount;
+  }
+
+  merge(other: DurationHistogram): void {
+    this.h.add(other.h);
+  }
+
+  encode(): string | null {
+    return this.h.totalCount ? hdr.encodeIntoCompressedBase64(this.h) : null;
+  }
+
+  quantiles(): Quantiles {
+    const n = this.h.totalCount;
+    if (!n) return emptyQuantiles();
+    const ms = (us: number) => Math.round(us) / 1000;
+    return {
+      count: n,
+      min: ms(this.h.minNonZeroValue),
+      p50: ms(this.h.getValueAtPercentile(50)),
+      p90: ms(this.h.getValueAtPercentile(90)),
+      p99: ms(this.h.getValueAtPercentile(99)),
+      max: ms(this.h.maxValue),
+      mean: Math.round(this.h.mean) / 1000,
+    };
+  }
+}
+
+export function emptyQuantiles(): Quantiles {
+  return { count: 0, min: null, p50: null, p90: null, p99: null, max: null, mean: null };
+}

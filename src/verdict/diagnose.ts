@@ -1,0 +1,119 @@
+import type { Result } from '../result/result.js';
+
+type Measured = Omit<Result, 'thresholds' | 'verdict' | 'diagnosis'>;
+
+function list(names: string[]): string {
+  if (names.length <= 1) return names.join('');
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/**
+ * One actionable sentence per problem observed, from the Result alone: what was seen, why
+ * it happens, and what to change.
+ */
+export function diagnose(r: Measured): string[] {
+  const out: string[] = [];
+  const s = r.summary;
+  const errors = s.errors;
+  const T = s.tentacles;
+  const balanced = ['single-address', 'alb'].includes(r.route);
+
+  const mismatches = errors['tls.thumbprint-mismatch'] ?? 0;
+  if (mismatches) {
+    const ex = s.errorExamples['tls.thumbprint-mismatch'] ?? '';
+    const tps = ex.match(/[0-9A-F]{40}/g) ?? [];
+    const [expected, presented] = tps.length >= 2 ? [tps[0], tps[1]] : [null, null];
+    out.push(
+      `TLS offload in the path: ${expected ? `expected thumbprint ${expected}, presented ${presented}` : 'the node presented an unexpected certificate'} ` +
+        `(${mismatches} handshake${mismatches === 1 ? '' : 's'} refused) -- a device terminating TLS (load balancer, proxy) shows its own certificate; ` +
+        'use a TCP pass-through listener (NLB TCP, HAProxy mode tcp) so the node\'s certificate reaches the tentacle.',
+    );
+  }
+  const http = errors['protocol.http-response'] ?? 0;
+  if (http) {
+    const ex = s.errorExamples['protocol.http-response'] ?? '';
+    const status = /HTTP\/\d(?:\.\d)? (\d{3})/.exec(ex)?.[1] ?? '400';
+    out.push(
+      `The balancer answered HTTP ${status} to the polling handshake (${http} time${http === 1 ? '' : 's'}) -- a layer-7 balancer speaks HTTP and cannot carry polling traffic; ` +
+        'route port 10943 through a layer-4 (TCP) balancer or straight to each node.',
+    );
+  }
+  const untrusted = errors['tls.untrusted'] ?? 0;
+  if (untrusted) {
+    out.push(
+      `Nodes closed ${untrusted} connection${untrusted === 1 ? '' : 's'} right after the tentacle identified itself: the node does not trust the tentacle's certificate -- register the tentacle (its thumbprint) with the cluster.`,
+    );
+  }
+
+  const perNodeQueue = r.queue === 'per-node';
+  const never = s.nodesNeverPolled;
+  if (never.length && perNodeQueue && r.route === 'single-address') {
+    const reached = r.nodes.filter((n) => !never.includes(n.name) && (n.polledBy ?? 0) > 0).map((n) => n.name);
+    out.push(
+      `${list(never)} never received a poll: every tentacle reaches only the node its single connection was balanced to${reached.length ? ` (${list(reached)})` : ''} ` +
+        '-- give each node its own address or port, or enable multi-node polling (a shared queue).',
+    );
+  } else if (never.length && !(mismatches || http)) {
+    out.push(
+      `${list(never)} never received a poll from any tentacle -- check that every tentacle lists ${never.length === 1 ? 'this node' : 'these nodes'} as a server entry and that the polling port is reachable through the network path.`,
+    );
+  }
+  if (perNodeQueue && r.route === 'single-address' && !never.length) {
+    const partial = r.nodes.filter((n) => n.polledBy !== null && n.polledBy < T);
+    if (partial.length) {
+      out.push(
+        `Through one balanced address each tentacle polls only the node its connection landed on (${partial.map((n) => `${n.name}: ${n.polledBy}/${T} tentacles`).join(', ')}); ` +
+          'work queued on the other nodes for those tentacles cannot be collected -- give each node its own address or port, or enable multi-node polling.',
+      );
+    }
+  } else if (!balanced) {
+    for (const n of r.nodes) {
+      if (never.includes(n.name) || n.polledBy === null || n.polledBy >= T) continue;
+      const missing = T - n.polledBy;
+      out.push(
+        `${n.name} was polled by ${n.polledBy} of ${T} tentacles: ${missing} tentacle${missing === 1 ? ' does' : 's do'} not poll ${n.name}` +
+          `${n.requests?.expired ? `, so ${n.requests.expired} request${n.requests.expired === 1 ? '' : 's'} queued there for them expired` : ''} -- add ${n.name} as a server entry on every tentacle (Tentacle poll-server).`,
+      );
+    }
+  }
+
+  const expired = s.requests?.expired ?? 0;
+  if (expired) {
+    const where = r.nodes.filter((n) => (n.requests?.expired ?? 0) > 0).map((n) => `${n.name}: ${n.requests!.expired}`);
+    out.push(
+      `${expired} request${expired === 1 ? '' : 's'} expired (${where.join(', ')}): not collected within the polling request queue timeout -- in real Octopus each one is a failed task step.`,
+    );
+  }
+
+  const refused = (errors['tcp.refused'] ?? 0) + (errors['tcp.unreachable'] ?? 0) + (errors['tcp.connect-timeout'] ?? 0) + (errors['dns.failed'] ?? 0);
+  if (refused && !r.faults.length) {
+    out.push(`${refused} connection attempt${refused === 1 ? '' : 's'} could not reach a node (refused, unreachable, timed out or not resolved) -- check addresses, ports and firewalls for the polling port.`);
+  }
+  const regFail = Object.entries(s.registrationMs.failures);
+  if (regFail.length) {
+    out.push(`Registration failed for ${regFail.map(([k, v]) => `${v} tentacle${v === 1 ? '' : 's'} (${k})`).join(', ')} -- check the API URL, the API key and that the REST API (80/443) is reachable.`);
+  }
+  const idle = idleTimeoutBelowPollCycle(r);
+  if (idle) {
+    const resets = errors['tcp.reset'] ?? 0;
+    out.push(
+      `The balancer's idle timeout (${idle.idleS} s) is shorter than the poll cycle (pollingQueueWait ${idle.cycleS} s): an idle polling connection leaves the balancer's table silently and the next message is answered with a reset` +
+        `${resets ? ` (${resets} connection${resets === 1 ? '' : 's'} reset)` : ''} -- set the idle timeout well above the poll cycle (AWS NLB: 350 s default, up to 6000 s).`,
+    );
+  }
+  if (r.interrupted) out.push('The run was interrupted: figures cover only what ran.');
+  return out;
+}
+
+/** An NLB idle timeout (the route's, or one set by an idle-timeout fault) below the node's long-poll wait, from the Result's scenario. */
+function idleTimeoutBelowPollCycle(r: Measured): { idleS: number; cycleS: number } | null {
+  if (!['single-address', 'nlb-unique-port'].includes(r.route)) return null;
+  const sc = r.scenario as { route?: { nlb?: { idleTimeoutMs?: number } }; protocol?: { pollingQueueWaitMs?: number }; faults?: { action?: string; idleTimeoutMs?: number }[] } | null;
+  const cycle = sc?.protocol?.pollingQueueWaitMs;
+  if (typeof cycle !== 'number') return null;
+  const idles = [sc?.route?.nlb?.idleTimeoutMs, ...(sc?.faults ?? []).filter((f) => f.action === 'idle-timeout').map((f) => f.idleTimeoutMs)]
+    .filter((v): v is number => typeof v === 'number' && v > 0);
+  if (!idles.length) return null;
+  const idle = Math.min(...idles);
+  return idle < cycle ? { idleS: idle / 1000, cycleS: cycle / 1000 } : null;
+}
