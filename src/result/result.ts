@@ -214,3 +214,6 @@ export interface Comparison {
   finishedAt: string;
   runs: ComparisonRun[];
 }
+
+/** What a run measured, before it is judged (verdict/judge.ts adds thresholds, diagnosis and the verdict). */
+export type MeasuredResult = Omit<Result, 'thresholds' | 'verdict' | 'diagnosis'>;

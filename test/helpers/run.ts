@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { runScenario } from '../../src/run/run-scenario.js';
 import { scenarioFromObject } from '../../src/scenario/loader.js';
 import type { Result } from '../../src/result/result.js';
+import { judge } from '../../src/verdict/judge.js';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI_MAIN = join(PROJECT_ROOT, 'src', 'cli', 'main.ts');
@@ -27,7 +28,8 @@ export function smallScenario(over: Record<string, unknown> = {}): Record<string
 }
 
 export async function runSmall(raw: Record<string, unknown>, workDir: string): Promise<Result> {
-  return runScenario(scenarioFromObject(raw, 'test'), { workDir, toolVersion: 'test' });
+  const s = scenarioFromObject(raw, 'test');
+  return judge(await runScenario(s, { workDir, toolVersion: 'test' }), s);
 }
 
 export function sleep(ms: number): Promise<void> {

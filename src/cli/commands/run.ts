@@ -14,7 +14,7 @@ import { interruptSignal } from '../interrupt.js';
 import { progressPrinter } from '../progress.js';
 import { runFolder } from '../run-folder.js';
 import { reportFormats, writeReportFiles } from '../write-reports.js';
-import { NO_RUN_OUTPUTS, appendToHistory, judgeWithHistory, noteHistoryWithoutStore, openRunOutputs, pushRunMetrics, type RunOutputs } from '../run-outputs.js';
+import { NO_RUN_OUTPUTS, appendToHistory, judgeRun, noteHistoryWithoutStore, openRunOutputs, pushRunMetrics, type RunOutputs } from '../run-outputs.js';
 import { checkRunHistoryThresholds } from '../../verdict/history-thresholds.js';
 
 export interface RunFlags {
@@ -152,10 +152,9 @@ export async function runOne(ctx: CliContext, s: Scenario, dir: string, f: RunFl
         progress.done();
         ctx.stderr.write(`${label}${line}\n`);
       },
-      extraThresholds: extra,
     });
     progress.done();
-    const result = judgeWithHistory(measured, s, extra, outputs.history);
+    const result = judgeRun(measured, s, extra, outputs.history);
     writeFileAtomic(join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
     await writeReportFiles(dir, result, f.format);
     appendToHistory(outputs.history, result, join(dir, 'result.json'), ctx.stderr);
