@@ -1,49 +1,76 @@
-import { EXTERNAL_SAFETY_DEFAULTS } from '../scenario/defaults.js';
+import type { Plan } from '../plan/plan.js';
+import { PING_PATH } from '../scenario/defaults.js';
 import { formatDuration } from '../scenario/duration.js';
-import type { Scenario } from '../scenario/resolve.js';
-import { SERVER_CERTIFICATE_PATH } from '../tentacle/registration.js';
-import type { LedgerEntry } from '../environment/external/ledger.js';
-import { externalSafetyProblems } from '../environment/external/safety.js';
+
+/** What `--plan` knows of the ledger: how many machines earlier runs left in it. */
+export interface PlanLedger {
+  entries: number;
+}
+
+function entries(n: number): string {
+  return `${n} server ${n === 1 ? 'entry' : 'entries'}`;
+}
 
 /**
  * `--plan`: exactly what a run would open and register, without opening a socket. Pure:
- * scenario (+ the ledger's current entries) in, text out.
+ * a Plan (src/plan/plan.ts) and the ledger's leftovers in, text out.
  */
-export function renderPlan(s: Scenario, ledger: LedgerEntry[] = []): string {
+export function renderPlan(plan: Plan, ledger: PlanLedger = { entries: 0 }): string {
   const lines: string[] = [];
-  const f = s.fleet;
-  lines.push(`plan for scenario ${s.name} (nothing is opened or registered)`);
-  if (s.target !== 'external' || !s.external) {
-    lines.push(`  target      embedded cluster on loopback: ${s.cluster.nodes} node(s), route ${s.route.kind}, queue ${s.cluster.queue}`);
-    lines.push(`  fleet       ${f.tentacles} tentacle(s) x ${s.cluster.nodes} node(s) x ${f.pollingConnectionCount} connection(s), ramp-up ${formatDuration(f.rampUpMs)}`);
-    lines.push(`  duration    ${formatDuration(s.durationMs)} after ramp-up`);
-    return lines.join('\n') + '\n';
+  lines.push(`plan for scenario ${plan.scenario} (nothing is opened or registered)`);
+  if (plan.target === 'embedded') renderEmbedded(plan, lines);
+  else renderExternal(plan, ledger, lines);
+  if (plan.faults.length) {
+    lines.push(`  faults      ${plan.faults.length} (times from the start of the steady phase):`);
+    for (const x of plan.faults) {
+      lines.push(`    at ${formatDuration(x.atMs).padEnd(6)} ${x.kind.padEnd(16)} ${x.target.padEnd(16)} ${x.forMs === null ? 'not undone' : `for ${formatDuration(x.forMs)}`}${x.name !== `${x.kind}@${x.target}` ? `  (${x.name})` : ''}`);
+    }
   }
-  const ext = s.external;
-  const perNode = f.tentacles * f.pollingConnectionCount;
-  lines.push(`  target      external (real cluster)`);
-  lines.push(`  polling     ${perNode} TLS connection(s) to each node (${f.tentacles} tentacle(s) x ${f.pollingConnectionCount} polling connection(s)), ${perNode * ext.nodes.length} in all:`);
-  for (const n of ext.nodes) {
-    lines.push(`    ${n.name.padEnd(10)} ${n.address.padEnd(32)} expect thumbprint ${n.thumbprint ?? '(none given)'}${n.apiUrl ? `   ping ${n.apiUrl.replace(/\/+$/, '')}/api/octopusservernodes/ping` : ''}`);
+  if (plan.safety) {
+    const L = plan.safety.limits;
+    if (plan.safety.allowLoad) lines.push('  limits      lifted (--i-understand-load / external.allowLoad)');
+    else if (plan.safety.problems.length) lines.push(`  limits      EXCEEDED -- the run would refuse to start:\n    ${plan.safety.problems.join('\n    ')}`);
+    else lines.push(`  limits      within the defaults for a real cluster (<= ${L.maxTentacles} tentacles, <= ${L.maxConnections} connections, <= ${L.maxRegistrationsPerSecond} registrations/s, <= ${formatDuration(L.maxDurationMs)})`);
   }
-  lines.push(`  timing      ramp-up ${formatDuration(f.rampUpMs)}, then ${formatDuration(s.durationMs)}; every connection ends with END at the stop`);
-  const keySource = ext.apiKeyEnv ? `environment variable ${ext.apiKeyEnv}` : ext.apiKeyFile ? `file ${ext.apiKeyFile}` : 'none configured';
-  if (ext.register) {
-    const r = ext.register;
-    const first = ext.nodes[0];
-    lines.push(`  register    ${r.count} synthetic polling machine(s) through ${ext.apiUrl} (space ${ext.space ?? 'default'}), at most ${r.ratePerSecond}/s`);
-    lines.push(`              named ${r.namePrefix}<run>-0001 ..., environment ${r.environment}, roles ${r.roles.join(', ')}, one new certificate each`);
-    lines.push(`              each: ${first ? `POST https://${first.host}:${first.port}/handshake, ` : ''}GET /api, GET /api/spaces, GET ${SERVER_CERTIFICATE_PATH}, GET /api/<space>/environments, POST /api/<space>/machines`);
-    lines.push(`  clean-up    DELETE /api/<space>/machines/<id> for exactly those machines at the end, on Ctrl-C and on errors; ledger ${r.ledgerFile}`);
-    lines.push(`  API key     from ${keySource}`);
-    if (ledger.length) lines.push(`  leftovers   the ledger lists ${ledger.length} machine(s) from earlier runs; those of runs that are gone are deleted first`);
-  } else {
-    lines.push(`  register    nothing (the identity ${ext.identity.pfx ?? ext.identity.cert ?? '(none given)'} must already be trusted by the cluster)`);
-  }
-  const problems = externalSafetyProblems(s);
-  const L = EXTERNAL_SAFETY_DEFAULTS;
-  if (ext.allowLoad) lines.push('  limits      lifted (--i-understand-load / external.allowLoad)');
-  else if (problems.length) lines.push(`  limits      EXCEEDED -- the run would refuse to start:\n    ${problems.join('\n    ')}`);
-  else lines.push(`  limits      within the defaults for a real cluster (<= ${L.maxTentacles} tentacles, <= ${L.maxConnections} connections, <= ${L.maxRegistrationsPerSecond} registrations/s, <= ${formatDuration(L.maxDurationMs)})`);
   return lines.join('\n') + '\n';
+}
+
+function renderEmbedded(plan: Plan, lines: string[]): void {
+  const f = plan.fleet;
+  const N = plan.nodes.length;
+  lines.push(`  target      embedded cluster on loopback: ${N} node(s), route ${plan.route.kind}, queue ${plan.queue}`);
+  lines.push(`  route       ${plan.route.summary}${plan.route.balancer ? ` (balancer: ${plan.route.balancer})` : ''}${plan.route.transport === 'websocket' ? ', polling over WebSockets' : ''}`);
+  lines.push(`  nodes       ${plan.nodes.map((n) => `${n.name} ${n.address}`).join(', ')}`);
+  lines.push(`  entries     ${entries(plan.entries.length)} per tentacle:`);
+  for (const e of plan.entries) lines.push(`    ${e.address.padEnd(40)} -> ${e.reaches.length === N && N > 1 ? `any node (${e.reaches.join(', ')})` : e.reaches.join(', ')}`);
+  for (const o of plan.overrides) lines.push(`    tentacles ${o.from + 1}-${o.to + 1}: only ${o.nodes.join(', ')} (${entries(o.entries)})`);
+  lines.push(`  fleet       ${f.tentacles} tentacle(s) x ${N} node(s) x ${f.connectionsPerEntry} connection(s), ramp-up ${formatDuration(f.rampUpMs)}`);
+  lines.push(`  identities  ${f.tentacles} new certificate(s) and subscription id(s), one per tentacle`);
+  if (plan.registration.kind === 'embedded') {
+    lines.push(`  register    ${plan.registration.count} tentacle(s) over the REST API, ${plan.registration.through === 'balancer' ? 'through the balancer' : 'straight to the nodes'}`);
+  }
+  lines.push(`  duration    ${formatDuration(plan.durationMs)} after ramp-up`);
+}
+
+function renderExternal(plan: Plan, ledger: PlanLedger, lines: string[]): void {
+  const f = plan.fleet;
+  const perNode = f.tentacles * f.connectionsPerEntry;
+  lines.push(`  target      external (real cluster)`);
+  lines.push(`  polling     ${perNode} TLS connection(s) to each node (${f.tentacles} tentacle(s) x ${f.connectionsPerEntry} polling connection(s)), ${perNode * plan.nodes.length} in all:`);
+  for (const n of plan.nodes) {
+    lines.push(`    ${n.name.padEnd(10)} ${n.address.padEnd(32)} expect thumbprint ${n.thumbprint ?? '(none given)'}${n.apiUrl ? `   ping ${n.apiUrl.replace(/\/+$/, '')}${PING_PATH}` : ''}`);
+  }
+  for (const o of plan.overrides) lines.push(`    tentacles ${o.from + 1}-${o.to + 1}: only ${o.nodes.join(', ')}`);
+  lines.push(`  timing      ramp-up ${formatDuration(f.rampUpMs)}, then ${formatDuration(plan.durationMs)}; every connection ends with END at the stop`);
+  const r = plan.registration;
+  if (r.kind === 'synthetic') {
+    lines.push(`  register    ${r.count} synthetic polling machine(s) through ${r.apiUrl} (space ${r.space ?? 'default'}), at most ${r.ratePerSecond}/s`);
+    lines.push(`              named ${r.namePrefix}<run>-0001 ..., environment ${r.environment}, roles ${r.roles.join(', ')}, one new certificate each`);
+    lines.push(`              each: ${r.steps.join(', ')}`);
+    lines.push(`  clean-up    DELETE /api/<space>/machines/<id> for exactly those machines at the end, on Ctrl-C and on errors; ledger ${r.ledgerFile}`);
+    lines.push(`  API key     from ${r.apiKeyFrom}`);
+    if (ledger.entries) lines.push(`  leftovers   the ledger lists ${ledger.entries} machine(s) from earlier runs; those of runs that are gone are deleted first`);
+  } else {
+    lines.push(`  register    nothing (the identity ${plan.identities.file ?? '(none given)'} must already be trusted by the cluster)`);
+  }
 }

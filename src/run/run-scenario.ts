@@ -1,27 +1,20 @@
-import { Agent } from 'undici';
 import { now } from '../core/clock.js';
-import { PollfleetError } from '../core/errors.js';
-import { newApiKey } from '../cluster/api-key.js';
-import { EmbeddedCluster } from '../cluster/embedded-cluster.js';
 import type { EventSink } from '../core/events.js';
 import { Fleet } from '../fleet/fleet.js';
 import { createFleetIdentities } from '../fleet/identity-pool.js';
 import { Recorder, type Phase } from '../metrics/recorder.js';
 import { buildResult } from '../metrics/result-builder.js';
-import { generateCertificate, type CertificateIdentity } from '../pki/certificate.js';
 import type { ApiLoadResult, MeasuredResult, TimelinePoint } from '../result/result.js';
-import { CLUSTER_DEFAULTS, METRICS_DEFAULTS } from '../scenario/defaults.js';
+import { METRICS_DEFAULTS } from '../scenario/defaults.js';
 import type { Scenario } from '../scenario/resolve.js';
-import { registerTentacle } from '../tentacle/registration.js';
 import type { ServerEntry } from '../tentacle/server-entry.js';
-import { nodeSpecs } from '../plan/addressing.js';
-import { runApiLoad } from './api-load.js';
-import { createEmbeddedCluster } from '../environment/embedded/embedded-environment.js';
+import { planScenario, type Plan } from '../plan/plan.js';
+import { EmbeddedEnvironment } from '../environment/embedded/embedded-environment.js';
+import { ExternalEnvironment } from '../environment/external/external-environment.js';
+import type { Environment } from '../environment/environment.js';
 import { FaultRun } from '../faults/fault-run.js';
-import { routeFor } from '../environment/routes/route-registry.js';
-import type { RouteEnvironment } from '../environment/routes/route.js';
+import { runApiLoad } from './api-load.js';
 import { redactScenario } from './redact.js';
-import { runExternal } from './run-external.js';
 
 export interface RunProgress {
   elapsedMs: number;
@@ -46,6 +39,7 @@ export interface RunDeps {
   onEvent?: EventSink;
 }
 
+/** Wait `ms`, or less when `signal` aborts first. */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve();
@@ -59,109 +53,82 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Entries of tentacle t, honouring `fleet.overrides` (a tentacle that polls only some nodes). */
-export function entriesForTentacle(s: Scenario, env: Pick<RouteEnvironment, 'entries'>, nodeNames: string[]): (t: number) => ServerEntry[] {
+/** Resolves when `signal` aborts (never without one). */
+function aborted(signal?: AbortSignal): Promise<void> {
+  return new Promise((r) => {
+    if (signal?.aborted) return r();
+    signal?.addEventListener('abort', () => r(), { once: true });
+  });
+}
+
+/**
+ * Entries of tentacle t, honouring `fleet.overrides` (a tentacle that polls only some
+ * nodes): the entries that reach one of the override's nodes. Without an override, the
+ * very array every tentacle shares (fault analysis maps entries by identity).
+ */
+export function entriesForTentacle(plan: Pick<Plan, 'overrides' | 'nodes'>, entries: ServerEntry[], entryNodes: number[]): (t: number) => ServerEntry[] {
+  const nodeNames = plan.nodes.map((n) => n.name);
   return (t) => {
-    const o = s.fleet.overrides.find((x) => t >= x.from && t <= x.to);
-    if (!o) return env.entries;
-    return env.entries.filter((_, i) => o.nodes.includes(nodeNames[i]!));
+    const o = plan.overrides.find((x) => t >= x.from && t <= x.to);
+    if (!o) return entries;
+    return entries.filter((_, i) => o.nodes.includes(nodeNames[entryNodes[i] ?? -1] ?? ''));
   };
 }
 
 /**
- * Run one scenario end to end on the embedded cluster (or an external target):
- * environment -> fleet -> events -> recorder -> Result. Always cleans up; Ctrl-C gives a
- * partial Result marked interrupted. It only measures: verdict/judge.ts judges the Result.
+ * The one run loop, for the embedded cluster and external targets alike:
+ * plan -> environment -> fleet -> events -> recorder -> MeasuredResult. Always cleans up
+ * (stops what it started; deletes the synthetic machines of an external run); Ctrl-C gives
+ * a partial Result marked interrupted. It only measures: verdict/judge.ts judges the Result.
  */
 export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredResult> {
-  if (s.target === 'external') return runExternal(s, deps);
   const log = deps.log ?? (() => undefined);
-  const route = routeFor(s.route.kind);
-  if (!route) throw new PollfleetError('scenario.invalid', `route ${s.route.kind} is not available in this build`);
-
-  const specs = nodeSpecs(s);
-  const nodeNames = specs.map((n) => n.name);
-  const allNodes = nodeNames.map((_, i) => i);
+  const plan = planScenario(s);
+  const nodeNames = plan.nodes.map((n) => n.name);
+  const N = nodeNames.length;
+  const T = plan.fleet.tentacles;
+  let entriesFor: ((t: number) => ServerEntry[]) | null = null;
   const recorder = new Recorder(
     {
-      tentacles: s.fleet.tentacles,
+      tentacles: T,
       nodeNames,
-      pairSource: 'node',
-      entryNode: () => -1,
-      queueGroups: nodeNames.map((_, i) => (s.cluster.queue === 'per-node' ? [i] : allNodes)),
+      pairSource: plan.pairSource,
+      // Tentacle-side pairs (external): entry e of tentacle t reaches the node of that entry.
+      entryNode: (t, entry) => (plan.pairSource === 'tentacle' && entriesFor ? nodeNames.indexOf(entriesFor(t)[entry]?.name ?? '') : -1),
+      queueGroups: plan.queueGroups,
       stalenessMs: s.stalenessMs,
     },
     now(),
   );
   const faultRun = new FaultRun(s, log);
   const sink = recorder.sinkWith(faultRun.sinkWith(deps.onEvent));
+  const env: Environment =
+    plan.target === 'external'
+      ? new ExternalEnvironment(s, { sink, log, ...(deps.signal ? { signal: deps.signal } : {}) })
+      : new EmbeddedEnvironment(s, { workDir: deps.workDir, sink, log, wrapNodes: (nodes) => faultRun.wrapNodes(nodes) });
 
   const startedAt = now();
   let phase: Phase = 'ramping';
-  let interrupted = false;
-  let finalAt = 0;
-  let cluster: EmbeddedCluster | null = null;
-  let env: RouteEnvironment | null = null;
-  let balancerLabel: string | null = null;
   let apiLoad: ApiLoadResult | null = null;
   let fleet: Fleet | null = null;
   let sampler: NodeJS.Timeout | null = null;
-  let dispatcher: Agent | null = null;
-  let pollingDispatcher: Agent | null = null;
-  let nodesInfo: { name: string; address: string; apiUrl: string | null }[] = specs.map((n) => ({ name: n.name, address: `${n.polling.host}:${n.polling.port}`, apiUrl: null }));
-  const totalMs = s.fleet.rampUpMs + s.durationMs;
+  const totalMs = plan.fleet.rampUpMs + plan.durationMs;
 
   try {
-    log(`starting ${s.cluster.nodes} nodes (${s.cluster.processes ? 'one process each' : 'in process'}), route ${s.route.kind}, queue ${s.cluster.queue}`);
-    const certificate: CertificateIdentity = await generateCertificate({ commonName: 'Octopus Portal' });
-    const key = newApiKey();
-    cluster = createEmbeddedCluster(s, certificate, key, sink);
-    const running = await cluster.start();
-    nodesInfo = running.map((n) => ({ name: n.name, address: `${n.pollingHost}:${n.pollingPort}`, apiUrl: n.apiUrl }));
-    env = await route.build({
-      scenario: s,
-      nodes: await faultRun.wrapNodes(running),
-      serverThumbprint: certificate.thumbprint,
-      workDir: deps.workDir,
-      balancerCertificate: () => generateCertificate({ commonName: 'pollfleet balancer' }),
-    });
-    balancerLabel = env.balancer;
+    const info = await env.start();
     if (deps.signal?.aborted) throw new Error('aborted');
-
-    log(`creating ${s.fleet.tentacles} tentacle identities`);
-    const identities = await createFleetIdentities(s.fleet.tentacles, s.fleet.keyPairs);
+    let identities = info.identities;
+    if (!identities) {
+      log(`creating ${T} tentacle identities`);
+      identities = await createFleetIdentities(T, s.fleet.keyPairs);
+    }
     identities.forEach((id, t) => recorder.mapSubscription(id.subscriptionId, t));
-    dispatcher = new Agent({ connections: s.fleet.registrationConcurrency, connect: { rejectUnauthorized: false } });
-    pollingDispatcher = new Agent({ connect: { rejectUnauthorized: false } });
-    const urls = env.registrationUrls;
-    // The POST /handshake port check is for the TCP polling port; a wss:// entry has none (it is the HTTPS API).
-    const firstEntry = env.entryNodes[0] !== undefined && env.entryNodes[0] >= 0 && env.entries[0]?.transport !== 'websocket' ? env.entries[0] : undefined;
-    const entriesFor = entriesForTentacle(s, env, nodeNames);
+    entriesFor = entriesForTentacle(plan, info.entries, info.entryNodes);
+    fleet = new Fleet({ scenario: s, identities, entriesFor, sink, register: info.register });
+    if (info.faultTargets) {
+      faultRun.attach({ cluster: info.faultTargets.cluster, env: info.faultTargets.route, recorder, entriesFor, nodeNames, runStartedAt: startedAt });
+    }
 
-    fleet = new Fleet({
-      scenario: s,
-      identities,
-      entriesFor,
-      sink,
-      register: async (t, id) => {
-        await registerTentacle({
-          apiUrl: urls[t % urls.length]!,
-          apiKey: key,
-          space: CLUSTER_DEFAULTS.spaceId,
-          name: `pollfleet-${String(t + 1).padStart(5, '0')}`,
-          environments: ['Test'],
-          roles: ['pollfleet'],
-          thumbprint: id.identity.thumbprint,
-          subscriptionId: id.subscriptionId,
-          pollingPort: firstEntry ? { host: firstEntry.host, port: firstEntry.port } : undefined,
-          dispatcher: dispatcher!,
-          pollingDispatcher: pollingDispatcher!,
-          events: { sink, tentacle: t },
-        });
-      },
-    });
-
-    faultRun.attach({ cluster, env, recorder, entriesFor, nodeNames, runStartedAt: startedAt });
     let steadyFrom = Infinity;
     sampler = setInterval(() => {
       const at = now();
@@ -173,33 +140,35 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
         totalMs,
         phase,
         point,
-        connectedPairs: Math.round(point.coverage * s.fleet.tentacles * nodeNames.length),
-        pairs: s.fleet.tentacles * nodeNames.length,
+        connectedPairs: Math.round(point.coverage * T * N),
+        pairs: T * N,
         started: fleet?.started ?? 0,
-        tentacles: s.fleet.tentacles,
+        tentacles: T,
       });
     }, METRICS_DEFAULTS.timelineIntervalMs);
 
-    log(`ramping up ${s.fleet.tentacles} tentacles over ${s.fleet.rampUpMs} ms`);
+    log(`ramping up ${T} tentacles over ${plan.fleet.rampUpMs} ms`);
     const ramp = fleet.start();
-    await Promise.race([ramp, new Promise((r) => deps.signal?.addEventListener('abort', r, { once: true }))]);
-    // Settle: the last tentacles get one handshake's worth of time before steady state counts.
-    steadyFrom = now() + Math.min(2_000, s.protocol.pollingQueueWaitMs);
+    ramp.catch(() => undefined);
+    await Promise.race([ramp, aborted(deps.signal)]);
+    // Settle: the last tentacles get one handshake's worth of time before steady state counts (plan.settleMs).
+    steadyFrom = now() + plan.settleMs;
+    if (plan.settleMs === 0) phase = 'steady';
     faultRun.start(steadyFrom);
-    await sleep(s.durationMs, deps.signal);
-    if (s.apiLoad && !deps.signal?.aborted) {
-      const target = urls[0]!;
-      log(`driving the REST API at ${target}${s.apiLoad.path} with ${s.apiLoad.connections} connections for ${s.apiLoad.durationMs} ms`);
-      apiLoad = await runApiLoad(target, key, s.apiLoad);
+    await sleep(plan.durationMs, deps.signal);
+    if (s.apiLoad && info.web && !deps.signal?.aborted) {
+      log(`driving the REST API at ${info.web.url}${s.apiLoad.path} with ${s.apiLoad.connections} connections for ${s.apiLoad.durationMs} ms`);
+      apiLoad = await runApiLoad(info.web.url, info.web.apiKey, s.apiLoad);
     }
   } catch (e) {
+    // After Ctrl-C a failure is part of stopping: the partial Result still comes.
     if (!deps.signal?.aborted) {
       await cleanup();
       throw e;
     }
   }
-  interrupted = !!deps.signal?.aborted;
-  finalAt = now();
+  const interrupted = !!deps.signal?.aborted;
+  const finalAt = now();
   recorder.sample(finalAt, phase);
   recorder.markFinal(finalAt);
   phase = 'stopping';
@@ -209,9 +178,9 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
   const measured = buildResult(recorder, {
     name: s.name,
     route: s.route.kind,
-    queue: s.cluster.queue,
-    target: 'embedded',
-    balancer: balancerLabel,
+    queue: plan.queue,
+    target: plan.target,
+    balancer: env.balancer,
     scenario: redactScenario(s),
     shortened: s.shortened,
     toolVersion: deps.toolVersion,
@@ -219,25 +188,20 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
     finishedAt,
     finalAt,
     interrupted,
-    nodes: nodesInfo,
-    nodeSideMeasured: true,
+    nodes: env.nodes,
+    // Node-side figures (queues, pickup latency) only exist where the nodes are ours; never invented.
+    nodeSideMeasured: plan.target === 'embedded',
   });
   measured.faults = faultRun.results(recorder.timeline);
-  return { ...measured, apiLoad };
+  return plan.target === 'embedded' ? { ...measured, apiLoad } : measured;
 
+  /** Faults first (cancel what is not due), then the fleet (END on every connection), then the environment. */
   async function cleanup(): Promise<void> {
     if (sampler) clearInterval(sampler);
     sampler = null;
     await faultRun.stop().catch(() => undefined);
     await fleet?.stop().catch(() => undefined);
-    await env?.stop().catch(() => undefined);
-    await cluster?.stop().catch(() => undefined);
-    await dispatcher?.close().catch(() => undefined);
-    await pollingDispatcher?.close().catch(() => undefined);
-    pollingDispatcher = null;
     fleet = null;
-    env = null;
-    cluster = null;
-    dispatcher = null;
+    await env.stop().catch(() => undefined);
   }
 }

@@ -110,6 +110,11 @@ export const RUN_DEFAULTS = {
   progressIntervalMs: 5_000,
   /** After the duration: how long to let connections close with END. */
   drainMs: 3_000,
+  /**
+   * Embedded runs: after ramp-up the last tentacles get one handshake's worth of time
+   * (at most this long, at most pollingQueueWait) before the steady phase counts.
+   */
+  settleMaxMs: 2_000,
 } as const;
 
 /** AWS NLB-like layer-4 balancer. [LB] */

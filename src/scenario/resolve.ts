@@ -266,6 +266,14 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     problems.push({ path: 'cluster.processes', message: 'queue: shared keeps the nodes in one process (they share one in-memory queue); leave cluster.processes unset or false' });
   }
 
+  // route.registration: where tentacles register (80/443 in real life). `direct`: straight
+  // to each node's REST API; `alb`: through the ALB that route kind alb starts in front of
+  // the REST APIs (the default for that kind). Only route kind alb starts an HTTP balancer,
+  // so `alb` with any other kind is rejected rather than quietly registering at the nodes.
+  if (p.route?.registration === 'alb' && routeKind !== 'alb') {
+    problems.push({ path: 'route.registration', message: `registration through the ALB needs route kind alb (it starts the ALB in front of the REST APIs); with route ${routeKind} tentacles register straight to the nodes: leave registration unset or write direct` });
+  }
+
   if (p.route?.transport === 'websocket') {
     if (!(WEBSOCKET_ROUTE_KINDS as readonly string[]).includes(routeKind)) {
       problems.push({ path: 'route.transport', message: `polling over WebSockets is available with route kind ${WEBSOCKET_ROUTE_KINDS.join(' or ')}, not ${routeKind}` });

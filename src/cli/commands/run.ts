@@ -7,6 +7,7 @@ import type { Scenario } from '../../scenario/resolve.js';
 import { runScenario } from '../../run/run-scenario.js';
 import { writeFileAtomic } from '../../core/atomic-write.js';
 import { renderPlan } from '../../report/render-plan.js';
+import { planScenario } from '../../plan/plan.js';
 import { Ledger } from '../../environment/external/ledger.js';
 import { validateThresholds } from '../../verdict/threshold-parser.js';
 import type { CliContext } from '../context.js';
@@ -104,7 +105,7 @@ export async function runCommand(ctx: CliContext, file: string | undefined, f: R
   if (f.history === undefined && !f.quiet && !f.json) noteHistoryWithoutStore(ctx.stderr, scenarios, extra);
   if (f.iUnderstandLoad) for (const s of scenarios) if (s.external) s.external.allowLoad = true;
   if (f.plan) {
-    for (const s of scenarios) ctx.stdout.write(renderPlan(s, s.external?.register ? new Ledger(s.external.register.ledgerFile).entries() : []));
+    for (const s of scenarios) ctx.stdout.write(renderPlan(planScenario(s), { entries: s.external?.register ? new Ledger(s.external.register.ledgerFile).entries().length : 0 }));
     return EXIT_OK;
   }
   const outputs = openRunOutputs(f);

@@ -1,9 +1,15 @@
-import { EmbeddedCluster } from '../../cluster/embedded-cluster.js';
+import { Agent } from 'undici';
+import { newApiKey } from '../../cluster/api-key.js';
+import { EmbeddedCluster, type RunningNode } from '../../cluster/embedded-cluster.js';
 import type { EventSink } from '../../core/events.js';
-import type { CertificateIdentity } from '../../pki/certificate.js';
+import { generateCertificate, type CertificateIdentity } from '../../pki/certificate.js';
 import { CLUSTER_DEFAULTS } from '../../scenario/defaults.js';
 import type { Scenario } from '../../scenario/resolve.js';
+import { registerTentacle } from '../../tentacle/registration.js';
 import { nodeSpecs } from '../../plan/addressing.js';
+import type { Environment, EnvironmentInfo, EnvironmentNode } from '../environment.js';
+import { routeFor } from '../routes/route-registry.js';
+import type { RouteEnvironment } from '../routes/route.js';
 
 /** The embedded cluster a scenario asks for (used by `run` and by `pollfleet cluster`). */
 export function createEmbeddedCluster(s: Scenario, certificate: CertificateIdentity, apiKey: string, sink: EventSink): EmbeddedCluster {
@@ -20,4 +26,101 @@ export function createEmbeddedCluster(s: Scenario, certificate: CertificateIdent
     processes: s.cluster.processes,
     sink,
   });
+}
+
+export interface EmbeddedEnvironmentOptions {
+  /** Run folder (balancer configs, logs). */
+  workDir: string;
+  sink: EventSink;
+  log: (line: string) => void;
+  /** The nodes as the route should reach them (fault proxies in front, when network faults need them). */
+  wrapNodes?: (nodes: RunningNode[]) => Promise<RunningNode[]>;
+}
+
+/**
+ * The embedded cluster on loopback: a server certificate and API key, the nodes (one
+ * process each unless the scenario says otherwise), fault proxies when needed, and the
+ * route in front (a balancer simulator or real HAProxy / nginx). Tentacles register over
+ * the REST API as `route.registration` says.
+ */
+export class EmbeddedEnvironment implements Environment {
+  readonly #s: Scenario;
+  readonly #o: EmbeddedEnvironmentOptions;
+  #cluster: EmbeddedCluster | null = null;
+  #route: RouteEnvironment | null = null;
+  #dispatcher: Agent | null = null;
+  #pollingDispatcher: Agent | null = null;
+  #stopping: Promise<void> | null = null;
+  balancer: string | null = null;
+  nodes: EnvironmentNode[];
+
+  constructor(s: Scenario, o: EmbeddedEnvironmentOptions) {
+    this.#s = s;
+    this.#o = o;
+    this.nodes = nodeSpecs(s).map((n) => ({ name: n.name, address: `${n.polling.host}:${n.polling.port}`, apiUrl: null }));
+  }
+
+  async start(): Promise<EnvironmentInfo> {
+    const s = this.#s;
+    const route = routeFor(s.route.kind);
+    this.#o.log(`starting ${s.cluster.nodes} nodes (${s.cluster.processes ? 'one process each' : 'in process'}), route ${s.route.kind}, queue ${s.cluster.queue}`);
+    const certificate = await generateCertificate({ commonName: 'Octopus Portal' });
+    const key = newApiKey();
+    const cluster = createEmbeddedCluster(s, certificate, key, this.#o.sink);
+    this.#cluster = cluster;
+    const running = await cluster.start();
+    this.nodes = running.map((n) => ({ name: n.name, address: `${n.pollingHost}:${n.pollingPort}`, apiUrl: n.apiUrl }));
+    const env = await route.build({
+      scenario: s,
+      nodes: this.#o.wrapNodes ? await this.#o.wrapNodes(running) : running,
+      serverThumbprint: certificate.thumbprint,
+      workDir: this.#o.workDir,
+      balancerCertificate: () => generateCertificate({ commonName: 'pollfleet balancer' }),
+    });
+    this.#route = env;
+    this.balancer = env.balancer;
+
+    const dispatcher = new Agent({ connections: s.fleet.registrationConcurrency, connect: { rejectUnauthorized: false } });
+    const pollingDispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+    this.#dispatcher = dispatcher;
+    this.#pollingDispatcher = pollingDispatcher;
+    const urls = env.registrationUrls;
+    // The POST /handshake port check is for the TCP polling port; a wss:// entry has none (it is the HTTPS API).
+    const firstEntry = env.entryNodes[0] !== undefined && env.entryNodes[0] >= 0 && env.entries[0]?.transport !== 'websocket' ? env.entries[0] : undefined;
+    const sink = this.#o.sink;
+    return {
+      entries: env.entries,
+      entryNodes: env.entryNodes,
+      identities: null,
+      register: async (t, id) => {
+        await registerTentacle({
+          apiUrl: urls[t % urls.length]!,
+          apiKey: key,
+          space: CLUSTER_DEFAULTS.spaceId,
+          name: `pollfleet-${String(t + 1).padStart(5, '0')}`,
+          environments: ['Test'],
+          roles: ['pollfleet'],
+          thumbprint: id.identity.thumbprint,
+          subscriptionId: id.subscriptionId,
+          pollingPort: firstEntry ? { host: firstEntry.host, port: firstEntry.port } : undefined,
+          dispatcher,
+          pollingDispatcher,
+          events: { sink, tentacle: t },
+        });
+      },
+      web: { url: env.webUrl, apiKey: key },
+      faultTargets: { cluster, route: env },
+    };
+  }
+
+  /** Route first (balancers), then the nodes, then the REST clients. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      await this.#route?.stop().catch(() => undefined);
+      await this.#cluster?.stop().catch(() => undefined);
+      await this.#dispatcher?.close().catch(() => undefined);
+      await this.#pollingDispatcher?.close().catch(() => undefined);
+    })();
+    return this.#stopping;
+  }
 }

@@ -3,7 +3,8 @@ import { startRealBalancer } from '../../network/real/real-balancer.js';
 import { WEBSOCKET_PATH } from '../../halibut/websocket-frames.js';
 import { serverEntry } from '../../tentacle/server-entry.js';
 import { balancerAddress } from '../../plan/addressing.js';
-import type { RouteDefinition } from './route.js';
+import { REAL_BALANCER_DEFAULTS } from '../../scenario/defaults.js';
+import { planAddress, registrationUrls, type RouteDefinition } from './route.js';
 
 /**
  * Polling and registration through a layer-7 balancer that terminates TLS with its own
@@ -15,6 +16,11 @@ import type { RouteDefinition } from './route.js';
 export const albRoute = {
   kind: 'alb',
   summary: 'polling and registration through an HTTPS (layer 7) balancer that terminates TLS',
+  balanced: true,
+  planEntries: (ctx) => [{
+    address: planAddress(ctx.scenario.route.transport === 'websocket' ? 'wss' : 'https', ctx.balancerHost, ctx.scenario.cluster.pollingPort, ctx.scenario.route.transport === 'websocket' ? WEBSOCKET_PATH : ''),
+    reaches: ctx.nodeNames,
+  }],
   build: async (ctx) => {
     const s = ctx.scenario;
     const host = balancerAddress(s);
@@ -50,7 +56,7 @@ export const albRoute = {
         workDir: `${ctx.workDir}/${s.route.balancer}`,
         listenHost: host,
         frontends: [{ mode: 'http-tls', name: 'alb', port: s.cluster.pollingPort, certPem: cert.certPem, keyPem: cert.keyPem, targets: apiTargets.map(({ name, host: h, port, tls }) => ({ name, host: h, port, tls })) }],
-        timeouts: { connectMs: 5_000, clientMs: s.route.alb.idleTimeoutMs, serverMs: s.route.alb.idleTimeoutMs },
+        timeouts: { connectMs: REAL_BALANCER_DEFAULTS.connectTimeoutMs, clientMs: s.route.alb.idleTimeoutMs, serverMs: s.route.alb.idleTimeoutMs },
       });
       port = running.ports[0]!;
       label = `${s.route.balancer} (TLS termination, mode http) on ${host}:${port}`;
@@ -59,7 +65,9 @@ export const albRoute = {
     return {
       entries: [serverEntry(s.route.transport === 'websocket' ? `wss://${host}:${port}${WEBSOCKET_PATH}` : `https://${host}:${port}`, ctx.serverThumbprint, 'alb')],
       entryNodes: [-1],
-      registrationUrls: [`https://${host}:${port}`],
+      // route.registration: through the ALB (the default for this route) or straight to the nodes.
+      registrationUrls: registrationUrls(s, ctx.nodes, `https://${host}:${port}`),
+      webUrl: `https://${host}:${port}`,
       balancer: label,
       stop,
     };

@@ -4,11 +4,8 @@ import type { TargetGroupOptions, TargetSpec } from '../../network/target-group.
 import { uniquePortLayout } from '../../network/unique-port-layout.js';
 import { startRealBalancer, type RealFrontend } from '../../network/real/real-balancer.js';
 import { balancerAddress } from '../../plan/addressing.js';
+import { REAL_BALANCER_DEFAULTS } from '../../scenario/defaults.js';
 import type { RouteContext } from './route.js';
-
-/** Long enough that a real balancer never closes a healthy polling connection by itself. */
-const REAL_TCP_IDLE_MS = 3_600_000;
-const REAL_CONNECT_MS = 5_000;
 
 /** The nodes as layer-4 targets: traffic to the polling port, health checks as the scenario says (HTTP ones to the REST API's ping). */
 export function pollingTargets(ctx: RouteContext): TargetSpec[] {
@@ -78,7 +75,8 @@ export async function startL4(ctx: RouteContext, layout: 'single' | 'unique-port
     workDir: `${ctx.workDir}/${s.route.balancer}`,
     listenHost: host,
     frontends,
-    timeouts: { connectMs: REAL_CONNECT_MS, clientMs: REAL_TCP_IDLE_MS, serverMs: REAL_TCP_IDLE_MS },
+    // Client and server timeouts long enough that a real balancer never closes a healthy polling connection by itself.
+    timeouts: { connectMs: REAL_BALANCER_DEFAULTS.connectTimeoutMs, clientMs: REAL_BALANCER_DEFAULTS.clientTimeoutMs, serverMs: REAL_BALANCER_DEFAULTS.serverTimeoutMs },
   });
   return { host, ports: running.ports, label: `${s.route.balancer} (mode tcp) on ${host}:${running.ports.join(',')}`, stop: () => running.stop(), simulator: null };
 }

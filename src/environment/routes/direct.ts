@@ -1,6 +1,7 @@
 import { WEBSOCKET_PATH } from '../../halibut/websocket-frames.js';
 import { serverEntry } from '../../tentacle/server-entry.js';
-import type { RouteContext, RouteDefinition, RouteEnvironment } from './route.js';
+import { planAddress, registrationUrls, type RouteContext, type RouteDefinition, type RouteEnvironment, type RoutePlanContext } from './route.js';
+import type { PlanEntry } from '../../plan/plan.js';
 
 /**
  * Entries straight to each node's own address and port (no balancer). With
@@ -15,14 +16,26 @@ export function directEntries(ctx: RouteContext): RouteEnvironment {
       n.name,
     )),
     entryNodes: ctx.nodes.map((_, i) => i),
-    registrationUrls: ctx.nodes.map((n) => n.apiUrl),
+    registrationUrls: registrationUrls(ctx.scenario, ctx.nodes, null),
+    webUrl: ctx.nodes[0]!.apiUrl,
     balancer: null,
     stop: async () => undefined,
   };
 }
 
+/** One entry per node at the node's own polling address (or its API port for wss://, always a free port on loopback). */
+export function directPlanEntries(ctx: RoutePlanContext): PlanEntry[] {
+  const isWebSocket = ctx.scenario.route.transport === 'websocket';
+  return ctx.nodeNames.map((name, i) => {
+    const host = ctx.nodeHosts[i]!;
+    return { address: isWebSocket ? planAddress('wss', host, 0, WEBSOCKET_PATH) : planAddress('https', host, ctx.nodePorts[i]!), reaches: [name] };
+  });
+}
+
 export const directRoute = {
   kind: 'direct',
   summary: 'a unique address per node, same port (127.0.0.11:10943, 127.0.0.12:10943, ...): one server entry per node',
+  balanced: false,
+  planEntries: directPlanEntries,
   build: async (ctx) => directEntries(ctx),
 } satisfies RouteDefinition;

@@ -3,6 +3,7 @@ import type { NlbSimulator } from '../../network/nlb.js';
 import type { CertificateIdentity } from '../../pki/certificate.js';
 import type { RouteKind, Scenario } from '../../scenario/resolve.js';
 import type { ServerEntry } from '../../tentacle/server-entry.js';
+import type { PlanEntry } from '../../plan/plan.js';
 
 /** What a route puts between the fleet and the embedded cluster. */
 export interface RouteEnvironment {
@@ -10,8 +11,10 @@ export interface RouteEnvironment {
   entries: ServerEntry[];
   /** For each entry: the node index it reaches, or -1 when it reaches several (a balancer). */
   entryNodes: number[];
-  /** REST API base URLs tentacles register through (used round robin). */
+  /** REST API base URLs tentacles register through (used round robin); `route.registration` picks them. */
   registrationUrls: string[];
+  /** The web tier's address (80/443 in real life): the balancer's when the route has an HTTP one, else the first node's API. API load goes there. */
+  webUrl: string;
   /** What stands in the path (for reports), e.g. "nlb simulator on 127.0.0.10:10943". */
   balancer: string | null;
   /** Stop whatever the route started. */
@@ -31,10 +34,38 @@ export interface RouteContext {
   balancerCertificate: () => Promise<CertificateIdentity>;
 }
 
-/** One way of routing polling traffic to nodes. Adding one: a file here, a line in registry.ts, a test, a sample scenario. */
+/** What a plan knows before anything starts: the scenario, node names and polling ports (0 = free), the balancer's address. */
+export interface RoutePlanContext {
+  scenario: Scenario;
+  nodeNames: string[];
+  nodeHosts: string[];
+  nodePorts: number[];
+  balancerHost: string;
+}
+
+/**
+ * One way of routing polling traffic to nodes. Adding one: a file here, a line in
+ * route-registry.ts, its kind in ROUTE_KINDS (src/scenario/schema.ts), a test, a sample
+ * scenario and a section in scenarios/README.md.
+ */
 export interface RouteDefinition {
   kind: RouteKind;
   /** One line for --help and plans. */
   summary: string;
+  /** A balancer stands in the path (simulator, HAProxy or nginx, as `route.balancer` says). */
+  balanced: boolean;
+  /** The server entries a tentacle gets, as far as they are known before the route starts (pure). */
+  planEntries(ctx: RoutePlanContext): PlanEntry[];
   build(ctx: RouteContext): Promise<RouteEnvironment>;
+}
+
+/** `route.registration`: the REST API base URLs tentacles register through (balancer or nodes). */
+export function registrationUrls(s: Scenario, nodes: RunningNode[], balancerUrl: string | null): string[] {
+  // route.registration: alb is accepted only with route kind alb (src/scenario/resolve.ts), so a balancer URL is there.
+  return s.route.registration === 'alb' && balancerUrl ? [balancerUrl] : nodes.map((n) => n.apiUrl);
+}
+
+/** `https://host:port`, with `<free port>` for a port chosen at start. */
+export function planAddress(scheme: 'https' | 'wss', host: string, port: number, path = ''): string {
+  return `${scheme}://${host}:${port === 0 ? '<free port>' : port}${path}`;
 }

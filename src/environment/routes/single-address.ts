@@ -1,6 +1,6 @@
 import { serverEntry } from '../../tentacle/server-entry.js';
 import { startL4 } from './balancer-targets.js';
-import type { RouteDefinition } from './route.js';
+import { planAddress, registrationUrls, type RouteDefinition } from './route.js';
 
 /**
  * Every tentacle has ONE server entry -- a layer-4 balancer -- for all nodes. Each polling
@@ -10,12 +10,15 @@ import type { RouteDefinition } from './route.js';
 export const singleAddressRoute = {
   kind: 'single-address',
   summary: 'one balanced address for all nodes (TCP pass-through): each connection reaches one node',
+  balanced: true,
+  planEntries: (ctx) => [{ address: planAddress('https', ctx.balancerHost, ctx.scenario.cluster.pollingPort), reaches: ctx.nodeNames }],
   build: async (ctx) => {
     const lb = await startL4(ctx, 'single');
     return {
       entries: [serverEntry(`https://${lb.host}:${lb.ports[0]}`, ctx.serverThumbprint, 'balancer')],
       entryNodes: [-1],
-      registrationUrls: ctx.nodes.map((n) => n.apiUrl),
+      registrationUrls: registrationUrls(ctx.scenario, ctx.nodes, null),
+      webUrl: ctx.nodes[0]!.apiUrl,
       balancer: lb.label,
       stop: lb.stop,
       faultTargets: { balancer: lb.simulator },

@@ -1,0 +1,174 @@
+import { EXTERNAL_SAFETY_DEFAULTS, RUN_DEFAULTS } from '../scenario/defaults.js';
+import type { BalancerKind, QueueKind, RouteKind, Scenario, TransportKind } from '../scenario/resolve.js';
+import { externalSafetyProblems } from '../environment/external/safety.js';
+import { routeFor } from '../environment/routes/route-registry.js';
+import { SERVER_CERTIFICATE_PATH } from '../tentacle/registration.js';
+import { balancerAddress, nodeSpecs } from './addressing.js';
+
+/** One node of the plan: where it listens for polling (embedded: port 0 = a free port chosen at start). */
+export interface PlanNode {
+  name: string;
+  /** `host:port` as it will be listened on or was written (external). */
+  address: string;
+  /** Expected server thumbprint (external; embedded: the cluster's own, made at start). */
+  thumbprint: string | null;
+  /** The node's own REST API (external, when given), else null. */
+  apiUrl: string | null;
+}
+
+/**
+ * One server entry every tentacle gets (a Tentacle.config TrustedOctopusServers item), as
+ * far as it is known before anything starts. A balanced route's address is the
+ * balancer's; its port is known only after the balancer starts when the scenario asks
+ * for a free one (`<free port>`).
+ */
+export interface PlanEntry {
+  address: string;
+  /** The node(s) this entry reaches: one for a per-node entry, all of them through a balancer. */
+  reaches: string[];
+}
+
+/** Tentacles `from`..`to` (0-based, inclusive) poll only these nodes (`fleet.overrides`). */
+export interface PlanOverride {
+  from: number;
+  to: number;
+  nodes: string[];
+  /** How many server entries those tentacles have. */
+  entries: number;
+}
+
+export interface PlanFault {
+  name: string;
+  kind: string;
+  target: string;
+  /** From the start of the steady phase. */
+  atMs: number;
+  forMs: number | null;
+}
+
+/** Exactly what a run opens, registers and does, before it does any of it. Pure data, no secrets. */
+export interface Plan {
+  scenario: string;
+  target: 'embedded' | 'external';
+  route: {
+    kind: RouteKind;
+    /** The route definition's one line. */
+    summary: string;
+    /** Who carries a balanced route (null when nothing stands between tentacles and nodes). */
+    balancer: BalancerKind | null;
+    transport: TransportKind;
+  };
+  queue: QueueKind;
+  nodes: PlanNode[];
+  /** The server entries of every tentacle, before `fleet.overrides`. */
+  entries: PlanEntry[];
+  overrides: PlanOverride[];
+  fleet: {
+    tentacles: number;
+    /** Polling connections per server entry (`fleet.pollingConnectionCount`). */
+    connectionsPerEntry: number;
+    rampUpMs: number;
+  };
+  /** Duration of the measured phase after ramp-up. */
+  durationMs: number;
+  /** After ramp-up, how long the last tentacles get before the steady phase counts. */
+  settleMs: number;
+  identities: {
+    /** Certificates used (generated: one per tentacle; given: one, shared by every tentacle). */
+    count: number;
+    source: 'generated' | 'given';
+    /** Subscription ids (each tentacle has its own unless one identity is given). */
+    subscriptions: number;
+    /** The file of a given identity (a path, never its content). */
+    file: string | null;
+    /** A given subscription id (not a secret), null = generated. */
+    subscriptionId: string | null;
+  };
+  registration:
+    | { kind: 'embedded'; through: 'balancer' | 'nodes'; count: number }
+    | { kind: 'synthetic'; count: number; apiUrl: string; space: string | null; ratePerSecond: number; namePrefix: string; environment: string; roles: string[]; ledgerFile: string; steps: string[]; apiKeyFrom: string }
+    | { kind: 'none' };
+  faults: PlanFault[];
+  /** How the Recorder tells pairs apart: by the node that served a poll (embedded) or by the entry the tentacle polled (external). */
+  pairSource: 'node' | 'tentacle';
+  /** For each node: the nodes whose queue it hands out (per-node: itself; shared / redis: all). */
+  queueGroups: number[][];
+  /** External targets: the safety limits and how this run stands against them. */
+  safety: { allowLoad: boolean; problems: string[]; limits: typeof EXTERNAL_SAFETY_DEFAULTS } | null;
+}
+
+const FREE_PORT = '<free port>';
+
+function portText(p: number): string {
+  return p === 0 ? FREE_PORT : String(p);
+}
+
+/**
+ * Scenario -> Plan: nodes and their addresses, the server entries of each tentacle
+ * (overrides applied), identities and subscriptions, connections per entry,
+ * registrations, the fault timeline and the safety limits. Pure: opens nothing, reads no
+ * file, generates no key; `--plan` prints it and the run loop follows it.
+ */
+export function planScenario(s: Scenario): Plan {
+  const f = s.fleet;
+  const external = s.target === 'external' && s.external ? s.external : null;
+  const nodes: PlanNode[] = external
+    ? external.nodes.map((n) => ({ name: n.name, address: n.address, thumbprint: n.thumbprint, apiUrl: n.apiUrl }))
+    : nodeSpecs(s).map((n) => ({ name: n.name, address: `${n.polling.host}:${portText(n.polling.port)}`, thumbprint: null, apiUrl: null }));
+  const nodeNames = nodes.map((n) => n.name);
+  const route = routeFor(s.route.kind);
+  const entries: PlanEntry[] = external
+    ? external.nodes.map((n) => ({ address: n.address, reaches: [n.name] }))
+    : route.planEntries({ scenario: s, nodeNames, nodeHosts: nodeSpecs(s).map((n) => n.polling.host), nodePorts: nodeSpecs(s).map((n) => n.polling.port), balancerHost: balancerAddress(s) });
+  const overrides = f.overrides.map((o) => ({ ...o, entries: entries.filter((e) => e.reaches.length === 1 && o.nodes.includes(e.reaches[0]!)).length }));
+  const allNodes = nodeNames.map((_, i) => i);
+  const given = !!external && !external.register;
+  return {
+    scenario: s.name,
+    target: external ? 'external' : 'embedded',
+    route: {
+      kind: s.route.kind,
+      summary: route.summary,
+      balancer: external || !route.balanced ? null : s.route.balancer,
+      transport: s.route.transport,
+    },
+    queue: external ? 'per-node' : s.cluster.queue,
+    nodes,
+    entries,
+    overrides,
+    fleet: { tentacles: f.tentacles, connectionsPerEntry: f.pollingConnectionCount, rampUpMs: f.rampUpMs },
+    durationMs: s.durationMs,
+    // External: the steady phase starts with the last tentacle (the real cluster is not ours to wait for).
+    settleMs: external ? 0 : Math.min(RUN_DEFAULTS.settleMaxMs, s.protocol.pollingQueueWaitMs),
+    identities: given
+      ? { count: 1, source: 'given', subscriptions: 1, file: external.identity.pfx ?? external.identity.cert, subscriptionId: external.subscriptionId }
+      : { count: f.tentacles, source: 'generated', subscriptions: f.tentacles, file: null, subscriptionId: null },
+    registration: external ? externalRegistration(s) : { kind: 'embedded', through: s.route.registration === 'alb' ? 'balancer' : 'nodes', count: f.tentacles },
+    faults: s.faults.map((x) => ({ name: x.name, kind: x.action, target: x.targetText, atMs: x.atMs, forMs: x.forMs })),
+    pairSource: external ? 'tentacle' : 'node',
+    queueGroups: nodeNames.map((_, i) => (!external && s.cluster.queue !== 'per-node' ? allNodes : [i])),
+    safety: external ? { allowLoad: external.allowLoad, problems: externalSafetyProblems(s), limits: EXTERNAL_SAFETY_DEFAULTS } : null,
+  };
+}
+
+function externalRegistration(s: Scenario): Plan['registration'] {
+  const ext = s.external!;
+  const r = ext.register;
+  if (!r || !ext.apiUrl) return { kind: 'none' };
+  const first = ext.nodes[0];
+  // register-with checks the TCP polling port with POST /handshake; a wss:// entry has none.
+  const handshake = first && !/^wss:\/\//i.test(first.address) ? [`POST https://${first.host}:${first.port}/handshake`] : [];
+  return {
+    kind: 'synthetic',
+    count: r.count,
+    apiUrl: ext.apiUrl,
+    space: ext.space,
+    ratePerSecond: r.ratePerSecond,
+    namePrefix: r.namePrefix,
+    environment: r.environment,
+    roles: r.roles,
+    ledgerFile: r.ledgerFile,
+    steps: [...handshake, 'GET /api', 'GET /api/spaces', `GET ${SERVER_CERTIFICATE_PATH}`, 'GET /api/<space>/environments', 'POST /api/<space>/machines'],
+    apiKeyFrom: ext.apiKeyEnv ? `environment variable ${ext.apiKeyEnv}` : ext.apiKeyFile ? `file ${ext.apiKeyFile}` : 'none configured',
+  };
+}
