@@ -6,6 +6,7 @@ import type { MeasuredResult, Result } from '../result/result.js';
 import { CHECK_DEFAULTS } from '../scenario/defaults.js';
 import type { Scenario } from '../scenario/resolve.js';
 import { judge, thresholdsFor } from '../verdict/judge.js';
+import { routeFor } from '../environment/routes/route-registry.js';
 import { historyLookup, historyThresholds, historyWindow } from '../verdict/history-thresholds.js';
 import { parseThresholds } from '../verdict/threshold-parser.js';
 
@@ -46,8 +47,9 @@ export function openRunOutputs(o: { history?: string; pushgateway?: string }): R
  */
 export function judgeRun(measured: MeasuredResult, s: Scenario, extra: string[], store: HistoryStore | null): Result {
   const window = store ? historyWindow(parseThresholds(thresholdsFor(s, extra))) : 0;
-  if (!store || window === 0) return judge(measured, s, extra);
-  return judge(measured, s, extra, { history: historyLookup(store, measured.name, measured.route, window) });
+  const route = routeFor(s.route.kind).diagnosis;
+  if (!store || window === 0) return judge(measured, s, extra, { route });
+  return judge(measured, s, extra, { route, history: historyLookup(store, measured.name, measured.route, window) });
 }
 
 /** Append the run; an interrupted run is not kept (its figures cover only part of a run). Returns the run id or null. */

@@ -1,22 +1,36 @@
 import type { Result } from '../result/result.js';
 
-type Measured = Omit<Result, 'thresholds' | 'verdict' | 'diagnosis'>;
+export type Measured = Omit<Result, 'thresholds' | 'verdict' | 'diagnosis'>;
 
-function list(names: string[]): string {
+/** `node1, node2 and node3`. */
+export function list(names: string[]): string {
   if (names.length <= 1) return names.join('');
   return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+/**
+ * What a route kind adds to the diagnosis (its definition in src/environment/routes/
+ * exports one; the caller passes it in: verdict/ never imports the environment side).
+ * Pure functions of the Result.
+ */
+export interface RouteDiagnosis {
+  /**
+   * The sentences about which nodes the tentacles reach, in place of the generic ones
+   * (`generic.neverPolled`: a node nobody polled; `generic.partlyPolled`: one sentence per
+   * node only some tentacles poll). Without it the generic ones stand.
+   */
+  coverage?(r: Measured, generic: { neverPolled: string[]; partlyPolled: string[] }): string[];
 }
 
 /**
  * One actionable sentence per problem observed, from the Result alone: what was seen, why
  * it happens, and what to change.
  */
-export function diagnose(r: Measured): string[] {
+export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
   const out: string[] = [];
   const s = r.summary;
   const errors = s.errors;
   const T = s.tentacles;
-  const balanced = ['single-address', 'alb'].includes(r.route);
 
   const mismatches = errors['tls.thumbprint-mismatch'] ?? 0;
   if (mismatches) {
@@ -45,37 +59,23 @@ export function diagnose(r: Measured): string[] {
     );
   }
 
-  const perNodeQueue = r.queue === 'per-node';
   const never = s.nodesNeverPolled;
-  if (never.length && perNodeQueue && r.route === 'single-address') {
-    const reached = r.nodes.filter((n) => !never.includes(n.name) && (n.polledBy ?? 0) > 0).map((n) => n.name);
-    out.push(
-      `${list(never)} never received a poll: every tentacle reaches only the node its single connection was balanced to${reached.length ? ` (${list(reached)})` : ''} ` +
-        '-- give each node its own address or port, or enable multi-node polling (a shared queue).',
-    );
-  } else if (never.length && !(mismatches || http)) {
-    out.push(
+  const neverPolled: string[] = [];
+  if (never.length && !(mismatches || http)) {
+    neverPolled.push(
       `${list(never)} never received a poll from any tentacle -- check that every tentacle lists ${never.length === 1 ? 'this node' : 'these nodes'} as a server entry and that the polling port is reachable through the network path.`,
     );
   }
-  if (perNodeQueue && r.route === 'single-address' && !never.length) {
-    const partial = r.nodes.filter((n) => n.polledBy !== null && n.polledBy < T);
-    if (partial.length) {
-      out.push(
-        `Through one balanced address each tentacle polls only the node its connection landed on (${partial.map((n) => `${n.name}: ${n.polledBy}/${T} tentacles`).join(', ')}); ` +
-          'work queued on the other nodes for those tentacles cannot be collected -- give each node its own address or port, or enable multi-node polling.',
-      );
-    }
-  } else if (!balanced) {
-    for (const n of r.nodes) {
-      if (never.includes(n.name) || n.polledBy === null || n.polledBy >= T) continue;
-      const missing = T - n.polledBy;
-      out.push(
-        `${n.name} was polled by ${n.polledBy} of ${T} tentacles: ${missing} tentacle${missing === 1 ? ' does' : 's do'} not poll ${n.name}` +
-          `${n.requests?.expired ? `, so ${n.requests.expired} request${n.requests.expired === 1 ? '' : 's'} queued there for them expired` : ''} -- add ${n.name} as a server entry on every tentacle (Tentacle poll-server).`,
-      );
-    }
+  const partlyPolled: string[] = [];
+  for (const n of r.nodes) {
+    if (never.includes(n.name) || n.polledBy === null || n.polledBy >= T) continue;
+    const missing = T - n.polledBy;
+    partlyPolled.push(
+      `${n.name} was polled by ${n.polledBy} of ${T} tentacles: ${missing} tentacle${missing === 1 ? ' does' : 's do'} not poll ${n.name}` +
+        `${n.requests?.expired ? `, so ${n.requests.expired} request${n.requests.expired === 1 ? '' : 's'} queued there for them expired` : ''} -- add ${n.name} as a server entry on every tentacle (Tentacle poll-server).`,
+    );
   }
+  out.push(...(route.coverage ? route.coverage(r, { neverPolled, partlyPolled }) : [...neverPolled, ...partlyPolled]));
 
   const expired = s.requests?.expired ?? 0;
   if (expired) {

@@ -1,4 +1,4 @@
-import { diagnose } from './diagnose.js';
+import { diagnose, type RouteDiagnosis } from './diagnose.js';
 import type { MeasuredResult, Result } from '../result/result.js';
 import type { Scenario } from '../scenario/resolve.js';
 import { computeVerdict, evaluateThresholds, type EvaluateOptions } from './evaluate.js';
@@ -27,9 +27,14 @@ export function thresholdsFor(s: Scenario, extra: string[] = []): string[] {
  * `options.history`) are evaluated together; the diagnosis and the verdict come with them.
  * The run itself only measures.
  */
-export function judge(measured: MeasuredResult, s: Scenario, extraThresholds: string[] = [], options: EvaluateOptions = {}): Result {
+export interface JudgeOptions extends EvaluateOptions {
+  /** The route kind's diagnosis sentences (its definition in src/environment/routes/; the caller passes it). */
+  route?: RouteDiagnosis;
+}
+
+export function judge(measured: MeasuredResult, s: Scenario, extraThresholds: string[] = [], options: JudgeOptions = {}): Result {
   const { thresholds: _t, verdict: _v, diagnosis: _d, ...plain } = measured as MeasuredResult & Partial<Pick<Result, 'thresholds' | 'verdict' | 'diagnosis'>>;
-  const withDiagnosis = { ...plain, diagnosis: diagnose(plain) };
+  const withDiagnosis = { ...plain, diagnosis: diagnose(plain, options.route) };
   const thresholds = evaluateThresholds(withDiagnosis, parseThresholds(thresholdsFor(s, extraThresholds)), options);
   const verdict = computeVerdict(withDiagnosis, thresholds);
   return { ...withDiagnosis, thresholds, verdict };

@@ -7,6 +7,7 @@ import type { FaultResult, Result } from '../../src/result/result.js';
 import { runScenario } from '../../src/run/run-scenario.js';
 import { scenarioFromObject } from '../../src/scenario/loader.js';
 import { judge } from '../../src/verdict/judge.js';
+import { routeFor } from '../../src/environment/routes/route-registry.js';
 
 /** A scenario object for fault runs: short protocol timings and a short back-off (1 s .. 3 s). */
 export function faultScenario(over: Record<string, unknown>): Record<string, unknown> {
@@ -32,7 +33,7 @@ export async function runWithEvents(raw: Record<string, unknown>, workDir: strin
     onEvent: (e) => events.push(e),
     ...(signal ? { signal } : {}),
   });
-  return { result: judge(measured, s), events };
+  return { result: judge(measured, s, [], { route: routeFor(s.route.kind).diagnosis }), events };
 }
 
 export function fault(r: Result, name: string): FaultResult {

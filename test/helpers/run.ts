@@ -9,6 +9,7 @@ import { runScenario } from '../../src/run/run-scenario.js';
 import { scenarioFromObject } from '../../src/scenario/loader.js';
 import type { Result } from '../../src/result/result.js';
 import { judge } from '../../src/verdict/judge.js';
+import { routeFor } from '../../src/environment/routes/route-registry.js';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI_MAIN = join(PROJECT_ROOT, 'src', 'cli', 'main.ts');
@@ -29,7 +30,7 @@ export function smallScenario(over: Record<string, unknown> = {}): Record<string
 
 export async function runSmall(raw: Record<string, unknown>, workDir: string): Promise<Result> {
   const s = scenarioFromObject(raw, 'test');
-  return judge(await runScenario(s, { workDir, toolVersion: 'test' }), s);
+  return judge(await runScenario(s, { workDir, toolVersion: 'test' }), s, [], { route: routeFor(s.route.kind).diagnosis });
 }
 
 export function sleep(ms: number): Promise<void> {

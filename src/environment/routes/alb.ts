@@ -72,4 +72,6 @@ export const albRoute = {
       stop,
     };
   },
+  // One entry for every node: no per-node "add it as a server entry" sentence.
+  diagnosis: { coverage: (_r, generic) => generic.neverPolled },
 } satisfies RouteDefinition;

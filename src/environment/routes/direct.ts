@@ -38,4 +38,5 @@ export const directRoute = {
   balanced: false,
   planEntries: directPlanEntries,
   build: async (ctx) => directEntries(ctx),
+  diagnosis: {},
 } satisfies RouteDefinition;

@@ -23,4 +23,5 @@ export const nlbUniquePortRoute = {
       faultTargets: { balancer: lb.simulator },
     };
   },
+  diagnosis: {},
 } satisfies RouteDefinition;

@@ -4,6 +4,7 @@ import type { CertificateIdentity } from '../../pki/certificate.js';
 import type { RouteKind, Scenario } from '../../scenario/resolve.js';
 import type { ServerEntry } from '../../tentacle/server-entry.js';
 import type { PlanEntry } from '../../plan/plan.js';
+import type { Result } from '../../result/result.js';
 
 /** What a route puts between the fleet and the embedded cluster. */
 export interface RouteEnvironment {
@@ -43,6 +44,19 @@ export interface RoutePlanContext {
   balancerHost: string;
 }
 
+/** A Result before it is judged. */
+export type MeasuredRun = Omit<Result, 'thresholds' | 'verdict' | 'diagnosis'>;
+
+/**
+ * What the route adds to the diagnosis: pure functions of the Result. The CLI (and the
+ * test helpers) hand it to verdict/judge.ts, whose RouteDiagnosis it matches; the
+ * measuring side never imports this one.
+ */
+export interface RouteDiagnosisHints {
+  /** The sentences about which nodes tentacles reach, in place of the generic never-polled / partly-polled ones. */
+  coverage?(r: MeasuredRun, generic: { neverPolled: string[]; partlyPolled: string[] }): string[];
+}
+
 /**
  * One way of routing polling traffic to nodes. Adding one: a file here, a line in
  * route-registry.ts, its kind in ROUTE_KINDS (src/scenario/schema.ts), a test, a sample
@@ -57,6 +71,8 @@ export interface RouteDefinition {
   /** The server entries a tentacle gets, as far as they are known before the route starts (pure). */
   planEntries(ctx: RoutePlanContext): PlanEntry[];
   build(ctx: RouteContext): Promise<RouteEnvironment>;
+  /** Route-specific diagnosis sentences (none: the generic ones). */
+  diagnosis: RouteDiagnosisHints;
 }
 
 /** `route.registration`: the REST API base URLs tentacles register through (balancer or nodes). */

@@ -8,4 +8,5 @@ export const uniquePortRoute = {
   balanced: false,
   planEntries: directPlanEntries,
   build: async (ctx) => directEntries(ctx),
+  diagnosis: {},
 } satisfies RouteDefinition;
