@@ -108,7 +108,8 @@ export class EmbeddedEnvironment implements Environment {
           events: { sink, tentacle: t },
         });
       },
-      web: { url: env.webUrl, apiKey: key },
+      // API load goes where tentacles register: through the ALB when the route registers through one.
+      web: { url: urls[0]!, apiKey: key },
       faultTargets: { cluster, route: env },
     };
   }

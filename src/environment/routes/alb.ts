@@ -80,7 +80,6 @@ export const albRoute = {
       entryNodes: [-1],
       // route.registration: through the ALB (the default for this route) or straight to the nodes.
       registrationUrls: registrationUrls(s, ctx.nodes, `https://${host}:${port}`),
-      webUrl: `https://${host}:${port}`,
       balancer: label,
       stop,
     };

@@ -17,7 +17,6 @@ export function directEntries(ctx: RouteContext): RouteEnvironment {
     )),
     entryNodes: ctx.nodes.map((_, i) => i),
     registrationUrls: registrationUrls(ctx.scenario, ctx.nodes, null),
-    webUrl: ctx.nodes[0]!.apiUrl,
     balancer: null,
     stop: async () => undefined,
   };

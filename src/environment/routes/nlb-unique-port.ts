@@ -20,7 +20,6 @@ export const nlbUniquePortRoute = {
       entries: lb.ports.map((port, i) => serverEntry(`https://${lb.host}:${port}`, ctx.serverThumbprint, ctx.nodes[i]!.name)),
       entryNodes: lb.ports.map((_, i) => i),
       registrationUrls: registrationUrls(ctx.scenario, ctx.nodes, null),
-      webUrl: ctx.nodes[0]!.apiUrl,
       balancer: lb.label,
       stop: lb.stop,
       faultTargets: { balancer: lb.simulator },

@@ -14,8 +14,6 @@ export interface RouteEnvironment {
   entryNodes: number[];
   /** REST API base URLs tentacles register through (used round robin); `route.registration` picks them. */
   registrationUrls: string[];
-  /** The web tier's address (80/443 in real life): the balancer's when the route has an HTTP one, else the first node's API. API load goes there. */
-  webUrl: string;
   /** What stands in the path (for reports), e.g. "nlb simulator on 127.0.0.10:10943". */
   balancer: string | null;
   /** Stop whatever the route started. */
@@ -58,9 +56,11 @@ export interface RouteDiagnosisHints {
 }
 
 /**
- * One way of routing polling traffic to nodes. Adding one: a file here, a line in
- * route-registry.ts, its kind in ROUTE_KINDS (src/scenario/schema.ts), a test, a sample
- * scenario and a section in scenarios/README.md.
+ * One way of routing polling traffic to nodes. Adding one: this definition in a file here
+ * (options schema, flags, plan entries, build, diagnosis), a line in route-registry.ts, its
+ * name in ROUTE_KINDS (src/scenario/schema.ts), a test, a sample scenario and a row in
+ * scenarios/README.md. Only a route with a new settings section of its own also adds that
+ * section to the route schema (schema.ts) and its defaults (resolve.ts, defaults.ts).
  */
 export interface RouteDefinition {
   kind: RouteKind;

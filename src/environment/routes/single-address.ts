@@ -50,7 +50,6 @@ export const singleAddressRoute = {
       entries: [serverEntry(`https://${lb.host}:${lb.ports[0]}`, ctx.serverThumbprint, 'balancer')],
       entryNodes: [-1],
       registrationUrls: registrationUrls(ctx.scenario, ctx.nodes, null),
-      webUrl: ctx.nodes[0]!.apiUrl,
       balancer: lb.label,
       stop: lb.stop,
       faultTargets: { balancer: lb.simulator },
