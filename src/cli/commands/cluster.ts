@@ -7,6 +7,8 @@ import { writeIdentity } from '../../pki/load.js';
 import { CLUSTER_DEFAULTS } from '../../scenario/defaults.js';
 import { scenarioFromObject } from '../../scenario/loader.js';
 import { createEmbeddedCluster } from '../../environment/embedded/embedded-environment.js';
+import { ROUTES } from '../../environment/routes/route-registry.js';
+import type { RouteKind } from '../../scenario/resolve.js';
 import { writeFileAtomic } from '../../core/atomic-write.js';
 import type { CliContext } from '../context.js';
 
@@ -40,7 +42,8 @@ export interface ClusterState {
  */
 export async function clusterCommand(ctx: CliContext, f: ClusterFlags): Promise<number> {
   const route = f.route ?? 'direct';
-  if (route !== 'direct' && route !== 'unique-port') {
+  // Only routes without a balancer: a standalone cluster's nodes are polled where they listen.
+  if (!(route in ROUTES) || ROUTES[route as RouteKind].balanced) {
     throw new PollfleetError('input.invalid', `--route ${route}: a standalone cluster listens directly (direct or unique-port); balanced routes are built by run/compare`);
   }
   const raw: Record<string, unknown> = {

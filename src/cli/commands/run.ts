@@ -8,6 +8,7 @@ import { runScenario } from '../../run/run-scenario.js';
 import { writeFileAtomic } from '../../core/atomic-write.js';
 import { renderPlan } from '../../report/render-plan.js';
 import { planScenario } from '../../plan/plan.js';
+import { routeFor } from '../../environment/routes/route-registry.js';
 import { Ledger } from '../../environment/external/ledger.js';
 import { validateThresholds } from '../../verdict/threshold-parser.js';
 import type { CliContext } from '../context.js';
@@ -176,7 +177,7 @@ export async function compareScenarios(ctx: CliContext, name: string, scenarios:
     return c;
   };
   for (const [i, s] of scenarios.entries()) {
-    if (!f.quiet && !f.json) ctx.stderr.write(`\n[${i + 1}/${scenarios.length}] ${s.name}: route ${s.route.kind}${s.route.kind !== 'direct' && s.route.kind !== 'unique-port' ? ` via ${s.route.balancer}` : ''}, queue ${s.cluster.queue}\n`);
+    if (!f.quiet && !f.json) ctx.stderr.write(`\n[${i + 1}/${scenarios.length}] ${s.name}: route ${s.route.kind}${routeFor(s.route.kind).balanced ? ` via ${s.route.balancer}` : ''}, queue ${s.cluster.queue}\n`);
     const result = await runOne(ctx, s, join(dir, s.name), f, extra, `[${s.name}] `, outputs);
     runs.push({
       name: s.name,
