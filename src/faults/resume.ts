@@ -1,11 +1,19 @@
-import { targetNode, type FaultActionDefinition } from './fault-action.js';
+import { faultSubject, type FaultDefinition } from './fault-definition.js';
+import { targetNode } from './fault-context.js';
+import { noParams, resolveNoParams, type NoParams } from './fault-params.js';
 
 /** SIGCONT a hung node. */
-export const resumeAction = {
-  action: 'resume',
+export const resumeFault = {
+  kind: 'resume',
+  params: noParams,
+  resolve: resolveNoParams,
+  targets: { node: [] },
   blocksTarget: false,
   undoes: ['hang'],
-  apply: async (f, ctx) => {
+  losesQueuedWork: false,
+  apply: (f, ctx) => {
     ctx.cluster.hang(targetNode(f), false);
   },
-} satisfies FaultActionDefinition;
+  describe: () => '',
+  story: (f) => ({ what: `${faultSubject(f)} was resumed (SIGCONT)`, back: 'they noticed' }),
+} satisfies FaultDefinition<'resume', typeof noParams, NoParams>;
