@@ -1,6 +1,6 @@
 import t from 'tap';
 import { now } from '../../src/core/clock.js';
-import type { FaultBalancer, FaultCluster, FaultContext } from '../../src/faults/fault-context.js';
+import { balancerOf, FaultError, type FaultBalancer, type FaultCluster, type FaultContext } from '../../src/faults/fault-context.js';
 import type { FaultSpec } from '../../src/faults/fault-registry.js';
 import { FaultTimeline, type FaultTimelineHooks } from '../../src/faults/fault-timeline.js';
 
@@ -145,4 +145,17 @@ t.test('an action that fails is reported on its fault with a typed reason, and t
   t.same(env.failures, ['deregister@balancer:node1: deregister on balancer:node1 failed: deregister@balancer:node1: no layer-4 balancer simulator in the path']);
   t.ok(env.hooks.includes('ended deregister@balancer:node1'));
   await tl.stop();
+});
+
+t.test('what a fault needs and lacks is a typed error carrying the fault, its kind and target', async (t) => {
+  const f = { name: 'unhealthy@balancer:node2', action: 'unhealthy', target: { kind: 'balancer-target', node: 'node2' }, targetText: 'balancer:node2', atMs: 0, forMs: null } as FaultSpec;
+  const ctx = { balancer: null } as unknown as FaultContext;
+  let thrown: unknown;
+  try {
+    balancerOf(f, ctx);
+  } catch (e) {
+    thrown = e;
+  }
+  t.ok(thrown instanceof FaultError);
+  t.match(thrown, { kind: 'fault.unavailable', fault: 'unhealthy@balancer:node2', action: 'unhealthy', target: 'balancer:node2', message: 'unhealthy@balancer:node2: no layer-4 balancer simulator in the path' });
 });
