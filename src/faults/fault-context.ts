@@ -1,19 +1,52 @@
-import type { EmbeddedCluster } from '../cluster/embedded-cluster.js';
 import { PollfleetError } from '../core/errors.js';
-import type { NlbSimulator } from '../network/nlb.js';
-import type { FaultProxy } from '../network/toxics/fault-proxy.js';
-import type { FaultBase } from './fault-definition.js';
+import type { ToxicKind, ToxicParams } from '../network/toxics/toxic.js';
+import type { FaultBase } from './fault-spec.js';
+
+/*
+ * What faults may act on, as narrow interfaces: the real classes (EmbeddedCluster,
+ * NlbSimulator, FaultProxy) satisfy them where the run builds the context
+ * (src/faults/fault-run.ts), and tests pass fakes. The definitions stay free of the classes
+ * themselves, so the scenario schema can read them without loading the cluster.
+ */
 
 /** What node faults use of the embedded cluster. */
-export type FaultCluster = Pick<EmbeddedCluster, 'crash' | 'hang' | 'stopNode' | 'startNode' | 'setDraining'>;
+export interface FaultCluster {
+  /** SIGKILL the node's process. */
+  crash(node: string): void;
+  /** SIGSTOP (true) or SIGCONT (false) the node's process. */
+  hang(node: string, on: boolean): void;
+  /** Graceful stop. */
+  stopNode(node: string): Promise<void>;
+  /** Start a crashed or stopped node on the same ports. */
+  startNode(node: string): Promise<unknown>;
+  setDraining(node: string, on: boolean): void;
+}
 
 /** What balancer faults use of the layer-4 balancer simulator. */
-export type FaultBalancer = Pick<NlbSimulator, 'deregister' | 'register' | 'setHealth' | 'blackhole' | 'resetAll' | 'idleTimeoutMs' | 'setIdleTimeout'>;
+export interface FaultBalancer {
+  deregister(node: string): void;
+  register(node: string): void;
+  setHealth(node: string, isHealthy: boolean): void;
+  /** Silently drop one target's flows (or every flow when node is undefined). */
+  blackhole(node: string | undefined, isOn: boolean): void;
+  /** RST one target's flows (or every flow); returns how many. */
+  resetAll(node?: string): number;
+  readonly idleTimeoutMs: number;
+  setIdleTimeout(ms: number): void;
+}
+
+/** What network faults use of one fault proxy. */
+export interface FaultProxyControl {
+  addToxic(kind: ToxicKind, params: ToxicParams, options: { direction: 'upstream' | 'downstream' | 'both'; share: number }): number;
+  removeToxic(id: number): void;
+  /** RST a share of the open connections now; returns how many. */
+  resetConnections(share?: number): number;
+}
 
 /** What network faults use of the fault proxies in front of the nodes. */
 export interface FaultProxyTargets {
   /** The proxies a fault acts on (one node's, or all for `route`). */
-  targets(f: Pick<FaultBase, 'target'>): Array<Pick<FaultProxy, 'addToxic' | 'removeToxic' | 'resetConnections'>>;
+  targets(f: Pick<FaultBase, 'target'>): FaultProxyControl[];
 }
 
 /** What a fault can act on in a running environment. */

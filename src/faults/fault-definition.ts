@@ -1,5 +1,7 @@
 import type { z } from 'zod';
+import type { FaultStoryWords } from '../verdict/fault-story.js';
 import type { FaultContext } from './fault-context.js';
+import type { FaultTargetKind, ResolvedFault } from './fault-spec.js';
 
 /**
  * The contract every fault kind implements: one file per kind (src/faults/<kind>.ts), one
@@ -7,20 +9,6 @@ import type { FaultContext } from './fault-context.js';
  * the stories read these definitions; nothing else switches on kind names. How to add a
  * kind: src/faults/README.md.
  */
-
-/** The kinds of thing a fault can name as its target. */
-export const FAULT_TARGET_KINDS = ['node', 'balancer-target', 'balancer', 'route'] as const;
-export type FaultTargetKind = (typeof FAULT_TARGET_KINDS)[number];
-
-/** What a fault acts on. */
-export type FaultTarget =
-  | { kind: 'node'; node: string }
-  /** One target of the layer-4 balancer (its registration, health, flows). */
-  | { kind: 'balancer-target'; node: string }
-  /** The balancer as a whole (idle timeout, every flow). */
-  | { kind: 'balancer' }
-  /** Every polling connection (through the fault proxies). */
-  | { kind: 'route' };
 
 /**
  * What a fault needs from the scenario:
@@ -30,33 +18,6 @@ export type FaultTarget =
  * - `fault-proxy`: a fault proxy in front of the nodes (started by the run when needed).
  */
 export type FaultCapability = 'node-processes' | 'balancer-simulator' | 'fault-proxy';
-
-/** The fields every resolved fault has, whatever its kind. */
-export interface FaultBase<K extends string = string> {
-  /** As written, or `action@target` (`#2`, `#3` ... when repeated). */
-  name: string;
-  action: K;
-  target: FaultTarget;
-  /** The target as written (`node2`, `balancer:node2`, `balancer`, `route`). */
-  targetText: string;
-  /** From the start of the steady phase. */
-  atMs: number;
-  /** Undone after this long; null = not undone within the run (or an instantaneous action). */
-  forMs: number | null;
-}
-
-/** A resolved fault of one kind: the shared fields and that kind's own parameters, defaults filled in. */
-export type ResolvedFault<K extends string, P extends object> = FaultBase<K> & P;
-
-/** How a fault reads in its story (src/verdict/fault-story.ts). */
-export interface FaultStoryWords {
-  /** What happened, e.g. "node2 crashed (SIGKILL)". */
-  what: string;
-  /** What "back" means for recovery, e.g. "node2 returned" or "they noticed". */
-  back: string;
-  /** An extra sentence on how the fault can be noticed, given the receive timeout in words. */
-  note?(receiveRequestTimeout: string): string;
-}
 
 export interface FaultDefinition<K extends string = string, S extends z.ZodObject = z.ZodObject, P extends object = object> {
   readonly kind: K;
@@ -97,14 +58,3 @@ export interface FaultDefinition<K extends string = string, S extends z.ZodObjec
 
 /** Any definition, as the registry, the timeline and the validation see them. */
 export type AnyFaultDefinition = FaultDefinition<string, z.ZodObject, object>;
-
-/** Who a fault hits, in words: the node, every polling connection, or the balancer. */
-export function faultSubject(f: FaultBase): string {
-  if (f.target.kind === 'node' || f.target.kind === 'balancer-target') return f.target.node;
-  return f.target.kind === 'route' ? 'every polling connection' : 'the balancer';
-}
-
-/** The node a fault hits; null = every node (route, balancer). */
-export function faultNode(f: FaultBase): string | null {
-  return f.target.kind === 'node' || f.target.kind === 'balancer-target' ? f.target.node : null;
-}

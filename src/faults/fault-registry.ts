@@ -1,4 +1,5 @@
-import type { AnyFaultDefinition, FaultBase } from './fault-definition.js';
+import type { AnyFaultDefinition } from './fault-definition.js';
+import type { FaultBase } from './fault-spec.js';
 import { bandwidthFault } from './bandwidth.js';
 import { blackholeFault } from './blackhole.js';
 import { crashFault } from './crash.js';

@@ -9,7 +9,7 @@ import type { Scenario } from '../scenario/resolve.js';
 import type { ServerEntry } from '../tentacle/server-entry.js';
 import type { RouteEnvironment } from '../environment/routes/route.js';
 import { faultStory } from '../verdict/fault-story.js';
-import { faultNode } from './fault-definition.js';
+import { faultNode } from './fault-spec.js';
 import { startFaultProxies, type FaultProxies } from './fault-proxies.js';
 import { FaultTimeline } from './fault-timeline.js';
 import { faultDefinition } from './fault-registry.js';

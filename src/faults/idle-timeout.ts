@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatDuration } from '../scenario/duration.js';
-import type { FaultDefinition, ResolvedFault } from './fault-definition.js';
+import type { FaultDefinition } from './fault-definition.js';
+import type { ResolvedFault } from './fault-spec.js';
 import { balancerOf } from './fault-context.js';
 import { duration } from './fault-params.js';
 

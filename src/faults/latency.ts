@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { FaultDefinition, ResolvedFault } from './fault-definition.js';
+import type { FaultDefinition } from './fault-definition.js';
+import type { ResolvedFault } from './fault-spec.js';
 import { networkFields, nonNegative, resolveNetwork, type NetworkParams } from './fault-params.js';
 import { addToxic, PROXY_TARGETS, removeToxic } from './network-toxic.js';
 

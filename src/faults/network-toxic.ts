@@ -1,5 +1,6 @@
 import type { ToxicKind, ToxicParams } from '../network/toxics/toxic.js';
-import type { FaultBase, FaultCapability, FaultTargetKind } from './fault-definition.js';
+import type { FaultCapability } from './fault-definition.js';
+import type { FaultBase, FaultTargetKind } from './fault-spec.js';
 import { balancerOf, proxiesOf, type FaultContext } from './fault-context.js';
 import type { NetworkParams } from './fault-params.js';
 

@@ -1,9 +1,10 @@
 import { formatDuration } from '../scenario/duration.js';
-import { FAULT_TARGET_KINDS, type AnyFaultDefinition, type FaultCapability, type FaultTarget, type FaultTargetKind } from './fault-definition.js';
+import type { AnyFaultDefinition, FaultCapability } from './fault-definition.js';
+import { FAULT_TARGET_KINDS, type FaultTarget, type FaultTargetKind } from './fault-spec.js';
 import type { FaultInput } from './fault-schema.js';
 import { faultDefinition, type FaultKind, type FaultSpec } from './fault-registry.js';
 
-export type { FaultTarget } from './fault-definition.js';
+export type { FaultTarget } from './fault-spec.js';
 export type { FaultKind, FaultSpec } from './fault-registry.js';
 
 export interface FaultProblem {

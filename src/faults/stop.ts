@@ -1,4 +1,5 @@
-import { faultSubject, type FaultDefinition } from './fault-definition.js';
+import type { FaultDefinition } from './fault-definition.js';
+import { faultSubject } from './fault-spec.js';
 import { targetNode } from './fault-context.js';
 import { noParams, resolveNoParams, type NoParams } from './fault-params.js';
 

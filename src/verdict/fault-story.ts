@@ -1,7 +1,16 @@
-import type { FaultStoryWords } from '../faults/fault-definition.js';
 import type { FaultFacts } from '../metrics/fault-analysis.js';
 import { formatClock, formatMs } from '../report/format.js';
 import type { FaultResult } from '../result/result.js';
+
+/** How a fault reads in its story: the words its kind gives (src/faults/<kind>.ts, `story`). */
+export interface FaultStoryWords {
+  /** What happened, e.g. "node2 crashed (SIGKILL)". */
+  what: string;
+  /** What "back" means for recovery, e.g. "node2 returned" or "they noticed". */
+  back: string;
+  /** An extra sentence on how the fault can be noticed, given the receive timeout in words. */
+  note?(receiveRequestTimeout: string): string;
+}
 
 const s = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { FAULT_TARGET_KINDS } from '../../src/faults/fault-definition.js';
+import { FAULT_TARGET_KINDS } from '../../src/faults/fault-spec.js';
 import { FAULT_DEFINITIONS, FAULT_KINDS, faultDefinition, type FaultKind } from '../../src/faults/fault-registry.js';
 import { faultSchema } from '../../src/faults/fault-schema.js';
 import { scenarioFromObject } from '../../src/scenario/loader.js';

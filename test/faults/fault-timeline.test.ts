@@ -21,10 +21,7 @@ function fakeEnv(balancer: FaultBalancer | null = null) {
     crash: (n) => void calls.push(`crash ${n}`),
     hang: (n, on) => void calls.push(`${on ? 'hang' : 'resume'} ${n}`),
     stopNode: async (n) => void calls.push(`stop ${n}`),
-    startNode: async (n) => {
-      calls.push(`start ${n}`);
-      return {} as Awaited<ReturnType<FaultCluster['startNode']>>;
-    },
+    startNode: async (n) => void calls.push(`start ${n}`),
     setDraining: (n, on) => void calls.push(`${on ? 'drain' : 'undrain'} ${n}`),
   };
   const ctx: FaultContext = { cluster, balancer, proxies: null, state: new Map(), log: () => undefined };
