@@ -69,7 +69,6 @@ const EXPECTED: Record<string, string> = {
 function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'number' && !Number.isInteger(v)) return `${v}`;
   return typeof v === 'number' || typeof v === 'boolean' ? `${typeof v} ${JSON.stringify(v)}` : typeof v;
 }
 

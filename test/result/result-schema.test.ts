@@ -95,6 +95,10 @@ t.test('a wrong type names the field path and what was expected', async (t) => {
   e['timeline'][2].phase = 'dancing';
   t.match(failure(e).message, /^result\.json: timeline\[2\]\.phase: expected one of "registering", .*got "dancing"$/);
 
+  const w = fixture('result-fault');
+  w['summary'].tentacles = 1.5;
+  t.equal(failure(w).message, 'result.json: summary.tentacles: expected a whole number, got number 1.5');
+
   const c = fixture('comparison-routes');
   c['runs'][1].result.nodes[2].polls = 'many';
   t.equal(failure(c, 'comparison.json').message, 'comparison.json: runs[1].result.nodes[2].polls: expected a number, got string');
