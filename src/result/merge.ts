@@ -23,8 +23,9 @@ import {
  *
  * What is exact and what is not:
  * - EXACT: every distribution (the encoded histograms are decoded, added and summarised
- *   again, so p50/p90/p99/max/mean are those of one histogram fed every shard's
- *   durations); every counter (requests, polls, reconnects, errors, registration failures,
+ *   again, so count/p50/p90/p99/mean are those of one histogram fed every shard's
+ *   durations; min and max are the extremes of the shards' recorded min and max); every
+ *   counter (requests, polls, reconnects, errors, registration failures,
  *   per-node polls and polledBy -- shards have disjoint tentacles); the pair counts and
  *   the final coverage (sum of covered pairs / sum of pairs); the per-node connected
  *   tentacles at the end; the per-interval timeline counters (polls, handshakes, errors,
@@ -41,14 +42,16 @@ import {
  *   steady only when every shard was steady in it.
  * - EXACT FOR SHARDS UNDER 50,000 TENTACLES: per-node final coverage (covered tentacles
  *   are counted back from each shard's matrix rows, whose shares are rounded to 3 digits).
- * - NOT EXACT: the tentacle x node matrix is re-bucketed
- *   from the shards' rows (exact when shard buckets nest in the merged ones, e.g. one
- *   tentacle per row; otherwise a bucket's share is spread evenly over its tentacles); a
- *   fault's time to full coverage is the latest shard's (coverage is whole only when every
- *   shard's is, but a shard dipping again afterwards is not seen); its peak handshakes per
- *   second is the sum of the shards' peaks (an upper bound: they may peak in different
- *   seconds); REST API load (autocannon summaries carry no histogram) sums the counters and
- *   takes the highest shard's latency percentiles (an upper bound).
+ * - NOT EXACT: the tentacle x node matrix is re-bucketed from the shards' rows, taken in
+ *   shard order (exact when shard buckets nest in the merged ones, e.g. one tentacle per
+ *   row; otherwise a bucket's share is spread evenly over its tentacles); a fault's start
+ *   is the earliest shard's on the wall clock (a shard that ended before the fault started
+ *   reports it at 0 and pulls it to its own start); its time to full coverage is the
+ *   latest shard's (coverage is whole only when every shard's is, but a shard dipping
+ *   again afterwards is not seen); its peak handshakes per second is the sum of the
+ *   shards' peaks (an upper bound: they may peak in different seconds); REST API load
+ *   (autocannon summaries carry no histogram) sums the counters and takes the highest
+ *   shard's latency percentiles (an upper bound).
  * - NOT MERGED: a fault's `story` (prose written from one shard's numbers) is left empty for
  *   the renderer to write from the merged numbers; machine, tool and scenario are the first
  *   shard's; node addresses are the first shard's (embedded shards each had their own).
