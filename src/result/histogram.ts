@@ -6,7 +6,10 @@ import type { Quantiles } from './result.js';
  * An HDR histogram of durations recorded in MICROseconds (3 significant digits, up to an
  * hour), summarised in milliseconds. Encoded (compressed, base64) inside every `Quantiles`
  * of a Result, so Results can be merged exactly: `new DurationHistogram(q.histogram)`
- * decodes one, `merge` adds another, `quantiles()` summarises and re-encodes.
+ * decodes one, `merge` adds another, `quantiles()` summarises and re-encodes. Percentiles
+ * and the mean come from the buckets and survive encoding; min and max are the exact values
+ * recorded, which a decoded histogram only knows to its bucket (src/result/merge.ts keeps
+ * them from the figures).
  */
 export class DurationHistogram {
   readonly h: hdr.Histogram;
