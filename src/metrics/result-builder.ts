@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { NodeResult, Result, Summary, TentacleNodeMatrix, CoverageStats, RequestCounts } from '../result/result.js';
-import { RESULT_SCHEMA } from '../result/result.js';
+import { RESULT_SCHEMA, RESULT_SCHEMA_VERSION } from '../result/result.js';
 import { DurationHistogram } from '../result/histogram.js';
 import type { Recorder } from './recorder.js';
 
@@ -79,7 +79,6 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
       coverage: { ...coverageStats(perNodeSeries, round(perNodeCovered(n))), final: round(perNodeCovered(n)) },
       pickupMs: f.nodeSideMeasured ? counters.pickup.quantiles() : null,
       requests: f.nodeSideMeasured ? requests : null,
-      pickupHistogram: f.nodeSideMeasured ? counters.pickup.encode() : null,
     };
   });
 
@@ -131,6 +130,7 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
 
   return {
     schema: RESULT_SCHEMA,
+    schemaVersion: RESULT_SCHEMA_VERSION,
     tool: { name: 'pollfleet', version: f.toolVersion },
     name: f.name,
     route: f.route,
