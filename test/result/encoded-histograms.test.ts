@@ -32,7 +32,7 @@ t.test('a built Result keeps every histogram encoded', async (t) => {
     T0,
   );
   const faults = new FaultAnalyzer({
-    faults: [{ name: 'crash@node2', action: 'crash', target: 'node2', node: 'node2', forMs: 1000, blocksTarget: true, detail: '' }],
+    faults: [{ name: 'crash@node2', action: 'crash', target: 'node2', node: 'node2', forMs: 1000, blocksTarget: true, losesQueuedWork: true }],
     nodeNames: NODES,
     tentacles: 1,
     entryNodes: () => [0, 1],
