@@ -7,7 +7,8 @@ import { generateCertificate } from '../../src/pki/certificate.js';
 import { registerTentacle } from '../../src/tentacle/registration.js';
 import { serverEntry } from '../../src/tentacle/server-entry.js';
 import { Tentacle } from '../../src/tentacle/tentacle.js';
-import { isAlive, spawnCli, waitFor } from '../helpers/run.js';
+import { isAlive, spawnCli } from '../helpers/run.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface ClusterJson {
   apiKey: string;

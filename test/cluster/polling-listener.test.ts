@@ -10,16 +10,16 @@ import {
   rawExchange,
   registerTentacle,
   runTestTentacle,
-  startTestNode,
+  startClusterNode,
   testCertificates,
   testProtocol,
-  withTimeout,
-  connectTls,
 } from '../helpers/cluster.js';
+import { connectTls } from '../helpers/tls-pair.js';
+import { withTimeout } from '../helpers/wait.js';
 
 t.test('a trusted tentacle collects GetCapabilities within the wait and its answer completes the request', async (t) => {
   const { tentacle } = await testCertificates();
-  const n = await startTestNode({ protocol: testProtocol({ pollingQueueWaitMs: 2_000 }) });
+  const n = await startClusterNode({ protocol: testProtocol({ pollingQueueWaitMs: 2_000 }) });
   t.teardown(() => n.close());
   const sub = await registerTentacle(n, tentacle);
   const tt = await runTestTentacle(n.pollingPort, tentacle, sub);
@@ -59,7 +59,7 @@ t.test('a trusted tentacle collects GetCapabilities within the wait and its answ
 
 t.test('untrusted and certificate-less peers get zero bytes, then the connection closes', async (t) => {
   const { tentacle, stranger } = await testCertificates();
-  const n = await startTestNode();
+  const n = await startClusterNode();
   t.teardown(() => n.close());
   await registerTentacle(n, tentacle);
   const hello = Buffer.concat([PREAMBLE_CRLF, identityBytes(IDENTITY_SUBSCRIBER, 'poll://aaaaaaaaaaaaaaaaaaaa/')]);
@@ -80,7 +80,7 @@ t.test('untrusted and certificate-less peers get zero bytes, then the connection
 });
 
 t.test('POST /handshake over TLS gets HTTP 200 and the page', async (t) => {
-  const n = await startTestNode();
+  const n = await startClusterNode();
   t.teardown(() => n.close());
   const { bytes } = await rawExchange(n.pollingPort, 'POST /handshake HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n');
   const text = bytes.toString('utf8');
@@ -91,7 +91,7 @@ t.test('POST /handshake over TLS gets HTTP 200 and the page', async (t) => {
 
 t.test('an idle connection gets the null message after the shortened wait, NEXT / PROCEED repeating', async (t) => {
   const { tentacle } = await testCertificates();
-  const n = await startTestNode();
+  const n = await startClusterNode();
   t.teardown(() => n.close());
   const sub = await registerTentacle(n, tentacle);
   const tt = await runTestTentacle(n.pollingPort, tentacle, sub);
@@ -115,7 +115,7 @@ t.test('an idle connection gets the null message after the shortened wait, NEXT 
 });
 
 t.test('a request for a subscription nobody polls expires after the collection timeout', async (t) => {
-  const n = await startTestNode();
+  const n = await startClusterNode();
   t.teardown(() => n.close());
   const sub = 'poll://nobodypollsthisxxxx/';
   const started = performance.now();
@@ -134,7 +134,7 @@ t.test('a request for a subscription nobody polls expires after the collection t
 
 t.test('graceful stop sends END to a connected tentacle session', async (t) => {
   const { tentacle } = await testCertificates();
-  const n = await startTestNode({ protocol: testProtocol({ pollingQueueWaitMs: 10_000 }) });
+  const n = await startClusterNode({ protocol: testProtocol({ pollingQueueWaitMs: 10_000 }) });
   const sub = await registerTentacle(n, tentacle);
   const tt = await runTestTentacle(n.pollingPort, tentacle, sub);
   await withTimeout(tt.identified, 5_000, 'identified');
@@ -149,13 +149,13 @@ t.test('graceful stop sends END to a connected tentacle session', async (t) => {
   t.equal(closed.reason, 'stopped');
   t.same(n.events.filter((e) => e.type === 'node-state').map((e) => e.type === 'node-state' && e.state), ['up', 'stopping', 'stopped']);
   await t.resolves(n.node.stop(), 'stop is idempotent');
-  await t.rejects(connectTls(n.pollingPort, tentacle), 'the port no longer accepts');
+  await t.rejects(connectTls(n.pollingPort, { identity: tentacle }), 'the port no longer accepts');
   await n.queue.close();
 });
 
 t.test('destroy() closes connections at once without END and fails a request in flight', async (t) => {
   const { tentacle } = await testCertificates();
-  const n = await startTestNode();
+  const n = await startClusterNode();
   const sub = await registerTentacle(n, tentacle);
   let release!: () => void;
   const hold = new Promise<void>((r) => (release = r));

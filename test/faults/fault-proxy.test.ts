@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import t from 'tap';
 import { FaultProxy } from '../../src/network/toxics/fault-proxy.js';
 import type { ToxicParams } from '../../src/network/toxics/toxic.js';
-import { sleep, waitFor } from '../helpers/run.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const P: ToxicParams = { latencyMs: 0, jitterMs: 0, bytesPerSec: 0, sliceBytes: 64, sliceDelayMs: 0, limitBytes: 0 };
 

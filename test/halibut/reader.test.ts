@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { encodeDataStream, encodeMessage } from '../../src/halibut/codec.js';
 import { Guid } from '../../src/halibut/guid.js';
 import { ProtocolReader } from '../../src/halibut/reader.js';
-import { withTimeout } from '../helpers/tls-pair.js';
+import { withTimeout } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 

@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { NlbSimulator, uniquePortLayout, type NetworkEvent, type NlbOptions } from '../../src/network/index.js';
 import { generateCertificate, thumbprintOfDer } from '../../src/pki/index.js';
 import { PING_PATH } from '../../src/scenario/defaults.js';
-import { EchoTarget, HttpTarget, LOOPBACK, connect, connectTls, sleep, waitFor, watch } from '../helpers/network.js';
+import { EchoTarget, HttpTarget, LOOPBACK, connect, watch } from '../helpers/network.js';
+import { connectTls } from '../helpers/tls-pair.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 async function targets(...names: string[]): Promise<EchoTarget[]> {
   return Promise.all(names.map((n) => new EchoTarget(n).start()));
@@ -322,14 +324,14 @@ t.test('TCP listener passes mutual TLS through; a TLS listener presents the bala
   });
   const client = { cert: tentacleCert.certPem, key: tentacleCert.keyPem };
 
-  const through = await connectTls(b.ports[0]!, client);
+  const through = await connectTls(b.ports[0]!, { tls: client });
   t.equal(thumbprintOfDer(through.getPeerCertificate().raw), nodeCert.thumbprint, 'TCP listener: the tentacle sees the node');
   through.write('ping');
   await waitFor(() => seenClientThumbprints.length === 1, 2_000, 'node accepted');
   t.equal(seenClientThumbprints[0], tentacleCert.thumbprint, 'TCP listener: the node sees the tentacle certificate');
   through.destroy();
 
-  const terminated = await connectTls(b.ports[1]!, client);
+  const terminated = await connectTls(b.ports[1]!, { tls: client });
   t.equal(thumbprintOfDer(terminated.getPeerCertificate().raw), lbCert.thumbprint, 'TLS listener: the tentacle sees the balancer');
   const w = watch(terminated);
   terminated.write('ping');
