@@ -30,9 +30,12 @@ t.test('a trusted tentacle collects GetCapabilities within the wait and its answ
   t.equal(n.node.connectedSubscriptions().get(sub), 1);
 
   const started = performance.now();
+  const startedAt = Date.now();
   const result = await withTimeout(n.node.probe(sub), 5_000, 'probe answered');
   const elapsed = performance.now() - started;
-  t.ok(elapsed < 1_000, `answered in ${elapsed.toFixed(0)} ms, well within the 2 s wait (the waiting connection got it at once)`);
+  // timing-free: the next message the tentacle received was the request, not a null message ending the wait
+  t.equal(tt.polls.find((p) => p.at >= startedAt)?.kind, 'request', 'the waiting connection got it at once');
+  t.ok(elapsed < 1_900, `answered in ${elapsed.toFixed(0)} ms, within the 2 s wait`);
   t.equal(result.outcome.outcome, 'answered');
   if (result.outcome.outcome === 'answered') {
     const req = tt.polls.find((p) => p.kind === 'request')!.request!;
@@ -122,7 +125,7 @@ t.test('a request for a subscription nobody polls expires after the collection t
   const result = await withTimeout(n.node.probe(sub), 5_000, 'expiry');
   const elapsed = performance.now() - started;
   t.same(result.outcome, { outcome: 'expired' });
-  t.ok(elapsed >= 990 && elapsed < 1_800, `expired after ${elapsed.toFixed(0)} ms (timeout 1000 ms)`);
+  t.ok(elapsed >= 990 && elapsed < 4_000, `expired after ${elapsed.toFixed(0)} ms (timeout 1000 ms)`);
   const ev = await n.waitFor('request-expired');
   t.equal(ev.subscription, sub);
   t.equal(ev.node, 'node1');
@@ -143,7 +146,7 @@ t.test('graceful stop sends END to a connected tentacle session', async (t) => {
   await withTimeout(n.node.stop(), 5_000, 'graceful stop');
   const took = performance.now() - started;
   t.equal(await withTimeout(tt.done, 5_000, 'tentacle session ends'), 'ended-by-peer', 'the tentacle read END');
-  t.ok(took < 2_000, `stopped in ${took.toFixed(0)} ms without waiting out the 10 s long-poll`);
+  t.ok(took < 5_000, `stopped in ${took.toFixed(0)} ms without waiting out the 10 s long-poll`);
   t.equal(tt.polls.at(-1)?.kind, 'null', 'the waiting session was released with the null message first');
   const closed = await n.waitFor('node-closed');
   t.equal(closed.reason, 'stopped');

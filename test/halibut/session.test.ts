@@ -213,7 +213,7 @@ t.test('idle: the null message after the wait, and NEXT/PROCEED cycles repeat', 
   t.same(h.node.sentKinds.slice(0, 4), ['null', 'null', 'null', 'null']);
   const gaps = h.node.sentAt.slice(1, 4).map((at, i) => at - h.node.sentAt[i]!);
   t.comment(`gaps between null messages: ${gaps.map((g) => g.toFixed(0)).join(', ')} ms`);
-  t.ok(gaps.every((g) => g >= IDLE_WAIT_MS - 20 && g < IDLE_WAIT_MS + 400), 'one null message per wait');
+  t.ok(gaps.every((g) => g >= IDLE_WAIT_MS - 20 && g < IDLE_WAIT_MS + 1_500), 'one null message per wait');
   t.ok(elapsed >= 3 * IDLE_WAIT_MS, `four polls took ${elapsed.toFixed(0)} ms (each waited ~${IDLE_WAIT_MS} ms)`);
   t.equal(h.tentacle.identifiedCount, 1, 'one identification for all the cycles');
   abort.abort();
@@ -252,7 +252,7 @@ t.test('graceful stop from the node while it waits for work', async (t) => {
   stopping.abort();
   t.equal(await withTimeout(session, SHORT, 'the tentacle session'), 'ended-by-peer');
   t.equal(await withTimeout(end, SHORT, 'the node session'), 'stopped');
-  t.ok(performance.now() - started < 2_000, 'the stop did not wait for the 10 s queue wait');
+  t.ok(performance.now() - started < 6_000, 'the stop did not wait for the 10 s queue wait');
   t.same(tentacle.polls, ['null'], 'the wait ended with the null message, then END');
 });
 
@@ -278,7 +278,7 @@ t.test('graceful stop from the tentacle: END, and the node ends normally', async
   t.equal(await withTimeout(session, SHORT, 'the tentacle session'), 'stopped');
   client.end(); // a stopping tentacle closes after END
   t.equal(await withTimeout(end, SHORT, 'the node session'), 'ended-by-peer', 'END then close is a normal end, not an error');
-  t.ok(performance.now() - started < 2_000, 'the node did not sit out its 10 s wait');
+  t.ok(performance.now() - started < 6_000, 'the node did not sit out its 10 s wait');
   t.ok(Buffer.concat(received).toString('latin1').endsWith('END\r\n'), 'the last bytes the node received were END');
   t.same(node.requeued, [], 'nothing to requeue');
 });
