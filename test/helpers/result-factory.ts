@@ -4,13 +4,13 @@
  * errors) that a test then bends in the one place it is about.
  */
 import type { NodeResult, Result } from '../../src/result/result.js';
-import { RESULT_SCHEMA } from '../../src/result/result.js';
+import { RESULT_SCHEMA, RESULT_SCHEMA_VERSION } from '../../src/result/result.js';
 import { emptyQuantiles } from '../../src/result/histogram.js';
 
 /** A Result before thresholds, diagnosis and verdict (what diagnose() and the thresholds read). */
 export type MeasuredResult = Omit<Result, 'thresholds' | 'verdict' | 'diagnosis'>;
 
-const q = (v: number) => ({ count: 10, min: v, p50: v, p90: v, p99: v, max: v, mean: v });
+const q = (v: number) => ({ count: 10, min: v, p50: v, p90: v, p99: v, max: v, mean: v, histogram: null });
 
 export interface CleanRunShape {
   tentacles?: number;
@@ -37,10 +37,10 @@ export function cleanRun(o: CleanRunShape = {}): MeasuredResult {
     coverage: { final: 1, min: 1, mean: 1 },
     pickupMs: external ? null : q(20),
     requests: external ? null : { queued: 5, collected: 5, expired: 0, answered: 5, pendingAtEnd: 0 },
-    pickupHistogram: null,
   }));
   return {
     schema: RESULT_SCHEMA,
+    schemaVersion: RESULT_SCHEMA_VERSION,
     tool: { name: 'pollfleet', version: 'test' },
     name: 'unit',
     route: o.route ?? 'direct',

@@ -25,7 +25,7 @@ function fault(action: string, node: string | null, o: Partial<AnalyzedFault> = 
     node,
     forMs: 10_000,
     blocksTarget: ['crash', 'stop', 'hang', 'blackhole'].includes(action),
-    detail: '',
+    losesQueuedWork: ['crash', 'stop'].includes(action),
     ...o,
   };
 }

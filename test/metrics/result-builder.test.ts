@@ -105,7 +105,7 @@ t.test('node results: connected at the end, max connected, polled by, requests, 
   t.same(n2!.requests, { queued: 2, collected: 1, expired: 0, answered: 0, pendingAtEnd: 1 });
   t.equal(n1!.pickupMs!.count, 2);
   t.equal(n1!.pickupMs!.max, 300);
-  t.type(n1!.pickupHistogram, 'string', 'pickup kept encoded for merging');
+  t.type(n1!.pickupMs!.histogram, 'string', 'pickup kept encoded for merging');
   t.equal(n1!.coverage.final, 0.3333, 'node1: tentacle 0 of 3 covered at the end');
   t.equal(n2!.coverage.final, 0.6667, 'node2: tentacles 0 and 2');
   t.ok(Math.abs(n1!.coverage.min - 1 / 3) < 1e-4 && Math.abs(n1!.coverage.mean - 0.5) < 1e-4, `node1 over the steady part: 2/3 then 1/3 (${JSON.stringify(n1!.coverage)})`);
@@ -144,7 +144,6 @@ t.test('without node-side figures (external target), node-side numbers are null,
     t.equal(n.polls, null);
     t.equal(n.pickupMs, null);
     t.equal(n.requests, null);
-    t.equal(n.pickupHistogram, null);
   }
   t.equal(r.nodes[0]!.polledBy, 2, 'who polled whom is still known');
 });
