@@ -67,7 +67,8 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
       answered: counters.answered,
       pendingAtEnd: Math.max(0, counters.queued - counters.collected - counters.expired),
     };
-    const perNodeSeries = steady.map((p) => (T ? (p.nodes[info.name] ?? 0) / T : 0));
+    // the same definition as coverage.final: covered (not merely connected) tentacles
+    const perNodeSeries = steady.map((p) => (T ? (p.nodeCoverage?.[info.name] ?? p.nodes[info.name] ?? 0) / T : 0));
     return {
       name: info.name,
       address: info.address,

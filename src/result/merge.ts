@@ -91,7 +91,7 @@ export function mergeResults(shards: readonly MergeInput[]): MergedResult {
   const nodes: NodeResult[] = nodeNames.map((name, n) => {
     const parts = shards.map((s) => s.nodes[n]!);
     const finalShare = T ? sum(shards.map((s) => coveredTentacles(s, n))) / T : 0;
-    const series = steady.map((p) => (T ? (p.nodes[name] ?? 0) / T : 0));
+    const series = steady.map((p) => (T ? (p.nodeCoverage?.[name] ?? p.nodes[name] ?? 0) / T : 0));
     const maxSeen = timeline.length ? timeline.reduce((m, p) => Math.max(m, p.nodes[name] ?? 0), 0) : null;
     return {
       name,
@@ -218,7 +218,12 @@ function mergeTimelines(shards: readonly MergeInput[], starts: number[], started
   const out: TimelinePoint[] = [];
   for (const sec of seconds) {
     const point: TimelinePoint = { t: Math.max(0, sec * 1000 - startedAt), coverage: 0, nodes: {}, polls: 0, handshakes: 0, errors: 0, reconnects: 0, phase: 'steady' };
-    for (const name of nodeNames) point.nodes[name] = 0;
+    const nodeCoverage: Record<string, number> = {};
+    for (const name of nodeNames) {
+      point.nodes[name] = 0;
+      nodeCoverage[name] = 0;
+    }
+    let hasNodeCoverage = true;
     let covered = 0;
     const phases = new Set<TimelinePoint['phase']>();
     shards.forEach((_, i) => {
@@ -240,9 +245,12 @@ function mergeTimelines(shards: readonly MergeInput[], starts: number[], started
       }
       covered += state.coverage * pairs[i]!;
       for (const name of nodeNames) point.nodes[name]! += state.nodes[name] ?? 0;
+      if (state.nodeCoverage) for (const name of nodeNames) nodeCoverage[name]! += state.nodeCoverage[name] ?? 0;
+      else hasNodeCoverage = false;
       phases.add(state.phase);
     });
     point.coverage = totalPairs ? covered / totalPairs : 0;
+    if (hasNodeCoverage) point.nodeCoverage = nodeCoverage;
     point.phase = PHASE_ORDER.find((p) => phases.has(p)) ?? 'steady';
     out.push(point);
   }

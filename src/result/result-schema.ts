@@ -69,6 +69,7 @@ const timelinePointSchema = z.object({
   t: z.number(),
   coverage: z.number(),
   nodes: counts,
+  nodeCoverage: counts.optional(),
   polls: count,
   handshakes: count,
   errors: count,

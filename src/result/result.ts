@@ -82,6 +82,11 @@ export interface TimelinePoint {
   coverage: number;
   /** Connected tentacles per node name. */
   nodes: Record<string, number>;
+  /**
+   * Covered tentacles per node name (the pair's coverage, counting staleness and queue
+   * groups, as coverage.final does). Absent in documents older than schemaVersion 2.
+   */
+  nodeCoverage?: Record<string, number>;
   /** Polls (messages received by tentacles) during this interval. */
   polls: number;
   /** TLS handshakes completed during this interval (all nodes). */
