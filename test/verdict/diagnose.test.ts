@@ -3,8 +3,13 @@
  * case starts from a clean run (no sentence at all) and bends one figure.
  */
 import t, { type Test } from 'tap';
-import { diagnose } from '../../src/verdict/diagnose.js';
+import { diagnose as diagnoseOnly } from '../../src/verdict/diagnose.js';
+import { ROUTES } from '../../src/environment/routes/route-registry.js';
+import type { RouteKind } from '../../src/scenario/resolve.js';
 import { cleanRun, setExpired, setPolledBy, type CleanRunShape, type MeasuredResult } from '../helpers/result-factory.js';
+
+/** The diagnosis as a run gets it: with its route's own sentences (src/environment/routes/<kind>.ts). */
+const diagnose = (r: MeasuredResult): string[] => diagnoseOnly(r, ROUTES[r.route as RouteKind]?.diagnosis);
 
 const EXPECTED_TP = 'A'.repeat(40);
 const PRESENTED_TP = '0123456789ABCDEF0123456789ABCDEF01234567';
