@@ -20,6 +20,13 @@ export interface RouteDiagnosis {
    * node only some tentacles poll). Without it the generic ones stand.
    */
   coverage?(r: Measured, generic: { neverPolled: string[]; partlyPolled: string[] }): string[];
+  /**
+   * The idle timeout (ms) of the layer-4 balancer the route put in the path, from the
+   * Result's scenario; undefined when it has none. Only routes with such a balancer give
+   * this, and only then is an idle timeout (the route's or an idle-timeout fault's) checked
+   * against the poll cycle.
+   */
+  balancerIdleTimeoutMs?(r: Measured): number | undefined;
 }
 
 /**
@@ -93,7 +100,7 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
   if (regFail.length) {
     out.push(`Registration failed for ${regFail.map(([k, v]) => `${v} tentacle${v === 1 ? '' : 's'} (${k})`).join(', ')} -- check the API URL, the API key and that the REST API (80/443) is reachable.`);
   }
-  const idle = idleTimeoutBelowPollCycle(r);
+  const idle = idleTimeoutBelowPollCycle(r, route);
   if (idle) {
     const resets = errors['tcp.reset'] ?? 0;
     out.push(
@@ -105,13 +112,13 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
   return out;
 }
 
-/** An NLB idle timeout (the route's, or one set by an idle-timeout fault) below the node's long-poll wait, from the Result's scenario. */
-function idleTimeoutBelowPollCycle(r: Measured): { idleS: number; cycleS: number } | null {
-  if (!['single-address', 'nlb-unique-port'].includes(r.route)) return null;
-  const sc = r.scenario as { route?: { nlb?: { idleTimeoutMs?: number } }; protocol?: { pollingQueueWaitMs?: number }; faults?: { action?: string; idleTimeoutMs?: number }[] } | null;
+/** A balancer idle timeout (the route's, or one set by an idle-timeout fault) below the node's long-poll wait, from the Result's scenario. */
+function idleTimeoutBelowPollCycle(r: Measured, route: RouteDiagnosis): { idleS: number; cycleS: number } | null {
+  if (!route.balancerIdleTimeoutMs) return null;
+  const sc = r.scenario as { protocol?: { pollingQueueWaitMs?: number }; faults?: { action?: string; idleTimeoutMs?: number }[] } | null;
   const cycle = sc?.protocol?.pollingQueueWaitMs;
   if (typeof cycle !== 'number') return null;
-  const idles = [sc?.route?.nlb?.idleTimeoutMs, ...(sc?.faults ?? []).filter((f) => f.action === 'idle-timeout').map((f) => f.idleTimeoutMs)]
+  const idles = [route.balancerIdleTimeoutMs(r), ...(sc?.faults ?? []).filter((f) => f.action === 'idle-timeout').map((f) => f.idleTimeoutMs)]
     .filter((v): v is number => typeof v === 'number' && v > 0);
   if (!idles.length) return null;
   const idle = Math.min(...idles);

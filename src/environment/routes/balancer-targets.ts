@@ -5,7 +5,7 @@ import { uniquePortLayout } from '../../network/unique-port-layout.js';
 import { startRealBalancer, type RealFrontend } from '../../network/real/real-balancer.js';
 import { balancerAddress } from '../../plan/addressing.js';
 import { REAL_BALANCER_DEFAULTS } from '../../scenario/defaults.js';
-import type { RouteContext } from './route.js';
+import type { MeasuredRun, RouteContext } from './route.js';
 import { z } from 'zod';
 import { duration, healthCheckSchema } from '../../scenario/schema-parts.js';
 
@@ -95,4 +95,10 @@ export async function startL4(ctx: RouteContext, layout: 'single' | 'unique-port
     timeouts: { connectMs: REAL_BALANCER_DEFAULTS.connectTimeoutMs, clientMs: REAL_BALANCER_DEFAULTS.clientTimeoutMs, serverMs: REAL_BALANCER_DEFAULTS.serverTimeoutMs },
   });
   return { host, ports: running.ports, label: `${s.route.balancer} (mode tcp) on ${host}:${running.ports.join(',')}`, stop: () => running.stop(), simulator: null };
+}
+
+/** `route.nlb.idleTimeoutMs` as the Result's scenario recorded it (the layer-4 routes' diagnosis hint). */
+export function nlbIdleTimeoutMs(r: MeasuredRun): number | undefined {
+  const v = (r.scenario as { route?: { nlb?: { idleTimeoutMs?: unknown } } } | null)?.route?.nlb?.idleTimeoutMs;
+  return typeof v === 'number' ? v : undefined;
 }

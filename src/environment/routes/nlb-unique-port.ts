@@ -1,5 +1,5 @@
 import { serverEntry } from '../../tentacle/server-entry.js';
-import { startL4 } from './balancer-targets.js';
+import { nlbIdleTimeoutMs, startL4 } from './balancer-targets.js';
 import { planAddress, registrationUrls, type RouteDefinition } from './route.js';
 
 /** One balancer address, one listener port per node (10943 -> node1, 10944 -> node2, ...): the NAT design. */
@@ -25,5 +25,5 @@ export const nlbUniquePortRoute = {
       faultTargets: { balancer: lb.simulator },
     };
   },
-  diagnosis: {},
+  diagnosis: { balancerIdleTimeoutMs: nlbIdleTimeoutMs },
 } satisfies RouteDefinition;

@@ -53,6 +53,8 @@ export type MeasuredRun = Omit<Result, 'thresholds' | 'verdict' | 'diagnosis'>;
 export interface RouteDiagnosisHints {
   /** The sentences about which nodes tentacles reach, in place of the generic never-polled / partly-polled ones. */
   coverage?(r: MeasuredRun, generic: { neverPolled: string[]; partlyPolled: string[] }): string[];
+  /** The idle timeout (ms) of the layer-4 balancer the route puts in the path, from the Result's scenario (checked against the poll cycle). */
+  balancerIdleTimeoutMs?(r: MeasuredRun): number | undefined;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { serverEntry } from '../../tentacle/server-entry.js';
-import { startL4 } from './balancer-targets.js';
+import { nlbIdleTimeoutMs, startL4 } from './balancer-targets.js';
 import { planAddress, registrationUrls, type MeasuredRun, type RouteDefinition } from './route.js';
 
 function list(names: string[]): string {
@@ -55,5 +55,5 @@ export const singleAddressRoute = {
       faultTargets: { balancer: lb.simulator },
     };
   },
-  diagnosis: { coverage },
+  diagnosis: { coverage, balancerIdleTimeoutMs: nlbIdleTimeoutMs },
 } satisfies RouteDefinition;
