@@ -1,7 +1,9 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { HistoryStore, regressions, renderHistoryTable } from '../../src/outputs/history-store.js';
+import { HistoryStore } from '../../src/outputs/history-store.js';
+import { renderHistoryTable } from '../../src/report/render-history.js';
+import { regressions } from '../../src/verdict/history-regressions.js';
 import { loadResult } from '../helpers/report-fixtures.js';
 import type { Result } from '../../src/result/result.js';
 

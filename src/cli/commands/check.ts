@@ -7,8 +7,8 @@ import { CHECK_DEFAULTS } from '../../scenario/defaults.js';
 import { loadScenarioFile } from '../../scenario/loader.js';
 import type { CliContext } from '../context.js';
 import { runFolder } from '../run-folder.js';
-import { openRunOutputs } from '../run-outputs.js';
-import { reportFormats } from '../write-reports.js';
+import { openRunOutputs } from '../../outputs/run-outputs.js';
+import { reportFormats } from '../../report/renderers.js';
 import { jsonSummary, overridesFromFlags, runOne, type RunFlags } from './run.js';
 
 /**

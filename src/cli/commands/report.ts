@@ -4,7 +4,7 @@ import { EXIT_OK, PollfleetError } from '../../core/errors.js';
 import { renderConsoleComparison, renderConsoleResult } from '../../report/render-console.js';
 import { COMPARISON_SCHEMA, RESULT_SCHEMA, type Comparison, type Result } from '../../result/result.js';
 import type { CliContext } from '../context.js';
-import { writeReportFiles } from '../write-reports.js';
+import { writeReportFiles } from '../../outputs/report-files.js';
 
 /** `pollfleet report result.json|comparison.json`: re-render an old run from its JSON alone. */
 export async function reportCommand(ctx: CliContext, file: string, f: { format?: string; out?: string; quiet?: boolean }): Promise<number> {
