@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import { regressions as findRegressions, type Regression, type RunFigures } from '../verdict/history-regressions.js';
+import { regressions as findRegressions, type Regression, type RegressionReason, type RunFigures } from '../verdict/history-regressions.js';
 import { formatMs, formatPct, formatTimestamp, NOT_MEASURED } from './format.js';
 
 /**
@@ -48,10 +48,22 @@ export function renderHistoryTable(runs: readonly HistoryRow[], options: { regre
 export function renderHistory(view: { file: string; runs: readonly HistoryRow[]; regressions: ReadonlyArray<Regression> }): string {
   let text = renderHistoryTable(view.runs, { regressions: view.regressions });
   for (const r of view.regressions) {
-    text += `! run ${r.run.id} (${r.run.scenario}, ${r.run.route}, ${formatTimestamp(r.run.startedAt)}): ${r.reasons.join('; ')}\n`;
+    text += `! run ${r.run.id} (${r.run.scenario}, ${r.run.route}, ${formatTimestamp(r.run.startedAt)}): ${r.reasons.map(describeRegression).join('; ')}\n`;
   }
   if (view.runs.length > 0) {
     text += `${view.runs.length} run${view.runs.length === 1 ? '' : 's'}, ${view.regressions.length} regression${view.regressions.length === 1 ? '' : 's'} (${view.file})\n`;
   }
   return text;
+}
+
+/** One reason a run is a regression, in words (also what `pollfleet history --json` lists). */
+export function describeRegression(reason: RegressionReason): string {
+  switch (reason.kind) {
+    case 'pickup':
+      return `pickup p99 ${formatMs(reason.pickupP99)} is more than ${reason.factor}x the median of the previous ${reason.runs} runs (${formatMs(reason.baseline)})`;
+    case 'coverage':
+      return `coverage.min ${formatPct(reason.coverageMin)} dropped below the previous lowest ${formatPct(reason.lowest)}`;
+    case 'verdict':
+      return `the verdict turned from pass to fail (previous run ${formatTimestamp(reason.previousStartedAt)})`;
+  }
 }

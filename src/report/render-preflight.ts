@@ -1,12 +1,29 @@
-import type { PreflightReport, PreflightStep } from '../environment/external/preflight.js';
+/**
+ * The parts of a preflight report (environment/external/preflight.ts's PreflightReport) the
+ * text shows. Declared here so the renderer depends on no layer above it.
+ */
+export interface PreflightStepView {
+  step: string;
+  status: 'pass' | 'fail' | 'skip';
+  detail: string;
+  hint?: string;
+}
+
+export interface PreflightReportView {
+  scenario: string;
+  pass: boolean;
+  nodes: ReadonlyArray<{ name: string; address: string; steps: readonly PreflightStepView[] }>;
+  cluster: readonly PreflightStepView[];
+  warnings: readonly string[];
+}
 
 /**
  * `pollfleet preflight`'s report as text: one line per step, a fix hint under each failure.
  * Pure; the checks themselves are environment/external/preflight.ts.
  */
-export function renderPreflight(r: PreflightReport): string {
+export function renderPreflight(r: PreflightReportView): string {
   const lines: string[] = [`preflight: ${r.scenario}, ${r.nodes.length} node(s)`];
-  const stepLines = (steps: PreflightStep[]) => {
+  const stepLines = (steps: readonly PreflightStepView[]) => {
     for (const st of steps) {
       lines.push(`  ${st.status.toUpperCase().padEnd(4)}  ${st.step.padEnd(10)}  ${st.detail}`);
       if (st.hint && st.status !== 'pass') lines.push(`        ${''.padEnd(10)}  fix: ${st.hint}`);

@@ -1,10 +1,8 @@
-import { formatMs, formatPct, formatTimestamp } from '../report/format.js';
-
 /**
  * Regressions in the run history (`pollfleet history`): runs that got worse than the runs
- * before them of the same scenario and route. Pure: stored run figures in, reasons out; the
- * history store (outputs/history-store.ts) reads the figures, report/render-history.ts
- * prints them.
+ * before them of the same scenario and route. Pure: stored run figures in, reasons (as
+ * numbers) out; the history store (outputs/history-store.ts) reads the figures,
+ * report/render-history.ts words the reasons.
  */
 
 /** The figures of one stored run a regression is judged on (the history store's runs have them). */
@@ -18,9 +16,18 @@ export interface RunFigures {
   pickupP99: number | null;
 }
 
+/** Why a run counts as a regression, with the figures that say so. */
+export type RegressionReason =
+  /** pickup p99 above REGRESSION_PICKUP_FACTOR x the median of the previous `runs` runs. */
+  | { kind: 'pickup'; pickupP99: number; factor: number; baseline: number; runs: number }
+  /** coverage.min below the lowest coverage.min of every previous run. */
+  | { kind: 'coverage'; coverageMin: number; lowest: number }
+  /** The previous run (started at `previousStartedAt`) passed, this one failed. */
+  | { kind: 'verdict'; previousStartedAt: string };
+
 export interface Regression<R extends RunFigures = RunFigures> {
   run: R;
-  reasons: string[];
+  reasons: RegressionReason[];
 }
 
 /** How many previous runs the pickup baseline uses, and how much worse counts as a regression. */
@@ -39,20 +46,20 @@ export function regressions<R extends RunFigures>(runs: readonly R[]): Array<Reg
   for (const run of runs) {
     const key = `${run.scenario}\u0000${run.route}`;
     const previous = byKey.get(key) ?? [];
-    const reasons: string[] = [];
+    const reasons: RegressionReason[] = [];
     const window = previous.slice(-REGRESSION_WINDOW_RUNS);
     const p99s = window.map((r) => r.pickupP99).filter((v): v is number => v !== null);
     if (run.pickupP99 !== null && p99s.length > 0) {
       const baseline = median(p99s);
       if (run.pickupP99 > REGRESSION_PICKUP_FACTOR * baseline) {
-        reasons.push(`pickup p99 ${formatMs(run.pickupP99)} is more than ${REGRESSION_PICKUP_FACTOR}x the median of the previous ${p99s.length} runs (${formatMs(baseline)})`);
+        reasons.push({ kind: 'pickup', pickupP99: run.pickupP99, factor: REGRESSION_PICKUP_FACTOR, baseline, runs: p99s.length });
       }
     }
     if (previous.length > 0) {
       const lowest = Math.min(...previous.map((r) => r.coverageMin));
-      if (run.coverageMin < lowest) reasons.push(`coverage.min ${formatPct(run.coverageMin)} dropped below the previous lowest ${formatPct(lowest)}`);
+      if (run.coverageMin < lowest) reasons.push({ kind: 'coverage', coverageMin: run.coverageMin, lowest });
       const before = previous[previous.length - 1]!;
-      if (before.pass && !run.pass) reasons.push(`the verdict turned from pass to fail (previous run ${formatTimestamp(before.startedAt)})`);
+      if (before.pass && !run.pass) reasons.push({ kind: 'verdict', previousStartedAt: before.startedAt });
     }
     if (reasons.length) out.push({ run, reasons });
     previous.push(run);

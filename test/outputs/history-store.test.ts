@@ -2,7 +2,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { HistoryStore } from '../../src/outputs/history-store.js';
-import { renderHistoryTable } from '../../src/report/render-history.js';
+import { describeRegression, renderHistoryTable } from '../../src/report/render-history.js';
 import { regressions } from '../../src/verdict/history-regressions.js';
 import { loadResult } from '../helpers/report-fixtures.js';
 import type { Result } from '../../src/result/result.js';
@@ -56,10 +56,10 @@ t.test('append runs, list them oldest first, flag regressions', async (t) => {
 
   const flagged = regressions(all);
   t.same(flagged.map((f) => f.run.startedAt.slice(11, 16)), ['10:03', '10:04']);
-  t.match(flagged[0]!.reasons[0], /pickup p99 500 ms is more than 2x the median of the previous 3 runs \(58 ms\)/);
+  t.match(describeRegression(flagged[0]!.reasons[0]!), /pickup p99 500 ms is more than 2x the median of the previous 3 runs \(58 ms\)/);
   t.equal(flagged[1]!.reasons.length, 2);
-  t.match(flagged[1]!.reasons[0], /coverage\.min 33\.3 % dropped below the previous lowest 100 %/);
-  t.match(flagged[1]!.reasons[1], /verdict turned from pass to fail/);
+  t.match(describeRegression(flagged[1]!.reasons[0]!), /coverage\.min 33\.3 % dropped below the previous lowest 100 %/);
+  t.match(describeRegression(flagged[1]!.reasons[1]!), /verdict turned from pass to fail/);
 
   const table = renderHistoryTable(all);
   t.match(table, /Pickup p99/);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
 import { HistoryStore, type HistoryRun } from '../../outputs/history-store.js';
-import { renderHistory } from '../../report/render-history.js';
+import { describeRegression, renderHistory } from '../../report/render-history.js';
 import { regressions, type Regression } from '../../verdict/history-regressions.js';
 import { CHECK_DEFAULTS } from '../../scenario/defaults.js';
 import type { CliContext } from '../context.js';
@@ -63,7 +63,7 @@ export function historyCommand(ctx: CliContext, f: HistoryFlags): number {
   const view = readHistory(f);
   if (f.json) {
     ctx.stdout.write(
-      JSON.stringify({ file: view.file, runs: view.runs, regressions: view.regressions.map((r) => ({ runId: r.run.id, startedAt: r.run.startedAt, reasons: r.reasons })) }) + '\n',
+      JSON.stringify({ file: view.file, runs: view.runs, regressions: view.regressions.map((r) => ({ runId: r.run.id, startedAt: r.run.startedAt, reasons: r.reasons.map(describeRegression) })) }) + '\n',
     );
   } else {
     ctx.stdout.write(renderHistory(view));
