@@ -53,6 +53,9 @@ t.test('append runs, list them oldest first, flag regressions', async (t) => {
   const nodes = store.nodeRuns(ids[4]!);
   t.same(nodes.map((n) => [n.node, n.connected, n.expired, n.pickupP99]), [['node1', 6, 0, 70], ['node2', 0, 12, null], ['node3', 0, 12, null]]);
   t.same(store.previousValues(pass.name, pass.route, 'pickup_p99', 3), [62, 500, 70]);
+  t.same(store.values(pass.name, pass.route, 'pickupMs.p99', 3), [62, 500, 70], 'as a HistorySource');
+  t.same(store.values(pass.name, pass.route, 'coverage.min', 10), [1, 1, 1, 1, 1 / 3], 'every metric a history reference may use has its column');
+  t.same(store.values(pass.name, 'alb', 'reconnects', 10), [], 'another route: no history');
 
   const flagged = regressions(all);
   t.same(flagged.map((f) => f.run.startedAt.slice(11, 16)), ['10:03', '10:04']);
