@@ -1,4 +1,4 @@
-import type { Comparison, Result } from '../result/result.js';
+import type { Result } from '../result/result.js';
 import { appendToHistory, openHistoryStore, type HistoryStore } from './history-store.js';
 import { checkPushgatewayUrl, pushRunMetrics } from './pushgateway.js';
 import { writeReportFiles } from './report-files.js';
@@ -36,11 +36,4 @@ export async function publishRun(outputs: RunOutputs, dir: string, result: Resul
   appendToHistory(outputs.history, result, resultPath, stderr);
   await pushRunMetrics(outputs.pushgateway, result, stderr);
   return resultPath;
-}
-
-/** A comparison's comparison.json and its reports (the runs in it were published one by one). */
-export async function publishComparison(dir: string, comparison: Comparison, format: string | undefined): Promise<string> {
-  const path = writeResultFile(dir, comparison);
-  await writeReportFiles(dir, comparison, format);
-  return path;
 }

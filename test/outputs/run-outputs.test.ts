@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { openRunOutputs, publishComparison, publishRun, NO_RUN_OUTPUTS } from '../../src/outputs/run-outputs.js';
+import { openRunOutputs, publishRun, NO_RUN_OUTPUTS } from '../../src/outputs/run-outputs.js';
 import { writeResultFile } from '../../src/outputs/result-file.js';
 import { loadComparison, loadResult } from '../helpers/report-fixtures.js';
 
@@ -73,13 +73,6 @@ t.test('an interrupted run is not kept; an unreachable gateway is a warning only
   t.match(err.text(), /the run was interrupted; not added to the history/);
   t.match(err.text(), /pollfleet: warning: could not push metrics to the Pushgateway at http:\/\/127\.0\.0\.1:1\/.*\(the exit code is unchanged\)/);
   t.ok(existsSync(join(dir, 'run', 'result.json')), 'the partial run still has its files');
-});
-
-t.test('a published comparison: comparison.json and its reports', async (t) => {
-  const dir = t.testdir();
-  const path = await publishComparison(dir, loadComparison(), 'junit');
-  t.equal(path, join(dir, 'comparison.json'));
-  t.same(readdirSync(dir).sort(), ['comparison.json', 'junit.xml']);
 });
 
 t.test('bad outputs are bad input before the run; none at all is fine', async (t) => {
