@@ -174,17 +174,17 @@ export class HistoryStore implements HistorySource {
     return rows.map((r) => ({ runId: r.run_id, node: r.node, connected: r.connected, pickupP99: r.pickup_p99, expired: r.expired, coverageMin: r.coverage_min }));
   }
 
-  /** Previous values of a run-level figure for history thresholds (`2 x median(last 10)`), oldest first. */
-  previousValues(scenario: string, route: string, column: Column, last: number): number[] {
+  /**
+   * HistorySource: up to `last` previous values of a metric for this scenario and route,
+   * oldest first, for history thresholds (`2 x median(last 10)`). Runs that did not measure
+   * the figure are skipped.
+   */
+  values(scenario: string, route: string, metric: HistoryMetric, last: number): number[] {
+    const column = COLUMN_OF[metric];
     const rows = this.#db
       .prepare(`SELECT v FROM (SELECT ${column} AS v, started_at, id FROM runs WHERE scenario = ? AND route = ? AND ${column} IS NOT NULL ORDER BY started_at DESC, id DESC LIMIT ?) ORDER BY started_at ASC, id ASC`)
       .all(scenario, route, last) as Array<{ v: number }>;
     return rows.map((r) => r.v);
-  }
-
-  /** HistorySource: up to `last` previous values of a metric for this scenario and route, oldest first. */
-  values(scenario: string, route: string, metric: HistoryMetric, last: number): number[] {
-    return this.previousValues(scenario, route, COLUMN_OF[metric], last);
   }
 
   close(): void {

@@ -6,6 +6,10 @@ import { describeRegression, renderHistoryTable } from '../../src/report/render-
 import { regressions } from '../../src/verdict/history-regressions.js';
 import { loadResult } from '../helpers/report-fixtures.js';
 import type { Result } from '../../src/result/result.js';
+import type { Scenario } from '../../src/scenario/resolve.js';
+import { historyOptions } from '../../src/verdict/history-thresholds.js';
+import { judge } from '../../src/verdict/judge.js';
+import { parseThresholds } from '../../src/verdict/threshold-parser.js';
 
 function run(base: Result, startedAt: string, patch: (r: Result) => void = () => {}): Result {
   const r = structuredClone(base);
@@ -52,7 +56,6 @@ t.test('append runs, list them oldest first, flag regressions', async (t) => {
 
   const nodes = store.nodeRuns(ids[4]!);
   t.same(nodes.map((n) => [n.node, n.connected, n.expired, n.pickupP99]), [['node1', 6, 0, 70], ['node2', 0, 12, null], ['node3', 0, 12, null]]);
-  t.same(store.previousValues(pass.name, pass.route, 'pickup_p99', 3), [62, 500, 70]);
   t.same(store.values(pass.name, pass.route, 'pickupMs.p99', 3), [62, 500, 70], 'as a HistorySource');
   t.same(store.values(pass.name, pass.route, 'coverage.min', 10), [1, 1, 1, 1, 1 / 3], 'every metric a history reference may use has its column');
   t.same(store.values(pass.name, 'alb', 'reconnects', 10), [], 'another route: no history');
@@ -81,4 +84,19 @@ t.test('WAL mode and re-opening keeps the runs', async (t) => {
   const b = new HistoryStore(file);
   t.teardown(() => b.close());
   t.equal(b.list().length, 1);
+});
+
+t.test('the store feeds history thresholds: the judge reads it as a HistorySource', async (t) => {
+  const store = new HistoryStore(':memory:');
+  t.teardown(() => store.close());
+  const base = loadResult('result-pass-direct'); // pickup p99 58 ms
+  const { thresholds: _t, verdict: _v, diagnosis: _d, ...measured } = base;
+  const s = { thresholds: ['pickupMs.p99 < 2 x median(last 3)'], cluster: { queue: 'per-node' }, target: 'embedded' } as unknown as Scenario;
+  const passes = () => judge(measured, s, [], historyOptions(store, base.name, base.route, parseThresholds(s.thresholds))).verdict.pass;
+  const add = (minute: number, p99: number) => store.append(run(base, `2025-05-01T09:0${minute}:00.000Z`, (r) => (r.summary.pickupMs!.p99 = p99)));
+  t.equal(passes(), true, 'no history yet: a history reference passes');
+  add(0, 20); add(1, 25); add(2, 30);
+  t.equal(passes(), false, '58 is not below 2 x median(20, 25, 30) = 50');
+  add(3, 40); add(4, 35);
+  t.equal(passes(), true, 'only the last 3 count: 58 < 2 x median(30, 40, 35) = 70');
 });
