@@ -170,7 +170,7 @@ const specSchema = z.strictObject({
   workDir: z
     .string()
     .min(1, 'expected a folder')
-    .regex(/^[A-Za-z0-9_.\/+@:,=~-]+$/, 'expected a folder path without spaces, quotes or ; # $ characters'),
+    .regex(/^[A-Za-z0-9_./+@:,=~-]+$/, 'expected a folder path without spaces, quotes or ; # $ characters'),
   listenHost: z.string().refine((h) => isIPv4(h), 'expected an IPv4 address such as 127.0.0.1'),
   frontends: z
     .array(
