@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { PollfleetError } from '../../core/errors.js';
 import { REAL_BALANCER_DEFAULTS } from '../../scenario/defaults.js';
-import { findBinary, INSTALL_HINTS } from './find-binary.js';
+import { findBinary, INSTALL_HINTS, type BalancerBinary } from './find-binary.js';
+import { Lifecycle } from '../../core/lifecycle.js';
 import { haproxyDefinition } from './haproxy.js';
 import { nginxDefinition } from './nginx.js';
 import type {
@@ -351,85 +352,134 @@ export async function startRealBalancer(
     });
   }
 
-  const tail = new OutputTail(settings.logTailBytes);
-  const child = spawn(binaryPath, def.runArgs(configPath, workDir), { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) => {
-    child.once('exit', (code, signal) => {
-      live.delete(child);
-      ok({ code, signal });
-    });
-  });
-  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  void exited.then((info) => (exitInfo = info));
-  // 'close' follows 'exit' once the output pipes are drained (or never, while a worker holds them).
-  const outputClosed = new Promise<void>((ok) => child.once('close', () => ok()));
-  const spawnError = new Promise<Error>((ok) => child.once('error', ok));
-  child.stdout!.on('data', (c: Buffer) => tail.push(c));
-  child.stderr!.on('data', (c: Buffer) => tail.push(c));
-  if (child.pid === undefined) {
-    const e = await spawnError;
-    throw new PollfleetError('environment.failed', `cannot start ${binaryPath}: ${e.message}`, { hint: INSTALL_HINTS[def.binary], cause: e });
-  }
-  const pid = child.pid;
-  track(child);
+  const balancer = new RealBalancerProcess({ kind: spec.kind, listenHost: spec.listenHost, binary: def.binary, binaryPath, workDir, configPath, runArgs: def.runArgs(configPath, workDir), ports, maxConnections: resolved.maxConnections, settings });
+  await balancer.start();
+  return balancer;
+}
 
-  let stopping: Promise<void> | null = null;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      const workers = childPidsOf(pid);
-      if (exitInfo === null) {
-        child.kill('SIGTERM');
-        if (!(await settlesWithin(exited, settings.stopTimeoutMs))) {
-          for (const w of childPidsOf(pid)) trySignal(w, 'SIGKILL');
-          child.kill('SIGKILL');
-        }
-        await exited;
+interface RealBalancerProcessOptions {
+  kind: RealBalancerKind;
+  listenHost: string;
+  binary: BalancerBinary;
+  binaryPath: string;
+  workDir: string;
+  configPath: string;
+  runArgs: string[];
+  ports: number[];
+  maxConnections: number;
+  settings: RealBalancerSettings;
+}
+
+/**
+ * The running program, on the lifecycle base: start spawns it and waits until every frontend
+ * port accepts connections; stop is SIGTERM, then SIGKILL after stopTimeoutMs, and kills any
+ * worker left behind. A start that fails stops what it spawned.
+ */
+class RealBalancerProcess extends Lifecycle<void> implements RunningBalancer {
+  readonly name: string;
+  readonly kind: RealBalancerKind;
+  readonly ports: number[];
+  readonly configPath: string;
+  readonly maxConnections: number;
+  readonly #o: RealBalancerProcessOptions;
+  readonly #tail: OutputTail;
+  #child: ChildProcess | null = null;
+  #exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({ code: null, signal: null });
+  #exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+
+  constructor(o: RealBalancerProcessOptions) {
+    super();
+    this.#o = o;
+    this.name = o.kind;
+    this.kind = o.kind;
+    this.ports = o.ports;
+    this.configPath = o.configPath;
+    this.maxConnections = o.maxConnections;
+    this.#tail = new OutputTail(o.settings.logTailBytes);
+  }
+
+  get pid(): number {
+    return this.#child?.pid ?? 0;
+  }
+
+  isRunning(): boolean {
+    return this.#child !== null && this.#exitInfo === null;
+  }
+
+  /** The latest output of the program (bounded). Never holds a private key. */
+  logTail(): string {
+    return this.#tail.text();
+  }
+
+  protected async onStart(): Promise<void> {
+    const { kind, listenHost, binary, binaryPath, workDir, configPath, runArgs, ports, settings } = this.#o;
+    const tail = this.#tail;
+    const child = spawn(binaryPath, runArgs, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#exited = new Promise((ok) => {
+      child.once('exit', (code, signal) => {
+        live.delete(child);
+        ok({ code, signal });
+      });
+    });
+    void this.#exited.then((info) => (this.#exitInfo = info));
+    // 'close' follows 'exit' once the output pipes are drained (or never, while a worker holds them).
+    const outputClosed = new Promise<void>((ok) => child.once('close', () => ok()));
+    const spawnError = new Promise<Error>((ok) => child.once('error', ok));
+    child.stdout!.on('data', (c: Buffer) => tail.push(c));
+    child.stderr!.on('data', (c: Buffer) => tail.push(c));
+    if (child.pid === undefined) {
+      const e = await spawnError;
+      throw new PollfleetError('environment.failed', `cannot start ${binaryPath}: ${e.message}`, { hint: INSTALL_HINTS[binary], cause: e });
+    }
+    this.#child = child;
+    track(child);
+
+    const deadline = Date.now() + settings.startTimeoutMs;
+    const waiting = new Set(ports);
+    while (waiting.size > 0) {
+      if (this.#exitInfo !== null) {
+        await settlesWithin(outputClosed, settings.readinessProbeIntervalMs * 4);
+        const { code, signal } = this.#exitInfo;
+        throw new PollfleetError(
+          'environment.failed',
+          `${kind} exited while starting (${signal ?? `exit code ${code}`}):\n${lastLines(tail.text(), 20)}`,
+          { hint: `configuration: ${configPath}` },
+        );
       }
-      // Workers left behind by a killed master would keep the ports open.
-      for (const w of workers) if (isPidOf(w, def.binary)) trySignal(w, 'SIGKILL');
-    })();
-    return stopping;
-  };
-
-  const deadline = Date.now() + settings.startTimeoutMs;
-  const waiting = new Set(ports);
-  while (waiting.size > 0) {
-    if (exitInfo !== null) {
-      await settlesWithin(outputClosed, settings.readinessProbeIntervalMs * 4);
-      const { code, signal } = exitInfo;
-      throw new PollfleetError(
-        'environment.failed',
-        `${spec.kind} exited while starting (${signal ?? `exit code ${code}`}):\n${lastLines(tail.text(), 20)}`,
-        { hint: `configuration: ${configPath}` },
-      );
+      if (Date.now() >= deadline) {
+        throw new PollfleetError(
+          'environment.failed',
+          `${kind} did not accept connections on ${listenHost}:${[...waiting].join(', ')} within ${settings.startTimeoutMs} ms:\n${lastLines(tail.text(), 20)}`,
+          { hint: `configuration: ${configPath}` },
+        );
+      }
+      for (const p of [...waiting]) {
+        if (await canConnect(listenHost, p, settings.readinessProbeIntervalMs * 10)) waiting.delete(p);
+      }
+      if (waiting.size > 0) await delay(settings.readinessProbeIntervalMs);
     }
-    if (Date.now() >= deadline) {
-      await stop();
-      throw new PollfleetError(
-        'environment.failed',
-        `${spec.kind} did not accept connections on ${spec.listenHost}:${[...waiting].join(', ')} within ${settings.startTimeoutMs} ms:\n${lastLines(tail.text(), 20)}`,
-        { hint: `configuration: ${configPath}` },
-      );
+    if (this.#exitInfo !== null) {
+      throw new PollfleetError('environment.failed', `${kind} exited right after starting:\n${lastLines(tail.text(), 20)}`, {
+        hint: `configuration: ${configPath}`,
+      });
     }
-    for (const p of [...waiting]) {
-      if (await canConnect(spec.listenHost, p, settings.readinessProbeIntervalMs * 10)) waiting.delete(p);
-    }
-    if (waiting.size > 0) await delay(settings.readinessProbeIntervalMs);
-  }
-  if (exitInfo !== null) {
-    throw new PollfleetError('environment.failed', `${spec.kind} exited right after starting:\n${lastLines(tail.text(), 20)}`, {
-      hint: `configuration: ${configPath}`,
-    });
   }
 
-  return {
-    kind: spec.kind,
-    ports,
-    pid,
-    configPath,
-    maxConnections: resolved.maxConnections,
-    stop,
-    isRunning: () => exitInfo === null,
-    logTail: () => tail.text(),
-  };
+  /** SIGTERM, then SIGKILL after stopTimeoutMs; resolves when the process (and any worker) is gone. */
+  protected async onStop(): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    const pid = child.pid!;
+    const workers = childPidsOf(pid);
+    if (this.#exitInfo === null) {
+      child.kill('SIGTERM');
+      if (!(await settlesWithin(this.#exited, this.#o.settings.stopTimeoutMs))) {
+        for (const w of childPidsOf(pid)) trySignal(w, 'SIGKILL');
+        child.kill('SIGKILL');
+      }
+      await this.#exited;
+    }
+    // Workers left behind by a killed master would keep the ports open.
+    for (const w of workers) if (isPidOf(w, this.#o.binary)) trySignal(w, 'SIGKILL');
+  }
 }
