@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
 import { renderConsoleComparison, renderConsoleResult } from '../../report/render-console.js';
-import { COMPARISON_SCHEMA, type Comparison, type ComparisonRun, type Result } from '../../result/result.js';
+import { COMPARISON_SCHEMA, COMPARISON_SCHEMA_VERSION, type Comparison, type ComparisonRun, type Result } from '../../result/result.js';
 import { loadScenarioFile, scenarioFromObject, type RawOverrides } from '../../scenario/loader.js';
 import type { Scenario } from '../../scenario/resolve.js';
 import { runScenario } from '../../run/run-scenario.js';
@@ -174,7 +174,7 @@ export async function compareScenarios(ctx: CliContext, name: string, scenarios:
   const startedAt = new Date().toISOString();
   const runs: ComparisonRun[] = [];
   const write = () => {
-    const c: Comparison = { schema: COMPARISON_SCHEMA, name, startedAt, finishedAt: new Date().toISOString(), runs };
+    const c: Comparison = { schema: COMPARISON_SCHEMA, schemaVersion: COMPARISON_SCHEMA_VERSION, name, startedAt, finishedAt: new Date().toISOString(), runs };
     writeFileAtomic(join(dir, 'comparison.json'), JSON.stringify(c, null, 2) + '\n');
     return c;
   };
