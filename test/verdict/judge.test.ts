@@ -2,7 +2,7 @@ import t from 'tap';
 import type { MeasuredResult, Result } from '../../src/result/result.js';
 import type { Scenario } from '../../src/scenario/resolve.js';
 import { historyOptions, type HistoryMetric, type HistorySource } from '../../src/verdict/history-thresholds.js';
-import { defaultThresholds, judge, thresholdsFor } from '../../src/verdict/judge.js';
+import { judge, thresholdsFor } from '../../src/verdict/judge.js';
 import { parseThresholds } from '../../src/verdict/threshold-parser.js';
 import { loadResult, type ResultFixture } from '../helpers/report-fixtures.js';
 
@@ -19,17 +19,7 @@ function measured(name: ResultFixture): MeasuredResult {
 
 const uniqueExpressions = (r: Result) => [...new Set(r.thresholds.map((x) => x.expression))];
 
-t.test('the default thresholds, by queue and target', async (t) => {
-  t.same(defaultThresholds(scenario({ queue: 'per-node' })), ['coverage.final >= 1', 'requests.expired == 0', 'nodesNeverPolled == 0'], 'classic HA: every node polled');
-  t.same(defaultThresholds(scenario({ queue: 'shared' })), ['coverage.final >= 1', 'requests.expired == 0'], 'multi-node polling: a node need not be polled directly');
-  t.same(defaultThresholds(scenario({ target: 'external', queue: 'shared' })), ['coverage.final >= 1', 'nodesNeverPolled == 0'], 'external: no queued work is measured');
-  t.same(parseThresholds(defaultThresholds(scenario())).length, 3, 'they parse');
-});
-
-t.test("a scenario's thresholds replace the defaults; the command line's are added", async (t) => {
-  t.same(thresholdsFor(scenario({ queue: 'shared' }), ['reconnects < 5']), ['coverage.final >= 1', 'requests.expired == 0', 'reconnects < 5']);
-  t.same(thresholdsFor(scenario({ thresholds: ['pickupMs.p99 < 5s'] }), ['reconnects < 5']), ['pickupMs.p99 < 5s', 'reconnects < 5']);
-});
+// The default thresholds themselves: default-thresholds.test.ts.
 
 t.test('judging a measured fixture with its own thresholds gives its hand-checked verdict', async (t) => {
   for (const name of ['result-pass-direct', 'result-fail-single-address', 'result-fault'] as ResultFixture[]) {
