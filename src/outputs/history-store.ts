@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Result } from '../result/result.js';
-import { formatMs, formatPct, formatTimestamp, NOT_MEASURED } from '../report/format.js';
+import { formatMs, formatPct, formatTimestamp, NOT_MEASURED } from '../core/format.js';
 
 /**
  * Run history: each run's summary appended to a local SQLite file (WAL mode, so a

@@ -1,6 +1,6 @@
 import { isAbsolute, relative } from 'node:path';
 import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
-import { formatMs, formatPct } from '../../report/format.js';
+import { formatMs, formatPct } from '../../core/format.js';
 import type { Result } from '../../result/result.js';
 import { checkRunHistoryThresholds } from '../../verdict/history-thresholds.js';
 import { CHECK_DEFAULTS } from '../../scenario/defaults.js';

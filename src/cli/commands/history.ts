@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
 import { HistoryStore, regressions, renderHistoryTable, type HistoryRun, type Regression } from '../../outputs/history-store.js';
-import { formatTimestamp } from '../../report/format.js';
+import { formatTimestamp } from '../../core/format.js';
 import { CHECK_DEFAULTS } from '../../scenario/defaults.js';
 import type { CliContext } from '../context.js';
 
