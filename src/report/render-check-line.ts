@@ -1,5 +1,5 @@
 import type { Result } from '../result/result.js';
-import { formatMs, formatPct } from './format.js';
+import { formatMs, formatPct } from '../core/format.js';
 
 /**
  * `pollfleet check`'s one line (cron mails it):

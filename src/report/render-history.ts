@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import { regressions as findRegressions, type Regression, type RegressionReason, type RunFigures } from '../verdict/history-regressions.js';
-import { formatMs, formatPct, formatTimestamp, NOT_MEASURED } from './format.js';
+import { formatMs, formatPct, formatTimestamp, NOT_MEASURED } from '../core/format.js';
 
 /**
  * The run history as text (`pollfleet history`). Pure: the stored runs and their

@@ -1,5 +1,5 @@
 import type { Comparison, ComparisonRun, FaultResult, Result } from '../result/result.js';
-import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from './format.js';
+import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from '../core/format.js';
 import { handshakeFailures, isComparison } from './render-markdown.js';
 import { escapeXml as esc } from './svg/escape.js';
 import { lineChart, type ShadedWindow } from './svg/line-chart.js';
