@@ -1,6 +1,6 @@
 import type { RunProgress } from '../run/run-scenario.js';
 import { RUN_DEFAULTS } from '../scenario/defaults.js';
-import { formatClock, formatPct } from '../report/format.js';
+import { formatClock, formatPct } from '../core/format.js';
 
 /**
  * Progress of a run: a live status line on a TTY, a plain line every few seconds otherwise,

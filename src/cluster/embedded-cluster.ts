@@ -5,6 +5,7 @@ import type { CertificateIdentity } from '../pki/certificate.js';
 import { CLUSTER_DEFAULTS } from '../scenario/defaults.js';
 import type { ProtocolSettings } from '../scenario/resolve.js';
 import { PollfleetError } from '../core/errors.js';
+import { Lifecycle } from '../core/lifecycle.js';
 import { now } from '../core/clock.js';
 import { forkModule, siblingModule } from '../core/child-module.js';
 import type { FromNode, NodeProcessConfig, ToNode } from './ipc.js';
@@ -54,18 +55,21 @@ interface NodeSlot {
 /**
  * The embedded HA cluster: N simulated nodes sharing one machine registry (the "database",
  * held here), each in its own process by default, with a control channel for faults.
+ * start() brings every node up (a failure stops the ones that came up); stop() stops them
+ * all; after stop(), starting a node again is refused (core/lifecycle.ts).
  */
-export class EmbeddedCluster {
+export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
+  readonly name = 'embedded cluster';
   readonly registry = new MemoryRegistry();
   #o: EmbeddedClusterOptions;
   #slots = new Map<string, NodeSlot>();
-  #stopping: Promise<void> | null = null;
   /** Multi-node polling in one process: the one queue every node serves from. */
   #sharedQueue: LocalQueue | null = null;
   /** Namespace of this cluster's keys in a shared Redis (parallel runs never collide). */
   readonly #namespace = randomBytes(6).toString('hex');
 
   constructor(o: EmbeddedClusterOptions) {
+    super();
     this.#o = o;
     for (const spec of o.nodes) this.#slots.set(spec.name, { spec, child: null, inProcess: null, running: null, state: 'stopped' });
     if (o.queue === 'shared') {
@@ -78,13 +82,8 @@ export class EmbeddedCluster {
     return [...this.#slots.values()].map((s) => s.running).filter((r): r is RunningNode => r !== null);
   }
 
-  async start(): Promise<RunningNode[]> {
-    try {
-      await Promise.all([...this.#slots.keys()].map((name) => this.startNode(name)));
-    } catch (e) {
-      await this.stop();
-      throw e;
-    }
+  protected async onStart(): Promise<RunningNode[]> {
+    await Promise.all([...this.#slots.keys()].map((name) => this.startNode(name)));
     return this.nodes;
   }
 
@@ -115,6 +114,7 @@ export class EmbeddedCluster {
 
   /** Start (or restart, on the same ports) one node. */
   async startNode(name: string): Promise<RunningNode> {
+    this.refuseAfterStop(`startNode ${name}`);
     const slot = this.#slot(name);
     if (slot.state === 'up' || slot.state === 'starting') return slot.running!;
     slot.state = 'starting';
@@ -265,11 +265,8 @@ export class EmbeddedCluster {
     this.#o.sink({ type: 'node-state', at: now(), node: name, state: on ? 'hung' : 'resumed' });
   }
 
-  stop(): Promise<void> {
-    this.#stopping ??= (async () => {
-      await Promise.all([...this.#slots.keys()].map((n) => this.stopNode(n).catch(() => undefined)));
-      await this.#sharedQueue?.close();
-    })();
-    return this.#stopping;
+  protected async onStop(): Promise<void> {
+    await Promise.all([...this.#slots.keys()].map((n) => this.stopNode(n).catch(() => undefined)));
+    await this.#sharedQueue?.close();
   }
 }

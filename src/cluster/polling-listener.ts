@@ -163,14 +163,13 @@ export class PollingListener {
     const closed = this.#closeServer();
     if (this.#raw.size > 0) {
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, timeoutMs);
-        const self = this;
-        this.#onAllClosed = done;
-        function done() {
+        const done = (): void => {
           clearTimeout(timer);
-          self.#onAllClosed = null;
+          this.#onAllClosed = null;
           resolve();
-        }
+        };
+        const timer = setTimeout(done, timeoutMs);
+        this.#onAllClosed = done;
       });
     }
     this.destroyAll();

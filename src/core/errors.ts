@@ -39,6 +39,8 @@ export type ErrorKind =
   | 'fault.unavailable'
   // verdict
   | 'threshold.failed'
+  // a component used after stop() (core/lifecycle.ts): a bug in pollfleet, not bad input
+  | 'lifecycle.stopped'
   | 'internal';
 
 export const EXIT_OK = 0;
@@ -60,6 +62,7 @@ export class PollfleetError extends Error {
 export function exitCodeFor(kind: ErrorKind): number {
   if (kind === 'threshold.failed') return EXIT_CHECK_FAILED;
   if (kind === 'internal') return EXIT_CHECK_FAILED;
+  if (kind === 'lifecycle.stopped') return exitCodeFor('internal');
   return EXIT_BAD_INPUT;
 }
 
@@ -72,7 +75,7 @@ export const ERROR_KINDS = [
   'protocol.message-too-large', 'protocol.bad-message', 'protocol.stream-mismatch', 'protocol.http-response',
   'timeout.receive', 'timeout.heartbeat', 'closed.by-peer', 'api.unauthorized', 'api.error',
   'registration.failed', 'threshold.failed', 'internal',
-  'fault.unavailable',
+  'fault.unavailable', 'lifecycle.stopped',
 ] as const satisfies readonly ErrorKind[];
 type MissingKinds = Exclude<ErrorKind, (typeof ERROR_KINDS)[number]>;
 const allKindsListed: [MissingKinds] extends [never] ? true : MissingKinds = true;

@@ -7,7 +7,8 @@ import { now } from '../core/clock.js';
 import { PollfleetError } from '../core/errors.js';
 import { ALB_DEFAULTS, PING_PATH } from '../scenario/defaults.js';
 import type { HealthCheckSpec } from './health-check.js';
-import { closeServer, listenAll, type Lifecycle } from './listen.js';
+import { Lifecycle } from '../core/lifecycle.js';
+import { closeServer, listenAll } from './listen.js';
 import type { NetworkEvent, NetworkEventSink } from './network-event.js';
 import { TargetGroup, type InitialHealth, type RegistrationState, type Target, type TargetGroupDefaults, type TargetGroupOptions, type TargetSpec } from './target-group.js';
 
@@ -116,7 +117,7 @@ class Backend {
  * WebSocket upgrade into a 1:1 tunnel, closes idle connections, and answers anything
  * that is not HTTP (raw polling bytes) with 400 and a close.
  */
-export class AlbSimulator implements Lifecycle {
+export class AlbSimulator extends Lifecycle<number> {
   readonly name: string;
   readonly host: string;
   readonly routing: AlbRouting;
@@ -134,10 +135,9 @@ export class AlbSimulator implements Lifecycle {
   #roundRobin = 0;
   #nonHttpRejected = 0;
   #tlsErrors = 0;
-  #started: Promise<number> | undefined;
-  #stopped: Promise<void> | undefined;
 
   constructor(o: AlbOptions) {
+    super();
     this.name = o.name ?? 'alb';
     this.host = o.host ?? '127.0.0.1';
     this.routing = o.routing ?? 'round-robin';
@@ -186,31 +186,24 @@ export class AlbSimulator implements Lifecycle {
   }
 
   /** Listen; resolves with the actual port. */
-  start(): Promise<number> {
-    if (this.#stopped) return Promise.reject(new PollfleetError('internal', `${this.name}: already stopped`));
-    this.#started ??= (async () => {
-      const [port] = await listenAll([{ server: this.#server, port: this.#requestedPort }], this.host, this.name);
-      this.#port = port!;
-      this.#group.start();
-      return this.#port;
-    })();
-    return this.#started;
+  protected async onStart(): Promise<number> {
+    const [port] = await listenAll([{ server: this.#server, port: this.#requestedPort }], this.host, this.name);
+    this.#port = port!;
+    this.#group.start();
+    return this.#port;
   }
 
-  /** Stop listening and probing; close every client connection, tunnel and pooled connection. Idempotent. */
-  stop(): Promise<void> {
-    this.#stopped ??= (async () => {
-      this.#group.stop();
-      const closed = closeServer(this.#server);
-      for (const s of this.#sockets) s.destroy();
-      for (const b of this.#backends.values()) {
-        for (const s of b.tunnels) s.destroy();
-        b.agent.destroy();
-      }
-      this.#server.closeAllConnections();
-      await closed;
-    })();
-    return this.#stopped;
+  /** Stop listening and probing; close every client connection, tunnel and pooled connection. */
+  protected async onStop(): Promise<void> {
+    this.#group.stop();
+    const closed = closeServer(this.#server);
+    for (const s of this.#sockets) s.destroy();
+    for (const b of this.#backends.values()) {
+      for (const s of b.tunnels) s.destroy();
+      b.agent.destroy();
+    }
+    this.#server.closeAllConnections();
+    await closed;
   }
 
   get port(): number {

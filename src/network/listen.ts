@@ -2,12 +2,6 @@ import type { Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { PollfleetError } from '../core/errors.js';
 
-/** What every balancer offers its owner. Stop is idempotent; start after stop is refused. */
-export interface Lifecycle {
-  start(): Promise<unknown>;
-  stop(): Promise<void>;
-}
-
 function listenOne(server: Server, port: number, host: string, owner: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException): void => {

@@ -8,7 +8,8 @@ import { flowHash, sourceIpHash } from './flow-hash.js';
 import type { NetworkEvent, NetworkEventSink, ResetReason } from './network-event.js';
 import { resetSocket } from './reset-socket.js';
 import { TargetGroup, type RegistrationState, type Target, type TargetGroupDefaults, type TargetGroupOptions } from './target-group.js';
-import { listenAll, closeServer, type Lifecycle } from './listen.js';
+import { Lifecycle } from '../core/lifecycle.js';
+import { listenAll, closeServer } from './listen.js';
 
 /**
  * A TLS listener: the balancer terminates TLS with its own certificate and opens its own
@@ -117,7 +118,7 @@ class NlbListener {
  * unhealthy-target reset or drain, deregistration delay, optional TLS listeners, and
  * fault hooks (resetAll, blackhole, setIdleTimeout).
  */
-export class NlbSimulator implements FlowOwner, Lifecycle {
+export class NlbSimulator extends Lifecycle<number[]> implements FlowOwner {
   readonly name: string;
   readonly host: string;
   isBlackholedAll = false;
@@ -130,10 +131,9 @@ export class NlbSimulator implements FlowOwner, Lifecycle {
   readonly #onEvent: NetworkEventSink | undefined;
   #idleTimeoutMs: number;
   #sequence = 0;
-  #started: Promise<number[]> | undefined;
-  #stopped: Promise<void> | undefined;
 
   constructor(o: NlbOptions) {
+    super();
     this.name = o.name ?? 'nlb';
     this.host = o.host ?? '127.0.0.1';
     this.#seed = o.hashSeed ?? 0;
@@ -165,26 +165,19 @@ export class NlbSimulator implements FlowOwner, Lifecycle {
   }
 
   /** Listen on every listener; resolves with the actual ports, in the order of `listeners`. */
-  start(): Promise<number[]> {
-    if (this.#stopped) return Promise.reject(new PollfleetError('internal', `${this.name}: already stopped`));
-    this.#started ??= (async () => {
-      const ports = await listenAll(this.#listeners.map((l) => ({ server: l.server, port: l.options.port })), this.host, this.name);
-      ports.forEach((p, i) => { this.#listeners[i]!.port = p; });
-      for (const g of this.#groups.values()) g.start();
-      return ports;
-    })();
-    return this.#started;
+  protected async onStart(): Promise<number[]> {
+    const ports = await listenAll(this.#listeners.map((l) => ({ server: l.server, port: l.options.port })), this.host, this.name);
+    ports.forEach((p, i) => { this.#listeners[i]!.port = p; });
+    for (const g of this.#groups.values()) g.start();
+    return ports;
   }
 
-  /** Stop listening, stop the probes, reset every flow. Idempotent. */
-  stop(): Promise<void> {
-    this.#stopped ??= (async () => {
-      for (const g of this.#groups.values()) g.stop();
-      for (const f of this.#flows) f.destroy();
-      for (const s of this.#handshaking) resetSocket(s);
-      await Promise.all(this.#listeners.map((l) => closeServer(l.server)));
-    })();
-    return this.#stopped;
+  /** Stop listening, stop the probes, reset every flow. */
+  protected async onStop(): Promise<void> {
+    for (const g of this.#groups.values()) g.stop();
+    for (const f of this.#flows) f.destroy();
+    for (const s of this.#handshaking) resetSocket(s);
+    await Promise.all(this.#listeners.map((l) => closeServer(l.server)));
   }
 
   /** Actual listener ports (after start), in the order of `listeners`. */
@@ -274,7 +267,7 @@ export class NlbSimulator implements FlowOwner, Lifecycle {
   // ---------- internals ----------
 
   #accept(l: NlbListener, raw: net.Socket): void {
-    if (this.#stopped) return resetSocket(raw);
+    if (this.isStopping) return resetSocket(raw);
     if (!l.secureContext) return this.#openFlow(l, { data: raw, raw });
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: l.secureContext });
     this.#handshaking.add(raw);

@@ -1,13 +1,16 @@
 import Database from 'better-sqlite3';
-import Table from 'cli-table3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { PollfleetError } from '../core/errors.js';
 import type { Result } from '../result/result.js';
-import { formatMs, formatPct, formatTimestamp, NOT_MEASURED } from '../report/format.js';
+import type { HistoryMetric, HistorySource } from '../verdict/history-thresholds.js';
 
 /**
  * Run history: each run's summary appended to a local SQLite file (WAL mode, so a
- * scheduled check can append while someone reads it), for trends and regressions.
+ * scheduled check can append while someone reads it), for trends and regressions. The store
+ * only keeps and reads figures: regressions are found by verdict/history-regressions.ts,
+ * the table is rendered by report/render-history.ts, and history thresholds read the store
+ * through verdict's HistorySource, which it satisfies.
  */
 
 export interface HistoryRun {
@@ -41,14 +44,16 @@ export interface ListOptions {
   last?: number;
 }
 
-export interface Regression {
-  run: HistoryRun;
-  reasons: string[];
-}
+type Column = 'pickup_p99' | 'coverage_min' | 'coverage_final' | 'expired' | 'reconnects';
 
-/** How many previous runs the pickup baseline uses, and how much worse counts as a regression. */
-export const REGRESSION_WINDOW_RUNS = 10;
-export const REGRESSION_PICKUP_FACTOR = 2;
+/** The column each metric a history threshold may reference is kept in. */
+const COLUMN_OF: Record<HistoryMetric, Column> = {
+  'pickupMs.p99': 'pickup_p99',
+  'coverage.min': 'coverage_min',
+  'coverage.final': 'coverage_final',
+  'requests.expired': 'expired',
+  reconnects: 'reconnects',
+};
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -92,7 +97,7 @@ interface RunRow {
   result_path: string | null;
 }
 
-export class HistoryStore {
+export class HistoryStore implements HistorySource {
   readonly file: string;
   readonly #db: Database.Database;
 
@@ -169,8 +174,13 @@ export class HistoryStore {
     return rows.map((r) => ({ runId: r.run_id, node: r.node, connected: r.connected, pickupP99: r.pickup_p99, expired: r.expired, coverageMin: r.coverage_min }));
   }
 
-  /** Previous values of a run-level figure for history thresholds (`2 x median(last 10)`), oldest first. */
-  previousValues(scenario: string, route: string, column: 'pickup_p99' | 'coverage_min' | 'coverage_final' | 'expired' | 'reconnects', last: number): number[] {
+  /**
+   * HistorySource: up to `last` previous values of a metric for this scenario and route,
+   * oldest first, for history thresholds (`2 x median(last 10)`). Runs that did not measure
+   * the figure are skipped.
+   */
+  values(scenario: string, route: string, metric: HistoryMetric, last: number): number[] {
+    const column = COLUMN_OF[metric];
     const rows = this.#db
       .prepare(`SELECT v FROM (SELECT ${column} AS v, started_at, id FROM runs WHERE scenario = ? AND route = ? AND ${column} IS NOT NULL ORDER BY started_at DESC, id DESC LIMIT ?) ORDER BY started_at ASC, id ASC`)
       .all(scenario, route, last) as Array<{ v: number }>;
@@ -199,69 +209,32 @@ function toRun(r: RunRow): HistoryRun {
   };
 }
 
+/** Open (or create) the store at a file path given on the command line; a failure is bad input (exit 2). */
+export function openHistoryStore(file: string): HistoryStore {
+  try {
+    return new HistoryStore(file);
+  } catch (e) {
+    throw new PollfleetError('input.invalid', `--history ${file}: cannot open the history store (${(e as Error).message})`, {
+      hint: 'give a writable file path, e.g. --history reports/history.sqlite',
+    });
+  }
+}
+
 /**
- * Flag runs that got worse than the runs before them (same scenario and route):
- * pickup p99 above 2x the median of the previous up to 10 runs, coverage.min below the
- * lowest previous coverage.min, or a verdict that turned from pass to fail.
- * `runs` oldest first (as list() returns them).
+ * Append a finished run; an interrupted run is not kept (its figures cover only part of a
+ * run). A failure to append is a warning on stderr: it never changes the exit code, which is
+ * the verdict's. Returns the run id or null.
  */
-export function regressions(runs: readonly HistoryRun[]): Regression[] {
-  const out: Regression[] = [];
-  const byKey = new Map<string, HistoryRun[]>();
-  for (const run of runs) {
-    const key = `${run.scenario}\u0000${run.route}`;
-    const previous = byKey.get(key) ?? [];
-    const reasons: string[] = [];
-    const window = previous.slice(-REGRESSION_WINDOW_RUNS);
-    const p99s = window.map((r) => r.pickupP99).filter((v): v is number => v !== null);
-    if (run.pickupP99 !== null && p99s.length > 0) {
-      const baseline = median(p99s);
-      if (run.pickupP99 > REGRESSION_PICKUP_FACTOR * baseline) {
-        reasons.push(`pickup p99 ${formatMs(run.pickupP99)} is more than ${REGRESSION_PICKUP_FACTOR}x the median of the previous ${p99s.length} runs (${formatMs(baseline)})`);
-      }
-    }
-    if (previous.length > 0) {
-      const lowest = Math.min(...previous.map((r) => r.coverageMin));
-      if (run.coverageMin < lowest) reasons.push(`coverage.min ${formatPct(run.coverageMin)} dropped below the previous lowest ${formatPct(lowest)}`);
-      const before = previous[previous.length - 1]!;
-      if (before.pass && !run.pass) reasons.push(`the verdict turned from pass to fail (previous run ${formatTimestamp(before.startedAt)})`);
-    }
-    if (reasons.length) out.push({ run, reasons });
-    previous.push(run);
-    byKey.set(key, previous);
+export function appendToHistory(store: HistoryStore | null, result: Result, resultPath: string, stderr: NodeJS.WritableStream): number | null {
+  if (!store) return null;
+  if (result.interrupted) {
+    stderr.write(`pollfleet: the run was interrupted; not added to the history in ${store.file}\n`);
+    return null;
   }
-  return out;
-}
-
-/** Plain-text table of runs, regressions marked with '!'. */
-export function renderHistoryTable(runs: readonly HistoryRun[], options: { regressions?: readonly Regression[] } = {}): string {
-  if (runs.length === 0) return 'No runs recorded yet.\n';
-  const flagged = new Set((options.regressions ?? regressions(runs)).map((r) => r.run.id));
-  const table = new Table({
-    head: ['#', 'Started', 'Scenario', 'Route', 'Verdict', 'Coverage min', 'Coverage final', 'Pickup p99', 'Expired', 'Reconnects', ''],
-    style: { head: [], border: [] },
-    colAligns: ['right', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'left'],
-  });
-  for (const r of runs) {
-    table.push([
-      String(r.id),
-      formatTimestamp(r.startedAt),
-      r.scenario,
-      r.route,
-      r.pass ? 'PASS' : 'FAIL',
-      formatPct(r.coverageMin),
-      formatPct(r.coverageFinal),
-      formatMs(r.pickupP99),
-      r.expired === null ? NOT_MEASURED : String(r.expired),
-      String(r.reconnects),
-      flagged.has(r.id) ? '! regression' : '',
-    ]);
+  try {
+    return store.append(result, resultPath);
+  } catch (e) {
+    stderr.write(`pollfleet: warning: could not add the run to the history in ${store.file}: ${(e as Error).message}\n`);
+    return null;
   }
-  return `${table.toString()}\n`;
-}
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }

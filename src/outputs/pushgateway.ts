@@ -1,5 +1,8 @@
 import { request, type Dispatcher } from 'undici';
-import { PollfleetError } from '../core/errors.js';
+import { PollfleetError, describeError } from '../core/errors.js';
+import { renderPrometheus } from '../report/render-prometheus.js';
+import type { Result } from '../result/result.js';
+import { CHECK_DEFAULTS } from '../scenario/defaults.js';
 
 /**
  * Push metrics.prom text to a Prometheus Pushgateway under job "pollfleet" and one
@@ -77,6 +80,27 @@ export async function pushMetrics(o: PushOptions): Promise<PushResult> {
     });
   }
   return { url: shown, status };
+}
+
+/** Check a Pushgateway base URL given on the command line (bad input, exit 2, before the run). */
+export function checkPushgatewayUrl(base: string): void {
+  pushgatewayUrl(base, 'pollfleet', 'check');
+}
+
+/**
+ * Push a finished run's metrics.prom under instance = scenario name. Returns whether it was
+ * pushed; a failure is a warning on stderr and never changes the exit code (the verdict's).
+ */
+export async function pushRunMetrics(url: string | null, result: Result, stderr: NodeJS.WritableStream, dispatcher?: Dispatcher): Promise<boolean> {
+  if (url === null) return false;
+  try {
+    await pushMetrics({ url, instance: result.name, body: renderPrometheus(result), timeoutMs: CHECK_DEFAULTS.pushgatewayTimeoutMs, ...(dispatcher ? { dispatcher } : {}) });
+    return true;
+  } catch (e) {
+    const why = e instanceof PollfleetError ? describeError(e) : (e as Error).message;
+    stderr.write(`pollfleet: warning: ${why} (the exit code is unchanged)\n`);
+    return false;
+  }
 }
 
 /** Never print credentials embedded in a URL. */

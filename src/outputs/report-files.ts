@@ -1,48 +1,15 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PollfleetError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/atomic-write.js';
 import type { Comparison, Result } from '../result/result.js';
-import { renderHtml } from '../report/render-html.js';
-import { renderJunit } from '../report/render-junit.js';
-import { renderMarkdown, isComparison } from '../report/render-markdown.js';
-import { renderPrometheus } from '../report/render-prometheus.js';
+import { RENDERERS, reportFileName, reportFormats, resolveFormat, type ReportRenderer } from '../report/renderers.js';
 
 /**
- * The report formats by name, and writing a chosen set of them into a folder. Each file is
- * written atomically (temp file in the same folder, then rename) so a reader -- a CI step,
- * node_exporter's textfile collector -- never sees half a report.
+ * Writing reports into a run folder. The renderers (report/renderers.ts) are pure; this
+ * module is where their text leaves the process. Each file is written atomically (temp file
+ * in the same folder, then rename) so a reader -- a CI step, node_exporter's textfile
+ * collector -- never sees half a report.
  */
-
-export interface ReportRenderer {
-  /** File written into the report folder. */
-  file: string;
-  render: (input: Result | Comparison) => string;
-}
-
-export const RENDERERS = {
-  json: { file: 'result.json', render: (input) => `${JSON.stringify(input, null, 2)}\n` },
-  markdown: { file: 'report.md', render: (input) => renderMarkdown(input) },
-  html: { file: 'report.html', render: (input) => renderHtml(input) },
-  junit: { file: 'junit.xml', render: (input) => renderJunit(input) },
-  prometheus: { file: 'metrics.prom', render: (input) => renderPrometheus(input) },
-} as const satisfies Record<string, ReportRenderer>;
-
-export type ReportFormat = keyof typeof RENDERERS;
-
-/** Other spellings users type for the same formats. */
-const ALIASES: Record<string, ReportFormat> = { md: 'markdown', prom: 'prometheus', xml: 'junit' };
-
-export const REPORT_FORMATS = Object.keys(RENDERERS) as ReportFormat[];
-
-/** Resolve a format name (or alias); unknown names are bad input listing the valid ones. */
-export function resolveFormat(name: string): ReportFormat {
-  const key = name.trim().toLowerCase();
-  if (key in RENDERERS) return key as ReportFormat;
-  const alias = ALIASES[key];
-  if (alias) return alias;
-  throw new PollfleetError('input.invalid', `unknown report format '${name}': expected one of ${REPORT_FORMATS.join(', ')}`);
-}
 
 export interface WriteReportsOptions {
   /** Extra or replacement renderers by name (e.g. the console table). */
@@ -65,8 +32,7 @@ export async function writeReports(
   // Render everything first: a renderer failing must not leave a partial set of files.
   const rendered = chosen.map((name) => {
     const r = table[name]!;
-    const file = name === 'json' && isComparison(input) ? 'comparison.json' : r.file;
-    return { path: join(dir, file), text: r.render(input) };
+    return { path: join(dir, reportFileName(r, name, input)), text: r.render(input) };
   });
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
@@ -75,4 +41,9 @@ export async function writeReports(
     written.push(path);
   }
   return written;
+}
+
+/** The reports `--format` asks for (default: all but the JSON, which the caller writes itself, see result-file.ts). */
+export function writeReportFiles(dir: string, input: Result | Comparison, format: string | undefined): Promise<string[]> {
+  return writeReports(dir, input, reportFormats(format));
 }

@@ -1,9 +1,7 @@
-import 'reflect-metadata';
-import { webcrypto, X509Certificate, randomBytes } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import { X509Certificate, generateKeyPair as generateNodeKeyPair, privateEncrypt, constants, randomBytes, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import forge from 'node-forge';
 import { thumbprintOfDer } from './thumbprint.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
 /** A certificate with its private key, as both ends of a polling connection use one. */
 export interface CertificateIdentity {
@@ -16,29 +14,54 @@ export interface CertificateIdentity {
   notAfter: Date;
 }
 
-const RSA_ALG = {
-  name: 'RSASSA-PKCS1-v1_5',
-  hash: 'SHA-256',
-  publicExponent: new Uint8Array([1, 0, 1]),
-  modulusLength: 2048,
-} as const;
-
-/** RSA-2048 key pair (the size real Tentacles and Servers use). */
-export async function generateKeyPair(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(RSA_ALG, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
+/** An RSA key pair as node:crypto key objects. */
+export interface KeyPair {
+  publicKey: KeyObject;
+  privateKey: KeyObject;
 }
 
-function toPem(der: ArrayBuffer | Uint8Array, label: string): string {
-  const b64 = Buffer.from(der as ArrayBuffer).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '');
-  return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
+const generateRsa = promisify(generateNodeKeyPair);
+
+/** RSA-2048 key pair, e = 65537 (the size real Tentacles and Servers use). Generated off the main thread by node:crypto. */
+export async function generateKeyPair(): Promise<KeyPair> {
+  return generateRsa('rsa', { modulusLength: 2048, publicExponent: 0x10001 });
 }
 
 export interface GenerateOptions {
   commonName: string;
   /** Reuse a key pair (each certificate still gets its own serial, so its own thumbprint). */
-  keys?: CryptoKeyPair;
+  keys?: KeyPair;
   /** Real Tentacle certificates are valid for ~100 years. */
   validityYears?: number;
+}
+
+/** DER prefix of a DigestInfo for SHA-256 (RFC 8017, section 9.2, note 1); the 32 hash bytes follow. */
+const SHA256_DIGEST_INFO_PREFIX = Buffer.from('3031300d060960864801650304020105000420', 'hex');
+
+/**
+ * RSASSA-PKCS1-v1_5 with SHA-256 by node:crypto, in the shape node-forge's `cert.sign` expects
+ * from a key (`sign(md)` returning a binary string). forge's own RSA is pure JavaScript and far
+ * too slow for a fleet's worth of certificates; node:crypto signs in OpenSSL.
+ */
+function nodeSigner(privateKey: KeyObject): { sign(md: forge.md.MessageDigest): string } {
+  return {
+    sign(md) {
+      const digest = Buffer.from(md.digest().getBytes(), 'binary');
+      const digestInfo = Buffer.concat([SHA256_DIGEST_INFO_PREFIX, digest]);
+      return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, digestInfo).toString('binary');
+    },
+  };
+}
+
+/** The public key of a pair in node-forge's form, converted once per pair. */
+const forgePublicKeys = new WeakMap<KeyObject, forge.pki.PublicKey>();
+function forgePublicKey(publicKey: KeyObject): forge.pki.PublicKey {
+  let key = forgePublicKeys.get(publicKey);
+  if (!key) {
+    key = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    forgePublicKeys.set(publicKey, key);
+  }
+  return key;
 }
 
 /**
@@ -52,21 +75,25 @@ export async function generateCertificate(o: GenerateOptions): Promise<Certifica
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + (o.validityYears ?? 100));
   const serial = randomBytes(16);
   serial[0] = serial[0]! & 0x7f; // positive
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial.toString('hex'),
-    name: `CN=${o.commonName}`,
-    notBefore,
-    notAfter,
-    signingAlgorithm: RSA_ALG,
-    keys,
-    extensions: [new x509.BasicConstraintsExtension(false, undefined, false)],
-  });
-  const der = Buffer.from(cert.rawData);
-  const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey);
+
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forgePublicKey(keys.publicKey);
+  cert.serialNumber = serial.toString('hex');
+  cert.validity.notBefore = notBefore;
+  cert.validity.notAfter = notAfter;
+  const name = [{ shortName: 'CN', value: o.commonName }];
+  cert.setSubject(name);
+  cert.setIssuer(name);
+  cert.setExtensions([{ name: 'basicConstraints', cA: false }]);
+  // forge's typings want its own private key; any object with sign(md) is what it calls.
+  cert.sign(nodeSigner(keys.privateKey) as unknown as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+
+  const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
+  const x = new X509Certificate(der);
   return {
     commonName: o.commonName,
-    certPem: toPem(der, 'CERTIFICATE'),
-    keyPem: toPem(pkcs8, 'PRIVATE KEY'),
+    certPem: x.toString(),
+    keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     der,
     thumbprint: thumbprintOfDer(der),
     notAfter,
@@ -78,3 +105,4 @@ export function describeCertificate(pem: string): { subject: string; validTo: st
   const c = new X509Certificate(pem);
   return { subject: c.subject, validTo: c.validTo, thumbprint: thumbprintOfDer(c.raw) };
 }
+

@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import { formatCount, formatMs, formatPct, NOT_MEASURED } from './format.js';
+import { formatCount, formatMs, formatPct, NOT_MEASURED } from '../core/format.js';
 import type { ApiLoadResult, Comparison, Result } from '../result/result.js';
 
 export interface ConsoleOptions {

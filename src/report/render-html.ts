@@ -1,5 +1,5 @@
 import type { Comparison, ComparisonRun, FaultResult, Result } from '../result/result.js';
-import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from './format.js';
+import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from '../core/format.js';
 import { handshakeFailures, isComparison } from './render-markdown.js';
 import { escapeXml as esc } from './svg/escape.js';
 import { lineChart, type ShadedWindow } from './svg/line-chart.js';
@@ -11,7 +11,7 @@ import { formatMetricValue, metricUnit } from '../result/metric-catalog.js';
 /**
  * report.html: one self-contained page (inline CSS and SVG, no scripts, no external
  * resources) that works offline and prints. Verdict banner first, then charts, then the
- * tables. A Comparison shows one column per route side by side, then each run in full.
+ * tables. A Comparison shows one card per variant side by side, then each run in full.
  */
 
 export interface HtmlOptions {
@@ -74,13 +74,14 @@ function faultWindows(r: Result): ShadedWindow[] {
   }));
 }
 
-function coverageChart(r: Result, id: string, compact: boolean): string {
+/** `label` names what the chart is about: the route of a single run, the variant in a comparison. */
+function coverageChart(r: Result, id: string, compact: boolean, label: string = r.route): string {
   const points = r.timeline.map((p) => [p.t, p.coverage] as const);
   const windows = faultWindows(r);
   const faultsText = windows.length ? ` Shaded: ${windows.map((w) => w.label).join(', ')}.` : '';
   return lineChart({
     id,
-    title: `Coverage over time, ${r.route}`,
+    title: `Coverage over time, ${label}`,
     description: `Share of tentacle-node pairs covered each second, final ${formatPct(r.summary.coverage.final)}, lowest ${formatPct(r.summary.coverage.min)}.${faultsText}`,
     series: [{ name: 'coverage', points, colour: COVERAGE_COLOUR, area: true }],
     windows,
@@ -93,7 +94,7 @@ function coverageChart(r: Result, id: string, compact: boolean): string {
   });
 }
 
-function runSection(r: Result, id: string, level: number): string {
+function runSection(r: Result, id: string, level: number, label: string = r.route): string {
   const s = r.summary;
   const out: string[] = [];
   const windows = faultWindows(r);
@@ -130,7 +131,7 @@ function runSection(r: Result, id: string, level: number): string {
     out.push(`<section class="diagnosis">${h(level, 'Diagnosis', `${id}-diagnosis`)}<ul>${r.diagnosis.map((d) => `<li>${esc(d)}</li>`).join('')}</ul></section>`);
   }
 
-  out.push(`<section>${h(level, 'Coverage over time', `${id}-coverage`)}<figure>${coverageChart(r, `${id}-coverage-chart`, false)}</figure>`);
+  out.push(`<section>${h(level, 'Coverage over time', `${id}-coverage`)}<figure>${coverageChart(r, `${id}-coverage-chart`, false, label)}</figure>`);
   const nodeNames = r.nodes.map((n) => n.name);
   out.push(
     `<figure>${lineChart({
@@ -282,26 +283,41 @@ function faultBlock(f: FaultResult): string {
   );
 }
 
+/**
+ * The variant's own name (`alb-websocket`, `single-address-shared-queue`): two variants often
+ * share a route kind, so the kind cannot title them. Older comparisons stored `<comparison>/<variant>`.
+ */
+function variantName(c: Comparison, run: ComparisonRun): string {
+  const prefix = `${c.name}/`;
+  return run.name.startsWith(prefix) && run.name.length > prefix.length ? run.name.slice(prefix.length) : run.name;
+}
+
 function comparisonBody(c: Comparison): string {
   const unexpected = c.runs.filter((r) => r.expectedPass !== null && r.expectedPass !== r.pass);
   const pass = unexpected.length === 0;
-  const reasons = c.runs.map((r) => `${r.route}: ${r.pass ? 'pass' : 'fail'}${r.expectedPass === null ? '' : r.expectedPass === r.pass ? ' (as expected)' : ` (expected ${r.expectedPass ? 'pass' : 'fail'})`}`);
+  const reasons = c.runs.map((r) => `${variantName(c, r)}: ${r.pass ? 'pass' : 'fail'}${r.expectedPass === null ? '' : r.expectedPass === r.pass ? ' (as expected)' : ` (expected ${r.expectedPass ? 'pass' : 'fail'})`}`);
   const out: string[] = [];
-  out.push(banner(pass, `Comparison: ${c.name}`, `${plural(c.runs.length, 'route')}, ${formatTimestamp(c.startedAt)} to ${formatTimestamp(c.finishedAt)}${pass ? ', every route behaved as expected' : ''}`, reasons, false));
-  out.push(`<section class="compare" aria-label="Routes side by side">${c.runs.map((run, i) => routeCard(run, i)).join('')}</section>`);
+  out.push(banner(pass, `Comparison: ${c.name}`, `${plural(c.runs.length, 'variant')}, ${formatTimestamp(c.startedAt)} to ${formatTimestamp(c.finishedAt)}${pass ? ', every variant behaved as expected' : ''}`, reasons, false));
+  out.push(`<section class="compare" aria-label="Variants side by side">${c.runs.map((run, i) => variantCard(run, variantName(c, run), i)).join('')}</section>`);
   c.runs.forEach((run, i) => {
     const r = run.result;
+    const name = variantName(c, run);
     out.push(
-      `<section class="run" id="run-${i}"><h2>${esc(run.route)} <span class="badge ${r.verdict.pass ? 'pass' : 'fail'}">${r.verdict.pass ? 'PASS' : 'FAIL'}</span></h2>` +
+      `<section class="run" id="run-${i}"><h2>${esc(name)} <span class="badge ${r.verdict.pass ? 'pass' : 'fail'}">${r.verdict.pass ? 'PASS' : 'FAIL'}</span></h2>` +
         (r.verdict.reasons.length ? `<ul class="reasons">${r.verdict.reasons.map((x) => `<li>${esc(x)}</li>`).join('')}</ul>` : '') +
-        runSection(r, `r${i}`, 3) +
+        runSection(r, `r${i}`, 3, name) +
         `</section>`,
     );
   });
   return out.join('\n');
 }
 
-function routeCard(run: ComparisonRun, i: number): string {
+/** What a variant runs on: route kind, queue, balancer. */
+function routeLine(run: ComparisonRun): string {
+  return `route ${run.route}, ${run.queue} queue${run.balancer ? `, balancer ${run.balancer}` : ''}`;
+}
+
+function variantCard(run: ComparisonRun, name: string, i: number): string {
   const r = run.result;
   const s = r.summary;
   const rows: Array<[string, string]> = [
@@ -315,10 +331,10 @@ function routeCard(run: ComparisonRun, i: number): string {
   ];
   const expected = run.expectedPass === null ? '' : `<p class="expected">${run.expectedPass === run.pass ? 'as expected' : `<strong>expected ${run.expectedPass ? 'pass' : 'fail'}</strong>`}</p>`;
   return (
-    `<article class="card ${run.pass ? 'pass' : 'fail'}"><h2><a href="#run-${i}">${esc(run.route)}</a></h2>` +
+    `<article class="card ${run.pass ? 'pass' : 'fail'}"><h2><a href="#run-${i}">${esc(name)}</a></h2>` +
     `<p class="card-verdict">${run.pass ? 'PASS' : 'FAIL'}</p>${expected}` +
-    `<p class="note">${esc(run.queue)} queue${run.balancer ? `, balancer ${esc(run.balancer)}` : ''}</p>` +
-    coverageChart(r, `card-${i}-coverage`, true) +
+    `<p class="note">${esc(routeLine(run))}</p>` +
+    coverageChart(r, `card-${i}-coverage`, true, name) +
     `<dl class="facts">${rows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>` +
     (run.diagnosis.length ? `<ul class="diag">${run.diagnosis.map((d) => `<li>${esc(d)}</li>`).join('')}</ul>` : '') +
     `</article>`
@@ -364,6 +380,7 @@ code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:
 .compare{display:grid;grid-template-columns:repeat(auto-fit,minmax(250px,1fr));gap:14px;margin:14px 0}
 .card{border:1px solid var(--line);border-top:6px solid var(--pass);border-radius:8px;padding:8px 14px}
 .card.fail{border-top-color:var(--fail)}.card h2{border:0;margin:4px 0}.card h2 a{color:inherit}
+.card,dl.facts dd,.diagnosis,.reasons,.story,.note{overflow-wrap:anywhere}.card{min-width:0}
 .card-verdict{font-size:26px;font-weight:800;margin:0}.card.pass .card-verdict{color:var(--pass)}.card.fail .card-verdict{color:var(--fail)}
 .card svg.chart{max-width:100%}.card .diag{font-size:13px;padding-left:18px}.expected{margin:0;font-size:13px}
 section.run{margin-top:36px}

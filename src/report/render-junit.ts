@@ -1,5 +1,5 @@
 import type { Comparison, FaultResult, NodeResult, Result, ThresholdResult } from '../result/result.js';
-import { formatCount, formatMs, msToSeconds } from './format.js';
+import { formatCount, formatMs, msToSeconds } from '../core/format.js';
 import { isComparison } from './render-markdown.js';
 import { escapeXml as esc } from './svg/escape.js';
 import { formatMetricValue, metricUnit } from '../result/metric-catalog.js';

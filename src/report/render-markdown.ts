@@ -1,5 +1,5 @@
 import type { Comparison, FaultResult, NodeResult, Quantiles, Result } from '../result/result.js';
-import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from './format.js';
+import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from '../core/format.js';
 import { formatMetricValue, metricUnit } from '../result/metric-catalog.js';
 
 /**

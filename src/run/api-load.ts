@@ -29,17 +29,18 @@ export async function runApiLoad(baseUrl: string, apiKey: string, s: ApiLoadSett
       {
         method: 'GET',
         path: s.path,
-        onResponse: (_status: number, _body: string, _ctx: unknown, headers: Record<string, string>) => {
+        onResponse: (_status, _body, _ctx, headers) => {
           const key = Object.keys(headers ?? {}).find((k) => k.toLowerCase() === headerKey);
-          if (!key) return;
+          const node = key === undefined ? undefined : headers?.[key];
+          if (typeof node !== 'string') return;
           named++;
-          perNode[headers[key]!] = (perNode[headers[key]!] ?? 0) + 1;
+          perNode[node] = (perNode[node] ?? 0) + 1;
         },
       },
     ],
-  } as autocannon.Options);
+  });
   const statusCounts: Record<string, number> = {};
-  for (const [code, v] of Object.entries((r as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {})) statusCounts[code] = v.count;
+  for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) statusCounts[code] = v.count ?? 0;
   return {
     url: baseUrl,
     path: s.path,

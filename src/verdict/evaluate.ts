@@ -1,5 +1,5 @@
 import type { ThresholdResult } from '../result/result.js';
-import { formatClock, formatSignificant } from '../report/format.js';
+import { formatClock, formatSignificant } from '../core/format.js';
 import { formatMetricValue, metricUnit, readMetric, type MeasuredResult, type MetricUnit } from '../result/metric-catalog.js';
 import type { ParsedThreshold, ThresholdOp, ThresholdValue } from './threshold-parser.js';
 

@@ -1,5 +1,5 @@
 import type { FaultFacts } from '../metrics/fault-analysis.js';
-import { formatClock, formatMs } from '../report/format.js';
+import { formatClock, formatMs } from '../core/format.js';
 import type { FaultResult } from '../result/result.js';
 
 /** How a fault reads in its story: the words its kind gives (src/faults/<kind>.ts, `story`). */

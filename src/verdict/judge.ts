@@ -5,11 +5,14 @@ import { computeVerdict, evaluateThresholds, type EvaluateOptions } from './eval
 import { parseThresholds } from './threshold-parser.js';
 
 /**
- * What a run must achieve when its scenario states no thresholds:
+ * The default thresholds -- the only ones: what a run must achieve when its scenario states
+ * no thresholds (a scenario's own list replaces them; --threshold flags add to either):
  * - classic HA (a queue per node): every pair covered at the end, no node left unpolled,
  *   no request expired;
  * - multi-node polling (a shared queue): every pair covered and nothing expired -- a node
- *   need not be polled directly, any node can hand out its work.
+ *   need not be polled directly, any node can hand out its work;
+ * - an external (real) cluster: every pair covered and every node polled (pollfleet queues
+ *   no work there, so nothing can expire).
  */
 export function defaultThresholds(s: Pick<Scenario, 'cluster' | 'target'>): string[] {
   const base = ['coverage.final >= 1', 'requests.expired == 0'];

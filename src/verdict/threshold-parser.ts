@@ -56,7 +56,7 @@ export class ThresholdError extends PollfleetError {
 }
 
 const OPS: readonly ThresholdOp[] = ['<=', '>=', '==', '!=', '<', '>'];
-const METRIC_SEGMENT = /^(?:[A-Za-z0-9_@:\-]+|\*)$/;
+const METRIC_SEGMENT = /^(?:[A-Za-z0-9_@:-]+|\*)$/;
 const NUMBER = /^-?\d+(?:\.\d+)?$/;
 const NUMBER_WITH_UNIT = /^(-?\d+(?:\.\d+)?)\s*(ms|s|min|%)?$/;
 const REFERENCE = /^(?:(-?\d+(?:\.\d+)?)\s*(?:x|\*)\s*)?(fleet|nodes|(median|mean|min|max)\s*\(\s*last\s+(\d+)\s*\))$/;

@@ -1,9 +1,15 @@
 import t from 'tap';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { HistoryStore, regressions, renderHistoryTable } from '../../src/outputs/history-store.js';
+import { HistoryStore } from '../../src/outputs/history-store.js';
+import { describeRegression, renderHistoryTable } from '../../src/report/render-history.js';
+import { regressions } from '../../src/verdict/history-regressions.js';
 import { loadResult } from '../helpers/report-fixtures.js';
 import type { Result } from '../../src/result/result.js';
+import type { Scenario } from '../../src/scenario/resolve.js';
+import { historyOptions } from '../../src/verdict/history-thresholds.js';
+import { judge } from '../../src/verdict/judge.js';
+import { parseThresholds } from '../../src/verdict/threshold-parser.js';
 
 function run(base: Result, startedAt: string, patch: (r: Result) => void = () => {}): Result {
   const r = structuredClone(base);
@@ -50,14 +56,16 @@ t.test('append runs, list them oldest first, flag regressions', async (t) => {
 
   const nodes = store.nodeRuns(ids[4]!);
   t.same(nodes.map((n) => [n.node, n.connected, n.expired, n.pickupP99]), [['node1', 6, 0, 70], ['node2', 0, 12, null], ['node3', 0, 12, null]]);
-  t.same(store.previousValues(pass.name, pass.route, 'pickup_p99', 3), [62, 500, 70]);
+  t.same(store.values(pass.name, pass.route, 'pickupMs.p99', 3), [62, 500, 70], 'as a HistorySource');
+  t.same(store.values(pass.name, pass.route, 'coverage.min', 10), [1, 1, 1, 1, 1 / 3], 'every metric a history reference may use has its column');
+  t.same(store.values(pass.name, 'alb', 'reconnects', 10), [], 'another route: no history');
 
   const flagged = regressions(all);
   t.same(flagged.map((f) => f.run.startedAt.slice(11, 16)), ['10:03', '10:04']);
-  t.match(flagged[0]!.reasons[0], /pickup p99 500 ms is more than 2x the median of the previous 3 runs \(58 ms\)/);
+  t.match(describeRegression(flagged[0]!.reasons[0]!), /pickup p99 500 ms is more than 2x the median of the previous 3 runs \(58 ms\)/);
   t.equal(flagged[1]!.reasons.length, 2);
-  t.match(flagged[1]!.reasons[0], /coverage\.min 33\.3 % dropped below the previous lowest 100 %/);
-  t.match(flagged[1]!.reasons[1], /verdict turned from pass to fail/);
+  t.match(describeRegression(flagged[1]!.reasons[0]!), /coverage\.min 33\.3 % dropped below the previous lowest 100 %/);
+  t.match(describeRegression(flagged[1]!.reasons[1]!), /verdict turned from pass to fail/);
 
   const table = renderHistoryTable(all);
   t.match(table, /Pickup p99/);
@@ -76,4 +84,19 @@ t.test('WAL mode and re-opening keeps the runs', async (t) => {
   const b = new HistoryStore(file);
   t.teardown(() => b.close());
   t.equal(b.list().length, 1);
+});
+
+t.test('the store feeds history thresholds: the judge reads it as a HistorySource', async (t) => {
+  const store = new HistoryStore(':memory:');
+  t.teardown(() => store.close());
+  const base = loadResult('result-pass-direct'); // pickup p99 58 ms
+  const { thresholds: _t, verdict: _v, diagnosis: _d, ...measured } = base;
+  const s = { thresholds: ['pickupMs.p99 < 2 x median(last 3)'], cluster: { queue: 'per-node' }, target: 'embedded' } as unknown as Scenario;
+  const passes = () => judge(measured, s, [], historyOptions(store, base.name, base.route, parseThresholds(s.thresholds))).verdict.pass;
+  const add = (minute: number, p99: number) => store.append(run(base, `2025-05-01T09:0${minute}:00.000Z`, (r) => (r.summary.pickupMs!.p99 = p99)));
+  t.equal(passes(), true, 'no history yet: a history reference passes');
+  add(0, 20); add(1, 25); add(2, 30);
+  t.equal(passes(), false, '58 is not below 2 x median(20, 25, 30) = 50');
+  add(3, 40); add(4, 35);
+  t.equal(passes(), true, 'only the last 3 count: 58 < 2 x median(30, 40, 35) = 70');
 });

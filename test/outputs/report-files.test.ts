@@ -1,7 +1,8 @@
 import t from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPORT_FORMATS, resolveFormat, writeReports } from '../../src/outputs/report-files.js';
+import { writeReports } from '../../src/outputs/report-files.js';
+import { REPORT_FORMATS, resolveFormat } from '../../src/report/renderers.js';
 import { loadComparison, loadResult } from '../helpers/report-fixtures.js';
 
 t.test('writes every format into a new folder, no temp files left', async (t) => {

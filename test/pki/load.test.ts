@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync, statSync, writeFileSync, readFileSync, chmodSync }
 import { tmpdir } from 'node:os';
 import forge from 'node-forge';
 import { join } from 'node:path';
-import { generateCertificate, generateKeyPair, type CertificateIdentity } from '../../src/pki/certificate.js';
+import { generateCertificate, generateKeyPair, type CertificateIdentity, type KeyPair } from '../../src/pki/certificate.js';
 import { CertificateLoadError, loadPem, loadPfx, toPfx, writeIdentity } from '../../src/pki/load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pollfleet-pki-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-let keysPromise: Promise<CryptoKeyPair> | null = null;
+let keysPromise: Promise<KeyPair> | null = null;
 async function identity(cn = 'Octopus Tentacle'): Promise<CertificateIdentity> {
   keysPromise ??= generateKeyPair();
   return generateCertificate({ commonName: cn, keys: await keysPromise });

@@ -58,7 +58,7 @@ t.test('fault windows are shaded on the time charts', async (t) => {
   t.match(html, /<dt>Time to full coverage<\/dt><dd>12 s<\/dd>/);
 });
 
-t.test('comparison: one card per route side by side, each with a mini coverage chart', async (t) => {
+t.test('comparison: one card per variant side by side, each with a mini coverage chart', async (t) => {
   const html = renderHtml(loadComparison());
   const cards = html.match(/<article class="card (pass|fail)">/g) ?? [];
   t.same(cards.map((c) => c.includes('pass')), [true, true, false]);
@@ -68,6 +68,32 @@ t.test('comparison: one card per route side by side, each with a mini coverage c
   t.equal((html.match(/<section class="run"/g) ?? []).length, 3, 'each run in full below');
   const ids = [...html.matchAll(/ id="([^"]+)"/g)].map((m) => m[1]);
   t.equal(new Set(ids).size, ids.length, 'element ids are unique on the page');
+});
+
+/**
+ * A comparison whose variants share route kinds, as compare-aws.yaml's do (alb and
+ * alb-websocket are both `alb`), with a diagnosis carrying two thumbprints unbroken.
+ */
+const LONG_THUMBPRINTS =
+  'The tentacle saw certificate 0123456789ABCDEF0123456789ABCDEF01234567ABCDEF0123456789ABCDEF0123456789ABCDEF012345 instead of 77751F90F9EEDCEE0C0CD84F7A3CC726AD123FA677751F90F9EEDCEE0C0CD84F7A3CC726AD123FA6.';
+function variantsComparison(): ReturnType<typeof loadComparison> {
+  const c = loadComparison();
+  c.runs[0]!.name = 'direct-websocket'; // route direct
+  c.runs[1]!.name = `${c.name}/nlb-unique-port`; // the older <comparison>/<variant> form
+  c.runs[2]!.name = 'alb-websocket'; // route alb
+  c.runs[2]!.diagnosis = [...c.runs[2]!.diagnosis, LONG_THUMBPRINTS];
+  return c;
+}
+
+t.test('comparison: cards and sections are titled with the variant, not the route kind', async (t) => {
+  const html = renderHtml(variantsComparison());
+  const cardTitles = [...html.matchAll(/<article class="card [a-z]+"><h2><a href="#run-\d">([^<]*)<\/a><\/h2>/g)].map((m) => m[1]);
+  t.same(cardTitles, ['direct-websocket', 'nlb-unique-port', 'alb-websocket']);
+  const sectionTitles = [...html.matchAll(/<section class="run" id="run-\d"><h2>([^<]*?) <span/g)].map((m) => m[1]);
+  t.same(sectionTitles, ['direct-websocket', 'nlb-unique-port', 'alb-websocket']);
+  t.match(html, /<li>alb-websocket: fail/, 'the banner lists variants');
+  t.match(html, /<title id="[^"]*">Coverage over time, alb-websocket<\/title>/, 'the card chart is named after the variant');
+  t.match(html, /route alb, per-node queue, balancer alb/, 'the route kind is still shown, as a detail');
 });
 
 t.test('all text is escaped', async (t) => {
@@ -105,7 +131,7 @@ t.test('renders in headless Chromium without errors', { skip: skipBrowser }, asy
   const cases = [
     { name: 'fault', html: renderHtml(loadResult('result-fault')), charts: 7 },
     { name: 'fail', html: renderHtml(loadResult('result-fail-single-address')), charts: 7 },
-    { name: 'comparison', html: renderHtml(loadComparison()), charts: 3 + 3 * 7 },
+    { name: 'comparison', html: renderHtml(variantsComparison()), charts: 3 + 3 * 7 },
   ];
   for (const c of cases) {
     const file = join(dir, `${c.name}.html`);
@@ -142,6 +168,13 @@ t.test('renders in headless Chromium without errors', { skip: skipBrowser }, asy
     for (const b of boxes) {
       t.ok(b.width > 50 && b.height > 30, `${c.name}/${b.id}: visible box ${Math.round(b.width)}x${Math.round(b.height)}`);
       t.ok(b.shapes > 0 || b.empty, `${c.name}/${b.id}: drawn shapes, or says it has no data`);
+    }
+    if (c.name === 'comparison') {
+      // Long thumbprints wrap inside their card instead of running out of it.
+      const cards = await page.$$eval('article.card', (els) => els.map((el) => ({ scroll: el.scrollWidth, client: el.clientWidth, text: el.textContent ?? '' })));
+      t.equal(cards.length, 3);
+      t.ok(cards[2]!.text.includes('77751F90F9EEDCEE0C0CD84F7A3CC726AD123FA6'), 'the long thumbprint is in the last card');
+      for (const [i, card] of cards.entries()) t.ok(card.scroll <= card.client + 1, `card ${i}: content ${card.scroll}px fits its ${card.client}px box`);
     }
     const banner = await page.locator('header.banner .verdict').first().textContent();
     t.equal(banner, c.name === 'fail' ? 'FAIL' : 'PASS');

@@ -71,7 +71,7 @@ t.test('end to end over TLS: GetCapabilities and a full script, ids echoed', asy
 
   let status: Record<string, unknown> = {};
   let polls = 0;
-  let lastSeq = 0n;
+  const lastSeq = 0n;
   for (; polls < 40; polls++) {
     const r = await withTimeout(
       node.call(sub, 'IScriptServiceV2', 'GetStatus', [{ $type: TYPE_SCRIPT_STATUS_REQUEST_V2, Ticket: ticket, LastLogSequence: lastSeq }]),

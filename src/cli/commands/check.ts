@@ -1,14 +1,14 @@
 import { isAbsolute, relative } from 'node:path';
 import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
-import { formatMs, formatPct } from '../../report/format.js';
+import { renderCheckLine } from '../../report/render-check-line.js';
 import type { Result } from '../../result/result.js';
 import { checkRunHistoryThresholds } from '../../verdict/history-thresholds.js';
 import { CHECK_DEFAULTS } from '../../scenario/defaults.js';
 import { loadScenarioFile } from '../../scenario/loader.js';
 import type { CliContext } from '../context.js';
 import { runFolder } from '../run-folder.js';
-import { openRunOutputs } from '../run-outputs.js';
-import { reportFormats } from '../write-reports.js';
+import { openRunOutputs } from '../../outputs/run-outputs.js';
+import { reportFormats } from '../../report/renderers.js';
 import { jsonSummary, overridesFromFlags, runOne, type RunFlags } from './run.js';
 
 /**
@@ -52,19 +52,9 @@ export async function checkCommand(ctx: CliContext, file: string, f: CheckFlags)
   }
 }
 
-/**
- * `pollfleet check direct: PASS coverage 100 % pickup p99 45 ms expired 0 (reports/direct-...)`;
- * a failure names the first reason: `... FAIL requests.expired was 3, expected == 0; ...`.
- */
+/** The one summary line of a check, its folder shown relative to the working directory when under it. */
 export function checkSummaryLine(result: Result, dir: string): string {
-  const s = result.summary;
-  const figures = [
-    `coverage ${formatPct(s.coverage.final)}`,
-    `pickup p99 ${formatMs(s.pickupMs?.p99 ?? null)}`,
-    `expired ${s.requests === null ? formatMs(null) : s.requests.expired}`,
-  ].join(' ');
-  const verdict = result.verdict.pass ? 'PASS' : `FAIL ${result.verdict.reasons[0] ?? 'see the report'}${result.verdict.reasons.length > 1 ? ` (+${result.verdict.reasons.length - 1} more)` : ''};`;
-  return `pollfleet check ${result.name}: ${verdict} ${figures} (${shownPath(dir)})`;
+  return renderCheckLine(result, shownPath(dir));
 }
 
 /** A folder under the working directory is shown relative to it (shorter in cron mail). */

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
-import { HistoryStore, regressions, renderHistoryTable, type HistoryRun, type Regression } from '../../outputs/history-store.js';
-import { formatTimestamp } from '../../report/format.js';
+import { HistoryStore, type HistoryRun } from '../../outputs/history-store.js';
+import { describeRegression, renderHistory } from '../../report/render-history.js';
+import { regressions, type Regression } from '../../verdict/history-regressions.js';
 import { CHECK_DEFAULTS } from '../../scenario/defaults.js';
 import type { CliContext } from '../context.js';
 
@@ -23,7 +24,7 @@ export interface HistoryFlags {
 export interface HistoryView {
   file: string;
   runs: HistoryRun[];
-  regressions: Regression[];
+  regressions: Array<Regression<HistoryRun>>;
 }
 
 function lastFlag(v: string | undefined): number | undefined {
@@ -62,14 +63,10 @@ export function historyCommand(ctx: CliContext, f: HistoryFlags): number {
   const view = readHistory(f);
   if (f.json) {
     ctx.stdout.write(
-      JSON.stringify({ file: view.file, runs: view.runs, regressions: view.regressions.map((r) => ({ runId: r.run.id, startedAt: r.run.startedAt, reasons: r.reasons })) }) + '\n',
+      JSON.stringify({ file: view.file, runs: view.runs, regressions: view.regressions.map((r) => ({ runId: r.run.id, startedAt: r.run.startedAt, reasons: r.reasons.map(describeRegression) })) }) + '\n',
     );
   } else {
-    ctx.stdout.write(renderHistoryTable(view.runs, { regressions: view.regressions }));
-    for (const r of view.regressions) {
-      ctx.stdout.write(`! run ${r.run.id} (${r.run.scenario}, ${r.run.route}, ${formatTimestamp(r.run.startedAt)}): ${r.reasons.join('; ')}\n`);
-    }
-    if (view.runs.length > 0) ctx.stdout.write(`${view.runs.length} run${view.runs.length === 1 ? '' : 's'}, ${view.regressions.length} regression${view.regressions.length === 1 ? '' : 's'} (${view.file})\n`);
+    ctx.stdout.write(renderHistory(view));
   }
   return f.failOnRegression && view.regressions.length > 0 ? EXIT_CHECK_FAILED : EXIT_OK;
 }

@@ -3,7 +3,7 @@ import { EXIT_OK } from '../../core/errors.js';
 import { renderConsoleComparison, renderConsoleResult } from '../../report/render-console.js';
 import { isComparison, readResultFile } from '../../result/read-result-file.js';
 import type { CliContext } from '../context.js';
-import { writeReportFiles } from '../write-reports.js';
+import { writeReportFiles } from '../../outputs/report-files.js';
 
 /** `pollfleet report result.json|comparison.json`: re-render an old run from its JSON alone (validated on read). */
 export async function reportCommand(ctx: CliContext, file: string, f: { format?: string; out?: string; quiet?: boolean }): Promise<number> {

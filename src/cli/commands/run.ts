@@ -15,8 +15,12 @@ import type { CliContext } from '../context.js';
 import { interruptSignal } from '../interrupt.js';
 import { progressPrinter } from '../progress.js';
 import { runFolder } from '../run-folder.js';
-import { reportFormats, writeReportFiles } from '../write-reports.js';
-import { NO_RUN_OUTPUTS, appendToHistory, judgeRun, noteHistoryWithoutStore, openRunOutputs, pushRunMetrics, type RunOutputs } from '../run-outputs.js';
+import { reportFormats } from '../../report/renderers.js';
+import { writeReportFiles } from '../../outputs/report-files.js';
+import { judgeRun, noteHistoryWithoutStore } from '../judge-run.js';
+import { NO_RUN_OUTPUTS, openRunOutputs, type RunOutputs } from '../../outputs/run-outputs.js';
+import { appendToHistory } from '../../outputs/history-store.js';
+import { pushRunMetrics } from '../../outputs/pushgateway.js';
 import { checkRunHistoryThresholds } from '../../verdict/history-thresholds.js';
 
 export interface RunFlags {

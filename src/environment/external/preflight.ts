@@ -445,27 +445,3 @@ export async function runPreflight(s: Scenario, o: PreflightOptions): Promise<Pr
 export function preflightIdentity(identity: CertificateIdentity, subscriptionId: string | null, label: string): PreflightIdentity {
   return { identity, subscriptionId: subscriptionId ?? newSubscriptionId(), label };
 }
-
-/** The report as text: one line per step, a fix hint under each failure. Pure. */
-export function renderPreflight(r: PreflightReport): string {
-  const lines: string[] = [`preflight: ${r.scenario}, ${r.nodes.length} node(s)`];
-  const stepLines = (steps: PreflightStep[]) => {
-    for (const st of steps) {
-      lines.push(`  ${st.status.toUpperCase().padEnd(4)}  ${st.step.padEnd(10)}  ${st.detail}`);
-      if (st.hint && st.status !== 'pass') lines.push(`        ${''.padEnd(10)}  fix: ${st.hint}`);
-    }
-  };
-  for (const w of r.warnings) lines.push(`warning: ${w}`);
-  for (const n of r.nodes) {
-    lines.push(`${n.name}  ${n.address}`);
-    stepLines(n.steps);
-  }
-  lines.push('cluster');
-  stepLines(r.cluster);
-  const failedNodes = r.nodes.filter((n) => n.steps.some((s) => s.status === 'fail')).map((n) => n.name);
-  const failedCluster = r.cluster.filter((s) => s.status === 'fail').map((s) => s.step);
-  lines.push(r.pass
-    ? `PASS: every step passed${[...r.nodes.flatMap((n) => n.steps), ...r.cluster].some((s) => s.status === 'skip') ? ' (some were skipped: see the fix lines)' : ''}`
-    : `FAIL: ${[...failedNodes.map((n) => `node ${n}`), ...failedCluster.map((c) => `cluster ${c}`)].join(', ')}`);
-  return lines.join('\n') + '\n';
-}

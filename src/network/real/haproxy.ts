@@ -6,7 +6,7 @@ import type {
   RealBalancerSpec,
   ResolvedBalancerSpec,
   TcpFrontend,
-} from './real-balancer.js';
+} from './real-balancer-spec.js';
 
 /**
  * HAProxy as a real balancer: `mode tcp` frontends pass TLS through untouched (the NLB

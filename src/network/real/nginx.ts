@@ -10,7 +10,7 @@ import type {
   RealBalancerSpec,
   ResolvedBalancerSpec,
   TcpFrontend,
-} from './real-balancer.js';
+} from './real-balancer-spec.js';
 
 /**
  * nginx as a real balancer: `stream` servers pass TCP (and so TLS) through untouched;

@@ -7,8 +7,17 @@ import { z } from 'zod';
 import { PollfleetError } from '../../core/errors.js';
 import { REAL_BALANCER_DEFAULTS } from '../../scenario/defaults.js';
 import { findBinary, INSTALL_HINTS, type BalancerBinary } from './find-binary.js';
+import { Lifecycle } from '../../core/lifecycle.js';
 import { haproxyDefinition } from './haproxy.js';
 import { nginxDefinition } from './nginx.js';
+import type {
+  RealBalancerKind,
+  RealBalancerSpec,
+  RunningBalancer,
+  RealBalancerSettings,
+  ResolvedBalancerSpec,
+  BalancerDefinition,
+} from './real-balancer-spec.js';
 
 /**
  * A real HAProxy or nginx process as a balancer: a spec describes its frontends (TCP
@@ -19,102 +28,23 @@ import { nginxDefinition } from './nginx.js';
  * arguments; process handling lives here, once.
  */
 
-export type RealBalancerKind = 'haproxy' | 'nginx';
-export type BalanceAlgorithm = 'roundrobin' | 'leastconn' | 'source';
-
-export interface BalancerTarget {
-  name: string;
-  host: string;
-  port: number;
-}
-
-export interface HttpBalancerTarget extends BalancerTarget {
-  /** The target speaks HTTPS (its certificate is not verified). */
-  tls?: boolean;
-}
-
-/**
- * TCP pass-through: TLS stays end to end. Single address = one frontend with every node;
- * unique port = one frontend per node port with one target each.
- */
-export interface TcpFrontend {
-  mode: 'tcp';
-  name: string;
-  /** 0 = pick a free port. */
-  port: number;
-  targets: BalancerTarget[];
-  /** Default roundrobin. */
-  balance?: BalanceAlgorithm;
-}
-
-/** ALB stand-in: terminates TLS with its own certificate and speaks HTTP/1.1 to the targets, round robin. */
-export interface HttpTlsFrontend {
-  mode: 'http-tls';
-  name: string;
-  /** 0 = pick a free port. */
-  port: number;
-  certPem: string;
-  /** A secret: written 0600, never logged. */
-  keyPem: string;
-  targets: HttpBalancerTarget[];
-}
-
-export type RealFrontend = TcpFrontend | HttpTlsFrontend;
-
-export interface BalancerTimeouts {
-  connectMs: number;
-  /** Client-side inactivity. In tcp mode keep it long, or the balancer closes idle polling connections. */
-  clientMs: number;
-  /** Server-side inactivity. */
-  serverMs: number;
-  /** Inactivity once a connection is a tunnel (tcp mode, WebSocket). Defaults to the longer of client and server. */
-  tunnelMs?: number;
-}
-
-export interface BalancerHealthCheck {
-  intervalMs: number;
-  /** http-tls frontends: an HTTP GET of this path (e.g. /api/octopusservernodes/ping); tcp frontends always check by connecting. */
-  path?: string;
-}
-
-export interface RealBalancerSpec {
-  kind: RealBalancerKind;
-  /** Where the configuration, pid file and certificate files go (a run's folder or a temp dir). */
-  workDir: string;
-  /** An IPv4 address of this machine, e.g. 127.0.0.1 or 127.0.0.20. */
-  listenHost: string;
-  frontends: RealFrontend[];
-  timeouts: BalancerTimeouts;
-  healthCheck?: BalancerHealthCheck;
-  /** Defaults to REAL_BALANCER_DEFAULTS.maxConnections; lowered to what the open-files limit allows. */
-  maxConnections?: number;
-}
-
-export interface RunningBalancer {
-  readonly kind: RealBalancerKind;
-  /** The actual ports, in the order of spec.frontends. */
-  readonly ports: number[];
-  readonly pid: number;
-  readonly configPath: string;
-  /** The connection limit in effect: the spec's, lowered to what the open-files limit allows. */
-  readonly maxConnections: number;
-  /** SIGTERM, then SIGKILL after stopTimeoutMs; resolves when the process (and any worker) is gone. Idempotent. */
-  stop(): Promise<void>;
-  isRunning(): boolean;
-  /** The latest output of the program (bounded). Never holds a private key. */
-  logTail(): string;
-}
-
-/** Process handling settings; every one has a named default. */
-export interface RealBalancerSettings {
-  /** Use this program instead of looking it up in PATH and the sbin folders. */
-  binaryPath?: string;
-  configCheckTimeoutMs: number;
-  startTimeoutMs: number;
-  readinessProbeIntervalMs: number;
-  stopTimeoutMs: number;
-  logTailBytes: number;
-}
+export type {
+  RealBalancerKind,
+  BalanceAlgorithm,
+  BalancerTarget,
+  HttpBalancerTarget,
+  TcpFrontend,
+  HttpTlsFrontend,
+  RealFrontend,
+  BalancerTimeouts,
+  BalancerHealthCheck,
+  RealBalancerSpec,
+  RunningBalancer,
+  RealBalancerSettings,
+  ResolvedBalancerSpec,
+  BalancerFile,
+  BalancerDefinition,
+} from './real-balancer-spec.js';
 
 export const DEFAULT_REAL_BALANCER_SETTINGS: RealBalancerSettings = {
   configCheckTimeoutMs: REAL_BALANCER_DEFAULTS.configCheckTimeoutMs,
@@ -123,30 +53,6 @@ export const DEFAULT_REAL_BALANCER_SETTINGS: RealBalancerSettings = {
   stopTimeoutMs: REAL_BALANCER_DEFAULTS.stopTimeoutMs,
   logTailBytes: REAL_BALANCER_DEFAULTS.logTailBytes,
 };
-
-/** The spec after validation: absolute workDir, every port chosen, every default applied. */
-export interface ResolvedBalancerSpec extends RealBalancerSpec {
-  maxConnections: number;
-}
-
-/** One file a kind writes into the work dir. Secret files (keys) are written 0600. */
-export interface BalancerFile {
-  name: string;
-  content: string;
-  isSecret: boolean;
-}
-
-/** What one kind of balancer contributes: files and command lines. */
-export interface BalancerDefinition {
-  kind: RealBalancerKind;
-  binary: BalancerBinary;
-  /** Kind-specific rules on top of the common schema; each issue names its field. */
-  validate(spec: RealBalancerSpec): string[];
-  /** The files to write; the first one is the configuration. May ask the program about itself. */
-  render(spec: ResolvedBalancerSpec, host: { binaryPath: string; commandTimeoutMs: number }): Promise<BalancerFile[]>;
-  checkArgs(configPath: string, workDir: string): string[];
-  runArgs(configPath: string, workDir: string): string[];
-}
 
 const DEFINITIONS: Record<RealBalancerKind, BalancerDefinition> = {
   haproxy: haproxyDefinition,
@@ -170,7 +76,7 @@ const specSchema = z.strictObject({
   workDir: z
     .string()
     .min(1, 'expected a folder')
-    .regex(/^[A-Za-z0-9_.\/+@:,=~-]+$/, 'expected a folder path without spaces, quotes or ; # $ characters'),
+    .regex(/^[A-Za-z0-9_./+@:,=~-]+$/, 'expected a folder path without spaces, quotes or ; # $ characters'),
   listenHost: z.string().refine((h) => isIPv4(h), 'expected an IPv4 address such as 127.0.0.1'),
   frontends: z
     .array(
@@ -446,85 +352,134 @@ export async function startRealBalancer(
     });
   }
 
-  const tail = new OutputTail(settings.logTailBytes);
-  const child = spawn(binaryPath, def.runArgs(configPath, workDir), { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) => {
-    child.once('exit', (code, signal) => {
-      live.delete(child);
-      ok({ code, signal });
-    });
-  });
-  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  void exited.then((info) => (exitInfo = info));
-  // 'close' follows 'exit' once the output pipes are drained (or never, while a worker holds them).
-  const outputClosed = new Promise<void>((ok) => child.once('close', () => ok()));
-  const spawnError = new Promise<Error>((ok) => child.once('error', ok));
-  child.stdout!.on('data', (c: Buffer) => tail.push(c));
-  child.stderr!.on('data', (c: Buffer) => tail.push(c));
-  if (child.pid === undefined) {
-    const e = await spawnError;
-    throw new PollfleetError('environment.failed', `cannot start ${binaryPath}: ${e.message}`, { hint: INSTALL_HINTS[def.binary], cause: e });
-  }
-  const pid = child.pid;
-  track(child);
+  const balancer = new RealBalancerProcess({ kind: spec.kind, listenHost: spec.listenHost, binary: def.binary, binaryPath, workDir, configPath, runArgs: def.runArgs(configPath, workDir), ports, maxConnections: resolved.maxConnections, settings });
+  await balancer.start();
+  return balancer;
+}
 
-  let stopping: Promise<void> | null = null;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      const workers = childPidsOf(pid);
-      if (exitInfo === null) {
-        child.kill('SIGTERM');
-        if (!(await settlesWithin(exited, settings.stopTimeoutMs))) {
-          for (const w of childPidsOf(pid)) trySignal(w, 'SIGKILL');
-          child.kill('SIGKILL');
-        }
-        await exited;
+interface RealBalancerProcessOptions {
+  kind: RealBalancerKind;
+  listenHost: string;
+  binary: BalancerBinary;
+  binaryPath: string;
+  workDir: string;
+  configPath: string;
+  runArgs: string[];
+  ports: number[];
+  maxConnections: number;
+  settings: RealBalancerSettings;
+}
+
+/**
+ * The running program, on the lifecycle base: start spawns it and waits until every frontend
+ * port accepts connections; stop is SIGTERM, then SIGKILL after stopTimeoutMs, and kills any
+ * worker left behind. A start that fails stops what it spawned.
+ */
+class RealBalancerProcess extends Lifecycle<void> implements RunningBalancer {
+  readonly name: string;
+  readonly kind: RealBalancerKind;
+  readonly ports: number[];
+  readonly configPath: string;
+  readonly maxConnections: number;
+  readonly #o: RealBalancerProcessOptions;
+  readonly #tail: OutputTail;
+  #child: ChildProcess | null = null;
+  #exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> = Promise.resolve({ code: null, signal: null });
+  #exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+
+  constructor(o: RealBalancerProcessOptions) {
+    super();
+    this.#o = o;
+    this.name = o.kind;
+    this.kind = o.kind;
+    this.ports = o.ports;
+    this.configPath = o.configPath;
+    this.maxConnections = o.maxConnections;
+    this.#tail = new OutputTail(o.settings.logTailBytes);
+  }
+
+  get pid(): number {
+    return this.#child?.pid ?? 0;
+  }
+
+  isRunning(): boolean {
+    return this.#child !== null && this.#exitInfo === null;
+  }
+
+  /** The latest output of the program (bounded). Never holds a private key. */
+  logTail(): string {
+    return this.#tail.text();
+  }
+
+  protected async onStart(): Promise<void> {
+    const { kind, listenHost, binary, binaryPath, workDir, configPath, runArgs, ports, settings } = this.#o;
+    const tail = this.#tail;
+    const child = spawn(binaryPath, runArgs, { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#exited = new Promise((ok) => {
+      child.once('exit', (code, signal) => {
+        live.delete(child);
+        ok({ code, signal });
+      });
+    });
+    void this.#exited.then((info) => (this.#exitInfo = info));
+    // 'close' follows 'exit' once the output pipes are drained (or never, while a worker holds them).
+    const outputClosed = new Promise<void>((ok) => child.once('close', () => ok()));
+    const spawnError = new Promise<Error>((ok) => child.once('error', ok));
+    child.stdout!.on('data', (c: Buffer) => tail.push(c));
+    child.stderr!.on('data', (c: Buffer) => tail.push(c));
+    if (child.pid === undefined) {
+      const e = await spawnError;
+      throw new PollfleetError('environment.failed', `cannot start ${binaryPath}: ${e.message}`, { hint: INSTALL_HINTS[binary], cause: e });
+    }
+    this.#child = child;
+    track(child);
+
+    const deadline = Date.now() + settings.startTimeoutMs;
+    const waiting = new Set(ports);
+    while (waiting.size > 0) {
+      if (this.#exitInfo !== null) {
+        await settlesWithin(outputClosed, settings.readinessProbeIntervalMs * 4);
+        const { code, signal } = this.#exitInfo;
+        throw new PollfleetError(
+          'environment.failed',
+          `${kind} exited while starting (${signal ?? `exit code ${code}`}):\n${lastLines(tail.text(), 20)}`,
+          { hint: `configuration: ${configPath}` },
+        );
       }
-      // Workers left behind by a killed master would keep the ports open.
-      for (const w of workers) if (isPidOf(w, def.binary)) trySignal(w, 'SIGKILL');
-    })();
-    return stopping;
-  };
-
-  const deadline = Date.now() + settings.startTimeoutMs;
-  const waiting = new Set(ports);
-  while (waiting.size > 0) {
-    if (exitInfo !== null) {
-      await settlesWithin(outputClosed, settings.readinessProbeIntervalMs * 4);
-      const { code, signal } = exitInfo;
-      throw new PollfleetError(
-        'environment.failed',
-        `${spec.kind} exited while starting (${signal ?? `exit code ${code}`}):\n${lastLines(tail.text(), 20)}`,
-        { hint: `configuration: ${configPath}` },
-      );
+      if (Date.now() >= deadline) {
+        throw new PollfleetError(
+          'environment.failed',
+          `${kind} did not accept connections on ${listenHost}:${[...waiting].join(', ')} within ${settings.startTimeoutMs} ms:\n${lastLines(tail.text(), 20)}`,
+          { hint: `configuration: ${configPath}` },
+        );
+      }
+      for (const p of [...waiting]) {
+        if (await canConnect(listenHost, p, settings.readinessProbeIntervalMs * 10)) waiting.delete(p);
+      }
+      if (waiting.size > 0) await delay(settings.readinessProbeIntervalMs);
     }
-    if (Date.now() >= deadline) {
-      await stop();
-      throw new PollfleetError(
-        'environment.failed',
-        `${spec.kind} did not accept connections on ${spec.listenHost}:${[...waiting].join(', ')} within ${settings.startTimeoutMs} ms:\n${lastLines(tail.text(), 20)}`,
-        { hint: `configuration: ${configPath}` },
-      );
+    if (this.#exitInfo !== null) {
+      throw new PollfleetError('environment.failed', `${kind} exited right after starting:\n${lastLines(tail.text(), 20)}`, {
+        hint: `configuration: ${configPath}`,
+      });
     }
-    for (const p of [...waiting]) {
-      if (await canConnect(spec.listenHost, p, settings.readinessProbeIntervalMs * 10)) waiting.delete(p);
-    }
-    if (waiting.size > 0) await delay(settings.readinessProbeIntervalMs);
-  }
-  if (exitInfo !== null) {
-    throw new PollfleetError('environment.failed', `${spec.kind} exited right after starting:\n${lastLines(tail.text(), 20)}`, {
-      hint: `configuration: ${configPath}`,
-    });
   }
 
-  return {
-    kind: spec.kind,
-    ports,
-    pid,
-    configPath,
-    maxConnections: resolved.maxConnections,
-    stop,
-    isRunning: () => exitInfo === null,
-    logTail: () => tail.text(),
-  };
+  /** SIGTERM, then SIGKILL after stopTimeoutMs; resolves when the process (and any worker) is gone. */
+  protected async onStop(): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    const pid = child.pid!;
+    const workers = childPidsOf(pid);
+    if (this.#exitInfo === null) {
+      child.kill('SIGTERM');
+      if (!(await settlesWithin(this.#exited, this.#o.settings.stopTimeoutMs))) {
+        for (const w of childPidsOf(pid)) trySignal(w, 'SIGKILL');
+        child.kill('SIGKILL');
+      }
+      await this.#exited;
+    }
+    // Workers left behind by a killed master would keep the ports open.
+    for (const w of workers) if (isPidOf(w, this.#o.binary)) trySignal(w, 'SIGKILL');
+  }
 }

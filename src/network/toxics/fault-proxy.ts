@@ -1,6 +1,6 @@
 import * as net from 'node:net';
-import { PollfleetError } from '../../core/errors.js';
-import { closeServer, listenAll, type Lifecycle } from '../listen.js';
+import { Lifecycle } from '../../core/lifecycle.js';
+import { closeServer, listenAll } from '../listen.js';
 import { resetSocket } from '../reset-socket.js';
 import { END_OF_STREAM, Link } from './link.js';
 import { TOXICS } from './toxic-registry.js';
@@ -102,7 +102,7 @@ class ProxiedConnection implements LinkControl {
  * (TLS end to end) until toxics are added -- per direction, on a share of connections --
  * and removed again. Also resets connections on demand (a real RST).
  */
-export class FaultProxy implements Lifecycle {
+export class FaultProxy extends Lifecycle<number> {
   readonly name: string;
   readonly #o: FaultProxyOptions;
   readonly #server: net.Server;
@@ -110,10 +110,9 @@ export class FaultProxy implements Lifecycle {
   readonly #toxics = new Map<number, ActiveToxic>();
   #nextId = 1;
   #port = 0;
-  #started: Promise<number> | undefined;
-  #stopped: Promise<void> | undefined;
 
   constructor(o: FaultProxyOptions) {
+    super();
     this.name = o.name;
     this.#o = o;
     this.#server = net.createServer({ allowHalfOpen: true, noDelay: true });
@@ -133,18 +132,15 @@ export class FaultProxy implements Lifecycle {
     return this.#connections.size;
   }
 
-  start(): Promise<number> {
-    if (this.#stopped) return Promise.reject(new PollfleetError('internal', `${this.name}: already stopped`));
-    this.#started ??= listenAll([{ server: this.#server, port: this.#o.port }], this.#o.host, this.name).then(([p]) => (this.#port = p!));
-    return this.#started;
+  protected async onStart(): Promise<number> {
+    const [port] = await listenAll([{ server: this.#server, port: this.#o.port }], this.#o.host, this.name);
+    this.#port = port!;
+    return this.#port;
   }
 
-  stop(): Promise<void> {
-    this.#stopped ??= (async () => {
-      for (const c of [...this.#connections]) c.reset();
-      await closeServer(this.#server);
-    })();
-    return this.#stopped;
+  protected async onStop(): Promise<void> {
+    for (const c of [...this.#connections]) c.reset();
+    await closeServer(this.#server);
   }
 
   /** Add a toxic to existing and new connections; returns its id (for removeToxic). */
@@ -189,7 +185,7 @@ export class FaultProxy implements Lifecycle {
   }
 
   #accept(client: net.Socket): void {
-    if (this.#stopped) return resetSocket(client);
+    if (this.isStopping) return resetSocket(client);
     client.on('error', noop);
     const server = net.connect({ host: this.#o.upstream.host, port: this.#o.upstream.port, allowHalfOpen: true, noDelay: true });
     server.on('error', noop);

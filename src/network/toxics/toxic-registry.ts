@@ -1,9 +1,9 @@
-import { bandwidthToxic } from './bandwidth.js';
-import { blackholeToxic } from './blackhole.js';
-import { latencyToxic } from './latency.js';
-import { limitDataToxic } from './limit-data.js';
-import { resetToxic } from './reset-peer.js';
-import { sliceToxic } from './slice.js';
+import { bandwidthToxic } from './bandwidth-toxic.js';
+import { blackholeToxic } from './blackhole-toxic.js';
+import { latencyToxic } from './latency-toxic.js';
+import { limitDataToxic } from './limit-data-toxic.js';
+import { resetToxic } from './reset-peer-toxic.js';
+import { sliceToxic } from './slice-toxic.js';
 import type { ToxicDefinition, ToxicKind } from './toxic.js';
 
 /** Every toxic by kind. Adding one: a file here, a line below, a test. */

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatClock, formatCount, formatList, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from '../../src/report/format.js';
+import { formatClock, formatCount, formatList, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from '../../src/core/format.js';
 
 t.test('formatMs picks the unit a person reads best', async (t) => {
   const cases: Array<[number | null, string]> = [
