@@ -6,8 +6,7 @@ import {
 } from './defaults.js';
 import { formatDuration } from './duration.js';
 import type { ScenarioParsed } from './schema.js';
-import { BALANCER_KINDS, QUEUE_KINDS, ROUTE_KINDS, type TRANSPORT_KINDS } from './schema.js';
-import { ROUTES, routeFor } from '../environment/routes/route-registry.js';
+import { BALANCER_KINDS, QUEUE_KINDS, ROUTE_KINDS, WEBSOCKET_ROUTE_KINDS, type TRANSPORT_KINDS } from './schema.js';
 import { resolveFaults, type FaultSpec } from '../faults/resolve-faults.js';
 
 export type RouteKind = (typeof ROUTE_KINDS)[number];
@@ -253,7 +252,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     for (const n of o.nodes) {
       if (!nodeNames.includes(n)) problems.push({ path: `fleet.overrides[${i}].nodes`, message: `unknown node "${n}" (nodes are ${nodeNames.join(', ')})` });
     }
-    if (routeFor(routeKind).oneEntryForAllNodes) {
+    if (['single-address', 'alb'].includes(routeKind)) {
       problems.push({ path: `fleet.overrides[${i}]`, message: `route ${routeKind} has one server entry for all nodes; overrides apply to per-node entries` });
     }
     overrides.push({ from, to, nodes: o.nodes });
@@ -271,14 +270,13 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
   // to each node's REST API; `alb`: through the ALB that route kind alb starts in front of
   // the REST APIs (the default for that kind). Only route kind alb starts an HTTP balancer,
   // so `alb` with any other kind is rejected rather than quietly registering at the nodes.
-  if (p.route?.registration === 'alb' && routeFor(routeKind).balancerSettings !== 'alb') {
+  if (p.route?.registration === 'alb' && routeKind !== 'alb') {
     problems.push({ path: 'route.registration', message: `registration through the ALB needs route kind alb (it starts the ALB in front of the REST APIs); with route ${routeKind} tentacles register straight to the nodes: leave registration unset or write direct` });
   }
 
   if (p.route?.transport === 'websocket') {
-    if (!routeFor(routeKind).transports.includes('websocket')) {
-      const kinds = Object.values(ROUTES).filter((r) => r.transports.includes('websocket')).map((r) => r.kind);
-      problems.push({ path: 'route.transport', message: `polling over WebSockets is available with route kind ${kinds.join(' or ')}, not ${routeKind}` });
+    if (!(WEBSOCKET_ROUTE_KINDS as readonly string[]).includes(routeKind)) {
+      problems.push({ path: 'route.transport', message: `polling over WebSockets is available with route kind ${WEBSOCKET_ROUTE_KINDS.join(' or ')}, not ${routeKind}` });
     }
     if (p.cluster?.apiHttps === false) {
       problems.push({ path: 'cluster.apiHttps', message: 'polling over WebSockets is served on the HTTPS API (wss://node/OctopusComms); leave apiHttps unset or true' });
@@ -381,13 +379,12 @@ export function shortenedSettings(s: Scenario): string[] {
   check('backoff.min', s.backoff.minMs, BACKOFF_DEFAULTS.minMs);
   check('backoff.max', s.backoff.maxMs, BACKOFF_DEFAULTS.maxMs);
   check('staleness', s.stalenessMs, METRICS_DEFAULTS.stalenessMs);
-  const settings = routeFor(s.route.kind).balancerSettings;
-  if (settings === 'nlb') {
+  if (['single-address', 'nlb-unique-port'].includes(s.route.kind)) {
     check('nlb.idleTimeout', s.route.nlb.idleTimeoutMs, NLB_DEFAULTS.idleTimeoutMs);
     check('nlb.healthCheck.interval', s.route.nlb.healthCheck.intervalMs, NLB_DEFAULTS.healthCheckIntervalMs);
     check('nlb.deregistrationDelay', s.route.nlb.deregistrationDelayMs, NLB_DEFAULTS.deregistrationDelayMs);
   }
-  if (settings === 'alb' || s.route.registration === 'alb') {
+  if (s.route.kind === 'alb' || s.route.registration === 'alb') {
     check('alb.idleTimeout', s.route.alb.idleTimeoutMs, ALB_DEFAULTS.idleTimeoutMs);
     check('alb.healthCheck.interval', s.route.alb.healthCheck.intervalMs, ALB_DEFAULTS.healthCheckIntervalMs);
   }

@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { duration } from './schema-parts.js';
-import { nlbOptionsSchema } from '../environment/routes/balancer-targets.js';
-import { albOptionsSchema } from '../environment/routes/alb.js';
+import { parseDuration } from './duration.js';
 import { faultSchema } from '../faults/fault-schema.js';
 
 /**
@@ -11,6 +9,14 @@ import { faultSchema } from '../faults/fault-schema.js';
  * The reference for users is scenarios/README.md -- keep the two in step.
  */
 
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration like 350ms, 30s, 2m or 1h, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 const port = z.number().int().min(0, 'expected a port from 0 to 65535').max(65535, 'expected a port from 0 to 65535');
 const loopbackHost = z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, 'expected a loopback IPv4 address (127.x.y.z)');
@@ -23,8 +29,38 @@ const thumbprint = z
 export const ROUTE_KINDS = ['direct', 'unique-port', 'single-address', 'nlb-unique-port', 'alb'] as const;
 export const QUEUE_KINDS = ['per-node', 'shared', 'redis'] as const;
 export const BALANCER_KINDS = ['simulator', 'haproxy', 'nginx'] as const;
-/** Polling transports; which route kinds serve `websocket` is in their definitions (src/environment/routes/). */
+/** Polling transports; `websocket` is served by the routes in WEBSOCKET_ROUTE_KINDS. */
 export const TRANSPORT_KINDS = ['tcp', 'websocket'] as const;
+export const WEBSOCKET_ROUTE_KINDS = ['direct', 'alb'] as const;
+
+const healthCheckSchema = z.strictObject({
+  protocol: z.enum(['tcp', 'http', 'https']).optional(),
+  path: z.string().startsWith('/').optional(),
+  interval: duration.optional(),
+  timeout: duration.optional(),
+  healthyThreshold: z.number().int().min(1).max(10).optional(),
+  unhealthyThreshold: z.number().int().min(1).max(10).optional(),
+});
+
+const nlbSchema = z.strictObject({
+  idleTimeout: duration.optional(),
+  stickiness: z.enum(['none', 'source-ip']).optional(),
+  hashSeed: z.number().int().optional(),
+  healthCheck: healthCheckSchema.optional(),
+  /** What happens to a target's connections when it turns unhealthy: reset them (AWS default) or keep them (unhealthy.draining). */
+  onUnhealthy: z.enum(['reset', 'drain']).optional(),
+  deregistrationDelay: duration.optional(),
+  deregistrationTermination: z.boolean().optional(),
+  /** A TLS listener (terminates TLS with the balancer's own certificate) instead of TCP pass-through. */
+  tlsListener: z.boolean().optional(),
+});
+
+const albSchema = z.strictObject({
+  idleTimeout: duration.optional(),
+  routing: z.enum(['round-robin', 'least-outstanding']).optional(),
+  mtls: z.enum(['off', 'passthrough']).optional(),
+  healthCheck: healthCheckSchema.optional(),
+});
 
 const routeSchema = z.strictObject({
   kind: z.enum(ROUTE_KINDS, { message: `expected one of: ${ROUTE_KINDS.join(', ')}` }),
@@ -34,10 +70,8 @@ const routeSchema = z.strictObject({
   registration: z.enum(['direct', 'alb']).optional(),
   /** How tentacles poll: TCP to the polling port (default), or WebSockets (wss://node:443/OctopusComms on the HTTPS API). */
   transport: z.enum(TRANSPORT_KINDS, { message: `expected one of: ${TRANSPORT_KINDS.join(', ')}` }).optional(),
-  /** Layer-4 balancer settings (routes single-address, nlb-unique-port). */
-  nlb: nlbOptionsSchema.optional(),
-  /** Layer-7 balancer settings (route alb). */
-  alb: albOptionsSchema.optional(),
+  nlb: nlbSchema.optional(),
+  alb: albSchema.optional(),
 });
 
 const clusterSchema = z.strictObject({

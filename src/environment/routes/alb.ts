@@ -4,17 +4,7 @@ import { WEBSOCKET_PATH } from '../../halibut/websocket-frames.js';
 import { serverEntry } from '../../tentacle/server-entry.js';
 import { balancerAddress } from '../../plan/addressing.js';
 import { REAL_BALANCER_DEFAULTS } from '../../scenario/defaults.js';
-import { z } from 'zod';
-import { duration, healthCheckSchema } from '../../scenario/schema-parts.js';
 import { planAddress, registrationUrls, type RouteDefinition } from './route.js';
-
-/** `route.alb`: the layer-7 balancer's settings, as users write them. */
-export const albOptionsSchema = z.strictObject({
-  idleTimeout: duration.optional(),
-  routing: z.enum(['round-robin', 'least-outstanding']).optional(),
-  mtls: z.enum(['off', 'passthrough']).optional(),
-  healthCheck: healthCheckSchema.optional(),
-});
 
 /**
  * Polling and registration through a layer-7 balancer that terminates TLS with its own
@@ -27,9 +17,6 @@ export const albRoute = {
   kind: 'alb',
   summary: 'polling and registration through an HTTPS (layer 7) balancer that terminates TLS',
   balanced: true,
-  balancerSettings: 'alb',
-  transports: ['tcp', 'websocket'],
-  oneEntryForAllNodes: true,
   planEntries: (ctx) => [{
     address: planAddress(ctx.scenario.route.transport === 'websocket' ? 'wss' : 'https', ctx.balancerHost, ctx.scenario.cluster.pollingPort, ctx.scenario.route.transport === 'websocket' ? WEBSOCKET_PATH : ''),
     reaches: ctx.nodeNames,

@@ -6,22 +6,6 @@ import { startRealBalancer, type RealFrontend } from '../../network/real/real-ba
 import { balancerAddress } from '../../plan/addressing.js';
 import { REAL_BALANCER_DEFAULTS } from '../../scenario/defaults.js';
 import type { MeasuredRun, RouteContext } from './route.js';
-import { z } from 'zod';
-import { duration, healthCheckSchema } from '../../scenario/schema-parts.js';
-
-/** `route.nlb`: the layer-4 balancer's settings (routes single-address and nlb-unique-port), as users write them. */
-export const nlbOptionsSchema = z.strictObject({
-  idleTimeout: duration.optional(),
-  stickiness: z.enum(['none', 'source-ip']).optional(),
-  hashSeed: z.number().int().optional(),
-  healthCheck: healthCheckSchema.optional(),
-  /** What happens to a target's connections when it turns unhealthy: reset them (AWS default) or keep them (unhealthy.draining). */
-  onUnhealthy: z.enum(['reset', 'drain']).optional(),
-  deregistrationDelay: duration.optional(),
-  deregistrationTermination: z.boolean().optional(),
-  /** A TLS listener (terminates TLS with the balancer's own certificate) instead of TCP pass-through. */
-  tlsListener: z.boolean().optional(),
-});
 
 /** The nodes as layer-4 targets: traffic to the polling port, health checks as the scenario says (HTTP ones to the REST API's ping). */
 export function pollingTargets(ctx: RouteContext): TargetSpec[] {

@@ -7,9 +7,6 @@ export const nlbUniquePortRoute = {
   kind: 'nlb-unique-port',
   summary: 'one balancer address, a listener port per node forwarding to that node only (NAT)',
   balanced: true,
-  balancerSettings: 'nlb',
-  transports: ['tcp'],
-  oneEntryForAllNodes: false,
   planEntries: (ctx) => {
     const base = ctx.scenario.cluster.pollingPort;
     return ctx.nodeNames.map((name, i) => ({ address: planAddress('https', ctx.balancerHost, base === 0 ? 0 : base + i), reaches: [name] }));

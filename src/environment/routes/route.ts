@@ -1,7 +1,7 @@
 import type { RunningNode } from '../../cluster/embedded-cluster.js';
 import type { NlbSimulator } from '../../network/nlb.js';
 import type { CertificateIdentity } from '../../pki/certificate.js';
-import type { RouteKind, Scenario, TransportKind } from '../../scenario/resolve.js';
+import type { RouteKind, Scenario } from '../../scenario/resolve.js';
 import type { ServerEntry } from '../../tentacle/server-entry.js';
 import type { PlanEntry } from '../../plan/plan.js';
 import type { Result } from '../../result/result.js';
@@ -70,12 +70,6 @@ export interface RouteDefinition {
   summary: string;
   /** A balancer stands in the path (simulator, HAProxy or nginx, as `route.balancer` says). */
   balanced: boolean;
-  /** Which `route.<section>` settings the route's balancer reads (`nlb`, `alb`), null = none. */
-  balancerSettings: 'nlb' | 'alb' | null;
-  /** How tentacles may poll through it (`route.transport`). */
-  transports: readonly TransportKind[];
-  /** One server entry for every node (so `fleet.overrides`, which pick per-node entries, do not apply). */
-  oneEntryForAllNodes: boolean;
   /** The server entries a tentacle gets, as far as they are known before the route starts (pure). */
   planEntries(ctx: RoutePlanContext): PlanEntry[];
   build(ctx: RouteContext): Promise<RouteEnvironment>;

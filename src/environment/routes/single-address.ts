@@ -40,9 +40,6 @@ export const singleAddressRoute = {
   kind: 'single-address',
   summary: 'one balanced address for all nodes (TCP pass-through): each connection reaches one node',
   balanced: true,
-  balancerSettings: 'nlb',
-  transports: ['tcp'],
-  oneEntryForAllNodes: true,
   planEntries: (ctx) => [{ address: planAddress('https', ctx.balancerHost, ctx.scenario.cluster.pollingPort), reaches: ctx.nodeNames }],
   build: async (ctx) => {
     const lb = await startL4(ctx, 'single');
