@@ -1,8 +1,5 @@
 import { EXTERNAL_SAFETY_DEFAULTS, RUN_DEFAULTS } from '../scenario/defaults.js';
 import type { BalancerKind, QueueKind, RouteKind, Scenario, TransportKind } from '../scenario/resolve.js';
-import { externalSafetyProblems } from '../environment/external/safety.js';
-import { routeFor } from '../environment/routes/route-registry.js';
-import { SERVER_CERTIFICATE_PATH } from '../tentacle/registration.js';
 import { balancerAddress, nodeSpecs } from './addressing.js';
 
 /** One node of the plan: where it listens for polling (embedded: port 0 = a free port chosen at start). */
@@ -97,6 +94,37 @@ export interface Plan {
   safety: { allowLoad: boolean; problems: string[]; limits: typeof EXTERNAL_SAFETY_DEFAULTS } | null;
 }
 
+/** What a plan knows of a route before it starts: the scenario, node names, hosts and polling ports (0 = free), the balancer's address. */
+export interface RoutePlanContext {
+  scenario: Scenario;
+  nodeNames: string[];
+  nodeHosts: string[];
+  nodePorts: number[];
+  balancerHost: string;
+}
+
+/** What a route kind tells the plan; its definition (src/environment/routes/<kind>.ts) implements it. */
+export interface RoutePlanner {
+  /** One line for --help and plans. */
+  summary: string;
+  /** A balancer stands in the path (simulator, HAProxy or nginx, as `route.balancer` says). */
+  balanced: boolean;
+  /** The server entries a tentacle gets, as far as they are known before the route starts (pure). */
+  planEntries(ctx: RoutePlanContext): PlanEntry[];
+}
+
+/**
+ * What planScenario reads besides the scenario. The environment layer supplies it
+ * (src/environment/plan-sources.ts): plan/ sits below environment/ and does not import it.
+ */
+export interface PlanSources {
+  routes: Record<RouteKind, RoutePlanner>;
+  /** The safety limits an external run exceeds (empty: none, or lifted). */
+  externalSafetyProblems(s: Scenario): string[];
+  /** The REST path synthetic registration reads the server certificate from. */
+  serverCertificatePath: string;
+}
+
 const FREE_PORT = '<free port>';
 
 function portText(p: number): string {
@@ -107,16 +135,17 @@ function portText(p: number): string {
  * Scenario -> Plan: nodes and their addresses, the server entries of each tentacle
  * (overrides applied), identities and subscriptions, connections per entry,
  * registrations, the fault timeline and the safety limits. Pure: opens nothing, reads no
- * file, generates no key; `--plan` prints it and the run loop follows it.
+ * file, generates no key; `--plan` prints it and the run loop follows it. The route
+ * definitions and the safety rules come in `sources` (src/environment/plan-sources.ts).
  */
-export function planScenario(s: Scenario): Plan {
+export function planScenario(s: Scenario, sources: PlanSources): Plan {
   const f = s.fleet;
   const external = s.target === 'external' && s.external ? s.external : null;
   const nodes: PlanNode[] = external
     ? external.nodes.map((n) => ({ name: n.name, address: n.address, thumbprint: n.thumbprint, apiUrl: n.apiUrl }))
     : nodeSpecs(s).map((n) => ({ name: n.name, address: `${n.polling.host}:${portText(n.polling.port)}`, thumbprint: null, apiUrl: null }));
   const nodeNames = nodes.map((n) => n.name);
-  const route = routeFor(s.route.kind);
+  const route = sources.routes[s.route.kind];
   const entries: PlanEntry[] = external
     ? external.nodes.map((n) => ({ address: n.address, reaches: [n.name] }))
     : route.planEntries({ scenario: s, nodeNames, nodeHosts: nodeSpecs(s).map((n) => n.polling.host), nodePorts: nodeSpecs(s).map((n) => n.polling.port), balancerHost: balancerAddress(s) });
@@ -143,15 +172,15 @@ export function planScenario(s: Scenario): Plan {
     identities: given
       ? { count: 1, source: 'given', subscriptions: 1, file: external.identity.pfx ?? external.identity.cert, subscriptionId: external.subscriptionId }
       : { count: f.tentacles, source: 'generated', subscriptions: f.tentacles, file: null, subscriptionId: null },
-    registration: external ? externalRegistration(s) : { kind: 'embedded', through: s.route.registration === 'alb' ? 'balancer' : 'nodes', count: f.tentacles },
+    registration: external ? externalRegistration(s, sources.serverCertificatePath) : { kind: 'embedded', through: s.route.registration === 'alb' ? 'balancer' : 'nodes', count: f.tentacles },
     faults: s.faults.map((x) => ({ name: x.name, kind: x.action, target: x.targetText, atMs: x.atMs, forMs: x.forMs })),
     pairSource: external ? 'tentacle' : 'node',
     queueGroups: nodeNames.map((_, i) => (!external && s.cluster.queue !== 'per-node' ? allNodes : [i])),
-    safety: external ? { allowLoad: external.allowLoad, problems: externalSafetyProblems(s), limits: EXTERNAL_SAFETY_DEFAULTS } : null,
+    safety: external ? { allowLoad: external.allowLoad, problems: sources.externalSafetyProblems(s), limits: EXTERNAL_SAFETY_DEFAULTS } : null,
   };
 }
 
-function externalRegistration(s: Scenario): Plan['registration'] {
+function externalRegistration(s: Scenario, serverCertificatePath: string): Plan['registration'] {
   const ext = s.external!;
   const r = ext.register;
   if (!r || !ext.apiUrl) return { kind: 'none' };
@@ -168,7 +197,7 @@ function externalRegistration(s: Scenario): Plan['registration'] {
     environment: r.environment,
     roles: r.roles,
     ledgerFile: r.ledgerFile,
-    steps: [...handshake, 'GET /api', 'GET /api/spaces', `GET ${SERVER_CERTIFICATE_PATH}`, 'GET /api/<space>/environments', 'POST /api/<space>/machines'],
+    steps: [...handshake, 'GET /api', 'GET /api/spaces', `GET ${serverCertificatePath}`, 'GET /api/<space>/environments', 'POST /api/<space>/machines'],
     apiKeyFrom: ext.apiKeyEnv ? `environment variable ${ext.apiKeyEnv}` : ext.apiKeyFile ? `file ${ext.apiKeyFile}` : 'none configured',
   };
 }

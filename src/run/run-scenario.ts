@@ -9,6 +9,7 @@ import { METRICS_DEFAULTS } from '../scenario/defaults.js';
 import type { Scenario } from '../scenario/resolve.js';
 import type { ServerEntry } from '../tentacle/server-entry.js';
 import { planScenario, type Plan } from '../plan/plan.js';
+import { PLAN_SOURCES } from '../environment/plan-sources.js';
 import { EmbeddedEnvironment } from '../environment/embedded/embedded-environment.js';
 import { ExternalEnvironment } from '../environment/external/external-environment.js';
 import type { Environment } from '../environment/environment.js';
@@ -83,7 +84,7 @@ export function entriesForTentacle(plan: Pick<Plan, 'overrides' | 'nodes'>, entr
  */
 export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredResult> {
   const log = deps.log ?? (() => undefined);
-  const plan = planScenario(s);
+  const plan = planScenario(s, PLAN_SOURCES);
   const nodeNames = plan.nodes.map((n) => n.name);
   const N = nodeNames.length;
   const T = plan.fleet.tentacles;

@@ -1,12 +1,13 @@
 import t from 'tap';
 import { planScenario } from '../../src/plan/plan.js';
+import { PLAN_SOURCES } from '../../src/environment/plan-sources.js';
 import { renderPlan } from '../../src/report/render-plan.js';
 import { scenarioFromObject } from '../../src/scenario/loader.js';
 
 const TP = 'AB'.repeat(20);
 
 function plan(raw: Record<string, unknown>) {
-  return planScenario(scenarioFromObject({ name: 'p', ...raw }, 'test'));
+  return planScenario(scenarioFromObject({ name: 'p', ...raw }, 'test'), PLAN_SOURCES);
 }
 
 t.test('direct: one entry per node at its own loopback address, node-side pairs, a queue per node', async (t) => {

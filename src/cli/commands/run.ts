@@ -8,6 +8,7 @@ import { runScenario } from '../../run/run-scenario.js';
 import { writeFileAtomic } from '../../core/atomic-write.js';
 import { renderPlan } from '../../report/render-plan.js';
 import { planScenario } from '../../plan/plan.js';
+import { PLAN_SOURCES } from '../../environment/plan-sources.js';
 import { routeFor } from '../../environment/routes/route-registry.js';
 import { Ledger } from '../../environment/external/ledger.js';
 import { validateThresholds } from '../../verdict/threshold-parser.js';
@@ -110,7 +111,7 @@ export async function runCommand(ctx: CliContext, file: string | undefined, f: R
   if (f.history === undefined && !f.quiet && !f.json) noteHistoryWithoutStore(ctx.stderr, scenarios, extra);
   if (f.iUnderstandLoad) for (const s of scenarios) if (s.external) s.external.allowLoad = true;
   if (f.plan) {
-    for (const s of scenarios) ctx.stdout.write(renderPlan(planScenario(s), { entries: s.external?.register ? new Ledger(s.external.register.ledgerFile).entries().length : 0 }));
+    for (const s of scenarios) ctx.stdout.write(renderPlan(planScenario(s, PLAN_SOURCES), { entries: s.external?.register ? new Ledger(s.external.register.ledgerFile).entries().length : 0 }));
     return EXIT_OK;
   }
   const outputs = openRunOutputs(f);

@@ -1,7 +1,7 @@
 import { WEBSOCKET_PATH } from '../../halibut/websocket-frames.js';
 import { serverEntry } from '../../tentacle/server-entry.js';
-import { planAddress, registrationUrls, type RouteContext, type RouteDefinition, type RouteEnvironment, type RoutePlanContext } from './route.js';
-import type { PlanEntry } from '../../plan/plan.js';
+import { planAddress, registrationUrls, type RouteContext, type RouteDefinition, type RouteEnvironment } from './route.js';
+import type { PlanEntry, RoutePlanContext } from '../../plan/plan.js';
 
 /**
  * Entries straight to each node's own address and port (no balancer). With

@@ -3,7 +3,7 @@ import type { NlbSimulator } from '../../network/nlb.js';
 import type { CertificateIdentity } from '../../pki/certificate.js';
 import type { RouteKind, Scenario } from '../../scenario/resolve.js';
 import type { ServerEntry } from '../../tentacle/server-entry.js';
-import type { PlanEntry } from '../../plan/plan.js';
+import type { RoutePlanner } from '../../plan/plan.js';
 import type { Result } from '../../result/result.js';
 
 /** What a route puts between the fleet and the embedded cluster. */
@@ -33,15 +33,6 @@ export interface RouteContext {
   balancerCertificate: () => Promise<CertificateIdentity>;
 }
 
-/** What a plan knows before anything starts: the scenario, node names and polling ports (0 = free), the balancer's address. */
-export interface RoutePlanContext {
-  scenario: Scenario;
-  nodeNames: string[];
-  nodeHosts: string[];
-  nodePorts: number[];
-  balancerHost: string;
-}
-
 /** A Result before it is judged. */
 export type MeasuredRun = Omit<Result, 'thresholds' | 'verdict' | 'diagnosis'>;
 
@@ -64,14 +55,8 @@ export interface RouteDiagnosisHints {
  * scenarios/README.md. Only a route with a new settings section of its own also adds that
  * section to the route schema (schema.ts) and its defaults (resolve.ts, defaults.ts).
  */
-export interface RouteDefinition {
+export interface RouteDefinition extends RoutePlanner {
   kind: RouteKind;
-  /** One line for --help and plans. */
-  summary: string;
-  /** A balancer stands in the path (simulator, HAProxy or nginx, as `route.balancer` says). */
-  balanced: boolean;
-  /** The server entries a tentacle gets, as far as they are known before the route starts (pure). */
-  planEntries(ctx: RoutePlanContext): PlanEntry[];
   build(ctx: RouteContext): Promise<RouteEnvironment>;
   /** Route-specific diagnosis sentences (none: the generic ones). */
   diagnosis: RouteDiagnosisHints;
