@@ -3,6 +3,7 @@
  * (`pollfleet report result.json` re-renders old runs). Versioned by `schema`.
  * Numbers are measured; a figure that could not be measured is `null`, never invented.
  */
+import type { ErrorData } from '../core/errors.js';
 
 export const RESULT_SCHEMA = 'pollfleet.result/v1';
 export const COMPARISON_SCHEMA = 'pollfleet.comparison/v1';
@@ -143,6 +144,11 @@ export interface Summary {
   errors: Record<string, number>;
   /** First message seen per error kind (for diagnosis; never holds secrets). */
   errorExamples: Record<string, string>;
+  /**
+   * The data of that example per error kind (HTTP status, expected/presented thumbprints,
+   * node, address), as set where the error was made. Absent in Results of older versions.
+   */
+  errorExampleData?: Record<string, ErrorData>;
   nodesNeverPolled: string[];
 }
 
