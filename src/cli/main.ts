@@ -33,6 +33,7 @@ Exit codes:
   0  every threshold passed (for compare: every route behaved as its scenario expects)
   1  a threshold failed -- the console and every report say which, actual vs expected
   2  bad input or configuration, or the environment could not start
+  3  internal error: a bug in pollfleet itself (not the cluster, not the input) -- please report it
 
 Examples:
   pollfleet compare scenarios/compare-aws.yaml     ALB vs NLB vs direct, side by side (npm start)
