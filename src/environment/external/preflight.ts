@@ -15,7 +15,7 @@ import type { ExternalNode, Scenario } from '../../scenario/resolve.js';
 import { runPollingConnection } from '../../tentacle/polling-connection.js';
 import { pollingAddress, serverEntry } from '../../tentacle/server-entry.js';
 import { TentacleServices } from '../../tentacle/services.js';
-import { tentacleSecureContext } from '../../tentacle/tentacle.js';
+import { preambleBytes, tentacleSecureContext } from '../../tentacle/tentacle.js';
 import { scrubKey } from './api-key.js';
 
 /**
@@ -212,6 +212,7 @@ async function identifyStep(node: ExternalNode, id: PreflightIdentity, s: Scenar
         maxMessageBytes: s.protocol.maxMessageBytes,
       },
       services: new TentacleServices({ scriptRunMs: TENTACLE_DEFAULTS.scriptRunMs }),
+      preamble: preambleBytes(s.fleet.preamble),
       sink: (e) => {
         if (e.type === 'identified') {
           identifiedAt = now();
