@@ -5,6 +5,7 @@ import {
   EXTERNAL_SAFETY_DEFAULTS, SYNTHETIC_REGISTRATION_DEFAULTS,
 } from './defaults.js';
 import { formatDuration } from './duration.js';
+import { realBalancerProblems, realBalancerSettings } from './real-balancer-settings.js';
 import type { ScenarioParsed } from './schema.js';
 import { BALANCER_KINDS, QUEUE_KINDS, ROUTE_KINDS, WEBSOCKET_ROUTE_KINDS, type TRANSPORT_KINDS } from './schema.js';
 import { resolveFaults, type FaultSpec } from '../faults/resolve-faults.js';
@@ -21,6 +22,12 @@ export interface HealthCheckSettings {
   timeoutMs: number;
   healthyThreshold: number;
   unhealthyThreshold: number;
+}
+
+export interface RealBalancerSettings {
+  idleTimeoutMs: number | null;
+  healthCheck: HealthCheckSettings | null;
+  onUnhealthy: 'reset' | 'drain' | null;
 }
 
 export interface ProtocolSettings {
@@ -95,6 +102,14 @@ export interface Scenario {
       mtls: 'off' | 'passthrough';
       healthCheck: HealthCheckSettings;
     };
+    /**
+     * What a real HAProxy / nginx carrying this route applies (route.balancer haproxy or
+     * nginx): the settings of the route's balancer section (nlb for single-address and
+     * nlb-unique-port, alb for alb) that the scenario itself sets; null keeps the program's
+     * pollfleet default (REAL_BALANCER_DEFAULTS: long idle timeouts, no health check).
+     * Stickiness and routing always apply (their defaults are the programs' round robin).
+     */
+    realBalancer: RealBalancerSettings;
   };
   external: {
     nodes: ExternalNode[];
@@ -278,6 +293,8 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     }
   }
 
+  problems.push(...realBalancerProblems(p, routeKind));
+
   const s: Scenario = {
     name: p.name ?? fallbackName,
     description: p.description ?? '',
@@ -306,6 +323,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
         deregistrationTermination: p.route?.nlb?.deregistrationTermination ?? false,
         tlsListener: p.route?.nlb?.tlsListener ?? false,
       },
+      realBalancer: { idleTimeoutMs: null, healthCheck: null, onUnhealthy: null },
       alb: {
         idleTimeoutMs: p.route?.alb?.idleTimeout ?? ALB_DEFAULTS.idleTimeoutMs,
         routing: p.route?.alb?.routing ?? 'round-robin',
@@ -345,6 +363,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     faults: [],
     shortened: [],
   };
+  s.route.realBalancer = realBalancerSettings(p, routeKind, s.route);
   if (s.backoff.minMs > s.backoff.maxMs) problems.push({ path: 'backoff.min', message: 'must not exceed backoff.max' });
   const faults = resolveFaults(p.faults, { nodeNames, routeKind, balancer: s.route.balancer, processes: s.cluster.processes, target, durationMs: s.durationMs });
   s.faults = faults.faults;

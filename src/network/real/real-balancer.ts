@@ -26,6 +26,11 @@ export interface BalancerTarget {
   name: string;
   host: string;
   port: number;
+  /**
+   * Where the health check goes when not to host:port (HAProxy `addr`/`port`): a tcp
+   * frontend's HTTP check of the node's REST API. `tls`: the check speaks HTTPS.
+   */
+  check?: { host: string; port: number; tls?: boolean };
 }
 
 export interface HttpBalancerTarget extends BalancerTarget {
@@ -57,6 +62,8 @@ export interface HttpTlsFrontend {
   /** A secret: written 0600, never logged. */
   keyPem: string;
   targets: HttpBalancerTarget[];
+  /** Default roundrobin; leastconn stands in for an ALB's least outstanding requests. */
+  balance?: 'roundrobin' | 'leastconn';
 }
 
 export type RealFrontend = TcpFrontend | HttpTlsFrontend;
@@ -73,8 +80,22 @@ export interface BalancerTimeouts {
 
 export interface BalancerHealthCheck {
   intervalMs: number;
-  /** http-tls frontends: an HTTP GET of this path (e.g. /api/octopusservernodes/ping); tcp frontends always check by connecting. */
+  /**
+   * An HTTP GET of this path (e.g. /api/octopusservernodes/ping): always on http-tls
+   * frontends when given; on tcp frontends only with `protocol` http or https (to each
+   * target's `check` address). Without it a check is a TCP connect.
+   */
   path?: string;
+  /** tcp frontends: how to check (default tcp: connect only). */
+  protocol?: 'tcp' | 'http' | 'https';
+  /** A check must answer within this (HAProxy `timeout check`); the interval otherwise. */
+  timeoutMs?: number;
+  /** Consecutive passes that make a target healthy again (HAProxy `rise`). */
+  healthyThreshold?: number;
+  /** Consecutive failures that make a target unhealthy (HAProxy `fall`). */
+  unhealthyThreshold?: number;
+  /** What happens to a target's connections when it turns unhealthy: `reset` closes them (HAProxy `on-marked-down shutdown-sessions`), `keep` lets them run. Default keep. */
+  onUnhealthy?: 'reset' | 'keep';
 }
 
 export interface RealBalancerSpec {
@@ -114,6 +135,10 @@ export interface RealBalancerSettings {
   readinessProbeIntervalMs: number;
   stopTimeoutMs: number;
   logTailBytes: number;
+  /** One readiness probe's connect may take this long (REAL_BALANCER_DEFAULTS). */
+  readinessProbeConnectTimeoutMs?: number;
+  /** After the program exited while starting, wait this long for the rest of its output. */
+  exitOutputWaitMs?: number;
 }
 
 export const DEFAULT_REAL_BALANCER_SETTINGS: RealBalancerSettings = {
@@ -122,6 +147,8 @@ export const DEFAULT_REAL_BALANCER_SETTINGS: RealBalancerSettings = {
   readinessProbeIntervalMs: REAL_BALANCER_DEFAULTS.readinessProbeIntervalMs,
   stopTimeoutMs: REAL_BALANCER_DEFAULTS.stopTimeoutMs,
   logTailBytes: REAL_BALANCER_DEFAULTS.logTailBytes,
+  readinessProbeConnectTimeoutMs: REAL_BALANCER_DEFAULTS.readinessProbeConnectTimeoutMs,
+  exitOutputWaitMs: REAL_BALANCER_DEFAULTS.exitOutputWaitMs,
 };
 
 /** The spec after validation: absolute workDir, every port chosen, every default applied. */
@@ -162,7 +189,12 @@ const port = z.number().int().min(0, 'expected a port from 0 to 65535').max(6553
 const targetPort = z.number().int().min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
 const targetHost = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'expected an IPv4 address or a host name');
 const durationMs = z.number().int().min(1, 'expected milliseconds >= 1').max(MAX_TIMER_MS, `expected milliseconds <= ${MAX_TIMER_MS}`);
-const target = z.strictObject({ name, host: targetHost, port: targetPort });
+const target = z.strictObject({
+  name,
+  host: targetHost,
+  port: targetPort,
+  check: z.strictObject({ host: targetHost, port: targetPort, tls: z.boolean().optional() }).optional(),
+});
 const distinctTargets = <T extends { name: string }>(ts: T[]) => new Set(ts.map((x) => x.name)).size === ts.length;
 
 const specSchema = z.strictObject({
@@ -192,6 +224,7 @@ const specSchema = z.strictObject({
             .array(target.extend({ tls: z.boolean().optional() }))
             .min(1, 'expected at least one target')
             .refine(distinctTargets, 'target names must be distinct'),
+          balance: z.enum(['roundrobin', 'leastconn']).optional(),
         }),
       ]),
     )
@@ -202,7 +235,18 @@ const specSchema = z.strictObject({
       return new Set(fixed).size === fixed.length;
     }, 'frontend ports must be distinct'),
   timeouts: z.strictObject({ connectMs: durationMs, clientMs: durationMs, serverMs: durationMs, tunnelMs: durationMs.optional() }),
-  healthCheck: z.strictObject({ intervalMs: durationMs, path: z.string().startsWith('/', 'expected a path starting with /').optional() }).optional(),
+  healthCheck: z
+    .strictObject({
+      intervalMs: durationMs,
+      path: z.string().regex(/^\/[^\s;#'"{}]*$/, 'expected a path starting with / (no spaces, quotes, ; # { })').optional(),
+      protocol: z.enum(['tcp', 'http', 'https']).optional(),
+      timeoutMs: durationMs.optional(),
+      healthyThreshold: z.number().int().min(1).max(100).optional(),
+      unhealthyThreshold: z.number().int().min(1).max(100).optional(),
+      onUnhealthy: z.enum(['reset', 'keep']).optional(),
+    })
+    .refine((h) => h.protocol === undefined || h.protocol === 'tcp' || h.path !== undefined, { message: 'an http(s) health check needs a path', path: ['path'] })
+    .optional(),
   maxConnections: z.number().int().min(1).max(1_000_000).optional(),
 });
 
@@ -490,7 +534,7 @@ export async function startRealBalancer(
   const waiting = new Set(ports);
   while (waiting.size > 0) {
     if (exitInfo !== null) {
-      await settlesWithin(outputClosed, settings.readinessProbeIntervalMs * 4);
+      await settlesWithin(outputClosed, settings.exitOutputWaitMs ?? REAL_BALANCER_DEFAULTS.exitOutputWaitMs);
       const { code, signal } = exitInfo;
       throw new PollfleetError(
         'environment.failed',
@@ -507,7 +551,7 @@ export async function startRealBalancer(
       );
     }
     for (const p of [...waiting]) {
-      if (await canConnect(spec.listenHost, p, settings.readinessProbeIntervalMs * 10)) waiting.delete(p);
+      if (await canConnect(spec.listenHost, p, settings.readinessProbeConnectTimeoutMs ?? REAL_BALANCER_DEFAULTS.readinessProbeConnectTimeoutMs)) waiting.delete(p);
     }
     if (waiting.size > 0) await delay(settings.readinessProbeIntervalMs);
   }
