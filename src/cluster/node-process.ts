@@ -129,7 +129,8 @@ function main(): void {
             send({ t: 'ready', pollingPort: r.pollingPort, apiPort: r.apiPort });
           },
           (e: Error) => {
-            send({ t: 'start-failed', message: e.message });
+            const code = (e as NodeJS.ErrnoException).code;
+            send({ t: 'start-failed', message: e.message, ...(typeof code === 'string' ? { code } : {}) });
             setTimeout(() => process.exit(1), NODE_PROCESS_DEFAULTS.exitAfterStartFailureMs);
           },
         );
