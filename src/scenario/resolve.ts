@@ -281,6 +281,12 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     problems.push({ path: 'cluster.processes', message: 'queue: shared keeps the nodes in one process (they share one in-memory queue); leave cluster.processes unset or false' });
   }
 
+  // A WebSocket connection sends no preamble (the text message MX stands in for it).
+  const everyEntryIsWebSocket = p.route?.transport === 'websocket' ||
+    (target === 'external' && !!p.external?.nodes.length && p.external.nodes.every((n) => /^wss:\/\//i.test(n.polling)));
+  if (p.fleet?.preamble !== undefined && everyEntryIsWebSocket) {
+    problems.push({ path: 'fleet.preamble', message: 'polling over WebSockets sends no preamble (the text message MX stands in for it); leave fleet.preamble out' });
+  }
   if (p.route?.transport === 'websocket') {
     if (!(WEBSOCKET_ROUTE_KINDS as readonly string[]).includes(routeKind)) {
       problems.push({ path: 'route.transport', message: `polling over WebSockets is available with route kind ${WEBSOCKET_ROUTE_KINDS.join(' or ')}, not ${routeKind}` });

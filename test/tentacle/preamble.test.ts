@@ -80,3 +80,15 @@ for (const [style, bytes] of [['lf', LF_START], ['crlf', CRLF_START]] as const) 
     t.same(server.received.slice(0, 2).map((b) => b.toString('latin1')), [bytes, bytes]);
   });
 }
+
+t.test('fleet.preamble with polling over WebSockets (no preamble there) is rejected, naming the field', async (t) => {
+  t.throws(
+    () => scenarioFromObject({ name: 'ws', route: { kind: 'direct', transport: 'websocket' }, fleet: { preamble: 'lf' }, duration: '5s' }, 'ws'),
+    { name: 'PollfleetError', message: /fleet\.preamble.*WebSockets/ },
+  );
+  t.throws(
+    () => scenarioFromObject({ name: 'ws', target: 'external', external: { nodes: [{ polling: 'wss://octopus.example.com/OctopusComms', thumbprint: 'A'.repeat(40) }] }, fleet: { preamble: 'crlf' }, duration: '5s' }, 'ws'),
+    { name: 'PollfleetError', message: /fleet\.preamble/ },
+  );
+  t.doesNotThrow(() => scenarioFromObject({ name: 'ws', route: { kind: 'direct', transport: 'websocket' }, duration: '5s' }, 'ws'));
+});
