@@ -105,7 +105,8 @@ export function errorDataOf(e: unknown): ErrorData {
   if (e === null || typeof e !== 'object') return out;
   const x = e as Record<string, unknown>;
   if (typeof x['status'] === 'number' && Number.isInteger(x['status'])) out.status = x['status'];
-  for (const f of ['expectedThumbprint', 'presentedThumbprint', 'node', 'address'] as const) {
+  for (const f of ERROR_DATA_FIELDS) {
+    if (f === 'status') continue;
     const v = x[f];
     if (typeof v === 'string' && v !== '') out[f] = v;
   }
@@ -125,7 +126,8 @@ export function exitCodeFor(kind: ErrorKind): number {
  * environment; anything else (TypeError, RangeError, a thrown string ...) nobody expected.
  */
 export function isInternalError(e: unknown): boolean {
-  if (e instanceof PollfleetError) return e.kind === 'internal';
+  const kind = knownKindOf(e);
+  if (kind !== null) return kind === 'internal';
   const code = (e as { code?: unknown } | null)?.code;
   return !(typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code));
 }
@@ -136,8 +138,15 @@ export function isInternalError(e: unknown): boolean {
  * The table is documented in `pollfleet --help` and the README.
  */
 export function exitCodeForError(e: unknown): number {
-  if (e instanceof PollfleetError) return exitCodeFor(e.kind);
+  const kind = knownKindOf(e);
+  if (kind !== null) return exitCodeFor(kind);
   return isInternalError(e) ? EXIT_INTERNAL_ERROR : EXIT_BAD_INPUT;
+}
+
+/** The kind of our own errors, also after cloning (worker threads, IPC keep fields, not classes); null otherwise. */
+function knownKindOf(e: unknown): ErrorKind | null {
+  const k = (e as { kind?: unknown } | null)?.kind;
+  return typeof k === 'string' && KNOWN_KINDS.has(k) ? (k as ErrorKind) : null;
 }
 
 /** Every error kind, checked against ErrorKind at compile time (both directions). */

@@ -33,6 +33,8 @@ t.test('the mapping: each kind of failure has its own code', async (t) => {
   t.equal(exitCodeForError(new RangeError('Invalid array length')), EXIT_INTERNAL_ERROR);
   t.equal(exitCodeForError('a thrown string'), EXIT_INTERNAL_ERROR);
   t.equal(isInternalError(new PollfleetError('tcp.refused', 'x')), false);
+  t.equal(exitCodeForError(structuredClone({ kind: 'scenario.invalid', message: 'x' })), EXIT_BAD_INPUT, 'a cloned error keeps its kind');
+  t.equal(exitCodeForError(Object.assign(new Error('x'), { kind: 'protocol.http-response' })), EXIT_BAD_INPUT, 'the protocol layer\'s errors are not bugs');
 });
 
 t.test('a real internal error path: reportError on an exception nobody expected says it is a bug, exit 3', async (t) => {
