@@ -10,6 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { scenarioFromObject } from '../src/scenario/loader.js';
 import { runScenario } from '../src/run/run-scenario.js';
+import { judge } from '../src/verdict/judge.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -79,4 +80,5 @@ console.log(`peak RSS: fleet process ${mib(peakFleetRss)} MiB (${kib(peakFleetRs
 console.log(`pickup p50 ${result.summary.pickupMs?.p50} ms, p99 ${result.summary.pickupMs?.p99} ms, max ${result.summary.pickupMs?.max} ms`);
 console.log(`coverage final ${result.summary.coverage.final}, min ${result.summary.coverage.min}; expired ${result.summary.requests?.expired}; errors ${JSON.stringify(result.summary.errors)}`);
 for (const [kind, example] of Object.entries(result.summary.errorExamples)) console.log(`  ${kind}: ${example}`);
-console.log(`verdict: ${result.verdict.pass ? 'PASS' : 'FAIL'} ${result.verdict.reasons.join('; ')}`);
+const { verdict } = judge(result, s);
+console.log(`verdict: ${verdict.pass ? 'PASS' : 'FAIL'} ${verdict.reasons.join('; ')}`);

@@ -2,10 +2,10 @@ import { PollfleetError, describeError } from '../core/errors.js';
 import { HistoryStore } from '../outputs/history-store.js';
 import { pushMetrics, pushgatewayUrl } from '../outputs/pushgateway.js';
 import { renderPrometheus } from '../report/render-prometheus.js';
-import type { Result } from '../result/result.js';
+import type { MeasuredResult, Result } from '../result/result.js';
 import { CHECK_DEFAULTS } from '../scenario/defaults.js';
 import type { Scenario } from '../scenario/resolve.js';
-import { finishResult, thresholdsFor } from '../verdict/judge.js';
+import { judge, thresholdsFor } from '../verdict/judge.js';
 import { historyLookup, historyThresholds, historyWindow } from '../verdict/history-thresholds.js';
 import { parseThresholds } from '../verdict/threshold-parser.js';
 
@@ -40,15 +40,14 @@ export function openRunOutputs(o: { history?: string; pushgateway?: string }): R
 }
 
 /**
- * Judge a finished run again with its history thresholds fed from the store (previous runs
- * of the same scenario and route). Without a store, or without history thresholds, the
- * Result is returned as it is (a history reference with no previous runs passes).
+ * Judge a measured run once: the scenario's and the command line's thresholds, with history
+ * references fed from the store (previous runs of the same scenario and route). Without a
+ * store, a history reference has nothing to compare with and passes.
  */
-export function judgeWithHistory(result: Result, s: Scenario, extra: string[], store: HistoryStore | null): Result {
-  if (!store) return result;
-  const window = historyWindow(parseThresholds(thresholdsFor(s, extra)));
-  if (window === 0) return result;
-  return finishResult(result, s, extra, { history: historyLookup(store, result.name, result.route, window) });
+export function judgeRun(measured: MeasuredResult, s: Scenario, extra: string[], store: HistoryStore | null): Result {
+  const window = store ? historyWindow(parseThresholds(thresholdsFor(s, extra))) : 0;
+  if (!store || window === 0) return judge(measured, s, extra);
+  return judge(measured, s, extra, { history: historyLookup(store, measured.name, measured.route, window) });
 }
 
 /** Append the run; an interrupted run is not kept (its figures cover only part of a run). Returns the run id or null. */

@@ -35,6 +35,8 @@ export type ErrorKind =
   | 'api.unauthorized'
   | 'api.error'
   | 'registration.failed'
+  // a fault could not act (what it needs is not in the path)
+  | 'fault.unavailable'
   // verdict
   | 'threshold.failed'
   | 'internal';
@@ -158,6 +160,7 @@ export const ERROR_KINDS = [
   'protocol.message-too-large', 'protocol.bad-message', 'protocol.stream-mismatch', 'protocol.http-response',
   'timeout.receive', 'timeout.heartbeat', 'closed.by-peer', 'api.unauthorized', 'api.error',
   'registration.failed', 'threshold.failed', 'internal',
+  'fault.unavailable',
 ] as const satisfies readonly ErrorKind[];
 type MissingKinds = Exclude<ErrorKind, (typeof ERROR_KINDS)[number]>;
 const allKindsListed: [MissingKinds] extends [never] ? true : MissingKinds = true;

@@ -1,13 +1,23 @@
-import { balancerOf, targetNode, type FaultActionDefinition } from './fault-action.js';
+import type { FaultDefinition } from './fault-definition.js';
+import { faultSubject } from './fault-spec.js';
+import { balancerOf, targetNode } from './fault-context.js';
+import { noParams, resolveNoParams, type NoParams } from './fault-params.js';
 
 /** Take the target out of the balancer (new flows stop; existing ones last the deregistration delay); for: register. */
-export const deregisterAction = {
-  action: 'deregister',
+export const deregisterFault = {
+  kind: 'deregister',
+  params: noParams,
+  resolve: resolveNoParams,
+  targets: { 'balancer-target': ['balancer-simulator'] },
   blocksTarget: false,
-  apply: async (f, ctx) => {
+  undoes: [],
+  losesQueuedWork: false,
+  apply: (f, ctx) => {
     balancerOf(f, ctx).deregister(targetNode(f));
   },
-  revert: async (f, ctx) => {
+  revert: (f, ctx) => {
     balancerOf(f, ctx).register(targetNode(f));
   },
-} satisfies FaultActionDefinition;
+  describe: () => '',
+  story: (f) => ({ what: `${faultSubject(f)} was deregistered from the balancer`, back: 'they noticed' }),
+} satisfies FaultDefinition<'deregister', typeof noParams, NoParams>;

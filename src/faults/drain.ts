@@ -1,13 +1,23 @@
-import { targetNode, type FaultActionDefinition } from './fault-action.js';
+import type { FaultDefinition } from './fault-definition.js';
+import { faultSubject } from './fault-spec.js';
+import { targetNode } from './fault-context.js';
+import { noParams, resolveNoParams, type NoParams } from './fault-params.js';
 
 /** Drain mode: ping answers 418, existing connections are still served; for: undrain. */
-export const drainAction = {
-  action: 'drain',
+export const drainFault = {
+  kind: 'drain',
+  params: noParams,
+  resolve: resolveNoParams,
+  targets: { node: [] },
   blocksTarget: false,
-  apply: async (f, ctx) => {
+  undoes: [],
+  losesQueuedWork: false,
+  apply: (f, ctx) => {
     ctx.cluster.setDraining(targetNode(f), true);
   },
-  revert: async (f, ctx) => {
+  revert: (f, ctx) => {
     ctx.cluster.setDraining(targetNode(f), false);
   },
-} satisfies FaultActionDefinition;
+  describe: () => '',
+  story: (f) => ({ what: `${faultSubject(f)} was put in drain mode (ping 418)`, back: 'they noticed' }),
+} satisfies FaultDefinition<'drain', typeof noParams, NoParams>;

@@ -1,15 +1,13 @@
 import type { RunningNode } from '../cluster/embedded-cluster.js';
 import { FaultProxy } from '../network/toxics/fault-proxy.js';
 import { FAULT_DEFAULTS } from '../scenario/defaults.js';
-import type { FaultSpec } from './resolve-faults.js';
+import type { FaultProxyTargets } from './fault-context.js';
 
 /** One fault proxy per node, standing where the route would otherwise reach the node. */
-export interface FaultProxies {
+export interface FaultProxies extends FaultProxyTargets {
   /** The nodes as the route sees them: polling host/port of each node's proxy. */
   nodes: RunningNode[];
   byNode: Map<string, FaultProxy>;
-  /** The proxies a fault acts on (one node's, or all for `route`). */
-  targets(f: FaultSpec): FaultProxy[];
   stop(): Promise<void>;
 }
 

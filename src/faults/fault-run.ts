@@ -4,25 +4,15 @@ import { FaultAnalyzer, type AnalyzedFault } from '../metrics/fault-analysis.js'
 import type { Phase, Recorder } from '../metrics/recorder.js';
 import type { FaultResult, TimelinePoint } from '../result/result.js';
 import { BACKOFF_DEFAULTS } from '../scenario/defaults.js';
-import { formatDuration } from '../scenario/duration.js';
-import { needsFaultProxy, type FaultSpec } from './resolve-faults.js';
+import { needsFaultProxy } from './resolve-faults.js';
 import type { Scenario } from '../scenario/resolve.js';
 import type { ServerEntry } from '../tentacle/server-entry.js';
 import type { RouteEnvironment } from '../environment/routes/route.js';
+import { faultStory } from '../verdict/fault-story.js';
+import { faultNode } from './fault-spec.js';
 import { startFaultProxies, type FaultProxies } from './fault-proxies.js';
 import { FaultTimeline } from './fault-timeline.js';
-import { FAULT_ACTIONS } from './fault-registry.js';
-
-function detail(f: FaultSpec): string {
-  switch (f.action) {
-    case 'latency': return `${f.latencyMs} ms${f.jitterMs ? ` +- ${f.jitterMs} ms` : ''}${f.direction !== 'both' ? ` ${f.direction}` : ''}`;
-    case 'bandwidth': return `${f.bytesPerSec} bytes/s`;
-    case 'slice': return `~${f.sliceBytes}-byte`;
-    case 'limit-data': return `${f.limitBytes} bytes`;
-    case 'idle-timeout': return formatDuration(f.idleTimeoutMs);
-    default: return '';
-  }
-}
+import { faultDefinition } from './fault-registry.js';
 
 /**
  * Everything a run does for its fault timeline, in one place the orchestrator calls at
@@ -81,10 +71,10 @@ export class FaultRun {
       name: f.name,
       action: f.action,
       target: f.targetText,
-      node: f.target.kind === 'node' || f.target.kind === 'balancer-target' ? f.target.node : null,
+      node: faultNode(f),
       forMs: f.forMs,
-      blocksTarget: FAULT_ACTIONS[f.action].blocksTarget,
-      detail: detail(f),
+      blocksTarget: faultDefinition(f.action).blocksTarget,
+      losesQueuedWork: faultDefinition(f.action).losesQueuedWork,
     }));
     this.#analyzer = new FaultAnalyzer({
       faults,
@@ -134,8 +124,15 @@ export class FaultRun {
     return this.#timeline.phase(share) ?? 'steady';
   }
 
+  /** One FaultResult per fault, its story told from the measured facts and the kind's words (src/verdict/fault-story.ts). */
   results(timeline: readonly TimelinePoint[]): FaultResult[] {
-    return this.#analyzer?.results(timeline) ?? [];
+    if (!this.#analyzer) return [];
+    const receiveRequestTimeoutMs = this.#s.protocol.receiveRequestTimeoutMs;
+    return this.#analyzer.measure(timeline).map(({ result, facts }, i) => {
+      const f = this.#s.faults[i]!;
+      result.story = faultStory(result, faultDefinition(f.action).story(f), { ...facts, receiveRequestTimeoutMs });
+      return result;
+    });
   }
 
   /** Cancel faults not yet due, then close the proxies. */

@@ -1,7 +1,6 @@
 import { now } from '../core/clock.js';
-import type { FaultSpec } from './resolve-faults.js';
-import type { FaultContext } from './fault-action.js';
-import { FAULT_ACTIONS } from './fault-registry.js';
+import type { FaultContext } from './fault-context.js';
+import { faultDefinition, type FaultSpec } from './fault-registry.js';
 
 /** What the timeline tells whoever measures it (src/metrics/fault-analysis.ts). */
 export interface FaultTimelineHooks {
@@ -13,7 +12,8 @@ export interface FaultTimelineHooks {
 /**
  * Runs a scenario's fault timeline against the running environment. Times count from the
  * start of the steady phase (`start(steadyFrom)`); each fault is applied at its time and,
- * with `for`, undone that long after. Faults run one after another in time order; an
+ * with `for`, undone that long after (the kind's revert); a kind that `undoes` others ends
+ * them on its target (restart ends a crash). Faults run one after another in time order; an
  * action that fails is reported, not thrown (the run goes on and the Result says so).
  */
 export class FaultTimeline {
@@ -70,7 +70,7 @@ export class FaultTimeline {
 
   async #apply(f: FaultSpec, i: number): Promise<void> {
     if (this.#stopped) return;
-    const def = FAULT_ACTIONS[f.action];
+    const def = faultDefinition(f.action);
     this.#ctx.log(`fault ${f.name}: ${f.action} ${f.targetText}${f.forMs !== null ? ` for ${f.forMs} ms` : ''}`);
     const at = now();
     // a fault with `for` ends when it is undone; one without, that a later action undoes (crash ... restart), ends then
@@ -94,13 +94,13 @@ export class FaultTimeline {
   }
 
   #isUndoneLater(f: FaultSpec, i: number): boolean {
-    return this.#faults.some((g, j) => j > i && g.targetText === f.targetText && (FAULT_ACTIONS[g.action].undoes ?? []).includes(f.action));
+    return this.#faults.some((g, j) => j > i && g.targetText === f.targetText && faultDefinition(g.action).undoes.includes(f.action));
   }
 
   /** `f` undoes earlier faults on its target that wait for it: they end now. */
   #endUndone(f: FaultSpec): void {
-    const undoes = FAULT_ACTIONS[f.action].undoes;
-    if (!undoes) return;
+    const undoes = faultDefinition(f.action).undoes;
+    if (!undoes.length) return;
     for (const j of [...this.#awaitingUndo]) {
       const g = this.#faults[j]!;
       if (g.targetText !== f.targetText || !undoes.includes(g.action)) continue;
@@ -113,7 +113,7 @@ export class FaultTimeline {
   }
 
   async #revert(f: FaultSpec, i: number): Promise<void> {
-    const def = FAULT_ACTIONS[f.action];
+    const def = faultDefinition(f.action);
     this.#ctx.log(`fault ${f.name}: undone`);
     try {
       await def.revert?.(f, this.#ctx);

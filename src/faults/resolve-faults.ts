@@ -1,59 +1,16 @@
-import { FAULT_DEFAULTS } from '../scenario/defaults.js';
 import { formatDuration } from '../scenario/duration.js';
+import type { AnyFaultDefinition, FaultCapability } from './fault-definition.js';
+import { FAULT_TARGET_KINDS, type FaultTarget, type FaultTargetKind } from './fault-spec.js';
 import type { FaultInput } from './fault-schema.js';
-import { FAULT_ACTIONS } from './fault-schema.js';
+import { faultDefinition, type FaultKind, type FaultSpec } from './fault-registry.js';
 
-export type FaultAction = (typeof FAULT_ACTIONS)[number];
-
-/** What a fault acts on. */
-export type FaultTarget =
-  | { kind: 'node'; node: string }
-  /** One target of the layer-4 balancer (its registration, health, flows). */
-  | { kind: 'balancer-target'; node: string }
-  /** The balancer as a whole (idle timeout, every flow). */
-  | { kind: 'balancer' }
-  /** Every polling connection (through the fault proxies). */
-  | { kind: 'route' };
-
-/** A fault with every parameter resolved (nothing downstream needs `??`). */
-export interface FaultSpec {
-  /** As written, or `action@target`. */
-  name: string;
-  action: FaultAction;
-  target: FaultTarget;
-  /** The target as written (`node2`, `balancer:node2`, `route`). */
-  targetText: string;
-  /** From the start of the steady phase. */
-  atMs: number;
-  /** Undone after this long; null = not undone within the run (or an instantaneous action). */
-  forMs: number | null;
-  /** Share of connections a network fault hits (Toxiproxy's toxicity). */
-  share: number;
-  direction: 'upstream' | 'downstream' | 'both';
-  latencyMs: number;
-  jitterMs: number;
-  bytesPerSec: number;
-  sliceBytes: number;
-  sliceDelayMs: number;
-  limitBytes: number;
-  idleTimeoutMs: number;
-}
+export type { FaultTarget } from './fault-spec.js';
+export type { FaultKind, FaultSpec } from './fault-registry.js';
 
 export interface FaultProblem {
   path: string;
   message: string;
 }
-
-/** Actions that act on a node process of the embedded cluster. */
-const NODE_ACTIONS: readonly FaultAction[] = ['crash', 'restart', 'hang', 'resume', 'stop', 'start', 'drain', 'undrain'];
-/** Actions that act on one target of the layer-4 balancer simulator. */
-const BALANCER_TARGET_ACTIONS: readonly FaultAction[] = ['deregister', 'register', 'unhealthy'];
-/** Actions carried by the fault proxy (or, for balancer targets, by the balancer simulator). */
-export const NETWORK_ACTIONS: readonly FaultAction[] = ['latency', 'bandwidth', 'blackhole', 'reset', 'slice', 'limit-data', 'reconnect-storm'];
-/** Actions that need the node in its own process (real signals). */
-const PROCESS_ACTIONS: readonly FaultAction[] = ['crash', 'hang'];
-/** Network actions the balancer simulator can do itself on `balancer:<node>` / `balancer`. */
-const BALANCER_NETWORK_ACTIONS: readonly FaultAction[] = ['blackhole', 'reset', 'reconnect-storm'];
 
 const BALANCED_ROUTES = ['single-address', 'nlb-unique-port'];
 
@@ -67,14 +24,45 @@ function parseTarget(text: string, nodeNames: string[]): FaultTarget | string {
   return m ? { kind: 'balancer-target', node } : { kind: 'node', node };
 }
 
-/** Does a fault of this scenario need a fault proxy in front of the nodes? */
-export function needsFaultProxy(faults: readonly FaultSpec[]): boolean {
-  return faults.some((f) => NETWORK_ACTIONS.includes(f.action) && (f.target.kind === 'node' || f.target.kind === 'route'));
+function acceptedTargets(d: AnyFaultDefinition): FaultTargetKind[] {
+  return FAULT_TARGET_KINDS.filter((k) => d.targets[k] !== undefined);
 }
 
 /**
- * Resolve and check the fault timeline against the rest of the scenario. Every problem
- * is returned with its path (`faults[2].target: ...`).
+ * What a fault needs on this target: what its kind needs there -- or, on a target it does
+ * not accept, what it needs on every target it accepts -- and the balancer simulator for
+ * any balancer target.
+ */
+function needsOf(d: AnyFaultDefinition, target: FaultTargetKind): Set<FaultCapability> {
+  const accepted = acceptedTargets(d).map((k) => d.targets[k]!);
+  const own = d.targets[target] ?? accepted.reduce((common, caps) => common.filter((c) => caps.includes(c)));
+  const needs = new Set<FaultCapability>(own);
+  if (target === 'balancer' || target === 'balancer-target') needs.add('balancer-simulator');
+  return needs;
+}
+
+/** Why a target is wrong for a kind, and what to write instead. */
+function wrongTarget(d: AnyFaultDefinition, example: string): string {
+  const accepted = acceptedTargets(d).join(' ');
+  const a = d.kind;
+  switch (accepted) {
+    case 'node': return `${a} ${d.actsOn ?? 'acts on a node'}: write the node name (e.g. ${example})`;
+    case 'balancer-target': return `${a} ${d.actsOn ?? 'acts on a balancer target'}: write balancer:<node> (e.g. balancer:${example})`;
+    case 'balancer': return `${a} ${d.actsOn ?? 'acts on the balancer'}: write target: balancer`;
+    case 'node route': return `${a} ${d.actsOn ?? 'is applied by the fault proxy'}: target a node (e.g. ${example}) or route`;
+    default: return `${a} ${d.actsOn ?? 'cannot act on this target'}: write one of ${accepted.split(' ').join(', ')}`;
+  }
+}
+
+/** Does a fault of this scenario need a fault proxy in front of the nodes? */
+export function needsFaultProxy(faults: readonly FaultSpec[]): boolean {
+  return faults.some((f) => needsOf(faultDefinition(f.action), f.target.kind).has('fault-proxy'));
+}
+
+/**
+ * Resolve and check the fault timeline against the rest of the scenario, reading what each
+ * kind accepts and needs from its definition. Every problem is returned with its path
+ * (`faults[2].target: ...`).
  */
 export function resolveFaults(
   input: FaultInput[] | undefined,
@@ -83,6 +71,7 @@ export function resolveFaults(
   const problems: FaultProblem[] = [];
   const faults: FaultSpec[] = [];
   const names = new Set<string>();
+  const isBalanced = BALANCED_ROUTES.includes(ctx.routeKind) && ctx.balancer === 'simulator';
   (input ?? []).forEach((f, i) => {
     const path = `faults[${i}]`;
     if (ctx.target === 'external') {
@@ -94,28 +83,19 @@ export function resolveFaults(
       problems.push({ path: `${path}.target`, message: target });
       return;
     }
-    const isBalanced = BALANCED_ROUTES.includes(ctx.routeKind) && ctx.balancer === 'simulator';
-    const a = f.action;
-    if (NODE_ACTIONS.includes(a) && target.kind !== 'node') {
-      problems.push({ path: `${path}.target`, message: `${a} acts on a node: write the node name (e.g. ${ctx.nodeNames[0]})` });
+    const a: FaultKind = f.action;
+    const def = faultDefinition(a);
+    if (def.targets[target.kind] === undefined) {
+      problems.push({ path: `${path}.target`, message: wrongTarget(def, ctx.nodeNames[0] ?? 'node1') });
     }
-    if (PROCESS_ACTIONS.includes(a) && !ctx.processes) {
+    const needs = needsOf(def, target.kind);
+    if (needs.has('node-processes') && !ctx.processes) {
       problems.push({ path: `${path}.action`, message: `${a} sends a real signal to the node process: leave cluster.processes true (and queue per-node)` });
     }
-    if (BALANCER_TARGET_ACTIONS.includes(a) || a === 'idle-timeout' || (target.kind === 'balancer' || target.kind === 'balancer-target')) {
-      if (!isBalanced) {
-        problems.push({ path: `${path}.target`, message: `${a} on ${f.target} needs the layer-4 balancer simulator in the path (route single-address or nlb-unique-port, balancer simulator)` });
-      }
+    if (needs.has('balancer-simulator') && !isBalanced) {
+      problems.push({ path: `${path}.target`, message: `${a} on ${f.target} needs the layer-4 balancer simulator in the path (route single-address or nlb-unique-port, balancer simulator)` });
     }
-    if (BALANCER_TARGET_ACTIONS.includes(a) && target.kind !== 'balancer-target') {
-      problems.push({ path: `${path}.target`, message: `${a} acts on a balancer target: write balancer:<node> (e.g. balancer:${ctx.nodeNames[0]})` });
-    }
-    if (a === 'idle-timeout' && target.kind !== 'balancer') {
-      problems.push({ path: `${path}.target`, message: 'idle-timeout changes the balancer\'s idle timeout: write target: balancer' });
-    }
-    if (NETWORK_ACTIONS.includes(a) && (target.kind === 'balancer' || target.kind === 'balancer-target') && !BALANCER_NETWORK_ACTIONS.includes(a)) {
-      problems.push({ path: `${path}.target`, message: `${a} is applied by the fault proxy: target a node (e.g. ${ctx.nodeNames[0]}) or route` });
-    }
+    // a fault proxy is started by the run whenever a fault needs one: nothing to check
     if (f.at > ctx.durationMs) {
       problems.push({ path: `${path}.at`, message: `${formatDuration(f.at)} is after the end of the steady phase (duration ${formatDuration(ctx.durationMs)}); faults count from the start of the steady phase` });
     }
@@ -128,26 +108,10 @@ export function resolveFaults(
     for (let k = 2; names.has(unique); k++) unique = `${name}#${k}`;
     if (f.name && names.has(f.name)) problems.push({ path: `${path}.name`, message: `"${f.name}" is used twice` });
     names.add(unique);
-    const p = f as Partial<Record<string, unknown>>;
-    const num = (k: string, d: number): number => (typeof p[k] === 'number' ? (p[k] as number) : d);
-    faults.push({
-      name: unique,
-      action: a,
-      target,
-      targetText: f.target,
-      atMs: f.at,
-      forMs,
-      share: num('share', FAULT_DEFAULTS.share),
-      direction: (p['direction'] as FaultSpec['direction'] | undefined) ?? FAULT_DEFAULTS.direction,
-      latencyMs: num('latencyMs', 0),
-      jitterMs: num('jitterMs', 0),
-      bytesPerSec: num('bytesPerSec', 0),
-      sliceBytes: num('sliceBytes', FAULT_DEFAULTS.sliceBytes),
-      sliceDelayMs: num('delayMs', 0),
-      limitBytes: num('bytes', 0),
-      idleTimeoutMs: num('idleTimeout', 0),
-    });
+    const { name: _name, at: _at, target: _target, action: _action, for: _for, ...params } = f as FaultInput & { for?: number };
+    faults.push({ name: unique, action: a, target, targetText: f.target, atMs: f.at, forMs, ...def.resolve(params) } as FaultSpec);
   });
   faults.sort((x, y) => x.atMs - y.atMs);
   return { faults, problems };
 }
+

@@ -1,11 +1,20 @@
-import { targetNode, type FaultActionDefinition } from './fault-action.js';
+import type { FaultDefinition } from './fault-definition.js';
+import { faultSubject } from './fault-spec.js';
+import { targetNode } from './fault-context.js';
+import { noParams, resolveNoParams, type NoParams } from './fault-params.js';
 
 /** Leave drain mode (ping answers 200 again). */
-export const undrainAction = {
-  action: 'undrain',
+export const undrainFault = {
+  kind: 'undrain',
+  params: noParams,
+  resolve: resolveNoParams,
+  targets: { node: [] },
   blocksTarget: false,
   undoes: ['drain'],
-  apply: async (f, ctx) => {
+  losesQueuedWork: false,
+  apply: (f, ctx) => {
     ctx.cluster.setDraining(targetNode(f), false);
   },
-} satisfies FaultActionDefinition;
+  describe: () => '',
+  story: (f) => ({ what: `${faultSubject(f)} left drain mode`, back: 'they noticed' }),
+} satisfies FaultDefinition<'undrain', typeof noParams, NoParams>;

@@ -1,13 +1,23 @@
-import { balancerOf, targetNode, type FaultActionDefinition } from './fault-action.js';
+import type { FaultDefinition } from './fault-definition.js';
+import { faultSubject } from './fault-spec.js';
+import { balancerOf, targetNode } from './fault-context.js';
+import { noParams, resolveNoParams, type NoParams } from './fault-params.js';
 
 /** Mark the balancer target unhealthy (as if its probes failed); for: healthy again. */
-export const unhealthyAction = {
-  action: 'unhealthy',
+export const unhealthyFault = {
+  kind: 'unhealthy',
+  params: noParams,
+  resolve: resolveNoParams,
+  targets: { 'balancer-target': ['balancer-simulator'] },
   blocksTarget: false,
-  apply: async (f, ctx) => {
+  undoes: [],
+  losesQueuedWork: false,
+  apply: (f, ctx) => {
     balancerOf(f, ctx).setHealth(targetNode(f), false);
   },
-  revert: async (f, ctx) => {
+  revert: (f, ctx) => {
     balancerOf(f, ctx).setHealth(targetNode(f), true);
   },
-} satisfies FaultActionDefinition;
+  describe: () => '',
+  story: (f) => ({ what: `balancer target ${faultSubject(f)} was marked unhealthy`, back: 'they noticed' }),
+} satisfies FaultDefinition<'unhealthy', typeof noParams, NoParams>;

@@ -1,9 +1,8 @@
 import type { PollfleetEvent } from '../core/events.js';
-import { formatClock, formatMs } from '../report/format.js';
 import type { FaultResult, TimelinePoint } from '../result/result.js';
 import { DurationHistogram } from '../result/histogram.js';
 
-/** One fault as the analysis needs it (from the resolved scenario and the action's definition). */
+/** One fault as the analysis needs it (from the resolved scenario and its kind's definition). */
 export interface AnalyzedFault {
   name: string;
   action: string;
@@ -14,8 +13,28 @@ export interface AnalyzedFault {
   forMs: number | null;
   /** The target is unreachable until the fault is undone: recovery counts from the fault's end. */
   blocksTarget: boolean;
-  /** For stories: the parameters in plain words, e.g. "200 ms +- 50 ms". */
-  detail: string;
+  /** Requests still queued on the node when the fault ends are lost (crash, stop). */
+  losesQueuedWork: boolean;
+}
+
+/** What a fault's story is built from beyond its FaultResult (src/verdict/fault-story.ts). */
+export interface FaultFacts {
+  /** The fault started before the run ended. */
+  started: boolean;
+  /** The node the fault hit; null = every node (route, balancer). */
+  node: string | null;
+  /** Requests still queued on the node when its process went away (counted in `expired`). */
+  lost: number;
+  /** Coverage whole again, ms since run start (null: not within the run). */
+  fullAtMs: number | null;
+  /** The fault's end, ms since run start (null: not undone within the run). */
+  endAtMs: number | null;
+}
+
+/** One fault's numbers (its story still empty) and the facts its story is built from. */
+export interface FaultMeasurement {
+  result: FaultResult;
+  facts: FaultFacts;
 }
 
 export interface FaultAnalysisPlan {
@@ -101,7 +120,7 @@ export class FaultAnalyzer {
     if (!tr) return;
     tr.endAt = at;
     // a node process that went away took its queue with it: what was still queued is lost
-    if (tr.fault.node !== null && ['crash', 'stop'].includes(tr.fault.action)) {
+    if (tr.fault.node !== null && tr.fault.losesQueuedWork) {
       const pending = this.#pending.get(tr.fault.node)!;
       tr.lost += pending.size;
       pending.clear();
@@ -170,22 +189,28 @@ export class FaultAnalyzer {
     }
   };
 
-  /** One FaultResult per fault, in timeline order (faults that never started are reported as such). */
+  /** One FaultResult per fault, in timeline order (faults that never started are reported as such); stories are left empty. */
   results(timeline: readonly TimelinePoint[]): FaultResult[] {
+    return this.measure(timeline).map((m) => m.result);
+  }
+
+  /** One measurement per fault, in timeline order: the numbers, and the facts for its story. */
+  measure(timeline: readonly TimelinePoint[]): FaultMeasurement[] {
     return this.#p.faults.map((fault, i) => this.#result(fault, this.#t[i], timeline));
   }
 
-  #result(fault: AnalyzedFault, tr: Tracking | undefined, timeline: readonly TimelinePoint[]): FaultResult {
+  #result(fault: AnalyzedFault, tr: Tracking | undefined, timeline: readonly TimelinePoint[]): FaultMeasurement {
     const p = this.#p;
     const base = { name: fault.name, action: fault.action, target: fault.target, forMs: fault.forMs, backoff: p.backoff };
     const detection = new DurationHistogram();
     const recovery = new DurationHistogram();
     if (!tr) {
-      return {
+      const result: FaultResult = {
         ...base, atMs: 0, affectedPairs: 0, detectionMs: detection.quantiles(), recoveryMs: recovery.quantiles(),
         timeToFullCoverageMs: null, queuedDuringFault: 0, expired: 0, reconnectAttempts: 0, peakHandshakesPerSec: 0,
-        story: `${fault.name} did not start: the run ended first.`, pass: false, reasons: ['the fault did not start before the run ended'],
+        story: '', pass: false, reasons: ['the fault did not start before the run ended'],
       };
+      return { result, facts: { started: false, node: fault.node, lost: 0, fullAtMs: null, endAtMs: null } };
     }
     let lastRecovered = 0;
     for (const [key, at] of tr.detectedAt) {
@@ -231,77 +256,10 @@ export class FaultAnalyzer {
       pass: reasons.length === 0,
       reasons,
     };
-    r.story = faultStory(r, fault, { lost: tr.lost, fullAtRel: fullAt === null ? null : fullAt - p.runStartedAt, endRel: ref === null ? null : ref - p.runStartedAt, receiveRequestTimeoutMs: p.receiveRequestTimeoutMs });
-    return r;
+    return {
+      result: r,
+      facts: { started: true, node: fault.node, lost: tr.lost, fullAtMs: fullAt === null ? null : fullAt - p.runStartedAt, endAtMs: ref === null ? null : ref - p.runStartedAt },
+    };
   }
 }
 
-const s = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-
-/** How each action reads in a story: what happened, and what "returned" means. */
-function phrases(f: AnalyzedFault): { what: string; back: string } {
-  const t = f.node ?? (f.target === 'route' ? 'every polling connection' : 'the balancer');
-  switch (f.action) {
-    case 'crash': return { what: `${t} crashed (SIGKILL)`, back: `${t} returned` };
-    case 'hang': return { what: `${t} hung (SIGSTOP)`, back: `${t} resumed` };
-    case 'stop': return { what: `${t} stopped gracefully`, back: `${t} started again` };
-    case 'drain': return { what: `${t} was put in drain mode (ping 418)`, back: 'they noticed' };
-    case 'deregister': return { what: `${t} was deregistered from the balancer`, back: 'they noticed' };
-    case 'unhealthy': return { what: `balancer target ${t} was marked unhealthy`, back: 'they noticed' };
-    case 'latency': return { what: `${f.detail} latency was added on ${f.target}`, back: 'they noticed' };
-    case 'bandwidth': return { what: `bandwidth on ${f.target} was limited to ${f.detail}`, back: 'they noticed' };
-    case 'blackhole': return { what: `traffic on ${f.target} was blackholed (dropped, nothing closed)`, back: 'the blackhole was lifted' };
-    case 'reset': return { what: `connections on ${f.target} were reset (RST)`, back: 'the reset' };
-    case 'slice': return { what: `writes on ${f.target} were sliced into ${f.detail} pieces`, back: 'they noticed' };
-    case 'limit-data': return { what: `connections on ${f.target} were closed after ${f.detail}`, back: 'they noticed' };
-    case 'idle-timeout': return { what: `the balancer idle timeout was set to ${f.detail}`, back: 'they noticed' };
-    case 'reconnect-storm': return { what: `every connection on ${f.target} was reset at once (reconnect storm)`, back: 'the reset' };
-    case 'restart': return { what: `${t} was restarted`, back: `${t} returned` };
-    case 'resume': return { what: `${t} was resumed (SIGCONT)`, back: 'they noticed' };
-    case 'start': return { what: `${t} was started`, back: `${t} returned` };
-    case 'undrain': return { what: `${t} left drain mode`, back: 'they noticed' };
-    case 'register': return { what: `${t} was registered with the balancer`, back: 'they noticed' };
-    default: return { what: `${f.action} on ${f.target}`, back: 'they noticed' };
-  }
-}
-
-/** "node2 crashed (SIGKILL) at 0:30 for 40 s: 200 tentacles noticed within 0.1 s (p99); ..." */
-export function faultStory(
-  r: FaultResult,
-  f: AnalyzedFault,
-  x: { lost: number; fullAtRel: number | null; endRel: number | null; receiveRequestTimeoutMs: number },
-): string {
-  const ph = phrases(f);
-  const parts: string[] = [];
-  const head = `${ph.what} at ${formatClock(r.atMs)}${r.forMs !== null ? ` for ${formatMs(r.forMs)}` : ''}`;
-  const d = r.detectionMs;
-  const noticed = d.count;
-  if (r.affectedPairs === 0) parts.push('no connected pair was in its reach');
-  else if (noticed === 0) parts.push(`none of the ${s(r.affectedPairs, 'affected pair')} lost its connection`);
-  else {
-    parts.push(`${noticed === r.affectedPairs ? 'all ' : ''}${noticed}${noticed === r.affectedPairs ? '' : ` of ${r.affectedPairs}`} affected pairs noticed within ${formatMs(d.p99)} (p99, max ${formatMs(d.max)})`);
-  }
-  if (f.action === 'hang') {
-    parts.push(
-      `a stopped process's kernel still acknowledges data and TCP keep-alive probes, so keep-alive cannot reveal a hang: only the tentacle's receive timeout (${formatMs(x.receiveRequestTimeoutMs)}) can`,
-    );
-  }
-  const where = f.node ? ` on ${f.node}` : '';
-  if (r.expired > 0) {
-    const lostNote = x.lost > 0 ? ` (${x.lost} still queued when the process went away)` : '';
-    parts.push(`${s(r.expired, 'request')} queued${where} expired${lostNote} -- in real Octopus, failed task steps`);
-  } else if (r.queuedDuringFault > 0) parts.push(`${s(r.queuedDuringFault, 'request')} queued${where} during the fault, none expired`);
-  else parts.push('no work expired');
-  const rec = r.recoveryMs;
-  if (noticed > 0) {
-    if (rec.count === 0) parts.push('none of them was identified again within the run');
-    else {
-      const all = rec.count === noticed ? `all ${rec.count}` : `${rec.count} of ${noticed}`;
-      parts.push(`${all} were identified again ${formatMs(rec.p99)} (p99) after ${ph.back}, with ${s(r.reconnectAttempts, 'connection attempt')} (peak ${r.peakHandshakesPerSec}/s)`);
-    }
-  }
-  if (x.fullAtRel !== null) parts.push(`full coverage again at ${formatClock(x.fullAtRel)}`);
-  else if (x.endRel === null) parts.push('the fault lasted to the end of the run');
-  else parts.push('coverage did not return to 100 % within the run');
-  return `${head}: ${parts.join('; ')}.`;
-}

@@ -312,29 +312,38 @@ export class Recorder {
     return { covered, connected };
   }
 
-  /** Covered pairs and connected tentacles per node, now. */
-  snapshot(at: number): { covered: number; connected: number[] } {
+  /** Covered pairs, connected tentacles per node and covered tentacles per node, now. */
+  snapshot(at: number): { covered: number; connected: number[]; coveredPerNode: number[] } {
     const connected = new Array<number>(this.N).fill(0);
+    const coveredPerNode = new Array<number>(this.N).fill(0);
     let covered = 0;
     for (let t = 0; t < this.T; t++) {
       for (let n = 0; n < this.N; n++) {
         if (this.pairConns[t * this.N + n]! > 0) connected[n]!++;
-        if (this.isCovered(t, n, at)) covered++;
+        if (this.isCovered(t, n, at)) {
+          covered++;
+          coveredPerNode[n]!++;
+        }
       }
     }
     for (let n = 0; n < this.N; n++) if (connected[n]! > this.nodes[n]!.maxConnected) this.nodes[n]!.maxConnected = connected[n]!;
-    return { covered, connected };
+    return { covered, connected, coveredPerNode };
   }
 
   /** Take one timeline sample (the caller's ticker calls this once per interval). */
   sample(at: number, phase: Phase): TimelinePoint {
-    const { covered, connected } = this.snapshot(at);
+    const { covered, connected, coveredPerNode } = this.snapshot(at);
     const nodes: Record<string, number> = {};
-    this.plan.nodeNames.forEach((name, i) => (nodes[name] = connected[i]!));
+    const nodeCoverage: Record<string, number> = {};
+    this.plan.nodeNames.forEach((name, i) => {
+      nodes[name] = connected[i]!;
+      nodeCoverage[name] = coveredPerNode[i]!;
+    });
     const point: TimelinePoint = {
       t: Math.round(at - this.startedAt),
       coverage: this.T * this.N ? covered / (this.T * this.N) : 0,
       nodes,
+      nodeCoverage,
       polls: this.#iPolls,
       handshakes: this.#iHandshakes,
       errors: this.#iErrors,

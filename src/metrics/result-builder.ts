@@ -1,6 +1,6 @@
 import os from 'node:os';
 import type { NodeResult, Result, Summary, TentacleNodeMatrix, CoverageStats, RequestCounts } from '../result/result.js';
-import { RESULT_SCHEMA } from '../result/result.js';
+import { RESULT_SCHEMA, RESULT_SCHEMA_VERSION } from '../result/result.js';
 import { DurationHistogram } from '../result/histogram.js';
 import type { Recorder } from './recorder.js';
 
@@ -67,7 +67,8 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
       answered: counters.answered,
       pendingAtEnd: Math.max(0, counters.queued - counters.collected - counters.expired),
     };
-    const perNodeSeries = steady.map((p) => (T ? (p.nodes[info.name] ?? 0) / T : 0));
+    // the same definition as coverage.final: covered (not merely connected) tentacles
+    const perNodeSeries = steady.map((p) => (T ? (p.nodeCoverage?.[info.name] ?? p.nodes[info.name] ?? 0) / T : 0));
     return {
       name: info.name,
       address: info.address,
@@ -79,7 +80,6 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
       coverage: { ...coverageStats(perNodeSeries, round(perNodeCovered(n))), final: round(perNodeCovered(n)) },
       pickupMs: f.nodeSideMeasured ? counters.pickup.quantiles() : null,
       requests: f.nodeSideMeasured ? requests : null,
-      pickupHistogram: f.nodeSideMeasured ? counters.pickup.encode() : null,
     };
   });
 
@@ -132,6 +132,7 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
 
   return {
     schema: RESULT_SCHEMA,
+    schemaVersion: RESULT_SCHEMA_VERSION,
     tool: { name: 'pollfleet', version: f.toolVersion },
     name: f.name,
     route: f.route,

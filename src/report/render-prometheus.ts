@@ -1,4 +1,4 @@
-import type { Comparison, Quantiles, Result } from '../result/result.js';
+import type { Comparison, Result } from '../result/result.js';
 import { isComparison } from './render-markdown.js';
 
 /**
@@ -14,7 +14,7 @@ interface Family {
   samples: Array<{ labels: Record<string, string>; value: number }>;
 }
 
-const QUANTILES: Array<[string, keyof Quantiles]> = [
+const QUANTILES: Array<[string, 'p50' | 'p90' | 'p99']> = [
   ['0.5', 'p50'],
   ['0.9', 'p90'],
   ['0.99', 'p99'],

@@ -4,7 +4,12 @@ import type { Quantiles } from './result.js';
 
 /**
  * An HDR histogram of durations recorded in MICROseconds (3 significant digits, up to an
- * hour), summarised in milliseconds. Encodable (base64) so Results can be merged.
+ * hour), summarised in milliseconds. Encoded (compressed, base64) inside every `Quantiles`
+ * of a Result, so Results can be merged exactly: `new DurationHistogram(q.histogram)`
+ * decodes one, `merge` adds another, `quantiles()` summarises and re-encodes. Percentiles
+ * and the mean come from the buckets and survive encoding; min and max are the exact values
+ * recorded, which a decoded histogram only knows to its bucket (src/result/merge.ts keeps
+ * them from the figures).
  */
 export class DurationHistogram {
   readonly h: hdr.Histogram;
@@ -44,10 +49,11 @@ export class DurationHistogram {
       p99: ms(this.h.getValueAtPercentile(99)),
       max: ms(this.h.maxValue),
       mean: Math.round(this.h.mean) / 1000,
+      histogram: this.encode(),
     };
   }
 }
 
 export function emptyQuantiles(): Quantiles {
-  return { count: 0, min: null, p50: null, p90: null, p99: null, max: null, mean: null };
+  return { count: 0, min: null, p50: null, p90: null, p99: null, max: null, mean: null, histogram: null };
 }

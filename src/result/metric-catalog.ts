@@ -1,6 +1,6 @@
 import { ERROR_KINDS } from '../core/errors.js';
 import type { FaultResult, NodeResult, Quantiles, Result } from './result.js';
-import { formatCount, formatMs, formatPct, formatSignificant } from '../report/format.js';
+import { formatCount, formatMs, formatPct, formatSignificant } from '../core/format.js';
 
 /**
  * The named metrics a threshold can read, and how to read each from a Result.

@@ -1,12 +1,22 @@
 /**
  * The Result: one JSON document per run, the only input of every renderer
- * (`pollfleet report result.json` re-renders old runs). Versioned by `schema`.
+ * (`pollfleet report result.json` re-renders old runs). Identified by `schema`, versioned
+ * by `schemaVersion`; validated on read by src/result/result-schema.ts (which must agree
+ * with these types: it checks so at compile time).
  * Numbers are measured; a figure that could not be measured is `null`, never invented.
  */
 import type { ErrorData } from '../core/errors.js';
 
 export const RESULT_SCHEMA = 'pollfleet.result/v1';
 export const COMPARISON_SCHEMA = 'pollfleet.comparison/v1';
+
+/**
+ * Version of the Result / Comparison document written today. 1: no `schemaVersion` field,
+ * only the pickup histograms encoded (`nodes[].pickupHistogram`). 2: every `Quantiles`
+ * carries its encoded `histogram`.
+ */
+export const RESULT_SCHEMA_VERSION = 2;
+export const COMPARISON_SCHEMA_VERSION = 2;
 
 /** Distribution summary. All null when nothing was measured (count 0) or unavailable. */
 export interface Quantiles {
@@ -17,6 +27,13 @@ export interface Quantiles {
   p99: number | null;
   max: number | null;
   mean: number | null;
+  /**
+   * The whole distribution: an HDR histogram of the durations in MICROseconds, compressed
+   * and base64-encoded (src/result/histogram.ts), so Results merge exactly
+   * (src/result/merge.ts). Null when nothing was recorded (count 0) or when the document
+   * predates schemaVersion 2.
+   */
+  histogram: string | null;
 }
 
 export interface CoverageStats {
@@ -57,8 +74,6 @@ export interface NodeResult {
   /** Pickup latency of this node's queued work (null: unavailable, e.g. an external node). */
   pickupMs: Quantiles | null;
   requests: RequestCounts | null;
-  /** Encoded HDR histogram of pickup latency in microseconds (base64, mergeable). */
-  pickupHistogram: string | null;
 }
 
 export interface TimelinePoint {
@@ -68,6 +83,11 @@ export interface TimelinePoint {
   coverage: number;
   /** Connected tentacles per node name. */
   nodes: Record<string, number>;
+  /**
+   * Covered tentacles per node name (the pair's coverage, counting staleness and queue
+   * groups, as coverage.final does). Absent in documents older than schemaVersion 2.
+   */
+  nodeCoverage?: Record<string, number>;
   /** Polls (messages received by tentacles) during this interval. */
   polls: number;
   /** TLS handshakes completed during this interval (all nodes). */
@@ -171,6 +191,8 @@ export interface ApiLoadResult {
 
 export interface Result {
   schema: typeof RESULT_SCHEMA;
+  /** RESULT_SCHEMA_VERSION when written; documents without it read as version 1. */
+  schemaVersion: number;
   tool: { name: 'pollfleet'; version: string };
   /** Scenario name. */
   name: string;
@@ -215,8 +237,13 @@ export interface ComparisonRun {
 
 export interface Comparison {
   schema: typeof COMPARISON_SCHEMA;
+  /** COMPARISON_SCHEMA_VERSION when written; documents without it read as version 1. */
+  schemaVersion: number;
   name: string;
   startedAt: string;
   finishedAt: string;
   runs: ComparisonRun[];
 }
+
+/** What a run measured, before it is judged (verdict/judge.ts adds thresholds, diagnosis and the verdict). */
+export type MeasuredResult = Omit<Result, 'thresholds' | 'verdict' | 'diagnosis'>;

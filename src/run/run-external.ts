@@ -8,11 +8,10 @@ import { SyntheticRegistrar } from '../environment/external/synthetic-registrar.
 import { Recorder, type Phase } from '../metrics/recorder.js';
 import { buildResult } from '../metrics/result-builder.js';
 import { loadPem, loadPfx, CertificateLoadError } from '../pki/load.js';
-import type { Result } from '../result/result.js';
+import type { MeasuredResult } from '../result/result.js';
 import { METRICS_DEFAULTS } from '../scenario/defaults.js';
 import type { Scenario } from '../scenario/resolve.js';
 import { pollingAddress, serverEntry, type ServerEntry } from '../tentacle/server-entry.js';
-import { finishResult } from '../verdict/judge.js';
 import { redactScenario } from './redact.js';
 import type { RunDeps } from './run-scenario.js';
 
@@ -37,7 +36,7 @@ function loadIdentity(s: Scenario) {
  * (already trusted by the cluster). Only what the tentacle side sees is measured; node-side
  * figures (queues, pickup latency) are marked unavailable, never invented.
  */
-export async function runExternal(s: Scenario, deps: RunDeps): Promise<Result> {
+export async function runExternal(s: Scenario, deps: RunDeps): Promise<MeasuredResult> {
   const ext = s.external!;
   // Safety rails and inputs first: nothing is opened before they pass.
   checkExternalSafety(s);
@@ -137,5 +136,5 @@ export async function runExternal(s: Scenario, deps: RunDeps): Promise<Result> {
     nodes: ext.nodes.map((n) => ({ name: n.name, address: n.address, apiUrl: n.apiUrl })),
     nodeSideMeasured: false,
   });
-  return finishResult(measured, s, deps.extraThresholds);
+  return measured;
 }

@@ -9,7 +9,7 @@ import { createFleetIdentities } from '../fleet/identity-pool.js';
 import { Recorder, type Phase } from '../metrics/recorder.js';
 import { buildResult } from '../metrics/result-builder.js';
 import { generateCertificate, type CertificateIdentity } from '../pki/certificate.js';
-import type { ApiLoadResult, Result, TimelinePoint } from '../result/result.js';
+import type { ApiLoadResult, MeasuredResult, TimelinePoint } from '../result/result.js';
 import { CLUSTER_DEFAULTS, METRICS_DEFAULTS } from '../scenario/defaults.js';
 import type { Scenario } from '../scenario/resolve.js';
 import { registerTentacle } from '../tentacle/registration.js';
@@ -17,7 +17,6 @@ import type { ServerEntry } from '../tentacle/server-entry.js';
 import { nodeSpecs } from '../plan/addressing.js';
 import { runApiLoad } from './api-load.js';
 import { createEmbeddedCluster } from '../environment/embedded/embedded-environment.js';
-import { finishResult } from '../verdict/judge.js';
 import { FaultRun } from '../faults/fault-run.js';
 import { routeFor } from '../environment/routes/route-registry.js';
 import type { RouteEnvironment } from '../environment/routes/route.js';
@@ -45,8 +44,6 @@ export interface RunDeps {
   log?: (line: string) => void;
   /** Extra event subscribers (trace writers, tests). */
   onEvent?: EventSink;
-  /** Thresholds from the command line, on top of the scenario's. */
-  extraThresholds?: string[];
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -74,9 +71,9 @@ export function entriesForTentacle(s: Scenario, env: Pick<RouteEnvironment, 'ent
 /**
  * Run one scenario end to end on the embedded cluster (or an external target):
  * environment -> fleet -> events -> recorder -> Result. Always cleans up; Ctrl-C gives a
- * partial Result marked interrupted.
+ * partial Result marked interrupted. It only measures: verdict/judge.ts judges the Result.
  */
-export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
+export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredResult> {
   if (s.target === 'external') return runExternal(s, deps);
   const log = deps.log ?? (() => undefined);
   const route = routeFor(s.route.kind);
@@ -226,7 +223,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<Result> {
     nodeSideMeasured: true,
   });
   measured.faults = faultRun.results(recorder.timeline);
-  return finishResult({ ...measured, apiLoad }, s, deps.extraThresholds);
+  return { ...measured, apiLoad };
 
   async function cleanup(): Promise<void> {
     if (sampler) clearInterval(sampler);

@@ -8,13 +8,6 @@ import type { ParsedThreshold, ThresholdOp, ThresholdValue } from './threshold-p
  * references, previous values of the same metric) in; pass/fail with plain-word reasons out.
  */
 
-/** What a run must achieve when its scenario states no thresholds. */
-export const DEFAULT_THRESHOLDS: readonly string[] = [
-  'nodesNeverPolled == 0',
-  'nodes.*.connectedTentacles == fleet',
-  'requests.expired == 0',
-];
-
 /** Previous values of a concrete metric (e.g. `pickupMs.p99`), oldest first. */
 export type HistoryLookup = (metric: string) => readonly number[];
 

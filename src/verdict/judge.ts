@@ -1,5 +1,5 @@
 import { diagnose } from './diagnose.js';
-import type { Result } from '../result/result.js';
+import type { MeasuredResult, Result } from '../result/result.js';
 import type { Scenario } from '../scenario/resolve.js';
 import { computeVerdict, evaluateThresholds, type EvaluateOptions } from './evaluate.js';
 import { parseThresholds } from './threshold-parser.js';
@@ -21,15 +21,15 @@ export function thresholdsFor(s: Scenario, extra: string[] = []): string[] {
   return [...(s.thresholds.length ? s.thresholds : defaultThresholds(s)), ...extra];
 }
 
-type Measured = Omit<Result, 'thresholds' | 'verdict' | 'diagnosis'>;
-
 /**
- * Thresholds, diagnosis and verdict on top of the measured figures. `options.history`
- * gives previous runs' values for history references (`2 x median(last 10)`); a finished
- * Result may be passed again to re-judge it with history.
+ * The one place a run is judged, after it has finished: the scenario's thresholds (or the
+ * defaults), the command line's, and history references (`2 x median(last 10)`, fed by
+ * `options.history`) are evaluated together; the diagnosis and the verdict come with them.
+ * The run itself only measures.
  */
-export function finishResult(measured: Measured, s: Scenario, extraThresholds: string[] = [], options: EvaluateOptions = {}): Result {
-  const withDiagnosis = { ...measured, diagnosis: diagnose(measured) };
+export function judge(measured: MeasuredResult, s: Scenario, extraThresholds: string[] = [], options: EvaluateOptions = {}): Result {
+  const { thresholds: _t, verdict: _v, diagnosis: _d, ...plain } = measured as MeasuredResult & Partial<Pick<Result, 'thresholds' | 'verdict' | 'diagnosis'>>;
+  const withDiagnosis = { ...plain, diagnosis: diagnose(plain) };
   const thresholds = evaluateThresholds(withDiagnosis, parseThresholds(thresholdsFor(s, extraThresholds)), options);
   const verdict = computeVerdict(withDiagnosis, thresholds);
   return { ...withDiagnosis, thresholds, verdict };

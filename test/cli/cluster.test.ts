@@ -7,7 +7,8 @@ import { generateCertificate } from '../../src/pki/certificate.js';
 import { registerTentacle } from '../../src/tentacle/registration.js';
 import { serverEntry } from '../../src/tentacle/server-entry.js';
 import { Tentacle } from '../../src/tentacle/tentacle.js';
-import { isAlive, spawnCli, waitFor } from '../helpers/run.js';
+import { isAlive, spawnCli } from '../helpers/run.js';
+import { waitFor } from '../helpers/wait.js';
 
 interface ClusterJson {
   apiKey: string;
@@ -28,7 +29,7 @@ t.test('pollfleet cluster: cluster.json is enough to register and poll every nod
     if (!exited) p.child.kill('SIGKILL');
   });
 
-  await waitFor(() => (existsSync(stateFile) || exited ? true : undefined), 30_000, 'cluster.json');
+  await waitFor(() => (existsSync(stateFile) || exited ? true : undefined), 90_000, 'cluster.json'); // a cold start on a loaded machine
   t.notOk(exited, `cluster still running (stderr: ${p.stderr()})`);
   t.equal(statSync(stateFile).mode & 0o777, 0o600, 'cluster.json readable by its owner only');
   const state = JSON.parse(readFileSync(stateFile, 'utf8')) as ClusterJson;

@@ -5,7 +5,7 @@ import { now } from '../../src/core/clock.js';
 import type { PollfleetEvent } from '../../src/core/events.js';
 import { Guid, okResponse, serviceEndPoint, type RequestMessage } from '../../src/halibut/index.js';
 import { PROTOCOL_DEFAULTS } from '../../src/scenario/defaults.js';
-import { withTimeout } from '../helpers/cluster.js';
+import { withTimeout } from '../helpers/wait.js';
 
 const SUB_A = 'poll://aaaaaaaaaaaaaaaaaaaa/';
 const SUB_B = 'poll://bbbbbbbbbbbbbbbbbbbb/';

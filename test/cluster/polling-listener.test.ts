@@ -10,16 +10,16 @@ import {
   rawExchange,
   registerTentacle,
   runTestTentacle,
-  startTestNode,
+  startClusterNode,
   testCertificates,
   testProtocol,
-  withTimeout,
-  connectTls,
 } from '../helpers/cluster.js';
+import { connectTls } from '../helpers/tls-pair.js';
+import { withTimeout } from '../helpers/wait.js';
 
 t.test('a trusted tentacle collects GetCapabilities within the wait and its answer completes the request', async (t) => {
   const { tentacle } = await testCertificates();
-  const n = await startTestNode({ protocol: testProtocol({ pollingQueueWaitMs: 2_000 }) });
+  const n = await startClusterNode({ protocol: testProtocol({ pollingQueueWaitMs: 2_000 }) });
   t.teardown(() => n.close());
   const sub = await registerTentacle(n, tentacle);
   const tt = await runTestTentacle(n.pollingPort, tentacle, sub);
@@ -30,9 +30,12 @@ t.test('a trusted tentacle collects GetCapabilities within the wait and its answ
   t.equal(n.node.connectedSubscriptions().get(sub), 1);
 
   const started = performance.now();
+  const startedAt = Date.now();
   const result = await withTimeout(n.node.probe(sub), 5_000, 'probe answered');
   const elapsed = performance.now() - started;
-  t.ok(elapsed < 1_000, `answered in ${elapsed.toFixed(0)} ms, well within the 2 s wait (the waiting connection got it at once)`);
+  // timing-free: the next message the tentacle received was the request, not a null message ending the wait
+  t.equal(tt.polls.find((p) => p.at >= startedAt)?.kind, 'request', 'the waiting connection got it at once');
+  t.ok(elapsed < 1_900, `answered in ${elapsed.toFixed(0)} ms, within the 2 s wait`);
   t.equal(result.outcome.outcome, 'answered');
   if (result.outcome.outcome === 'answered') {
     const req = tt.polls.find((p) => p.kind === 'request')!.request!;
@@ -59,7 +62,7 @@ t.test('a trusted tentacle collects GetCapabilities within the wait and its answ
 
 t.test('untrusted and certificate-less peers get zero bytes, then the connection closes', async (t) => {
   const { tentacle, stranger } = await testCertificates();
-  const n = await startTestNode();
+  const n = await startClusterNode();
   t.teardown(() => n.close());
   await registerTentacle(n, tentacle);
   const hello = Buffer.concat([PREAMBLE_CRLF, identityBytes(IDENTITY_SUBSCRIBER, 'poll://aaaaaaaaaaaaaaaaaaaa/')]);
@@ -80,7 +83,7 @@ t.test('untrusted and certificate-less peers get zero bytes, then the connection
 });
 
 t.test('POST /handshake over TLS gets HTTP 200 and the page', async (t) => {
-  const n = await startTestNode();
+  const n = await startClusterNode();
   t.teardown(() => n.close());
   const { bytes } = await rawExchange(n.pollingPort, 'POST /handshake HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n');
   const text = bytes.toString('utf8');
@@ -91,7 +94,7 @@ t.test('POST /handshake over TLS gets HTTP 200 and the page', async (t) => {
 
 t.test('an idle connection gets the null message after the shortened wait, NEXT / PROCEED repeating', async (t) => {
   const { tentacle } = await testCertificates();
-  const n = await startTestNode();
+  const n = await startClusterNode();
   t.teardown(() => n.close());
   const sub = await registerTentacle(n, tentacle);
   const tt = await runTestTentacle(n.pollingPort, tentacle, sub);
@@ -115,14 +118,14 @@ t.test('an idle connection gets the null message after the shortened wait, NEXT 
 });
 
 t.test('a request for a subscription nobody polls expires after the collection timeout', async (t) => {
-  const n = await startTestNode();
+  const n = await startClusterNode();
   t.teardown(() => n.close());
   const sub = 'poll://nobodypollsthisxxxx/';
   const started = performance.now();
   const result = await withTimeout(n.node.probe(sub), 5_000, 'expiry');
   const elapsed = performance.now() - started;
   t.same(result.outcome, { outcome: 'expired' });
-  t.ok(elapsed >= 990 && elapsed < 1_800, `expired after ${elapsed.toFixed(0)} ms (timeout 1000 ms)`);
+  t.ok(elapsed >= 990 && elapsed < 4_000, `expired after ${elapsed.toFixed(0)} ms (timeout 1000 ms)`);
   const ev = await n.waitFor('request-expired');
   t.equal(ev.subscription, sub);
   t.equal(ev.node, 'node1');
@@ -134,7 +137,7 @@ t.test('a request for a subscription nobody polls expires after the collection t
 
 t.test('graceful stop sends END to a connected tentacle session', async (t) => {
   const { tentacle } = await testCertificates();
-  const n = await startTestNode({ protocol: testProtocol({ pollingQueueWaitMs: 10_000 }) });
+  const n = await startClusterNode({ protocol: testProtocol({ pollingQueueWaitMs: 10_000 }) });
   const sub = await registerTentacle(n, tentacle);
   const tt = await runTestTentacle(n.pollingPort, tentacle, sub);
   await withTimeout(tt.identified, 5_000, 'identified');
@@ -143,19 +146,19 @@ t.test('graceful stop sends END to a connected tentacle session', async (t) => {
   await withTimeout(n.node.stop(), 5_000, 'graceful stop');
   const took = performance.now() - started;
   t.equal(await withTimeout(tt.done, 5_000, 'tentacle session ends'), 'ended-by-peer', 'the tentacle read END');
-  t.ok(took < 2_000, `stopped in ${took.toFixed(0)} ms without waiting out the 10 s long-poll`);
+  t.ok(took < 5_000, `stopped in ${took.toFixed(0)} ms without waiting out the 10 s long-poll`);
   t.equal(tt.polls.at(-1)?.kind, 'null', 'the waiting session was released with the null message first');
   const closed = await n.waitFor('node-closed');
   t.equal(closed.reason, 'stopped');
   t.same(n.events.filter((e) => e.type === 'node-state').map((e) => e.type === 'node-state' && e.state), ['up', 'stopping', 'stopped']);
   await t.resolves(n.node.stop(), 'stop is idempotent');
-  await t.rejects(connectTls(n.pollingPort, tentacle), 'the port no longer accepts');
+  await t.rejects(connectTls(n.pollingPort, { identity: tentacle }), 'the port no longer accepts');
   await n.queue.close();
 });
 
 t.test('destroy() closes connections at once without END and fails a request in flight', async (t) => {
   const { tentacle } = await testCertificates();
-  const n = await startTestNode();
+  const n = await startClusterNode();
   const sub = await registerTentacle(n, tentacle);
   let release!: () => void;
   const hold = new Promise<void>((r) => (release = r));

@@ -4,7 +4,7 @@ import { Agent, request } from 'undici';
 import { CERTIFICATE_PATH } from '../../src/cluster/rest-api.js';
 import { newSubscriptionId } from '../../src/halibut/index.js';
 import { thumbprintOfDer } from '../../src/pki/index.js';
-import { API_KEY, startTestNode, testCertificates, type TestNode } from '../helpers/cluster.js';
+import { API_KEY, startClusterNode, testCertificates, type ClusterTestNode } from '../helpers/cluster.js';
 
 interface Reply {
   status: number;
@@ -12,7 +12,7 @@ interface Reply {
   text: string;
 }
 
-async function call(n: TestNode, method: 'GET' | 'POST' | 'DELETE', path: string, o: { key?: string | null; body?: string; https?: boolean; dispatcher?: Agent } = {}): Promise<Reply> {
+async function call(n: ClusterTestNode, method: 'GET' | 'POST' | 'DELETE', path: string, o: { key?: string | null; body?: string; https?: boolean; dispatcher?: Agent } = {}): Promise<Reply> {
   const headers: Record<string, string> = {};
   const key = o.key === undefined ? API_KEY : o.key;
   if (key !== null) headers['X-Octopus-ApiKey'] = key;
@@ -32,7 +32,7 @@ async function call(n: TestNode, method: 'GET' | 'POST' | 'DELETE', path: string
 }
 
 t.test('the registration flow: root, spaces, certificate, environments, create, read, list, delete', async (t) => {
-  const n = await startTestNode();
+  const n = await startClusterNode();
   t.teardown(() => n.close());
   const { tentacle } = await testCertificates();
 
@@ -94,7 +94,7 @@ t.test('the registration flow: root, spaces, certificate, environments, create, 
 });
 
 t.test('without the API key: 401, and the key never appears in a reply', async (t) => {
-  const n = await startTestNode();
+  const n = await startClusterNode();
   t.teardown(() => n.close());
   const none = await call(n, 'GET', '/api', { key: null });
   t.equal(none.status, 401);
@@ -111,7 +111,7 @@ t.test('without the API key: 401, and the key never appears in a reply', async (
 });
 
 t.test('a bad machine body gets 400 with a message naming each field', async (t) => {
-  const n = await startTestNode();
+  const n = await startClusterNode();
   t.teardown(() => n.close());
   const bad = await call(n, 'POST', '/api/Spaces-1/machines', {
     body: JSON.stringify({
@@ -132,7 +132,7 @@ t.test('a bad machine body gets 400 with a message naming each field', async (t)
 });
 
 t.test('ping is anonymous: 200 online, 418 while draining; redis status from the option', async (t) => {
-  const n = await startTestNode({ redisStatus: { IsEnabled: true, IsConfigured: true, IsReachable: false } });
+  const n = await startClusterNode({ redisStatus: { IsEnabled: true, IsConfigured: true, IsReachable: false } });
   t.teardown(() => n.close());
   const up = await call(n, 'GET', '/api/octopusservernodes/ping', { key: null });
   t.equal(up.status, 200);
@@ -150,7 +150,7 @@ t.test('ping is anonymous: 200 online, 418 while draining; redis status from the
 });
 
 t.test('over HTTPS the API presents the cluster certificate', async (t) => {
-  const n = await startTestNode({ api: { host: '127.0.0.1', port: 0, https: true } });
+  const n = await startClusterNode({ api: { host: '127.0.0.1', port: 0, https: true } });
   const agent = new Agent({ connect: { rejectUnauthorized: false } });
   t.teardown(async () => {
     await agent.close();

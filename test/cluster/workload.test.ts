@@ -7,11 +7,11 @@ import type { RequestMessage } from '../../src/halibut/index.js';
 import {
   registerTentacle,
   runTestTentacle,
-  startTestNode,
+  startClusterNode,
   testCertificates,
-  withTimeout,
   tentacleAnswer,
 } from '../helpers/cluster.js';
+import { withTimeout } from '../helpers/wait.js';
 
 const ENDPOINT = {
   pollingRequestQueueTimeoutMs: 1_000,
@@ -27,7 +27,7 @@ function settings(o: Partial<WorkloadSettings> = {}): WorkloadSettings {
 
 t.test('a script probe runs StartScript, GetStatus with back-off until complete, then CompleteScript', async (t) => {
   const { tentacle } = await testCertificates();
-  const n = await startTestNode({
+  const n = await startClusterNode({
     workload: { intervalMs: 60_000, scriptShare: 0, enabled: false, scriptStatusBackoffMinMs: 40, scriptStatusBackoffFactor: 2, scriptStatusBackoffMaxMs: 100 },
   });
   t.teardown(() => n.close());
@@ -97,7 +97,7 @@ t.test('tick() queues one probe per registered machine and nothing while paused'
 });
 
 t.test('the node queues probes on its interval and stops while draining', async (t) => {
-  const n = await startTestNode({ workload: { intervalMs: 100, scriptShare: 0, enabled: true } });
+  const n = await startClusterNode({ workload: { intervalMs: 100, scriptShare: 0, enabled: true } });
   t.teardown(() => n.close());
   const { tentacle } = await testCertificates();
   await registerTentacle(n, tentacle);

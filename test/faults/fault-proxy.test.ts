@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import t from 'tap';
 import { FaultProxy } from '../../src/network/toxics/fault-proxy.js';
 import type { ToxicParams } from '../../src/network/toxics/toxic.js';
-import { sleep, waitFor } from '../helpers/run.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const P: ToxicParams = { latencyMs: 0, jitterMs: 0, bytesPerSec: 0, sliceBytes: 64, sliceDelayMs: 0, limitBytes: 0 };
 
@@ -74,12 +74,12 @@ t.test('latency delays each direction by latencyMs, in order; removing it flushe
   const base = await roundTrip(c, Buffer.from('x'));
   const id = p.addToxic('latency', { ...P, latencyMs: 150 }, { direction: 'both', share: 1 });
   const slow = await roundTrip(c, Buffer.from('y'));
-  t.ok(slow >= 290 && slow < 1_000, `round trip with 150 ms each way: ${slow.toFixed(0)} ms (without: ${base.toFixed(1)} ms)`);
+  t.ok(slow >= 290 && slow < 3_000, `round trip with 150 ms each way: ${slow.toFixed(0)} ms (without: ${base.toFixed(1)} ms)`);
   const upOnly = p.addToxic('latency', { ...P, latencyMs: 0 }, { direction: 'upstream', share: 1 });
   p.removeToxic(id);
   p.removeToxic(upOnly);
   const fast = await roundTrip(c, Buffer.from('z'));
-  t.ok(fast < 100, `removed: ${fast.toFixed(1)} ms`);
+  t.ok(fast < 290, `removed: ${fast.toFixed(1)} ms, below the 300 ms the latency alone would add`);
   // order is kept under jitter
   p.addToxic('latency', { ...P, latencyMs: 20, jitterMs: 15 }, { direction: 'downstream', share: 1 });
   for (let i = 0; i < 20; i++) c.socket.write(String.fromCharCode(97 + i));
@@ -93,7 +93,7 @@ t.test('bandwidth limits throughput', async (t) => {
   const c = await connect(p.port);
   p.addToxic('bandwidth', { ...P, bytesPerSec: 20_000 }, { direction: 'downstream', share: 1 });
   const ms = await roundTrip(c, Buffer.alloc(10_000, 1), 5_000);
-  t.ok(ms >= 450 && ms < 2_000, `10 kB at 20 kB/s took ${ms.toFixed(0)} ms (about 500)`);
+  t.ok(ms >= 450 && ms < 5_000, `10 kB at 20 kB/s took ${ms.toFixed(0)} ms (about 500)`);
   c.socket.destroy();
 });
 

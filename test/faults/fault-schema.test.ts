@@ -26,6 +26,7 @@ t.test('a valid timeline resolves with defaults, sorted by start, named action@t
   );
   t.same(s.faults.map((f) => [f.name, f.atMs, f.forMs]), [['crash@node2', 2000, 3000], ['latency@route', 10000, 5000], ['crash@node2#2', 20000, null], ['back', 25000, null]]);
   const lat = s.faults[1]!;
+  if (lat.action !== 'latency') return t.fail(`expected the latency fault second, got ${lat.action}`);
   t.same([lat.latencyMs, lat.jitterMs, lat.share, lat.direction], [200, 20, 1, 'both']);
   t.same(lat.target, { kind: 'route' });
   t.same(s.faults[0]!.target, { kind: 'node', node: 'node2' });

@@ -28,7 +28,7 @@ t.test('latency, bandwidth, slice pass; reset, limit-data and blackhole cut conn
   const reset = fault(result, 'reset@route');
   t.equal(reset.affectedPairs, 18);
   t.equal(reset.detectionMs.count, 9, 'half of 18 connections reset');
-  t.ok(reset.detectionMs.max! < 1_000, `RST noticed at once (${reset.detectionMs.max} ms)`);
+  t.ok(reset.detectionMs.max! < 2_000, `RST noticed at once, well before the 3 s receive timeout (${reset.detectionMs.max} ms)`);
   t.equal(reset.recoveryMs.count, 9);
   t.ok(reset.recoveryMs.max! <= 3_000 + 1_500, `back within the back-off (${reset.recoveryMs.max} ms)`);
   const limit = fault(result, 'limit-data@node3');

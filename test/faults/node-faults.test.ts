@@ -33,7 +33,7 @@ t.test('crash (SIGKILL) ... restart, then a graceful stop for 2 s', async (t) =>
   const crash = fault(result, 'crash@node2');
   t.equal(crash.affectedPairs, 5, 'the 5 tentacles connected to node2');
   t.equal(crash.detectionMs.count, 5, 'every one noticed');
-  t.ok(crash.detectionMs.max! < 1_000, `crash detection max ${crash.detectionMs.max} ms (the kernel closes the sockets)`);
+  t.ok(crash.detectionMs.max! < 2_000, `crash detection max ${crash.detectionMs.max} ms (the kernel closes the sockets)`);
   t.equal(crash.recoveryMs.count, 5, 'every one identified again');
   t.ok(crash.recoveryMs.max! <= 3_000 + 1_500, `recovery max ${crash.recoveryMs.max} ms within the back-off max (3 s) + a handshake`);
   const lost = pendingOn(events, 'node2', (e) => e.type === 'node-state' && e.node === 'node2' && e.state === 'crashed');

@@ -6,7 +6,8 @@ import { ProtocolReader } from '../../src/halibut/reader.js';
 import { runServerSession, type ServerHooks } from '../../src/halibut/server-session.js';
 import { runSubscriberSession, type SubscriberHooks } from '../../src/halibut/subscriber-session.js';
 import { newSubscriptionId } from '../../src/halibut/subscription.js';
-import { createTlsPair, withTimeout } from '../helpers/tls-pair.js';
+import { createTlsPair } from '../helpers/tls-pair.js';
+import { withTimeout } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 const SHORT = 3_000;

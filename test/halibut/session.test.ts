@@ -13,7 +13,11 @@ import {
 } from '../../src/halibut/server-session.js';
 import { runSubscriberSession, type SubscriberHooks, type SubscriberSessionOptions } from '../../src/halibut/subscriber-session.js';
 import { newSubscriptionId } from '../../src/halibut/subscription.js';
-import { connectTls, startTlsServer, withTimeout } from '../helpers/tls-pair.js';
+import { connectTls, getTestCertificates, startTlsServer } from '../helpers/tls-pair.js';
+import { waitFor, withTimeout } from '../helpers/wait.js';
+
+/** The polling side presents the tentacle's certificate, as a real tentacle does. */
+const { tentacle: tentacleCert } = await getTestCertificates();
 
 const MiB = 1024 * 1024;
 const SHORT = 3_000;
@@ -134,7 +138,7 @@ async function startNode(node: TestNode, stopping = new AbortController()) {
 async function harness(): Promise<Harness> {
   const node = new TestNode();
   const { srv, nodeEnd, stopping, server } = await startNode(node);
-  const client = await connectTls(srv.port);
+  const client = await connectTls(srv.port, { identity: tentacleCert });
   return {
     node,
     tentacle: new TestTentacle(),
@@ -168,17 +172,6 @@ function capabilitiesRequest(subscription: string, sequence: number): QueuedWork
       params: [],
     },
   };
-}
-
-function waitFor(check: () => boolean, ms: number, what: string): Promise<void> {
-  return withTimeout(
-    new Promise<void>((resolve) => {
-      const tick = () => (check() ? resolve() : setTimeout(tick, 10));
-      tick();
-    }),
-    ms,
-    what,
-  );
 }
 
 t.test('a queued request is collected and answered with its id echoed', async (t) => {
@@ -220,7 +213,7 @@ t.test('idle: the null message after the wait, and NEXT/PROCEED cycles repeat', 
   t.same(h.node.sentKinds.slice(0, 4), ['null', 'null', 'null', 'null']);
   const gaps = h.node.sentAt.slice(1, 4).map((at, i) => at - h.node.sentAt[i]!);
   t.comment(`gaps between null messages: ${gaps.map((g) => g.toFixed(0)).join(', ')} ms`);
-  t.ok(gaps.every((g) => g >= IDLE_WAIT_MS - 20 && g < IDLE_WAIT_MS + 400), 'one null message per wait');
+  t.ok(gaps.every((g) => g >= IDLE_WAIT_MS - 20 && g < IDLE_WAIT_MS + 1_500), 'one null message per wait');
   t.ok(elapsed >= 3 * IDLE_WAIT_MS, `four polls took ${elapsed.toFixed(0)} ms (each waited ~${IDLE_WAIT_MS} ms)`);
   t.equal(h.tentacle.identifiedCount, 1, 'one identification for all the cycles');
   abort.abort();
@@ -250,7 +243,7 @@ t.test('graceful stop from the node while it waits for work', async (t) => {
     end.then(() => socket.end(), () => socket.destroy());
   });
   t.teardown(() => srv.close());
-  const client = await connectTls(srv.port);
+  const client = await connectTls(srv.port, { identity: tentacleCert });
   const tentacle = new TestTentacle();
   const session = runSubscriberSession(client, tentacle, tentacleOptions(newSubscriptionId()));
   await waitFor(() => end !== undefined && tentacle.identifiedCount === 1, SHORT, 'identification');
@@ -259,7 +252,7 @@ t.test('graceful stop from the node while it waits for work', async (t) => {
   stopping.abort();
   t.equal(await withTimeout(session, SHORT, 'the tentacle session'), 'ended-by-peer');
   t.equal(await withTimeout(end, SHORT, 'the node session'), 'stopped');
-  t.ok(performance.now() - started < 2_000, 'the stop did not wait for the 10 s queue wait');
+  t.ok(performance.now() - started < 6_000, 'the stop did not wait for the 10 s queue wait');
   t.same(tentacle.polls, ['null'], 'the wait ended with the null message, then END');
 });
 
@@ -274,7 +267,7 @@ t.test('graceful stop from the tentacle: END, and the node ends normally', async
     end.then(() => socket.end(), () => socket.destroy());
   });
   t.teardown(() => srv.close());
-  const client = await connectTls(srv.port);
+  const client = await connectTls(srv.port, { identity: tentacleCert });
   const tentacle = new TestTentacle();
   const abort = new AbortController();
   const session = runSubscriberSession(client, tentacle, tentacleOptions(newSubscriptionId()), abort.signal);
@@ -285,7 +278,7 @@ t.test('graceful stop from the tentacle: END, and the node ends normally', async
   t.equal(await withTimeout(session, SHORT, 'the tentacle session'), 'stopped');
   client.end(); // a stopping tentacle closes after END
   t.equal(await withTimeout(end, SHORT, 'the node session'), 'ended-by-peer', 'END then close is a normal end, not an error');
-  t.ok(performance.now() - started < 2_000, 'the node did not sit out its 10 s wait');
+  t.ok(performance.now() - started < 6_000, 'the node did not sit out its 10 s wait');
   t.ok(Buffer.concat(received).toString('latin1').endsWith('END\r\n'), 'the last bytes the node received were END');
   t.same(node.requeued, [], 'nothing to requeue');
 });
@@ -332,7 +325,7 @@ t.test('authorize() false: closed without a single byte sent', async (t) => {
     end = runServerSession(socket, node, NODE_OPTIONS, new AbortController().signal);
   });
   t.teardown(() => srv.close());
-  const client = await connectTls(srv.port);
+  const client = await connectTls(srv.port, { identity: tentacleCert });
   let appBytes = 0;
   client.on('data', (c: Buffer) => (appBytes += c.length));
   const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
@@ -358,7 +351,7 @@ t.test('the exact bytes of a handshake and an idle cycle, seen from each end', a
     end.then(() => socket.end(), () => socket.destroy());
   });
   t.teardown(() => srv.close());
-  const client = await connectTls(srv.port);
+  const client = await connectTls(srv.port, { identity: tentacleCert });
   const atTentacle: Buffer[] = [];
   client.on('data', (c: Buffer) => atTentacle.push(Buffer.from(c)));
   const subscription = 'poll://g3662re9njtelsyfhm7t/';

@@ -1,4 +1,4 @@
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { ClusterNode, type ClusterNodeOptions, type NodeProtocolSettings } from '../../src/cluster/node.js';
 import { LocalQueue } from '../../src/cluster/local-queue.js';
 import { MemoryRegistry } from '../../src/cluster/memory-machine-registry.js';
@@ -19,25 +19,13 @@ import {
 } from '../../src/halibut/index.js';
 import { generateCertificate, type CertificateIdentity } from '../../src/pki/index.js';
 import { PROTOCOL_DEFAULTS } from '../../src/scenario/defaults.js';
+import { connectTls } from './tls-pair.js';
+import { withTimeout } from './wait.js';
 
-/** Test helpers for the simulated node: certificates, a node on loopback, a tentacle session, raw probes. */
+/** Test helpers for the simulated node (src/cluster): certificates, a real node on loopback, a tentacle session, raw probes. */
 
 export const HOST = '127.0.0.1';
 export const API_KEY = 'API-TESTKEY0000000000000000000000';
-
-export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]);
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 let certs: Promise<{ server: CertificateIdentity; tentacle: CertificateIdentity; stranger: CertificateIdentity }> | null = null;
 
@@ -64,7 +52,8 @@ export function testProtocol(o: Partial<NodeProtocolSettings> = {}): NodeProtoco
   };
 }
 
-export interface TestNode {
+/** A real src/cluster ClusterNode on loopback, with every event it emitted. */
+export interface ClusterTestNode {
   node: ClusterNode;
   events: PollfleetEvent[];
   registry: MemoryRegistry;
@@ -77,7 +66,7 @@ export interface TestNode {
   close(): Promise<void>;
 }
 
-export async function startTestNode(o: Partial<ClusterNodeOptions> = {}): Promise<TestNode> {
+export async function startClusterNode(o: Partial<ClusterNodeOptions> = {}): Promise<ClusterTestNode> {
   const { server } = await testCertificates();
   const events: PollfleetEvent[] = [];
   const listeners = new Set<() => void>();
@@ -103,7 +92,7 @@ export async function startTestNode(o: Partial<ClusterNodeOptions> = {}): Promis
     ...o,
   });
   const { pollingPort, apiPort } = await node.start();
-  const waitFor: TestNode['waitFor'] = (type, pred, ms = 5_000) => {
+  const waitFor: ClusterTestNode['waitFor'] = (type, pred, ms = 5_000) => {
     type E = Extract<PollfleetEvent, { type: typeof type }>;
     const find = () => events.find((e) => e.type === type && (!pred || pred(e as E))) as E | undefined;
     const hit = find();
@@ -130,27 +119,9 @@ export async function startTestNode(o: Partial<ClusterNodeOptions> = {}): Promis
   };
 }
 
-/** A TLS connection to the polling port, presenting `cert` (or no certificate). */
-export function connectTls(port: number, cert?: CertificateIdentity): Promise<tls.TLSSocket> {
-  return withTimeout(
-    new Promise<tls.TLSSocket>((resolve, reject) => {
-      const s = tls.connect({
-        host: HOST,
-        port,
-        rejectUnauthorized: false,
-        ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}),
-      });
-      s.once('secureConnect', () => resolve(s));
-      s.once('error', reject);
-    }),
-    5_000,
-    'TLS connect',
-  );
-}
-
 /** Send `payload` over a fresh TLS connection and collect every byte until the node closes it. */
 export async function rawExchange(port: number, payload: Buffer | string, cert?: CertificateIdentity): Promise<{ bytes: Buffer; error?: string }> {
-  const s = await connectTls(port, cert);
+  const s = await connectTls(port, { identity: cert ?? null });
   const chunks: Buffer[] = [];
   let error: string | undefined;
   s.on('data', (c: Buffer) => chunks.push(c));
@@ -163,7 +134,7 @@ export async function rawExchange(port: number, payload: Buffer | string, cert?:
 }
 
 /** Register a tentacle's thumbprint with a fresh subscription id. */
-export async function registerTentacle(t: TestNode, cert: CertificateIdentity, name = 'tentacle-1'): Promise<string> {
+export async function registerTentacle(t: ClusterTestNode, cert: CertificateIdentity, name = 'tentacle-1'): Promise<string> {
   const subscriptionId = newSubscriptionId();
   await t.registry.register({
     name, spaceId: 'Spaces-1', environmentIds: ['Environments-1'], roles: ['web'], thumbprint: cert.thumbprint, subscriptionId,
@@ -199,7 +170,7 @@ export interface TestTentacle {
 
 /** A polling tentacle session (src/halibut runSubscriberSession) over TLS. */
 export async function runTestTentacle(port: number, cert: CertificateIdentity, subscriptionId: string, hooks: Partial<SubscriberHooks> = {}): Promise<TestTentacle> {
-  const socket = await connectTls(port, cert);
+  const socket = await connectTls(port, { identity: cert });
   socket.on('error', () => {});
   const stopper = new AbortController();
   const polls: TestTentacle['polls'] = [];

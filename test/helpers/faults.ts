@@ -6,6 +6,7 @@ import type { PollfleetEvent } from '../../src/core/events.js';
 import type { FaultResult, Result } from '../../src/result/result.js';
 import { runScenario } from '../../src/run/run-scenario.js';
 import { scenarioFromObject } from '../../src/scenario/loader.js';
+import { judge } from '../../src/verdict/judge.js';
 
 /** A scenario object for fault runs: short protocol timings and a short back-off (1 s .. 3 s). */
 export function faultScenario(over: Record<string, unknown>): Record<string, unknown> {
@@ -24,13 +25,14 @@ export function faultScenario(over: Record<string, unknown>): Record<string, unk
 
 export async function runWithEvents(raw: Record<string, unknown>, workDir: string, signal?: AbortSignal): Promise<{ result: Result; events: PollfleetEvent[] }> {
   const events: PollfleetEvent[] = [];
-  const result = await runScenario(scenarioFromObject(raw, 'test'), {
+  const s = scenarioFromObject(raw, 'test');
+  const measured = await runScenario(s, {
     workDir,
     toolVersion: 'test',
     onEvent: (e) => events.push(e),
     ...(signal ? { signal } : {}),
   });
-  return { result, events };
+  return { result: judge(measured, s), events };
 }
 
 export function fault(r: Result, name: string): FaultResult {

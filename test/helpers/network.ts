@@ -1,22 +1,8 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 
 export const LOOPBACK = '127.0.0.1';
-
-/** Poll `check` every `everyMs` until it is true; reject after `timeoutMs`. */
-export async function waitFor(check: () => boolean, timeoutMs: number, what: string, everyMs = 10): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /** A socket's observable fate: data seen, and whether/how it ended. */
 export interface Watched {
@@ -140,16 +126,6 @@ export function connect(port: number, host = LOOPBACK, timeoutMs = 2_000): Promi
     const s = net.connect({ port, host });
     const timer = setTimeout(() => { s.destroy(); reject(new Error(`connect ${host}:${port} timed out`)); }, timeoutMs);
     s.once('connect', () => { clearTimeout(timer); resolve(s); });
-    s.once('error', (e) => { clearTimeout(timer); reject(e); });
-  });
-}
-
-/** Connect over TLS without verifying; resolves once the handshake is done. */
-export function connectTls(port: number, options: tls.ConnectionOptions = {}, timeoutMs = 3_000): Promise<tls.TLSSocket> {
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ port, host: LOOPBACK, rejectUnauthorized: false, ...options });
-    const timer = setTimeout(() => { s.destroy(); reject(new Error(`tls connect :${port} timed out`)); }, timeoutMs);
-    s.once('secureConnect', () => { clearTimeout(timer); resolve(s); });
     s.once('error', (e) => { clearTimeout(timer); reject(e); });
   });
 }

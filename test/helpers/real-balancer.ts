@@ -24,6 +24,8 @@ import {
 } from '../../src/network/real/real-balancer.js';
 import { generateCertificate, generateKeyPair, type CertificateIdentity } from '../../src/pki/certificate.js';
 import { thumbprintOfDer } from '../../src/pki/thumbprint.js';
+import { connectTls } from './tls-pair.js';
+import { withTimeout } from './wait.js';
 
 export const LOOPBACK = '127.0.0.1';
 /** Bound on every single wait in these tests. */
@@ -63,15 +65,9 @@ export async function makeWorkDir(t: Test, prefix: string): Promise<string> {
   return dir;
 }
 
-/** Rejects with a message naming `what` when `p` does not settle within `ms`. */
+/** withTimeout with this file's bound as the default. */
 export function within<T>(p: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, fail) => {
-      timer = setTimeout(() => fail(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]);
+  return withTimeout(p, ms, what);
 }
 
 export interface NamedTarget {
@@ -155,7 +151,7 @@ export async function makeCertificates(): Promise<{ node1: CertificateIdentity; 
   };
 }
 
-/** A connected client socket: TCP, or TLS (any certificate accepted) with the server's thumbprint. */
+/** A connected TCP client socket (for TLS: connectTls from ./tls-pair.js, then peerThumbprint). */
 export async function connectTcp(port: number, host = LOOPBACK): Promise<net.Socket> {
   const s = net.connect({ host, port });
   s.on('error', () => {});
@@ -163,11 +159,9 @@ export async function connectTcp(port: number, host = LOOPBACK): Promise<net.Soc
   return s;
 }
 
-export async function connectTls(port: number, host = LOOPBACK): Promise<{ socket: tls.TLSSocket; thumbprint: string }> {
-  const socket = tls.connect({ host, port, rejectUnauthorized: false, servername: undefined });
-  socket.on('error', () => {});
-  await within(new Promise((ok, fail) => socket.once('secureConnect', ok).once('error', fail)), `TLS handshake with ${host}:${port}`);
-  return { socket, thumbprint: thumbprintOfDer(socket.getPeerCertificate().raw) };
+/** The certificate thumbprint the server presented on `socket`. */
+export function peerThumbprint(socket: tls.TLSSocket): string {
+  return thumbprintOfDer(socket.getPeerCertificate().raw);
 }
 
 /** Write `text`, return the target name from the `<name>:<text>` answer. */
@@ -344,7 +338,8 @@ export function balancerConformance(t: Test, kind: RealBalancerKind): void {
     });
     const reached = new Set<string>();
     for (let c = 0; c < 4; c++) {
-      const { socket, thumbprint } = await connectTls(b.ports[0]!);
+      const socket = await connectTls(b.ports[0]!, { timeoutMs: WAIT_MS });
+      const thumbprint = peerThumbprint(socket);
       const name = await ask(socket, `tls${c}`);
       reached.add(name);
       t.equal(thumbprint, expected.get(name), `connection ${c}: ${name}'s own certificate`);
@@ -365,7 +360,8 @@ export function balancerConformance(t: Test, kind: RealBalancerKind): void {
           targets: secureWeb.map((x) => ({ name: x.name, host: x.host, port: x.port, tls: true })) },
       ],
     });
-    const { socket, thumbprint } = await connectTls(b.ports[0]!);
+    const socket = await connectTls(b.ports[0]!, { timeoutMs: WAIT_MS });
+    const thumbprint = peerThumbprint(socket);
     t.equal(thumbprint, balancer.thumbprint, "the balancer's certificate, not a node's");
     t.not(thumbprint, node1.thumbprint);
     const answer = readUntilClose(socket);

@@ -6,7 +6,8 @@ import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync 
 import { join } from 'node:path';
 import { request } from 'undici';
 import { stringify } from 'yaml';
-import { spawnCli, waitFor, type CliProcess } from './run.js';
+import { spawnCli, type CliProcess } from './run.js';
+import { waitFor } from './wait.js';
 
 export interface ClusterJson {
   apiKey: string;

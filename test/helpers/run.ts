@@ -1,6 +1,6 @@
 /**
  * Helpers for the run/scenario/CLI integration tests: small scenarios with shortened
- * timeouts on loopback (ports from the OS), a bounded wait, and the CLI as a child process.
+ * timeouts on loopback (ports from the OS) and the CLI as a child process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { runScenario } from '../../src/run/run-scenario.js';
 import { scenarioFromObject } from '../../src/scenario/loader.js';
 import type { Result } from '../../src/result/result.js';
+import { judge } from '../../src/verdict/judge.js';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI_MAIN = join(PROJECT_ROOT, 'src', 'cli', 'main.ts');
@@ -27,22 +28,8 @@ export function smallScenario(over: Record<string, unknown> = {}): Record<string
 }
 
 export async function runSmall(raw: Record<string, unknown>, workDir: string): Promise<Result> {
-  return runScenario(scenarioFromObject(raw, 'test'), { workDir, toolVersion: 'test' });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Poll `check` every `everyMs` until it returns a value (not undefined) or `ms` passes. */
-export async function waitFor<T>(check: () => T | undefined, ms: number, what: string, everyMs = 100): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = check();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
+  const s = scenarioFromObject(raw, 'test');
+  return judge(await runScenario(s, { workDir, toolVersion: 'test' }), s);
 }
 
 export interface CliProcess {

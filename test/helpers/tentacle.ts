@@ -17,8 +17,7 @@ import { PROTOCOL_DEFAULTS } from '../../src/scenario/defaults.js';
 import type { PollfleetEvent, FleetEvent } from '../../src/core/events.js';
 import type { ConnectionTimeouts } from '../../src/tentacle/polling-connection.js';
 import { getTestCertificates } from './tls-pair.js';
-
-export { getTestCertificates, withTimeout } from './tls-pair.js';
+import { waitFor } from './wait.js';
 
 /** Short protocol timeouts for tests (never minutes). */
 export const TEST_TIMEOUTS: ConnectionTimeouts = {
@@ -30,7 +29,7 @@ export const TEST_TIMEOUTS: ConnectionTimeouts = {
   maxMessageBytes: 1024 * 1024,
 };
 
-export interface TestNodeOptions {
+export interface StubNodeOptions {
   identity?: CertificateIdentity;
   /** May a client thumbprint (null: no certificate) go on after the preamble? All with a certificate by default. */
   trust?: (thumbprint: string | null) => boolean;
@@ -41,7 +40,8 @@ export interface TestNodeOptions {
   heartbeatTimeoutMs?: number;
 }
 
-export interface TestNode {
+/** A stand-in polling node (not src/cluster): src/halibut's server session over tls.createServer, controlled by the test. */
+export interface StubNode {
   host: string;
   port: number;
   address: string;
@@ -72,7 +72,7 @@ interface SubscriptionQueue {
   waiters: ((w: QueuedWork | null) => void)[];
 }
 
-export async function startTestNode(o: TestNodeOptions = {}): Promise<TestNode> {
+export async function startStubNode(o: StubNodeOptions = {}): Promise<StubNode> {
   const identity = o.identity ?? (await getTestCertificates()).node;
   const trust = o.trust ?? ((t) => t !== null);
   const queues = new Map<string, SubscriptionQueue>();
@@ -94,7 +94,7 @@ export async function startTestNode(o: TestNodeOptions = {}): Promise<TestNode> 
     else q.items.push(w);
   };
 
-  const node: TestNode = {
+  const node: StubNode = {
     host: '127.0.0.1',
     port: 0,
     address: '',
@@ -258,15 +258,6 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
-/** Resolves once `cond()` holds; checks every 10 ms, rejects after `timeoutMs`. */
-export async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** Collects events and lets a test wait, bounded, for one that matches. */
 export class EventLog {
   readonly events: FleetEvent[] = [];
@@ -304,7 +295,7 @@ export class EventLog {
 
   /** Wait until `count` events match. */
   waitForCount(match: (e: FleetEvent) => boolean, count: number, timeoutMs: number, what: string): Promise<void> {
-    return waitUntil(() => this.events.filter(match).length >= count, timeoutMs, `${count} x ${what}`);
+    return waitFor(() => this.events.filter(match).length >= count, timeoutMs, `${count} x ${what}`).then(() => undefined);
   }
 }
 

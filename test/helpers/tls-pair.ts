@@ -12,6 +12,7 @@ import { once } from 'node:events';
 import * as tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { generateCertificate, generateKeyPair, type CertificateIdentity } from '../../src/pki/certificate.js';
+import { withTimeout } from './wait.js';
 
 export interface TestCertificates {
   /** The node's certificate (`CN=Octopus Portal`). */
@@ -35,19 +36,6 @@ export function getTestCertificates(): Promise<TestCertificates> {
     };
   })();
   return certificates;
-}
-
-/** Rejects with a message naming `what` when `p` does not settle within `ms`. */
-export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export interface TlsTestServer {
@@ -92,23 +80,39 @@ export async function startTlsServer(onSocket: (socket: tls.TLSSocket) => void, 
 }
 
 export interface TlsConnectOptions {
-  /** Client certificate; the tentacle's by default; null for none. */
+  /** 127.0.0.1 by default. */
+  host?: string;
+  /** Client certificate to present; none by default (null or absent). */
   identity?: CertificateIdentity | null;
+  /** Further node:tls options (e.g. a raw cert/key pair, ALPN). */
+  tls?: tls.ConnectionOptions;
   timeoutMs?: number;
 }
 
-/** A TLS client connected to 127.0.0.1:`port`, resolved once the handshake is done. */
+/**
+ * The one TLS client for tests: connects to `host`:`port` (loopback), accepts any server
+ * certificate and host name, and resolves once the handshake is done. Errors after the
+ * handshake are left to the test's own listeners (a no-op one keeps them from crashing the
+ * process); a handshake that does not finish in time destroys the socket and rejects.
+ */
 export async function connectTls(port: number, o: TlsConnectOptions = {}): Promise<tls.TLSSocket> {
-  const identity = o.identity === undefined ? (await getTestCertificates()).tentacle : o.identity;
+  const host = o.host ?? '127.0.0.1';
   const socket = tls.connect({
-    host: '127.0.0.1',
+    host,
     port,
-    ...(identity ? { cert: identity.certPem, key: identity.keyPem } : {}),
+    ...(o.identity ? { cert: o.identity.certPem, key: o.identity.keyPem } : {}),
     rejectUnauthorized: false,
     checkServerIdentity: () => undefined,
+    ...o.tls,
   });
   socket.on('error', () => {});
-  await withTimeout(once(socket, 'secureConnect'), o.timeoutMs ?? 10_000, 'the TLS handshake (client side)');
+  const ms = o.timeoutMs ?? 10_000;
+  try {
+    await withTimeout(once(socket, 'secureConnect'), ms, `the TLS handshake with ${host}:${port}`);
+  } catch (e) {
+    socket.destroy();
+    throw e;
+  }
   return socket;
 }
 
@@ -121,12 +125,13 @@ export interface TlsPair {
   close(): Promise<void>;
 }
 
-/** One connected, secured socket pair over loopback. Both ends start paused: attach readers first. */
+/** One connected, secured socket pair over loopback (the client presents the tentacle's certificate unless told otherwise). Both ends start paused: attach readers first. */
 export async function createTlsPair(o: TlsConnectOptions = {}): Promise<TlsPair> {
   let resolveServer!: (s: tls.TLSSocket) => void;
   const accepted = new Promise<tls.TLSSocket>((resolve) => (resolveServer = resolve));
   const srv = await startTlsServer((s) => resolveServer(s));
-  const client = await connectTls(srv.port, o);
+  const identity = o.identity === undefined ? (await getTestCertificates()).tentacle : o.identity;
+  const client = await connectTls(srv.port, { ...o, identity });
   const server = await withTimeout(accepted, o.timeoutMs ?? 10_000, 'the TLS handshake (server side)');
   return {
     port: srv.port,

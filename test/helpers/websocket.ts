@@ -1,7 +1,9 @@
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { FrameDecoder, encodeFrame, newWebSocketKey, type Frame } from '../../src/halibut/websocket-frames.js';
 import type { CertificateIdentity } from '../../src/pki/index.js';
-import { HOST, withTimeout } from './cluster.js';
+import { HOST } from './cluster.js';
+import { connectTls } from './tls-pair.js';
+import { withTimeout } from './wait.js';
 
 /** A hand-written WebSocket client for tests: it sends exactly the frames it is told to and records every frame it receives. */
 export interface RawWebSocket {
@@ -18,16 +20,7 @@ export interface RawWebSocket {
 }
 
 export async function rawWebSocket(port: number, cert: CertificateIdentity | undefined, o: { path?: string; protocol?: string } = {}): Promise<RawWebSocket> {
-  const socket = await withTimeout(
-    new Promise<tls.TLSSocket>((resolve, reject) => {
-      const s = tls.connect({ host: HOST, port, rejectUnauthorized: false, ...(cert ? { cert: cert.certPem, key: cert.keyPem } : {}) });
-      s.once('secureConnect', () => resolve(s));
-      s.once('error', reject);
-    }),
-    5_000,
-    'TLS connect',
-  );
-  socket.on('error', () => {});
+  const socket = await connectTls(port, { identity: cert ?? null, timeoutMs: 5_000 });
   const closed = new Promise<void>((r) => socket.once('close', () => r()));
   socket.write(
     `GET ${o.path ?? '/OctopusComms'} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +

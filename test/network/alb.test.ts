@@ -4,7 +4,9 @@ import { Agent, Client, request } from 'undici';
 import { WebSocket, WebSocketServer } from 'ws';
 import { AlbSimulator, type AlbOptions, type NetworkEvent } from '../../src/network/index.js';
 import { generateCertificate, thumbprintOfDer, thumbprintOfPem, type CertificateIdentity } from '../../src/pki/index.js';
-import { HttpTarget, LOOPBACK, connectTls, sleep, waitFor, watch } from '../helpers/network.js';
+import { HttpTarget, LOOPBACK, watch } from '../helpers/network.js';
+import { connectTls } from '../helpers/tls-pair.js';
+import { sleep, waitFor } from '../helpers/wait.js';
 
 const [albCert, clientCert] = await Promise.all([
   generateCertificate({ commonName: 'alb.example' }),
@@ -51,7 +53,7 @@ t.test('raw polling bytes after TLS get 400 Bad Request and a close', async (t) 
   const ts = await httpTargets('node1');
   t.teardown(() => ts[0]!.stop());
   const b = await alb(t, ts);
-  const w = watch(await connectTls(b.port, { cert: clientCert.certPem, key: clientCert.keyPem }));
+  const w = watch(await connectTls(b.port, { identity: clientCert }));
   w.socket.write('MX\r\n\r\n');
   w.socket.write('MX-SUBSCRIBER 1.0 poll://g3662re9njtelsyfhm7t/\r\n\r\n');
   await waitFor(() => w.isClosed, 3_000, 'close');

@@ -5,7 +5,8 @@ import { apiBaseUrl } from '../../src/octopus-api/api-base-url.js';
 import { scrubSecret } from '../../src/octopus-api/scrub-secret.js';
 import { registerTentacle } from '../../src/tentacle/registration.js';
 import { newSubscriptionId } from '../../src/halibut/subscription.js';
-import { closedPort, getTestCertificates, startTestApi } from '../helpers/tentacle.js';
+import { closedPort, startTestApi } from '../helpers/tentacle.js';
+import { getTestCertificates } from '../helpers/tls-pair.js';
 
 const certs = await getTestCertificates();
 const API_KEY = 'API-TESTKEY0123456789ABCDEFGHIJ';

@@ -9,13 +9,12 @@ import {
   EventLog,
   closedPort,
   TEST_TIMEOUTS,
-  getTestCertificates,
-  waitUntil,
   startHttpOverTlsServer,
-  startTestNode,
-  withTimeout,
-  type TestNode,
+  startStubNode,
+  type StubNode,
 } from '../helpers/tentacle.js';
+import { getTestCertificates } from '../helpers/tls-pair.js';
+import { waitFor, withTimeout } from '../helpers/wait.js';
 
 const certs = await getTestCertificates();
 const secureContext = tentacleSecureContext(certs.tentacle);
@@ -37,7 +36,7 @@ function options(node: { address: string; thumbprint: string }, log: EventLog, o
 }
 
 /** Start a connection, wait until identified; returns the stop function and the outcome promise. */
-async function connected(node: TestNode, log: EventLog, over: Partial<PollingConnectionOptions> = {}) {
+async function connected(node: StubNode, log: EventLog, over: Partial<PollingConnectionOptions> = {}) {
   const o = options(node, log, over);
   const ac = new AbortController();
   const outcome = runPollingConnection(o, ac.signal);
@@ -46,7 +45,7 @@ async function connected(node: TestNode, log: EventLog, over: Partial<PollingCon
 }
 
 t.test('end to end over TLS: GetCapabilities and a full script, ids echoed', async (t) => {
-  const node = await startTestNode();
+  const node = await startStubNode();
   t.teardown(() => node.close());
   const log = new EventLog();
   const c = await connected(node, log);
@@ -116,12 +115,12 @@ t.test('end to end over TLS: GetCapabilities and a full script, ids echoed', asy
   t.equal(tlsDone.peerThumbprint, node.thumbprint);
   t.match(tlsDone.protocol, /^TLSv1\.[23]$/);
   t.ok(tlsDone.cipher.length > 0);
-  await waitUntil(() => node.receivedEnd === 1, 3_000, 'END at the node');
+  await waitFor(() => node.receivedEnd === 1, 3_000, 'END at the node');
   t.equal(node.receivedEnd, 1, 'stopping sent END');
 });
 
 t.test('an idle connection gets the null message after the wait and keeps cycling', async (t) => {
-  const node = await startTestNode({ pollingQueueWaitMs: 100 });
+  const node = await startStubNode({ pollingQueueWaitMs: 100 });
   t.teardown(() => node.close());
   const log = new EventLog();
   const c = await connected(node, log);
@@ -138,7 +137,7 @@ t.test('an idle connection gets the null message after the wait and keeps cyclin
 });
 
 t.test('unknown service or method: an error response, and the connection stays up', async (t) => {
-  const node = await startTestNode();
+  const node = await startStubNode();
   t.teardown(() => node.close());
   const log = new EventLog();
   const c = await connected(node, log);
@@ -158,7 +157,7 @@ t.test('unknown service or method: an error response, and the connection stays u
 });
 
 t.test('wrong node thumbprint -> tls.thumbprint-mismatch naming both thumbprints', async (t) => {
-  const node = await startTestNode();
+  const node = await startStubNode();
   t.teardown(() => node.close());
   const log = new EventLog();
   const expected = certs.stranger.thumbprint;
@@ -184,7 +183,7 @@ t.test('wrong node thumbprint -> tls.thumbprint-mismatch naming both thumbprints
 });
 
 t.test('a lower-case configured thumbprint does not match (exact compare), and says so', async (t) => {
-  const node = await startTestNode();
+  const node = await startStubNode();
   t.teardown(() => node.close());
   const log = new EventLog();
   const out = await withTimeout(
@@ -197,7 +196,7 @@ t.test('a lower-case configured thumbprint does not match (exact compare), and s
 });
 
 t.test('untrusted tentacle: the node closes without a byte -> tls.untrusted', async (t) => {
-  const node = await startTestNode({ trust: () => false });
+  const node = await startStubNode({ trust: () => false });
   t.teardown(() => node.close());
   const log = new EventLog();
   const out = await withTimeout(runPollingConnection(options(node, log), new AbortController().signal), 5_000, 'the attempt');

@@ -6,7 +6,9 @@ import { newSubscriptionId } from '../../src/halibut/subscription.js';
 import { scenarioFromObject } from '../../src/scenario/loader.js';
 import { serverEntry } from '../../src/tentacle/server-entry.js';
 import { Tentacle } from '../../src/tentacle/tentacle.js';
-import { EventLog, TEST_TIMEOUTS, getTestCertificates, waitUntil } from '../helpers/tentacle.js';
+import { EventLog, TEST_TIMEOUTS } from '../helpers/tentacle.js';
+import { getTestCertificates } from '../helpers/tls-pair.js';
+import { waitFor } from '../helpers/wait.js';
 
 // fleet.preamble on the wire: Windows Tentacles send MX\r\n\r\n, Linux ones MX\n\n; a node accepts both.
 
@@ -53,7 +55,7 @@ for (const [style, bytes] of [[undefined, CRLF_START], ['crlf', CRLF_START], ['l
     });
     t.teardown(() => tt.stop());
     tt.start();
-    await waitUntil(() => server.received.length > 0, 5_000, 'the first bytes');
+    await waitFor(() => server.received.length > 0, 5_000, 'the first bytes');
     await tt.stop();
     t.equal(server.received[0]!.toString('latin1'), bytes);
   });
@@ -75,7 +77,7 @@ for (const [style, bytes] of [['lf', LF_START], ['crlf', CRLF_START]] as const) 
     });
     t.teardown(() => fleet.stop());
     await fleet.start();
-    await waitUntil(() => server.received.length >= 2, 5_000, 'both tentacles');
+    await waitFor(() => server.received.length >= 2, 5_000, 'both tentacles');
     await fleet.stop();
     t.same(server.received.slice(0, 2).map((b) => b.toString('latin1')), [bytes, bytes]);
   });

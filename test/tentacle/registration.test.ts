@@ -3,13 +3,14 @@ import { Agent } from 'undici';
 import { newSubscriptionId } from '../../src/halibut/subscription.js';
 import { checkPollingPort } from '../../src/octopus-api/polling-port-check.js';
 import { registerTentacle, type RegistrationOptions } from '../../src/tentacle/registration.js';
-import { EventLog, closedPort, getTestCertificates, startTestApi, startTestNode } from '../helpers/tentacle.js';
+import { EventLog, closedPort, startTestApi, startStubNode } from '../helpers/tentacle.js';
+import { getTestCertificates } from '../helpers/tls-pair.js';
 
 const certs = await getTestCertificates();
 const API_KEY = 'API-TESTKEY0123456789ABCDEFGHIJ';
 
 const api = await startTestApi({ apiKey: API_KEY, serverThumbprint: certs.node.thumbprint });
-const node = await startTestNode();
+const node = await startStubNode();
 const agent = new Agent({ connections: 4 });
 t.teardown(async () => {
   await agent.close();

@@ -3,7 +3,9 @@ import { newSubscriptionId } from '../../src/halibut/subscription.js';
 import { backoffDelayMs } from '../../src/tentacle/backoff.js';
 import { serverEntry, type ServerEntry } from '../../src/tentacle/server-entry.js';
 import { Tentacle, type TentacleOptions } from '../../src/tentacle/tentacle.js';
-import { EventLog, TEST_TIMEOUTS, closedPort, getTestCertificates, startTestNode, waitUntil, withTimeout } from '../helpers/tentacle.js';
+import { EventLog, TEST_TIMEOUTS, closedPort, startStubNode } from '../helpers/tentacle.js';
+import { getTestCertificates } from '../helpers/tls-pair.js';
+import { waitFor, withTimeout } from '../helpers/wait.js';
 
 const certs = await getTestCertificates();
 const SHORT_BACKOFF = { minMs: 50, maxMs: 400 };
@@ -69,7 +71,7 @@ t.test('closed port: tcp.refused, then back-off delays that follow clamp(elapsed
 });
 
 t.test('stop() ends an identified connection with END and nothing reconnects', async (t) => {
-  const node = await startTestNode();
+  const node = await startStubNode();
   t.teardown(() => node.close());
   const log = new EventLog();
   const tt = tentacle([serverEntry(node.address, node.thumbprint)], log);
@@ -80,7 +82,7 @@ t.test('stop() ends an identified connection with END and nothing reconnects', a
   const stopping = tt.stop();
   t.equal(tt.stop(), stopping, 'concurrent stops share one promise');
   await withTimeout(stopping, 5_000, 'stop()');
-  await waitUntil(() => node.receivedEnd === 1, 2_000, 'END at the node');
+  await waitFor(() => node.receivedEnd === 1, 2_000, 'END at the node');
   t.equal(node.receivedEnd, 1, 'the node received END');
   const closed = log.of('closed');
   t.equal(closed.length, 1);
@@ -90,12 +92,12 @@ t.test('stop() ends an identified connection with END and nothing reconnects', a
   t.equal(log.of('connect-start').length, 1, 'no reconnect after stop');
   t.equal(log.of('backoff').length, 0, 'no back-off after stop');
   t.equal(node.accepted, accepted);
-  await waitUntil(() => node.openConnections === 0, 2_000, 'the node side to close');
+  await waitFor(() => node.openConnections === 0, 2_000, 'the node side to close');
   t.throws(() => tt.start(), { kind: 'internal', message: /was stopped/ }, 'a stopped tentacle refuses to start');
 });
 
 t.test('stop() is not held up by a hung node', async (t) => {
-  const node = await startTestNode({ pollingQueueWaitMs: 10_000 });
+  const node = await startStubNode({ pollingQueueWaitMs: 10_000 });
   t.teardown(() => node.close());
   const log = new EventLog();
   const tt = tentacle([serverEntry(node.address, node.thumbprint)], log, {
@@ -105,8 +107,8 @@ t.test('stop() is not held up by a hung node', async (t) => {
   await log.waitFor((e) => e.type === 'identified', 5_000, 'identified');
   node.hang();
   const t0 = Date.now();
-  await withTimeout(tt.stop(), 2_000, 'stop() with a hung node');
-  t.ok(Date.now() - t0 < 1_000, `stop took ${Date.now() - t0} ms`);
+  await withTimeout(tt.stop(), 8_000, 'stop() with a hung node');
+  t.ok(Date.now() - t0 < 5_000, `stop took ${Date.now() - t0} ms (the heartbeat timeout is 10 s)`);
   t.equal(log.of('closed')[0]?.reason, 'stopped');
 });
 
@@ -117,13 +119,13 @@ t.test('stop() cancels a pending back-off sleep', async (t) => {
   tt.start();
   await log.waitFor((e) => e.type === 'backoff', 5_000, 'backoff');
   const t0 = Date.now();
-  await withTimeout(tt.stop(), 1_000, 'stop() during a 60 s back-off');
-  t.ok(Date.now() - t0 < 500, 'stop did not wait for the sleep');
+  await withTimeout(tt.stop(), 10_000, 'stop() during a 60 s back-off');
+  t.ok(Date.now() - t0 < 5_000, 'stop did not wait for the 60 s sleep');
   t.equal(log.of('connect-start').length, 1);
 });
 
 t.test('a connection dropped after identifying retries after min (clock reset), then identifies again', async (t) => {
-  const node = await startTestNode();
+  const node = await startStubNode();
   t.teardown(() => node.close());
   const log = new EventLog();
   const tt = tentacle([serverEntry(node.address, node.thumbprint)], log, { backoff: { minMs: 50, maxMs: 5_000 } });
@@ -143,8 +145,8 @@ t.test('a connection dropped after identifying retries after min (clock reset), 
 });
 
 t.test('pollingConnectionCount connections per server entry, one subscription id for every node', async (t) => {
-  const a = await startTestNode();
-  const b = await startTestNode();
+  const a = await startStubNode();
+  const b = await startStubNode();
   t.teardown(() => Promise.all([a.close(), b.close()]));
   const log = new EventLog();
   const sub = newSubscriptionId();
@@ -157,7 +159,7 @@ t.test('pollingConnectionCount connections per server entry, one subscription id
   const r = await withTimeout(b.call(sub, 'ICapabilitiesServiceV2', 'GetCapabilities'), 5_000, 'a request via node b');
   t.equal(r.response.error, null);
   await withTimeout(tt.stop(), 5_000, 'stop');
-  await waitUntil(() => a.receivedEnd + b.receivedEnd === 4, 2_000, 'END at the nodes');
+  await waitFor(() => a.receivedEnd + b.receivedEnd === 4, 2_000, 'END at the nodes');
   t.equal(a.receivedEnd + b.receivedEnd, 4, 'END on every connection');
   t.equal(log.of('closed').filter((c) => c.reason === 'stopped').length, 4);
 });

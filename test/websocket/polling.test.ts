@@ -21,9 +21,10 @@ import { runPollingConnection, type ConnectionOutcome, type PollingConnectionOpt
 import { parseServerAddress, serverEntry } from '../../src/tentacle/server-entry.js';
 import { TentacleServices } from '../../src/tentacle/services.js';
 import { tentacleSecureContext } from '../../src/tentacle/tentacle.js';
-import { HOST, registerTentacle, startTestNode, testCertificates, withTimeout, type TestNode } from '../helpers/cluster.js';
+import { HOST, registerTentacle, startClusterNode, testCertificates, type ClusterTestNode } from '../helpers/cluster.js';
 import { EventLog, TEST_TIMEOUTS } from '../helpers/tentacle.js';
 import { rawWebSocket } from '../helpers/websocket.js';
+import { withTimeout } from '../helpers/wait.js';
 
 const certs = await testCertificates();
 
@@ -34,9 +35,9 @@ interface Seen {
 }
 
 /** A node whose REST API runs over HTTPS (so it serves /OctopusComms), recording every WebSocket frame. */
-async function wssNode(): Promise<{ node: TestNode; frames: Seen[] }> {
+async function wssNode(): Promise<{ node: ClusterTestNode; frames: Seen[] }> {
   const frames: Seen[] = [];
-  const node = await startTestNode({
+  const node = await startClusterNode({
     api: { host: HOST, port: 0, https: true },
     observeWebSocketFrame: (conn, dir, frame) => frames.push({ conn, dir, frame }),
   });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
 import { renderConsoleComparison, renderConsoleResult } from '../../report/render-console.js';
-import { COMPARISON_SCHEMA, type Comparison, type ComparisonRun, type Result } from '../../result/result.js';
+import { COMPARISON_SCHEMA, COMPARISON_SCHEMA_VERSION, type Comparison, type ComparisonRun, type Result } from '../../result/result.js';
 import { loadScenarioFile, scenarioFromObject, type RawOverrides } from '../../scenario/loader.js';
 import type { Scenario } from '../../scenario/resolve.js';
 import { runScenario } from '../../run/run-scenario.js';
@@ -14,7 +14,7 @@ import { interruptSignal } from '../interrupt.js';
 import { progressPrinter } from '../progress.js';
 import { runFolder } from '../run-folder.js';
 import { reportFormats, writeReportFiles } from '../write-reports.js';
-import { NO_RUN_OUTPUTS, appendToHistory, judgeWithHistory, noteHistoryWithoutStore, openRunOutputs, pushRunMetrics, type RunOutputs } from '../run-outputs.js';
+import { NO_RUN_OUTPUTS, appendToHistory, judgeRun, noteHistoryWithoutStore, openRunOutputs, pushRunMetrics, type RunOutputs } from '../run-outputs.js';
 import { checkRunHistoryThresholds } from '../../verdict/history-thresholds.js';
 
 export interface RunFlags {
@@ -152,10 +152,9 @@ export async function runOne(ctx: CliContext, s: Scenario, dir: string, f: RunFl
         progress.done();
         ctx.stderr.write(`${label}${line}\n`);
       },
-      extraThresholds: extra,
     });
     progress.done();
-    const result = judgeWithHistory(measured, s, extra, outputs.history);
+    const result = judgeRun(measured, s, extra, outputs.history);
     writeFileAtomic(join(dir, 'result.json'), JSON.stringify(result, null, 2) + '\n');
     await writeReportFiles(dir, result, f.format);
     appendToHistory(outputs.history, result, join(dir, 'result.json'), ctx.stderr);
@@ -171,7 +170,7 @@ export async function compareScenarios(ctx: CliContext, name: string, scenarios:
   const startedAt = new Date().toISOString();
   const runs: ComparisonRun[] = [];
   const write = () => {
-    const c: Comparison = { schema: COMPARISON_SCHEMA, name, startedAt, finishedAt: new Date().toISOString(), runs };
+    const c: Comparison = { schema: COMPARISON_SCHEMA, schemaVersion: COMPARISON_SCHEMA_VERSION, name, startedAt, finishedAt: new Date().toISOString(), runs };
     writeFileAtomic(join(dir, 'comparison.json'), JSON.stringify(c, null, 2) + '\n');
     return c;
   };

@@ -10,7 +10,8 @@ import { loadScenarioFile } from '../../../src/scenario/loader.js';
 import type { Scenario } from '../../../src/scenario/resolve.js';
 import { registerTentacle } from '../../../src/tentacle/registration.js';
 import { filesContaining, machineNames, startExternalCluster, writeExternalScenario } from '../../helpers/real-target.js';
-import { isAlive, spawnCli, waitFor } from '../../helpers/run.js';
+import { isAlive, spawnCli } from '../../helpers/run.js';
+import { waitFor } from '../../helpers/wait.js';
 
 // `pollfleet cluster` in its own process, checked by preflight as a real cluster would be.
 t.setTimeout(120_000);

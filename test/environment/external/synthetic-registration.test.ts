@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ledger } from '../../../src/environment/external/ledger.js';
 import { filesContaining, machineNames, startExternalCluster, writeExternalScenario } from '../../helpers/real-target.js';
-import { spawnCli, waitFor } from '../../helpers/run.js';
+import { spawnCli } from '../../helpers/run.js';
+import { waitFor } from '../../helpers/wait.js';
 
 // Synthetic registration against `pollfleet cluster` in its own process: exactly the
 // machines a run creates are deleted -- at the end, on SIGINT, and after a SIGKILL by the

@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { spawnCli, waitFor } from '../../helpers/run.js';
+import { spawnCli } from '../../helpers/run.js';
+import { waitFor } from '../../helpers/wait.js';
 import { writeExternalScenario, type ClusterJson } from '../../helpers/real-target.js';
 
 const KEY_ENV = 'POLLFLEET_TEST_WSS_KEY';
