@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { EXIT_BAD_INPUT, PollfleetError, describeError, exitCodeFor } from '../core/errors.js';
+import { EXIT_INTERNAL_ERROR, PollfleetError, describeError, exitCodeForError } from '../core/errors.js';
 
 /** What every command gets: streams, colour, version. I/O is injected so commands stay testable. */
 export interface CliContext {
@@ -32,12 +32,17 @@ export function toolVersion(): string {
 
 /** Print an error the way users should see it: one message, a hint, no stack; return the exit code. */
 export function reportError(ctx: CliContext, e: unknown): number {
-  if (e instanceof PollfleetError) {
-    ctx.stderr.write(`pollfleet: ${describeError(e)}\n`);
-    return exitCodeFor(e.kind);
+  const code = exitCodeForError(e);
+  if (code === EXIT_INTERNAL_ERROR) {
+    const msg = e instanceof Error ? e.message : String(e);
+    ctx.stderr.write(
+      `pollfleet: internal error (a bug in pollfleet, not a problem with the cluster or the input): ${msg}\n` +
+        '  please report it, with the command line and this output (POLLFLEET_DEBUG=1 adds the stack trace)\n',
+    );
+    if (process.env['POLLFLEET_DEBUG'] && e instanceof Error) ctx.stderr.write(`${e.stack}\n`);
+    return code;
   }
-  const msg = e instanceof Error ? e.message : String(e);
-  ctx.stderr.write(`pollfleet: unexpected error: ${msg}\n`);
-  if (process.env['POLLFLEET_DEBUG'] && e instanceof Error) ctx.stderr.write(`${e.stack}\n`);
-  return EXIT_BAD_INPUT;
+  // A PollfleetError names what to fix; a system error (errno code) is about the environment.
+  ctx.stderr.write(`pollfleet: ${e instanceof PollfleetError ? '' : 'unexpected error: '}${describeError(e)}\n`);
+  return code;
 }

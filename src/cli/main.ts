@@ -33,6 +33,7 @@ Exit codes:
   0  every threshold passed (for compare: every route behaved as its scenario expects)
   1  a threshold failed -- the console and every report say which, actual vs expected
   2  bad input or configuration, or the environment could not start
+  3  internal error: a bug in pollfleet itself (not the cluster, not the input) -- please report it
 
 Examples:
   pollfleet compare scenarios/compare-aws.yaml     ALB vs NLB vs direct, side by side (npm start)
@@ -145,7 +146,7 @@ Prints one line, e.g.
   pollfleet check check: FAIL requests.expired was 3, expected == 0; coverage 100 % ... (reports/...)
 
 Exit codes: 0 every threshold passed, 1 a threshold failed, 2 bad input or the environment
-could not start. A Pushgateway push that fails, or a history append that fails after the run,
+could not start, 3 internal error (a bug in pollfleet). A Pushgateway push that fails, or a history append that fails after the run,
 is reported on stderr and does not change the exit code. Interrupted runs are not recorded.
 
 History thresholds (e.g. 'pickupMs.p99 < 2 x median(last 10)') compare with earlier runs of the
@@ -177,7 +178,7 @@ is more than 2x the median of the previous 10, its coverage.min fell below the l
 its verdict turned from pass to fail.
 
 Exit codes: 0 shown (also with regressions, unless --fail-on-regression), 1 a regression with
---fail-on-regression, 2 bad input (e.g. the history file does not exist).`,
+--fail-on-regression, 2 bad input (e.g. the history file does not exist), 3 internal error (a bug in pollfleet).`,
   )
   .action((opts) => {
     process.exitCode = historyCommand(ctx, opts);
@@ -204,7 +205,7 @@ program
   .option('--json', 'print the report as JSON')
   .option('--register', 'register one synthetic machine to identify with (deleted again at the end)')
   .option('--api-key <key>', 'API key (discouraged: it ends up in shell history; use external.apiKeyEnv or apiKeyFile)')
-  .addHelpText('after', '\nExit codes: 0 every step passed (skipped steps say what to add), 1 a step failed, 2 bad input.')
+  .addHelpText('after', '\nExit codes: 0 every step passed (skipped steps say what to add), 1 a step failed, 2 bad input, 3 internal error (a bug in pollfleet).')
   .action(async (scenario: string, opts) => {
     process.exitCode = await preflightCommand(ctx, scenario, opts);
   });
@@ -218,7 +219,7 @@ program
   .option('--api-key-file <file>', 'file holding the API key')
   .option('--api-key <key>', 'API key (discouraged: it ends up in shell history)')
   .option('--force', 'also delete machines of a run that still seems to be going')
-  .addHelpText('after', '\nExit codes: 0 nothing left, 1 some machines could not be deleted (they stay in the ledger), 2 bad input.')
+  .addHelpText('after', '\nExit codes: 0 nothing left, 1 some machines could not be deleted (they stay in the ledger), 2 bad input, 3 internal error (a bug in pollfleet).')
   .action(async (opts) => {
     process.exitCode = await cleanupCommand(ctx, opts);
   });

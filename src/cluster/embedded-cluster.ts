@@ -122,7 +122,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
     if (!this.#o.processes) {
       slot.inProcess = await startNodeInProcess(config, this.registry, this.#o.sink, this.#sharedQueue ?? undefined).catch((e) => {
         slot.state = 'stopped';
-        throw this.#startError(name, config, (e as Error).message);
+        throw this.#startError(name, config, (e as Error).message, (e as NodeJS.ErrnoException).code);
       });
       slot.running = this.#running(slot, slot.inProcess.pollingPort, slot.inProcess.apiPort, null);
       slot.state = 'up';
@@ -138,7 +138,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
           resolve(m);
         } else if (m.t === 'start-failed') {
           clearTimeout(timer);
-          reject(this.#startError(name, config, m.message));
+          reject(this.#startError(name, config, m.message, m.code));
         }
       });
       child.once('exit', (code, sig) => {
@@ -166,9 +166,11 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
     }
   }
 
-  #startError(name: string, config: NodeProcessConfig, why: string): PollfleetError {
-    const inUse = /EADDRINUSE/.test(why);
+  #startError(name: string, config: NodeProcessConfig, why: string, code?: string): PollfleetError {
+    const inUse = code === 'EADDRINUSE';
     return new PollfleetError('environment.failed', `${name} could not start on ${config.polling.host}:${config.polling.port}: ${why}`, {
+      node: name,
+      address: `${config.polling.host}:${config.polling.port}`,
       hint: inUse ? 'the port is taken: set cluster.pollingPort: 0 (any free port) or another port in the scenario' : undefined,
     });
   }

@@ -34,7 +34,7 @@ export type ToNode =
 
 export type FromNode =
   | { t: 'ready'; pollingPort: number; apiPort: number }
-  | { t: 'start-failed'; message: string }
+  | { t: 'start-failed'; message: string; /** The system error code (EADDRINUSE ...), when there is one. */ code?: string }
   | { t: 'events'; events: NodeEvent[] }
   | { t: 'register'; reqId: number; machine: NewMachine }
   | { t: 'delete'; reqId: number; spaceId: string; id: string }

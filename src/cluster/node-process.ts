@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { EventSink, NodeEvent } from '../core/events.js';
 import type { CertificateIdentity } from '../pki/certificate.js';
 import { thumbprintOfDer } from '../pki/thumbprint.js';
+import { NODE_PROCESS_DEFAULTS } from '../scenario/defaults.js';
 import type { FromNode, NodeProcessConfig, ToNode } from './ipc.js';
 import { IpcRegistry, type RegistryRequest } from './ipc-machine-registry.js';
 import { RedisQueue } from './redis-queue.js';
@@ -128,8 +129,9 @@ function main(): void {
             send({ t: 'ready', pollingPort: r.pollingPort, apiPort: r.apiPort });
           },
           (e: Error) => {
-            send({ t: 'start-failed', message: e.message });
-            setTimeout(() => process.exit(1), 50);
+            const code = (e as NodeJS.ErrnoException).code;
+            send({ t: 'start-failed', message: e.message, ...(typeof code === 'string' ? { code } : {}) });
+            setTimeout(() => process.exit(1), NODE_PROCESS_DEFAULTS.exitAfterStartFailureMs);
           },
         );
         return;

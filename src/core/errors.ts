@@ -46,24 +46,111 @@ export type ErrorKind =
 export const EXIT_OK = 0;
 export const EXIT_CHECK_FAILED = 1;
 export const EXIT_BAD_INPUT = 2;
+/** A bug in pollfleet itself (an exception nobody expected): not the cluster's fault, not the input's. */
+export const EXIT_INTERNAL_ERROR = 3;
+
+/**
+ * What an error is about, as data (set where the error is made), so nobody parses it back
+ * out of the message. Every field is optional and flat; events and Results carry the same
+ * shape (src/core/events.ts, src/result/result.ts).
+ */
+export interface ErrorData {
+  /** HTTP status the peer answered (REST API, WebSocket upgrade, an HTTP balancer on the polling port). */
+  status?: number;
+  /** The server thumbprint the tentacle expected (its server entry). */
+  expectedThumbprint?: string;
+  /** The thumbprint of the certificate the remote host presented. */
+  presentedThumbprint?: string;
+  /** Node name (`node1`, ...) when the error is about one node. */
+  node?: string;
+  /** The address as configured (`host:port`, a URL) when the error is about one. */
+  address?: string;
+}
+
+export const ERROR_DATA_FIELDS = ['status', 'expectedThumbprint', 'presentedThumbprint', 'node', 'address'] as const satisfies readonly (keyof ErrorData)[];
+
+export interface PollfleetErrorOptions extends ErrorData {
+  hint?: string;
+  cause?: unknown;
+}
 
 export class PollfleetError extends Error {
   readonly kind: ErrorKind;
   readonly hint: string | undefined;
-  constructor(kind: ErrorKind, message: string, options?: { hint?: string; cause?: unknown }) {
+  readonly status: number | undefined;
+  readonly expectedThumbprint: string | undefined;
+  readonly presentedThumbprint: string | undefined;
+  readonly node: string | undefined;
+  readonly address: string | undefined;
+  constructor(kind: ErrorKind, message: string, options?: PollfleetErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PollfleetError';
     this.kind = kind;
     this.hint = options?.hint;
+    this.status = options?.status;
+    this.expectedThumbprint = options?.expectedThumbprint;
+    this.presentedThumbprint = options?.presentedThumbprint;
+    this.node = options?.node;
+    this.address = options?.address;
+  }
+
+  /** The data fields that are set (an empty object when none is). */
+  get data(): ErrorData {
+    return errorDataOf(this);
   }
 }
 
-/** Exit code for an error that ends a command. */
+/**
+ * The data fields of any error (ours, the protocol layer's HalibutError, or a plain object
+ * that went through a worker thread), only those set and of the right type.
+ */
+export function errorDataOf(e: unknown): ErrorData {
+  const out: ErrorData = {};
+  if (e === null || typeof e !== 'object') return out;
+  const x = e as Record<string, unknown>;
+  if (typeof x['status'] === 'number' && Number.isInteger(x['status'])) out.status = x['status'];
+  for (const f of ERROR_DATA_FIELDS) {
+    if (f === 'status') continue;
+    const v = x[f];
+    if (typeof v === 'string' && v !== '') out[f] = v;
+  }
+  return out;
+}
+
+/** Exit code for an error kind that ends a command. */
 export function exitCodeFor(kind: ErrorKind): number {
   if (kind === 'threshold.failed') return EXIT_CHECK_FAILED;
-  if (kind === 'internal') return EXIT_CHECK_FAILED;
-  if (kind === 'lifecycle.stopped') return exitCodeFor('internal');
+  if (kind === 'internal' || kind === 'lifecycle.stopped') return EXIT_INTERNAL_ERROR;
   return EXIT_BAD_INPUT;
+}
+
+/**
+ * Is this thrown value a bug in pollfleet? Our own errors say by their kind (`internal`);
+ * a system error with an errno code (a file that cannot be read, a port in use) is about the
+ * environment; anything else (TypeError, RangeError, a thrown string ...) nobody expected.
+ */
+export function isInternalError(e: unknown): boolean {
+  const kind = knownKindOf(e);
+  if (kind !== null) return kind === 'internal';
+  const code = (e as { code?: unknown } | null)?.code;
+  return !(typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code));
+}
+
+/**
+ * Exit code for anything that ends a command: a PollfleetError by its kind, a system error
+ * (errno code) as bad input or environment (2), everything else as an internal error (3).
+ * The table is documented in `pollfleet --help` and the README.
+ */
+export function exitCodeForError(e: unknown): number {
+  const kind = knownKindOf(e);
+  if (kind !== null) return exitCodeFor(kind);
+  return isInternalError(e) ? EXIT_INTERNAL_ERROR : EXIT_BAD_INPUT;
+}
+
+/** The kind of our own errors, also after cloning (worker threads, IPC keep fields, not classes); null otherwise. */
+function knownKindOf(e: unknown): ErrorKind | null {
+  const k = (e as { kind?: unknown } | null)?.kind;
+  return typeof k === 'string' && KNOWN_KINDS.has(k) ? (k as ErrorKind) : null;
 }
 
 /** Every error kind, checked against ErrorKind at compile time (both directions). */

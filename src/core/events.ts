@@ -1,4 +1,4 @@
-import type { ErrorKind } from './errors.js';
+import type { ErrorData, ErrorKind } from './errors.js';
 
 /**
  * Every event either end of a connection emits: the only seam between what happens on the
@@ -28,7 +28,8 @@ export interface AnsweredEvent {
   type: 'answered'; at: number; tentacle: number; entry: number; conn: number;
   service: string; method: string; ok: boolean;
 }
-export interface ClosedEvent {
+/** An error's data fields (src/core/errors.ts ErrorData) ride flat on the event that reports it. */
+export interface ClosedEvent extends ErrorData {
   type: 'closed'; at: number; tentacle: number; entry: number; conn: number;
   reason: 'stopped' | 'ended-by-peer' | 'error';
   wasIdentified: boolean;
@@ -36,9 +37,9 @@ export interface ClosedEvent {
   message?: string;
 }
 export interface BackoffEvent { type: 'backoff'; at: number; tentacle: number; entry: number; conn: number; delayMs: number }
-export interface RegistrationEvent {
+export interface RegistrationEvent extends ErrorData {
   type: 'registration'; at: number; tentacle: number; ok: boolean; durationMs: number;
-  status?: number; errorKind?: ErrorKind; message?: string; machineId?: string;
+  errorKind?: ErrorKind; message?: string; machineId?: string;
 }
 
 // ---------- node side ----------

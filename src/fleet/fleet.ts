@@ -88,6 +88,7 @@ export class Fleet {
               maxMessageBytes: s.protocol.maxMessageBytes,
             },
             backoff: s.backoff,
+            preamble: s.fleet.preamble,
             sink: this.#o.sink,
             nextConnId: () => this.#nextConn++,
           });

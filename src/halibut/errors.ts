@@ -18,10 +18,13 @@ export type HalibutErrorKind =
 
 export class HalibutError extends Error {
   readonly kind: HalibutErrorKind;
-  constructor(kind: HalibutErrorKind, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** protocol.http-response: the status of the HTTP answer (a data field, as on pollfleet's errors). */
+  readonly status: number | undefined;
+  constructor(kind: HalibutErrorKind, message: string, options?: { cause?: unknown; status?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HalibutError';
     this.kind = kind;
+    this.status = options?.status;
   }
 }
 

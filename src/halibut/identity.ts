@@ -29,8 +29,11 @@ export interface Identity {
 
 /** Parse an identity line as a node does: split on spaces, token 0 is the kind, token 2 a URI for subscribers. */
 export function parseIdentity(line: string): Identity {
-  if (/^HTTP\/\d/.test(line)) {
-    throw new HalibutError('protocol.http-response', `an HTTP response arrived instead of an identity: "${line.slice(0, 80)}"`);
+  const http = /^HTTP\/\d(?:\.\d)?(?: (\d{3}))?/.exec(line);
+  if (http) {
+    throw new HalibutError('protocol.http-response', `an HTTP response arrived instead of an identity: "${line.slice(0, 80)}"`, {
+      ...(http[1] ? { status: Number(http[1]) } : {}),
+    });
   }
   const tokens = line.split(' ');
   const kind = tokens[0];

@@ -1,4 +1,5 @@
 import { now } from '../core/clock.js';
+import { errorDataOf, type ErrorData } from '../core/errors.js';
 import type { EventSink, PollfleetEvent } from '../core/events.js';
 import type { TimelinePoint } from '../result/result.js';
 import { DurationHistogram } from '../result/histogram.js';
@@ -64,6 +65,8 @@ export class Recorder {
   readonly registrationFailures: Record<string, number> = {};
   readonly errors: Record<string, number> = {};
   readonly errorExamples: Record<string, string> = {};
+  /** The data fields (HTTP status, thumbprints, node, address) of the example kept per error kind. */
+  readonly errorExampleData: Record<string, ErrorData> = {};
   readonly timeline: TimelinePoint[] = [];
   polls = 0;
   reconnects = 0;
@@ -113,6 +116,14 @@ export class Recorder {
     this.#iErrors++;
   }
 
+  /** Before #error: keep the data of the event whose message becomes the kind's example. */
+  #errorData(kind: string | undefined, e: PollfleetEvent): void {
+    const k = kind ?? 'internal';
+    if (this.errorExamples[k] !== undefined || this.errorExampleData[k] !== undefined) return;
+    const d = errorDataOf(e);
+    if (Object.keys(d).length > 0) this.errorExampleData[k] = d;
+  }
+
   readonly record = (e: PollfleetEvent): void => {
     switch (e.type) {
       // ---- tentacle side ----
@@ -155,6 +166,7 @@ export class Recorder {
       case 'closed': {
         const c = this.#conns.get(e.conn);
         this.#conns.delete(e.conn);
+        if (e.reason === 'error' && e.message) this.#errorData(e.errorKind, e);
         if (e.reason === 'error') this.#error(e.errorKind, e.message);
         if (this.plan.pairSource === 'tentacle' && c?.identified) this.#tentaclePair(e.tentacle, e.entry, -1, e.at, false);
         return;
@@ -169,6 +181,7 @@ export class Recorder {
         else {
           const key = e.status ? `HTTP ${e.status}` : (e.errorKind ?? 'error');
           this.registrationFailures[key] = (this.registrationFailures[key] ?? 0) + 1;
+          if (e.message) this.#errorData(e.errorKind ?? 'registration.failed', e);
           this.#error(e.errorKind ?? 'registration.failed', e.message);
         }
         return;

@@ -106,6 +106,7 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
     pollGapMs: rec.pollGap.quantiles(),
     errors: { ...rec.errors },
     errorExamples: { ...rec.errorExamples },
+    errorExampleData: { ...rec.errorExampleData },
     nodesNeverPolled: nodes.filter((n) => n.polledBy === 0).map((n) => n.name),
   };
 

@@ -1,4 +1,4 @@
-import { PollfleetError } from '../core/errors.js';
+import { PollfleetError, type ErrorData } from '../core/errors.js';
 import { DurationHistogram, emptyQuantiles } from './histogram.js';
 import {
   RESULT_SCHEMA,
@@ -129,6 +129,7 @@ export function mergeResults(shards: readonly MergeInput[]): MergedResult {
     pollGapMs: q('summary.pollGapMs', (s) => s.summary.pollGapMs),
     errors: sumRecords(shards.map((s) => s.summary.errors)),
     errorExamples: Object.assign({}, ...shards.map((s) => s.summary.errorExamples).reverse()) as Record<string, string>,
+    errorExampleData: exampleData(shards),
     nodesNeverPolled: nodes.filter((n) => n.polledBy === 0).map((n) => n.name),
   };
 
@@ -420,4 +421,19 @@ function coverageStats(values: number[], final: number): CoverageStats {
 function round(v: number, digits = 4): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
+}
+
+/** Per error kind, the data of the example the merged Result keeps (the first shard's that has one), so message and data stay one example. */
+function exampleData(shards: readonly MergeInput[]): Record<string, ErrorData> {
+  const out: Record<string, ErrorData> = {};
+  const taken = new Set<string>();
+  for (const s of shards) {
+    for (const kind of Object.keys(s.summary.errorExamples)) {
+      if (taken.has(kind)) continue;
+      taken.add(kind);
+      const d = s.summary.errorExampleData?.[kind];
+      if (d) out[kind] = d;
+    }
+  }
+  return out;
 }

@@ -128,6 +128,19 @@ const summarySchema = z.object({
   errors: counts,
   /** Added after the first results were written: absent reads as none. */
   errorExamples: z.record(z.string(), z.string()).default({}),
+  /** The data of each example (src/core/errors.ts ErrorData); absent in older Results. */
+  errorExampleData: z
+    .record(
+      z.string(),
+      z.object({
+        status: z.number().int().optional(),
+        expectedThumbprint: z.string().optional(),
+        presentedThumbprint: z.string().optional(),
+        node: z.string().optional(),
+        address: z.string().optional(),
+      }),
+    )
+    .optional(),
   nodesNeverPolled: strings,
 });
 

@@ -5,6 +5,7 @@
  * with these types: it checks so at compile time).
  * Numbers are measured; a figure that could not be measured is `null`, never invented.
  */
+import type { ErrorData } from '../core/errors.js';
 
 export const RESULT_SCHEMA = 'pollfleet.result/v1';
 export const COMPARISON_SCHEMA = 'pollfleet.comparison/v1';
@@ -163,6 +164,11 @@ export interface Summary {
   errors: Record<string, number>;
   /** First message seen per error kind (for diagnosis; never holds secrets). */
   errorExamples: Record<string, string>;
+  /**
+   * The data of that example per error kind (HTTP status, expected/presented thumbprints,
+   * node, address), as set where the error was made. Absent in Results of older versions.
+   */
+  errorExampleData?: Record<string, ErrorData>;
   nodesNeverPolled: string[];
 }
 

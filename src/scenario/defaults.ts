@@ -67,6 +67,12 @@ export const CLUSTER_DEFAULTS = {
   queueExpiryTickMinMs: 50,
 } as const;
 
+/** A node's child process (src/cluster/node-process.ts). pollfleet's own values; no reference sets them. */
+export const NODE_PROCESS_DEFAULTS = {
+  /** After a failed start the process exits this much later, so its 'start-failed' message reaches the supervisor first. */
+  exitAfterStartFailureMs: 50,
+} as const;
+
 /** Work the nodes queue: the probe whose pickup latency and expiry are measured. */
 export const WORKLOAD_DEFAULTS = {
   intervalMs: 10_000,
@@ -159,6 +165,10 @@ export const REAL_BALANCER_DEFAULTS = {
   startTimeoutMs: 15_000,
   /** Between readiness probes while starting. */
   readinessProbeIntervalMs: 50,
+  /** One readiness probe (a TCP connect to a frontend port) may take this long. pollfleet's own value. */
+  readinessProbeConnectTimeoutMs: 500,
+  /** When the program exits while starting: wait this long for the rest of its output (for the error). pollfleet's own value. */
+  exitOutputWaitMs: 200,
   /** After SIGTERM, SIGKILL follows when the process is still there after this long. */
   stopTimeoutMs: 5_000,
   /** How much of the balancer's own output is kept for errors and logTail(). */

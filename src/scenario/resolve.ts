@@ -5,6 +5,10 @@ import {
   EXTERNAL_SAFETY_DEFAULTS, SYNTHETIC_REGISTRATION_DEFAULTS,
 } from './defaults.js';
 import { formatDuration } from './duration.js';
+import { realBalancerProblems, realBalancerSettings, type HealthCheckSettings, type RealBalancerSettings } from './real-balancer-settings.js';
+import type { ResolveProblem } from './resolve-problem.js';
+
+export type { HealthCheckSettings, RealBalancerSettings, ResolveProblem };
 import type { ScenarioParsed } from './schema.js';
 import { BALANCER_KINDS, QUEUE_KINDS, ROUTE_KINDS, WEBSOCKET_ROUTE_KINDS, type TRANSPORT_KINDS } from './schema.js';
 import { resolveFaults, type FaultSpec } from '../faults/resolve-faults.js';
@@ -13,15 +17,6 @@ export type RouteKind = (typeof ROUTE_KINDS)[number];
 export type QueueKind = (typeof QUEUE_KINDS)[number];
 export type BalancerKind = (typeof BALANCER_KINDS)[number];
 export type TransportKind = (typeof TRANSPORT_KINDS)[number];
-
-export interface HealthCheckSettings {
-  protocol: 'tcp' | 'http' | 'https';
-  path: string;
-  intervalMs: number;
-  timeoutMs: number;
-  healthyThreshold: number;
-  unhealthyThreshold: number;
-}
 
 export interface ProtocolSettings {
   pollingQueueWaitMs: number;
@@ -95,6 +90,14 @@ export interface Scenario {
       mtls: 'off' | 'passthrough';
       healthCheck: HealthCheckSettings;
     };
+    /**
+     * What a real HAProxy / nginx carrying this route applies (route.balancer haproxy or
+     * nginx): the settings of the route's balancer section (nlb for single-address and
+     * nlb-unique-port, alb for alb) that the scenario itself sets; null keeps the program's
+     * pollfleet default (REAL_BALANCER_DEFAULTS: long idle timeouts, no health check).
+     * Stickiness and routing always apply (their defaults are the programs' round robin).
+     */
+    realBalancer: RealBalancerSettings;
   };
   external: {
     nodes: ExternalNode[];
@@ -133,10 +136,6 @@ export interface Scenario {
   shortened: string[];
 }
 
-export interface ResolveProblem {
-  path: string;
-  message: string;
-}
 
 function splitHostPort(text: string): { host: string; port: number } | null {
   // wss://host[:443]/OctopusComms: polling over WebSockets (the port defaults to 443).
@@ -274,6 +273,13 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     problems.push({ path: 'route.registration', message: `registration through the ALB needs route kind alb (it starts the ALB in front of the REST APIs); with route ${routeKind} tentacles register straight to the nodes: leave registration unset or write direct` });
   }
 
+  // A WebSocket connection sends no preamble (the text message MX stands in for it).
+  const everyEntryIsWebSocket = p.route?.transport === 'websocket' ||
+    (target === 'external' && !!p.external?.nodes.length && p.external.nodes.every((n) => /^wss:\/\//i.test(n.polling)));
+  if (p.fleet?.preamble !== undefined && everyEntryIsWebSocket) {
+    problems.push({ path: 'fleet.preamble', message: 'polling over WebSockets sends no preamble (the text message MX stands in for it); leave fleet.preamble out' });
+  }
+
   if (p.route?.transport === 'websocket') {
     if (!(WEBSOCKET_ROUTE_KINDS as readonly string[]).includes(routeKind)) {
       problems.push({ path: 'route.transport', message: `polling over WebSockets is available with route kind ${WEBSOCKET_ROUTE_KINDS.join(' or ')}, not ${routeKind}` });
@@ -285,6 +291,8 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
       problems.push({ path: 'route.transport', message: 'for an external target write wss:// addresses in external.nodes[].polling instead' });
     }
   }
+
+  problems.push(...realBalancerProblems(p, routeKind));
 
   const s: Scenario = {
     name: p.name ?? fallbackName,
@@ -314,6 +322,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
         deregistrationTermination: p.route?.nlb?.deregistrationTermination ?? false,
         tlsListener: p.route?.nlb?.tlsListener ?? false,
       },
+      realBalancer: { idleTimeoutMs: null, healthCheck: null, onUnhealthy: null },
       alb: {
         idleTimeoutMs: p.route?.alb?.idleTimeout ?? ALB_DEFAULTS.idleTimeoutMs,
         routing: p.route?.alb?.routing ?? 'round-robin',
@@ -353,6 +362,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     faults: [],
     shortened: [],
   };
+  s.route.realBalancer = realBalancerSettings(p, routeKind, s.route);
   if (s.backoff.minMs > s.backoff.maxMs) problems.push({ path: 'backoff.min', message: 'must not exceed backoff.max' });
   const faults = resolveFaults(p.faults, { nodeNames, routeKind, balancer: s.route.balancer, processes: s.cluster.processes, target, durationMs: s.durationMs });
   s.faults = faults.faults;

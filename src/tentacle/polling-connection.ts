@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { now } from '../core/clock.js';
-import { PollfleetError, errorKindOf, type ErrorKind } from '../core/errors.js';
+import { PollfleetError, errorDataOf, errorKindOf, type ErrorData, type ErrorKind } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import type { RequestMessage, ResponseMessage } from '../halibut/messages.js';
 import { runSubscriberSession, type SessionEnd, type SubscriberHooks } from '../halibut/subscriber-session.js';
@@ -61,6 +61,8 @@ export interface ConnectionOutcome {
   startedAtMs: number;
   errorKind?: ErrorKind;
   message?: string;
+  /** The error's data (status, thumbprints, node, address), as set where it was made. */
+  data?: ErrorData;
 }
 
 function mismatchMessage(server: ServerEntry, presented: string): string {
@@ -167,6 +169,7 @@ export class PollingConnection implements SubscriberHooks {
       if (signal.aborted) return this.#finish({ reason: 'stopped', wasIdentified: this.isIdentified, startedAtMs });
       let errorKind = errorKindOf(e);
       let message = e instanceof Error ? e.message : String(e);
+      const data: ErrorData = { ...this.#entryData(), ...errorDataOf(e) };
       if (
         this.#isSecured && !this.isIdentified && !this.#hasReceivedByte &&
         (errorKind === 'closed.by-peer' || errorKind === 'tcp.reset')
@@ -176,8 +179,22 @@ export class PollingConnection implements SubscriberHooks {
       } else if (errorKind === 'protocol.http-response') {
         message += HTTP_HINT;
       }
-      return this.#finish({ reason: 'error', wasIdentified: this.isIdentified, startedAtMs, errorKind, message });
+      return this.#finish({ reason: 'error', wasIdentified: this.isIdentified, startedAtMs, errorKind, message, data });
     }
+  }
+
+  /** What every error of this connection is about: the server entry's address (its name may be a balancer's, not a node's). */
+  #entryData(): ErrorData {
+    return { address: this.#o.server.address };
+  }
+
+  #mismatch(presented: string): PollfleetError {
+    const o = this.#o;
+    return new PollfleetError('tls.thumbprint-mismatch', mismatchMessage(o.server, presented), {
+      ...this.#entryData(),
+      expectedThumbprint: o.server.thumbprint,
+      presentedThumbprint: presented,
+    });
   }
 
   #onFirstByte = (): void => {
@@ -262,7 +279,7 @@ export class PollingConnection implements SubscriberHooks {
         const presented = der ? thumbprintOfDer(der) : '(no certificate)';
         // Exact, case-sensitive compare, as Tentacle does.
         if (presented !== o.server.thumbprint) {
-          done(new PollfleetError('tls.thumbprint-mismatch', mismatchMessage(o.server, presented)));
+          done(this.#mismatch(presented));
           return;
         }
         this.#isSecured = true;
@@ -310,7 +327,7 @@ export class PollingConnection implements SubscriberHooks {
     const presented = der ? thumbprintOfDer(der) : '(no certificate)';
     if (presented !== o.server.thumbprint) {
       await ws.close(CLOSE_PROTOCOL_ERROR, WEBSOCKET_THUMBPRINT_CLOSE_REASON, o.timeouts.heartbeatTimeoutMs);
-      throw new PollfleetError('tls.thumbprint-mismatch', mismatchMessage(o.server, presented));
+      throw this.#mismatch(presented);
     }
     this.#isSecured = true;
     o.sink({
@@ -353,7 +370,7 @@ export class PollingConnection implements SubscriberHooks {
     o.sink({
       type: 'closed', at: now(), tentacle: o.tentacle, entry: o.entry, conn: o.conn,
       reason: out.reason, wasIdentified: out.wasIdentified,
-      ...(out.errorKind !== undefined ? { errorKind: out.errorKind, message: out.message } : {}),
+      ...(out.errorKind !== undefined ? { errorKind: out.errorKind, message: out.message, ...out.data } : {}),
     });
     return out;
   }

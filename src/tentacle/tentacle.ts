@@ -3,6 +3,7 @@ import * as tls from 'node:tls';
 import { now } from '../core/clock.js';
 import { PollfleetError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
+import { PREAMBLE_CRLF, PREAMBLE_LF } from '../halibut/constants.js';
 import type { CertificateIdentity } from '../pki/certificate.js';
 import { TENTACLE_DEFAULTS } from '../scenario/defaults.js';
 import { BackoffClock, type BackoffPolicy } from './backoff.js';
@@ -33,6 +34,15 @@ export interface TentacleOptions {
   /** The RPC services; a TentacleServices per tentacle by default. */
   services?: RequestHandler;
   localAddress?: string;
+  /** The preamble a TCP connection starts with (fleet.preamble): `crlf` as Windows Tentacles send it (default), `lf` as Linux ones. */
+  preamble?: PreambleStyle;
+}
+
+export type PreambleStyle = 'crlf' | 'lf';
+
+/** The bytes of a preamble style (MX, then a blank line). */
+export function preambleBytes(style: PreambleStyle): Buffer {
+  return style === 'lf' ? PREAMBLE_LF : PREAMBLE_CRLF;
 }
 
 /** A tentacle's TLS context: its certificate as the client certificate. */
@@ -112,6 +122,7 @@ export class Tentacle {
       services: this.#services,
       sink: o.sink,
       ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+      ...(o.preamble ? { preamble: preambleBytes(o.preamble) } : {}),
     };
     while (!signal.aborted) {
       attempt.conn = o.nextConnId();

@@ -59,6 +59,7 @@ export async function upgradeToWebSocket(socket: Duplex, o: WebSocketUpgradeOpti
       'protocol.http-response',
       `${o.address} answered the WebSocket upgrade with "${head.statusLine.slice(0, 120)}" instead of 101 Switching Protocols -- ` +
         `is polling over WebSockets enabled on the node (listen prefix https://+:443${o.path}/)?`,
+      { status: head.status, address: o.address },
     );
   }
   if ((head.headers.get('upgrade') ?? '').toLowerCase() !== 'websocket') {

@@ -41,9 +41,8 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
 
   const mismatches = errors['tls.thumbprint-mismatch'] ?? 0;
   if (mismatches) {
-    const ex = s.errorExamples['tls.thumbprint-mismatch'] ?? '';
-    const tps = ex.match(/[0-9A-F]{40}/g) ?? [];
-    const [expected, presented] = tps.length >= 2 ? [tps[0], tps[1]] : [null, null];
+    const ex = s.errorExampleData?.['tls.thumbprint-mismatch'];
+    const [expected, presented] = ex?.expectedThumbprint && ex.presentedThumbprint ? [ex.expectedThumbprint, ex.presentedThumbprint] : [null, null];
     out.push(
       `TLS offload in the path: ${expected ? `expected thumbprint ${expected}, presented ${presented}` : 'the node presented an unexpected certificate'} ` +
         `(${mismatches} handshake${mismatches === 1 ? '' : 's'} refused) -- a device terminating TLS (load balancer, proxy) shows its own certificate; ` +
@@ -52,8 +51,7 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
   }
   const http = errors['protocol.http-response'] ?? 0;
   if (http) {
-    const ex = s.errorExamples['protocol.http-response'] ?? '';
-    const status = /HTTP\/\d(?:\.\d)? (\d{3})/.exec(ex)?.[1] ?? '400';
+    const status = String(s.errorExampleData?.['protocol.http-response']?.status ?? 400);
     out.push(
       `The balancer answered HTTP ${status} to the polling handshake (${http} time${http === 1 ? '' : 's'}) -- a layer-7 balancer speaks HTTP and cannot carry polling traffic; ` +
         'route port 10943 through a layer-4 (TCP) balancer or straight to each node.',

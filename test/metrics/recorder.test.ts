@@ -213,6 +213,23 @@ t.test('handshake histograms, poll gaps, reconnects, errors and registrations', 
   t.equal(rec.registrations, 3);
   t.equal(rec.registration.count, 1, 'only successful registrations are timed');
   t.same(rec.registrationFailures, { 'HTTP 401': 1, 'tcp.refused': 1 });
+  t.same(rec.errorExampleData['api.unauthorized'], { status: 401 }, 'the example keeps its data fields');
+});
+
+t.test('error data: one example per kind keeps the data of the event whose message it keeps', async (t) => {
+  const rec = recorder({ tentacles: 1, nodes: 1 });
+  const mismatch = (conn: number, presented: string): PollfleetEvent => ({
+    type: 'closed', at: T0 + conn, tentacle: 0, entry: 0, conn, reason: 'error', wasIdentified: false,
+    errorKind: 'tls.thumbprint-mismatch', message: `presented ${presented}`, address: '10.0.0.5:10943', expectedThumbprint: 'E'.repeat(40), presentedThumbprint: presented,
+  });
+  feed(rec, [
+    mismatch(1, 'A'.repeat(40)),
+    mismatch(2, 'B'.repeat(40)),
+    { type: 'closed', at: T0 + 3, tentacle: 0, entry: 0, conn: 3, reason: 'error', wasIdentified: false, errorKind: 'tcp.reset', message: 'read ECONNRESET' },
+  ]);
+  t.equal(rec.errorExamples['tls.thumbprint-mismatch'], `presented ${'A'.repeat(40)}`);
+  t.same(rec.errorExampleData['tls.thumbprint-mismatch'], { address: '10.0.0.5:10943', expectedThumbprint: 'E'.repeat(40), presentedThumbprint: 'A'.repeat(40) });
+  t.equal(rec.errorExampleData['tcp.reset'], undefined, 'no data, no entry');
 });
 
 t.test('timeline samples: coverage share, connected per node, per-interval counters', async (t) => {

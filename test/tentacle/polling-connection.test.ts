@@ -174,6 +174,10 @@ t.test('wrong node thumbprint -> tls.thumbprint-mismatch naming both thumbprints
   t.match(closed[0]!.message, expected, 'names the expected thumbprint');
   t.match(closed[0]!.message, node.thumbprint, 'names the presented thumbprint');
   t.match(closed[0]!.message, /TLS-terminating/);
+  t.equal(closed[0]!.expectedThumbprint, expected, 'the expected thumbprint is a field of the event');
+  t.equal(closed[0]!.presentedThumbprint, node.thumbprint, 'so is the presented one');
+  t.equal(closed[0]!.address, node.address);
+  t.same(out.data, { address: node.address, expectedThumbprint: expected, presentedThumbprint: node.thumbprint });
   t.equal(log.of('tls-done').length, 0, 'no tls-done for a refused node');
   t.equal(node.identified.length, 0, 'nothing sent to an unverified node');
 });
@@ -218,6 +222,8 @@ t.test('an HTTP answer instead of MX-SERVER -> protocol.http-response', async (t
   t.equal(out.errorKind, 'protocol.http-response');
   t.match(out.message, /HTTP\/1\.1 400 Bad Request/);
   t.match(out.message, /pass-through/);
+  t.equal(out.data?.status, 400, 'the HTTP status is a field, not parsed from the message');
+  t.equal(log.of('closed')[0]!.status, 400);
 });
 
 t.test('connect to a closed port -> tcp.refused with one closed event', async (t) => {

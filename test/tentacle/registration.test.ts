@@ -1,7 +1,8 @@
 import t from 'tap';
 import { Agent } from 'undici';
 import { newSubscriptionId } from '../../src/halibut/subscription.js';
-import { checkPollingPort, deleteMachine, registerTentacle, type RegistrationOptions } from '../../src/tentacle/registration.js';
+import { checkPollingPort } from '../../src/octopus-api/polling-port-check.js';
+import { registerTentacle, type RegistrationOptions } from '../../src/tentacle/registration.js';
 import { EventLog, closedPort, startTestApi, startStubNode } from '../helpers/tentacle.js';
 import { getTestCertificates } from '../helpers/tls-pair.js';
 
@@ -81,6 +82,7 @@ t.test('401: api.unauthorized with the status, never the API key', async (t) => 
   const ev = log.of('registration')[0]!;
   t.equal(ev.ok, false);
   t.equal(ev.status, 401);
+  t.equal((err as { status?: number }).status, 401, 'the status is a field of the error');
   t.equal(ev.errorKind, 'api.unauthorized');
   t.notMatch(JSON.stringify(log.events), wrongKey, 'no key in events');
 });
@@ -132,15 +134,6 @@ t.test('checkPollingPort: open on a node, closed elsewhere', async (t) => {
   t.equal(closed.isOpen, false);
   t.equal(closed.errorKind, 'tcp.refused');
   t.match(closed.message, `127.0.0.1:${port}/handshake`);
-});
-
-t.test('deleteMachine removes it; a second delete is a 404 error', async (t) => {
-  const r = await registerTentacle(opts());
-  await deleteMachine({ apiUrl: api.url, apiKey: API_KEY, spaceId: r.spaceId, machineId: r.machineId, dispatcher: agent });
-  t.ok(api.deleted.includes(r.machineId));
-  const err = (await deleteMachine({ apiUrl: api.url, apiKey: API_KEY, spaceId: r.spaceId, machineId: r.machineId }).catch((e: unknown) => e)) as Error & { kind: string };
-  t.equal(err.kind, 'registration.failed');
-  t.match(err.message, /HTTP 404/);
 });
 
 t.test('a bad apiUrl is an input error', async (t) => {

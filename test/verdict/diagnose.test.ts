@@ -34,10 +34,11 @@ t.test('a clean run has nothing to say, for every route and queue', async (t) =>
   t.same(diagnose(run({ target: 'external' })), [], 'external (no node-side figures)');
 });
 
-t.test('thumbprint mismatch: TLS offload, with the thumbprints when the error names them', async (t) => {
+t.test('thumbprint mismatch: TLS offload, with the thumbprints when the error carries them', async (t) => {
   const withExample = run({}, (r) => {
     r.summary.errors['tls.thumbprint-mismatch'] = 2;
-    r.summary.errorExamples['tls.thumbprint-mismatch'] = `expected ${EXPECTED_TP} but the node presented ${PRESENTED_TP}`;
+    r.summary.errorExamples['tls.thumbprint-mismatch'] = 'unexpected certificate';
+    r.summary.errorExampleData = { 'tls.thumbprint-mismatch': { expectedThumbprint: EXPECTED_TP, presentedThumbprint: PRESENTED_TP } };
   });
   const s = sentence(t, withExample, /^TLS offload in the path/);
   t.match(s, `expected thumbprint ${EXPECTED_TP}, presented ${PRESENTED_TP}`);
@@ -46,6 +47,11 @@ t.test('thumbprint mismatch: TLS offload, with the thumbprints when the error na
   const s1 = sentence(t, one, /^TLS offload in the path/);
   t.match(s1, 'the node presented an unexpected certificate');
   t.match(s1, '(1 handshake refused)');
+  const messageOnly = run({}, (r) => {
+    r.summary.errors['tls.thumbprint-mismatch'] = 1;
+    r.summary.errorExamples['tls.thumbprint-mismatch'] = `expected ${EXPECTED_TP} but the node presented ${PRESENTED_TP}`;
+  });
+  t.match(sentence(t, messageOnly, /^TLS offload in the path/), 'the node presented an unexpected certificate', 'never parsed out of the message');
   t.same(diagnose(run({}, (r) => (r.summary.errors['tls.handshake-failed'] = 3))), [], 'another TLS error is not offload');
 });
 
@@ -53,6 +59,7 @@ t.test('an HTTP answer to the polling handshake: a layer-7 balancer', async (t) 
   const r = run({ route: 'alb' }, (r) => {
     r.summary.errors['protocol.http-response'] = 3;
     r.summary.errorExamples['protocol.http-response'] = 'the peer answered HTTP/1.1 502 Bad Gateway';
+    r.summary.errorExampleData = { 'protocol.http-response': { status: 502 } };
   });
   const s = sentence(t, r, /^The balancer answered HTTP/);
   t.match(s, 'HTTP 502');

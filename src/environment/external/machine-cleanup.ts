@@ -1,7 +1,7 @@
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { PollfleetError } from '../../core/errors.js';
-import { REGISTRATION_DEFAULTS, SYNTHETIC_REGISTRATION_DEFAULTS } from '../../scenario/defaults.js';
-import { API_KEY_HEADER, deleteMachine } from '../../tentacle/registration.js';
+import { OctopusClient } from '../../octopus-api/octopus-client.js';
+import { SYNTHETIC_REGISTRATION_DEFAULTS } from '../../scenario/defaults.js';
 import type { Ledger, LedgerEntry } from './ledger.js';
 import { scrubKey } from './api-key.js';
 
@@ -29,65 +29,49 @@ export interface CleanupOutcome {
 
 type Json = Record<string, unknown>;
 
-function base(apiUrl: string): string {
-  const u = new URL(apiUrl);
-  return u.origin + u.pathname.replace(/\/+$/, '');
-}
-
-async function getJson(url: string, o: CleanupOptions): Promise<unknown> {
-  const timeoutMs = o.timeoutMs ?? REGISTRATION_DEFAULTS.requestTimeoutMs;
-  const res = await request(url, {
-    method: 'GET',
-    headers: { [API_KEY_HEADER]: o.apiKey, accept: 'application/json' },
+function clientFor(apiUrl: string, o: CleanupOptions): OctopusClient {
+  return new OctopusClient({
+    apiUrl,
+    apiKey: o.apiKey,
     ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
+    ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
   });
-  const text = await res.body.text();
-  if (res.statusCode < 200 || res.statusCode >= 300) {
-    throw new PollfleetError(res.statusCode === 401 || res.statusCode === 403 ? 'api.unauthorized' : 'api.error', scrubKey(`GET ${url} returned HTTP ${res.statusCode}`, o.apiKey));
-  }
-  return text ? JSON.parse(text) : null;
 }
 
-function items(doc: unknown): Json[] {
-  const list = Array.isArray(doc) ? doc : (doc as Json | null)?.['Items'];
-  return Array.isArray(list) ? (list as Json[]) : [];
-}
-
-async function resolveSpaceId(apiUrl: string, space: string | null, o: CleanupOptions): Promise<string> {
+async function resolveSpaceId(api: OctopusClient, space: string | null): Promise<string> {
   if (space && /^Spaces-\d+$/i.test(space)) return space;
-  const spaces = items(await getJson(`${base(apiUrl)}/api/spaces`, o));
+  const spaces = await api.spaces('');
   const found = space ? spaces.find((s) => String(s['Name']).toLowerCase() === space.toLowerCase()) : spaces.find((s) => s['IsDefault'] === true);
-  if (!found) throw new PollfleetError('api.error', `space ${space ?? '(default)'} not found on ${base(apiUrl)}`);
+  if (!found) throw new PollfleetError('api.error', `space ${space ?? '(default)'} not found on ${api.baseUrl}`);
   return String(found['Id']);
 }
 
 /** The id of a machine named `name` with `thumbprint`, or null. */
-async function findByName(e: LedgerEntry, o: CleanupOptions): Promise<{ id: string; spaceId: string } | null> {
-  const spaceId = e.spaceId ?? (await resolveSpaceId(e.apiUrl, e.space, o));
-  const list = items(await getJson(`${base(e.apiUrl)}/api/${spaceId}/machines?name=${encodeURIComponent(e.name)}`, o));
+async function findByName(api: OctopusClient, e: LedgerEntry): Promise<{ id: string; spaceId: string } | null> {
+  const spaceId = e.spaceId ?? (await resolveSpaceId(api, e.space));
+  const list = await api.machinesNamed(spaceId, e.name);
   const m = list.find((x) => x['Name'] === e.name && (x['Endpoint'] as Json | undefined)?.['Thumbprint'] === e.thumbprint)
     ?? list.find((x) => x['Name'] === e.name);
   return m && typeof m['Id'] === 'string' ? { id: m['Id'], spaceId } : null;
 }
 
 function isNotFound(e: unknown): boolean {
-  return /HTTP 404/.test((e as Error)?.message ?? '');
+  return e instanceof PollfleetError && e.status === 404;
 }
 
 /** Delete one ledger entry's machine; true = deleted, false = already gone. */
 async function deleteEntry(e: LedgerEntry, o: CleanupOptions): Promise<boolean> {
+  const api = clientFor(e.apiUrl, o);
   let id = e.machineId;
   let spaceId = e.spaceId;
   if (!id || !spaceId) {
-    const found = await findByName(e, o);
+    const found = await findByName(api, e);
     if (!found) return false;
     id = found.id;
     spaceId = found.spaceId;
   }
   try {
-    await deleteMachine({ apiUrl: e.apiUrl, apiKey: o.apiKey, spaceId, machineId: id, ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}), ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}) });
+    await api.deleteMachine(spaceId, id);
     return true;
   } catch (err) {
     if (isNotFound(err)) return false;

@@ -1,19 +1,21 @@
 import { lookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { now } from '../../core/clock.js';
 import { errorKindOf } from '../../core/errors.js';
 import { newSubscriptionId } from '../../halibut/subscription.js';
 import type { CertificateIdentity } from '../../pki/certificate.js';
 import { thumbprintOfDer } from '../../pki/thumbprint.js';
+import { OctopusClient, type ApiAnswer } from '../../octopus-api/octopus-client.js';
+import { REDIS_STATUS_PATH, ROOT_PATH } from '../../octopus-api/api-paths.js';
+import { checkPollingPort } from '../../octopus-api/polling-port-check.js';
 import { PING_PATH, PREFLIGHT_DEFAULTS, TENTACLE_DEFAULTS } from '../../scenario/defaults.js';
 import type { ExternalNode, Scenario } from '../../scenario/resolve.js';
 import { runPollingConnection } from '../../tentacle/polling-connection.js';
-import { API_KEY_HEADER, checkPollingPort } from '../../tentacle/registration.js';
 import { pollingAddress, serverEntry } from '../../tentacle/server-entry.js';
 import { TentacleServices } from '../../tentacle/services.js';
-import { tentacleSecureContext } from '../../tentacle/tentacle.js';
+import { preambleBytes, tentacleSecureContext } from '../../tentacle/tentacle.js';
 import { scrubKey } from './api-key.js';
 
 /**
@@ -210,6 +212,7 @@ async function identifyStep(node: ExternalNode, id: PreflightIdentity, s: Scenar
         maxMessageBytes: s.protocol.maxMessageBytes,
       },
       services: new TentacleServices({ scriptRunMs: TENTACLE_DEFAULTS.scriptRunMs }),
+      preamble: preambleBytes(s.fleet.preamble),
       sink: (e) => {
         if (e.type === 'identified') {
           identifiedAt = now();
@@ -235,30 +238,20 @@ async function identifyStep(node: ExternalNode, id: PreflightIdentity, s: Scenar
   };
 }
 
-async function httpGet(url: string, apiKey: string | null, timeoutMs: number, dispatcher?: Dispatcher): Promise<{ status: number; body: string; durationMs: number }> {
-  const t0 = now();
-  const res = await request(url, {
-    method: 'GET',
-    ...(dispatcher ? { dispatcher } : {}),
-    headers: { accept: 'application/json', ...(apiKey ? { [API_KEY_HEADER]: apiKey } : {}) },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
-  const body = await res.body.text();
-  return { status: res.statusCode, body, durationMs: Math.round(now() - t0) };
-}
-
-function joinUrl(base: string, path: string): string {
-  return base.replace(/\/+$/, '') + path;
+/** A client for one check: the key only where the check needs it. */
+function client(apiUrl: string, apiKey: string | null, timeoutMs: number, dispatcher?: Dispatcher): OctopusClient {
+  return new OctopusClient({ apiUrl, apiKey, timeoutMs, ...(dispatcher ? { dispatcher } : {}) });
 }
 
 async function pingStep(node: ExternalNode, timeoutMs: number, dispatcher?: Dispatcher): Promise<PreflightStep> {
   if (!node.apiUrl) {
     return { step: 'ping', status: 'skip', detail: 'no direct API URL for this node', hint: `add api: https://<this node's own address> to ${node.name} to check its health endpoint (${PING_PATH})` };
   }
-  const url = joinUrl(node.apiUrl, PING_PATH);
+  let url = node.apiUrl + PING_PATH;
   try {
-    const r = await httpGet(url, null, timeoutMs, dispatcher);
+    const api = client(node.apiUrl, null, timeoutMs, dispatcher);
+    url = api.url(PING_PATH);
+    const r: ApiAnswer = await api.ping();
     if (r.status === 200) return { step: 'ping', status: 'pass', detail: `GET ${url} -> 200 online (${r.durationMs} ms)`, durationMs: r.durationMs };
     if (r.status === 418) {
       return {
@@ -367,12 +360,14 @@ async function checkNode(node: ExternalNode, s: Scenario, o: PreflightOptions, T
 }
 
 async function apiStep(apiUrl: string, apiKey: string | null, timeoutMs: number, dispatcher?: Dispatcher): Promise<PreflightStep> {
-  const url = joinUrl(apiUrl, '/api');
+  let url = apiUrl + ROOT_PATH;
   try {
-    const r = await httpGet(url, apiKey, timeoutMs, dispatcher);
+    const api = client(apiUrl, apiKey, timeoutMs, dispatcher);
+    url = api.url(ROOT_PATH);
+    const r = await api.answer(ROOT_PATH);
     let version = '';
     try {
-      version = String((JSON.parse(r.body) as Record<string, unknown>)?.['Version'] ?? '');
+      version = String((JSON.parse(r.text) as Record<string, unknown>)?.['Version'] ?? '');
     } catch {
       version = '';
     }
@@ -395,13 +390,15 @@ async function apiStep(apiUrl: string, apiKey: string | null, timeoutMs: number,
 }
 
 async function redisStep(apiUrl: string, apiKey: string | null, timeoutMs: number, dispatcher?: Dispatcher): Promise<PreflightStep> {
-  const url = joinUrl(apiUrl, '/api/serverstatus/redis');
+  let url = apiUrl + REDIS_STATUS_PATH;
   try {
-    const r = await httpGet(url, apiKey, timeoutMs, dispatcher);
-    if (r.status !== 200) {
+    const api = client(apiUrl, apiKey, timeoutMs, dispatcher);
+    url = api.url(REDIS_STATUS_PATH);
+    const r = await api.redisStatus();
+    if (r.status !== 200 || !r.redis) {
       return { step: 'redis', status: 'fail', detail: `GET ${url} -> HTTP ${r.status}`, hint: r.status === 401 ? 'needs an API key (external.apiKeyEnv)' : 'this Octopus version may not report Redis status' };
     }
-    const b = JSON.parse(r.body) as Record<string, unknown>;
+    const b = r.redis;
     const ok = b['IsEnabled'] === true && b['IsReachable'] !== false;
     return {
       step: 'redis', status: ok ? 'pass' : 'fail',

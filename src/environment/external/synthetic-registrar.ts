@@ -4,7 +4,8 @@ import { PollfleetError } from '../../core/errors.js';
 import type { EventSink } from '../../core/events.js';
 import type { FleetIdentity } from '../../fleet/identity-pool.js';
 import type { SyntheticRegistration } from '../../scenario/resolve.js';
-import { registerTentacle, type PollingPortCheck } from '../../tentacle/registration.js';
+import type { PollingPortCheck } from '../../octopus-api/polling-port-check.js';
+import { registerTentacle } from '../../tentacle/registration.js';
 import { Ledger } from './ledger.js';
 import { deleteLedgerEntries, isProcessGone, type CleanupOutcome } from './machine-cleanup.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -92,7 +93,7 @@ export class SyntheticRegistrar {
     } catch (e) {
       // An HTTP answer other than success means nothing was created; a lost answer may
       // hide a created machine, so its pending entry stays for clean-up (found by name).
-      if (/HTTP \d{3}/.test((e as Error).message)) this.ledger.remove(name, o.apiUrl);
+      if (e instanceof PollfleetError && e.status !== undefined) this.ledger.remove(name, o.apiUrl);
       throw e;
     } finally {
       this.#inflight.delete(call);

@@ -1,12 +1,13 @@
 import { join } from 'node:path';
 import type {
   BalancerDefinition,
+  BalancerTarget,
   BalancerFile,
   HttpTlsFrontend,
   RealBalancerSpec,
   ResolvedBalancerSpec,
   TcpFrontend,
-} from './real-balancer-spec.js';
+} from './real-balancer-types.js';
 
 /**
  * HAProxy as a real balancer: `mode tcp` frontends pass TLS through untouched (the NLB
@@ -34,8 +35,20 @@ function timeoutsBlock(spec: ResolvedBalancerSpec): string[] {
   ];
 }
 
+/**
+ * ` check` plus where it goes: a tcp frontend's HTTP(S) check goes to the target's `check`
+ * address (the node's REST API) with `addr`/`port`, HTTPS without verifying the certificate.
+ */
+function checkArgs(spec: ResolvedBalancerSpec, t: BalancerTarget, isHttpCheck: boolean): string {
+  if (!spec.healthCheck) return '';
+  const c = isHttpCheck ? t.check : undefined;
+  if (!c) return ' check';
+  return ` check addr ${c.host} port ${c.port}${c.tls ? ' check-ssl verify none' : ''}`;
+}
+
 function tcpSections(spec: ResolvedBalancerSpec, f: TcpFrontend): string[] {
-  const check = spec.healthCheck ? ' check' : '';
+  const hc = spec.healthCheck;
+  const isHttpCheck = !!hc && (hc.protocol === 'http' || hc.protocol === 'https') && !!hc.path;
   return [
     `frontend fe-${f.name}`,
     '    mode tcp',
@@ -45,7 +58,8 @@ function tcpSections(spec: ResolvedBalancerSpec, f: TcpFrontend): string[] {
     `backend be-${f.name}`,
     '    mode tcp',
     `    balance ${f.balance ?? 'roundrobin'}`,
-    ...f.targets.map((t) => `    server ${t.name} ${t.host}:${t.port}${check}`),
+    ...(isHttpCheck ? [`    option httpchk GET ${hc.path}`] : []),
+    ...f.targets.map((t) => `    server ${t.name} ${t.host}:${t.port}${checkArgs(spec, t, isHttpCheck)}`),
     '',
   ];
 }
@@ -63,11 +77,23 @@ function httpTlsSections(spec: ResolvedBalancerSpec, f: HttpTlsFrontend): string
     '',
     `backend be-${f.name}`,
     '    mode http',
-    '    balance roundrobin',
+    `    balance ${f.balance ?? 'roundrobin'}`,
     ...(hc?.path ? [`    option httpchk GET ${hc.path}`] : []),
     ...f.targets.map((t) => `    server ${t.name} ${t.host}:${t.port}${t.tls ? ' ssl verify none' : ''}${check}`),
     '',
   ];
+}
+
+/** The health check's timing, once for every server: interval, thresholds, timeout, what a DOWN does to sessions. */
+function healthCheckDefaults(spec: ResolvedBalancerSpec): string[] {
+  const hc = spec.healthCheck;
+  if (!hc) return [];
+  const server =
+    `    default-server inter ${hc.intervalMs}ms` +
+    (hc.healthyThreshold !== undefined ? ` rise ${hc.healthyThreshold}` : '') +
+    (hc.unhealthyThreshold !== undefined ? ` fall ${hc.unhealthyThreshold}` : '') +
+    (hc.onUnhealthy === 'reset' ? ' on-marked-down shutdown-sessions' : '');
+  return [server, ...(hc.timeoutMs !== undefined ? [`    timeout check ${hc.timeoutMs}ms`] : [])];
 }
 
 /** haproxy.cfg for a resolved spec (every port chosen). Pure. */
@@ -82,7 +108,7 @@ export function renderHaproxyConfig(spec: ResolvedBalancerSpec): string {
     '    mode tcp',
     `    maxconn ${spec.maxConnections}`,
     ...timeoutsBlock(spec),
-    ...(spec.healthCheck ? [`    default-server inter ${spec.healthCheck.intervalMs}ms`] : []),
+    ...healthCheckDefaults(spec),
     '',
   ];
   for (const f of spec.frontends) lines.push(...(f.mode === 'tcp' ? tcpSections(spec, f) : httpTlsSections(spec, f)));
@@ -92,8 +118,18 @@ export function renderHaproxyConfig(spec: ResolvedBalancerSpec): string {
 export const haproxyDefinition: BalancerDefinition = {
   kind: 'haproxy',
   binary: 'haproxy',
-  validate(_spec: RealBalancerSpec): string[] {
-    return [];
+  validate(spec: RealBalancerSpec): string[] {
+    const issues: string[] = [];
+    const hc = spec.healthCheck;
+    if (hc && (hc.protocol === 'http' || hc.protocol === 'https')) {
+      spec.frontends.forEach((f, i) => {
+        if (f.mode !== 'tcp') return;
+        f.targets.forEach((t, j) => {
+          if (!t.check) issues.push(`frontends[${i}].targets[${j}].check: an ${hc.protocol} health check of a tcp frontend needs the address to check (the node's REST API)`);
+        });
+      });
+    }
+    return issues;
   },
   async render(spec: ResolvedBalancerSpec): Promise<BalancerFile[]> {
     const files: BalancerFile[] = [{ name: CONFIG_FILE, content: renderHaproxyConfig(spec), isSecret: false }];

@@ -10,14 +10,15 @@ import type {
   RealBalancerSpec,
   ResolvedBalancerSpec,
   TcpFrontend,
-} from './real-balancer-spec.js';
+} from './real-balancer-types.js';
 
 /**
  * nginx as a real balancer: `stream` servers pass TCP (and so TLS) through untouched;
  * `http` servers terminate TLS with their own certificate and proxy HTTP/1.1 with the
  * WebSocket upgrade headers. Everything nginx writes (pid, temp files) stays in the work
  * dir, so it needs neither root nor /var/lib/nginx. Open-source nginx has no active health
- * checks: a health check becomes passive (`max_fails=1 fail_timeout=<interval>`).
+ * checks: a health check becomes passive (`max_fails=<unhealthy threshold, 1> fail_timeout=<interval>`);
+ * a scenario that asks for one with nginx is rejected (src/scenario/real-balancer-settings.ts).
  */
 
 const CONFIG_FILE = 'nginx.conf';
@@ -70,7 +71,8 @@ function certFileName(f: HttpTlsFrontend): string {
 
 function serverLine(spec: ResolvedBalancerSpec, host: string, port: number): string {
   // fail_timeout takes whole seconds.
-  const passive = spec.healthCheck ? ` max_fails=1 fail_timeout=${Math.max(1, Math.ceil(spec.healthCheck.intervalMs / 1000))}s` : '';
+  const hc = spec.healthCheck;
+  const passive = hc ? ` max_fails=${hc.unhealthyThreshold ?? 1} fail_timeout=${Math.max(1, Math.ceil(hc.intervalMs / 1000))}s` : '';
   return `      server ${host}:${port}${passive};`;
 }
 
@@ -123,6 +125,7 @@ function httpBlock(spec: ResolvedBalancerSpec, frontends: HttpTlsFrontend[]): st
     const scheme = f.targets.every((x) => x.tls) ? 'https' : 'http';
     lines.push(
       `    upstream be-${f.name} {`,
+      ...(f.balance === 'leastconn' ? ['      least_conn;'] : []),
       ...f.targets.map((x) => serverLine(spec, x.host, x.port)),
       '      keepalive 32;',
       '    }',
@@ -182,6 +185,14 @@ export const nginxDefinition: BalancerDefinition = {
   binary: 'nginx',
   validate(spec: RealBalancerSpec): string[] {
     const issues: string[] = [];
+    // Open-source nginx only notices failures passively (max_fails / fail_timeout).
+    const hc = spec.healthCheck;
+    if (hc?.protocol === 'http' || hc?.protocol === 'https') {
+      issues.push(`healthCheck.protocol: open-source nginx has no active health checks (${hc.protocol} checks need NGINX Plus); use haproxy, or leave the check out`);
+    }
+    if (hc?.onUnhealthy === 'reset') {
+      issues.push('healthCheck.onUnhealthy: open-source nginx cannot close the connections of a failed target; use haproxy, or keep');
+    }
     spec.frontends.forEach((f, i) => {
       if (f.mode !== 'http-tls') return;
       const tls = f.targets.filter((x) => x.tls).length;

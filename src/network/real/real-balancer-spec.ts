@@ -1,130 +1,112 @@
-import type { BalancerBinary } from './find-binary.js';
+import type { HealthCheckSettings, Scenario } from '../../scenario/resolve.js';
+import { REAL_BALANCER_DEFAULTS } from '../../scenario/defaults.js';
+import type { TargetSpec } from '../target-group.js';
+import type {
+  BalancerHealthCheck,
+  BalancerTarget,
+  HttpBalancerTarget,
+  RealBalancerKind,
+  RealBalancerSpec,
+  RealFrontend,
+} from './real-balancer-types.js';
 
 /**
- * The shapes a real balancer is described with: the spec (frontends, targets, timeouts,
- * health check), the running handle, and what one kind (haproxy.ts, nginx.ts) contributes.
- * Kept apart from real-balancer.ts so the kinds can use them without importing the process
- * handling that imports the kinds.
+ * The spec of a real HAProxy / nginx for a route, from the scenario: frontends and targets
+ * from the route, and the route's balancer settings (src/scenario/real-balancer-settings.ts
+ * says which ones a real balancer carries and rejects the rest before anything starts).
+ * Pure; startRealBalancer takes the result.
  */
 
-export type RealBalancerKind = 'haproxy' | 'nginx';
-export type BalanceAlgorithm = 'roundrobin' | 'leastconn' | 'source';
-
-export interface BalancerTarget {
-  name: string;
-  host: string;
-  port: number;
+export interface RealL4SpecInput {
+  kind: RealBalancerKind;
+  workDir: string;
+  listenHost: string;
+  /** single: one listener for every node; unique-port: one listener per node (basePort + i). */
+  layout: 'single' | 'unique-port';
+  /** 0 = free ports. */
+  basePort: number;
+  /** The nodes' polling ports; a target's healthCheck says where an HTTP check goes (the node's REST API). */
+  targets: TargetSpec[];
+  route: Scenario['route'];
 }
 
-export interface HttpBalancerTarget extends BalancerTarget {
-  /** The target speaks HTTPS (its certificate is not verified). */
-  tls?: boolean;
-}
-
-/**
- * TCP pass-through: TLS stays end to end. Single address = one frontend with every node;
- * unique port = one frontend per node port with one target each.
- */
-export interface TcpFrontend {
-  mode: 'tcp';
-  name: string;
-  /** 0 = pick a free port. */
-  port: number;
-  targets: BalancerTarget[];
-  /** Default roundrobin. */
-  balance?: BalanceAlgorithm;
-}
-
-/** ALB stand-in: terminates TLS with its own certificate and speaks HTTP/1.1 to the targets, round robin. */
-export interface HttpTlsFrontend {
-  mode: 'http-tls';
-  name: string;
-  /** 0 = pick a free port. */
+export interface RealL7SpecInput {
+  kind: RealBalancerKind;
+  workDir: string;
+  listenHost: string;
   port: number;
   certPem: string;
-  /** A secret: written 0600, never logged. */
   keyPem: string;
   targets: HttpBalancerTarget[];
+  route: Scenario['route'];
 }
 
-export type RealFrontend = TcpFrontend | HttpTlsFrontend;
-
-export interface BalancerTimeouts {
-  connectMs: number;
-  /** Client-side inactivity. In tcp mode keep it long, or the balancer closes idle polling connections. */
-  clientMs: number;
-  /** Server-side inactivity. */
-  serverMs: number;
-  /** Inactivity once a connection is a tunnel (tcp mode, WebSocket). Defaults to the longer of client and server. */
-  tunnelMs?: number;
+function healthCheck(hc: HealthCheckSettings, onUnhealthy: 'reset' | 'drain' | null): BalancerHealthCheck {
+  return {
+    intervalMs: hc.intervalMs,
+    timeoutMs: hc.timeoutMs,
+    healthyThreshold: hc.healthyThreshold,
+    unhealthyThreshold: hc.unhealthyThreshold,
+    protocol: hc.protocol,
+    ...(hc.protocol === 'tcp' ? {} : { path: hc.path }),
+    ...(onUnhealthy ? { onUnhealthy: onUnhealthy === 'reset' ? 'reset' as const : 'keep' as const } : {}),
+  };
 }
 
-export interface BalancerHealthCheck {
-  intervalMs: number;
-  /** http-tls frontends: an HTTP GET of this path (e.g. /api/octopusservernodes/ping); tcp frontends always check by connecting. */
-  path?: string;
+/** Layer 4 (single-address, nlb-unique-port): TCP pass-through with route.nlb's idle timeout, stickiness and health check. */
+export function realL4Spec(i: RealL4SpecInput): RealBalancerSpec {
+  const nlb = i.route.nlb;
+  const set = i.route.realBalancer;
+  // onUnhealthy alone still asks for health checks (nothing else turns a target unhealthy).
+  const hc = set.healthCheck ?? (set.onUnhealthy !== null ? nlb.healthCheck : null);
+  const isHttpCheck = hc !== null && hc.protocol !== 'tcp';
+  const targets: BalancerTarget[] = i.targets.map((t) => ({
+    name: t.name,
+    host: t.host,
+    port: t.port,
+    ...(isHttpCheck && t.healthCheck?.host && t.healthCheck.port
+      ? { check: { host: t.healthCheck.host, port: t.healthCheck.port, tls: t.healthCheck.protocol === 'https' } }
+      : {}),
+  }));
+  const balance = nlb.stickiness === 'source-ip' ? ({ balance: 'source' } as const) : {};
+  const frontends: RealFrontend[] =
+    i.layout === 'single'
+      ? [{ mode: 'tcp', name: 'polling', port: i.basePort, targets, ...balance }]
+      : targets.map((t, n) => ({ mode: 'tcp' as const, name: `polling-${t.name}`, port: i.basePort === 0 ? 0 : i.basePort + n, targets: [t] }));
+  const idle = set.idleTimeoutMs;
+  return {
+    kind: i.kind,
+    workDir: i.workDir,
+    listenHost: i.listenHost,
+    frontends,
+    timeouts: {
+      connectMs: REAL_BALANCER_DEFAULTS.connectTimeoutMs,
+      clientMs: idle ?? REAL_BALANCER_DEFAULTS.clientTimeoutMs,
+      serverMs: idle ?? REAL_BALANCER_DEFAULTS.serverTimeoutMs,
+      ...(idle !== null ? { tunnelMs: idle } : {}),
+    },
+    ...(hc ? { healthCheck: healthCheck(hc, set.onUnhealthy ?? nlb.onUnhealthy) } : {}),
+  };
 }
 
-export interface RealBalancerSpec {
-  kind: RealBalancerKind;
-  /** Where the configuration, pid file and certificate files go (a run's folder or a temp dir). */
-  workDir: string;
-  /** An IPv4 address of this machine, e.g. 127.0.0.1 or 127.0.0.20. */
-  listenHost: string;
-  frontends: RealFrontend[];
-  timeouts: BalancerTimeouts;
-  healthCheck?: BalancerHealthCheck;
-  /** Defaults to REAL_BALANCER_DEFAULTS.maxConnections; lowered to what the open-files limit allows. */
-  maxConnections?: number;
-}
-
-export interface RunningBalancer {
-  readonly kind: RealBalancerKind;
-  /** The actual ports, in the order of spec.frontends. */
-  readonly ports: number[];
-  readonly pid: number;
-  readonly configPath: string;
-  /** The connection limit in effect: the spec's, lowered to what the open-files limit allows. */
-  readonly maxConnections: number;
-  /** SIGTERM, then SIGKILL after stopTimeoutMs; resolves when the process (and any worker) is gone. Idempotent. */
-  stop(): Promise<void>;
-  isRunning(): boolean;
-  /** The latest output of the program (bounded). Never holds a private key. */
-  logTail(): string;
-}
-
-/** Process handling settings; every one has a named default. */
-export interface RealBalancerSettings {
-  /** Use this program instead of looking it up in PATH and the sbin folders. */
-  binaryPath?: string;
-  configCheckTimeoutMs: number;
-  startTimeoutMs: number;
-  readinessProbeIntervalMs: number;
-  stopTimeoutMs: number;
-  logTailBytes: number;
-}
-
-
-/** The spec after validation: absolute workDir, every port chosen, every default applied. */
-export interface ResolvedBalancerSpec extends RealBalancerSpec {
-  maxConnections: number;
-}
-
-/** One file a kind writes into the work dir. Secret files (keys) are written 0600. */
-export interface BalancerFile {
-  name: string;
-  content: string;
-  isSecret: boolean;
-}
-
-/** What one kind of balancer contributes: files and command lines. */
-export interface BalancerDefinition {
-  kind: RealBalancerKind;
-  binary: BalancerBinary;
-  /** Kind-specific rules on top of the common schema; each issue names its field. */
-  validate(spec: RealBalancerSpec): string[];
-  /** The files to write; the first one is the configuration. May ask the program about itself. */
-  render(spec: ResolvedBalancerSpec, host: { binaryPath: string; commandTimeoutMs: number }): Promise<BalancerFile[]>;
-  checkArgs(configPath: string, workDir: string): string[];
-  runArgs(configPath: string, workDir: string): string[];
+/** Layer 7 (alb): TLS termination with route.alb's idle timeout, routing and health check. */
+export function realL7Spec(i: RealL7SpecInput): RealBalancerSpec {
+  const alb = i.route.alb;
+  const hc = i.route.realBalancer.healthCheck;
+  return {
+    kind: i.kind,
+    workDir: i.workDir,
+    listenHost: i.listenHost,
+    frontends: [{
+      mode: 'http-tls',
+      name: 'alb',
+      port: i.port,
+      certPem: i.certPem,
+      keyPem: i.keyPem,
+      targets: i.targets.map(({ name, host, port, tls }) => ({ name, host, port, ...(tls !== undefined ? { tls } : {}) })),
+      ...(alb.routing === 'least-outstanding' ? { balance: 'leastconn' as const } : {}),
+    }],
+    timeouts: { connectMs: REAL_BALANCER_DEFAULTS.connectTimeoutMs, clientMs: alb.idleTimeoutMs, serverMs: alb.idleTimeoutMs },
+    ...(hc ? { healthCheck: healthCheck(hc, null) } : {}),
+  };
 }

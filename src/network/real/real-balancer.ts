@@ -17,7 +17,7 @@ import type {
   RealBalancerSettings,
   ResolvedBalancerSpec,
   BalancerDefinition,
-} from './real-balancer-spec.js';
+} from './real-balancer-types.js';
 
 /**
  * A real HAProxy or nginx process as a balancer: a spec describes its frontends (TCP
@@ -44,7 +44,7 @@ export type {
   ResolvedBalancerSpec,
   BalancerFile,
   BalancerDefinition,
-} from './real-balancer-spec.js';
+} from './real-balancer-types.js';
 
 export const DEFAULT_REAL_BALANCER_SETTINGS: RealBalancerSettings = {
   configCheckTimeoutMs: REAL_BALANCER_DEFAULTS.configCheckTimeoutMs,
@@ -52,6 +52,8 @@ export const DEFAULT_REAL_BALANCER_SETTINGS: RealBalancerSettings = {
   readinessProbeIntervalMs: REAL_BALANCER_DEFAULTS.readinessProbeIntervalMs,
   stopTimeoutMs: REAL_BALANCER_DEFAULTS.stopTimeoutMs,
   logTailBytes: REAL_BALANCER_DEFAULTS.logTailBytes,
+  readinessProbeConnectTimeoutMs: REAL_BALANCER_DEFAULTS.readinessProbeConnectTimeoutMs,
+  exitOutputWaitMs: REAL_BALANCER_DEFAULTS.exitOutputWaitMs,
 };
 
 const DEFINITIONS: Record<RealBalancerKind, BalancerDefinition> = {
@@ -68,7 +70,12 @@ const port = z.number().int().min(0, 'expected a port from 0 to 65535').max(6553
 const targetPort = z.number().int().min(1, 'expected a port from 1 to 65535').max(65535, 'expected a port from 1 to 65535');
 const targetHost = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'expected an IPv4 address or a host name');
 const durationMs = z.number().int().min(1, 'expected milliseconds >= 1').max(MAX_TIMER_MS, `expected milliseconds <= ${MAX_TIMER_MS}`);
-const target = z.strictObject({ name, host: targetHost, port: targetPort });
+const target = z.strictObject({
+  name,
+  host: targetHost,
+  port: targetPort,
+  check: z.strictObject({ host: targetHost, port: targetPort, tls: z.boolean().optional() }).optional(),
+});
 const distinctTargets = <T extends { name: string }>(ts: T[]) => new Set(ts.map((x) => x.name)).size === ts.length;
 
 const specSchema = z.strictObject({
@@ -98,6 +105,7 @@ const specSchema = z.strictObject({
             .array(target.extend({ tls: z.boolean().optional() }))
             .min(1, 'expected at least one target')
             .refine(distinctTargets, 'target names must be distinct'),
+          balance: z.enum(['roundrobin', 'leastconn']).optional(),
         }),
       ]),
     )
@@ -108,7 +116,18 @@ const specSchema = z.strictObject({
       return new Set(fixed).size === fixed.length;
     }, 'frontend ports must be distinct'),
   timeouts: z.strictObject({ connectMs: durationMs, clientMs: durationMs, serverMs: durationMs, tunnelMs: durationMs.optional() }),
-  healthCheck: z.strictObject({ intervalMs: durationMs, path: z.string().startsWith('/', 'expected a path starting with /').optional() }).optional(),
+  healthCheck: z
+    .strictObject({
+      intervalMs: durationMs,
+      path: z.string().regex(/^\/[^\s;#'"{}]*$/, 'expected a path starting with / (no spaces, quotes, ; # { })').optional(),
+      protocol: z.enum(['tcp', 'http', 'https']).optional(),
+      timeoutMs: durationMs.optional(),
+      healthyThreshold: z.number().int().min(1).max(100).optional(),
+      unhealthyThreshold: z.number().int().min(1).max(100).optional(),
+      onUnhealthy: z.enum(['reset', 'keep']).optional(),
+    })
+    .refine((h) => h.protocol === undefined || h.protocol === 'tcp' || h.path !== undefined, { message: 'an http(s) health check needs a path', path: ['path'] })
+    .optional(),
   maxConnections: z.number().int().min(1).max(1_000_000).optional(),
 });
 
@@ -438,7 +457,7 @@ class RealBalancerProcess extends Lifecycle<void> implements RunningBalancer {
     const waiting = new Set(ports);
     while (waiting.size > 0) {
       if (this.#exitInfo !== null) {
-        await settlesWithin(outputClosed, settings.readinessProbeIntervalMs * 4);
+        await settlesWithin(outputClosed, settings.exitOutputWaitMs ?? REAL_BALANCER_DEFAULTS.exitOutputWaitMs);
         const { code, signal } = this.#exitInfo;
         throw new PollfleetError(
           'environment.failed',
@@ -454,7 +473,7 @@ class RealBalancerProcess extends Lifecycle<void> implements RunningBalancer {
         );
       }
       for (const p of [...waiting]) {
-        if (await canConnect(listenHost, p, settings.readinessProbeIntervalMs * 10)) waiting.delete(p);
+        if (await canConnect(listenHost, p, settings.readinessProbeConnectTimeoutMs ?? REAL_BALANCER_DEFAULTS.readinessProbeConnectTimeoutMs)) waiting.delete(p);
       }
       if (waiting.size > 0) await delay(settings.readinessProbeIntervalMs);
     }

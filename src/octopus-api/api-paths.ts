@@ -1,0 +1,25 @@
+/**
+ * Where things are on the Octopus Server REST API ([H] section 8), and how the key is sent.
+ * The API key travels only in this header; it never appears in a URL, an error or an event.
+ */
+export const API_KEY_HEADER = 'X-Octopus-ApiKey';
+
+/** The root document; its `Version` says which API this is. */
+export const ROOT_PATH = '/api';
+export const SPACES_PATH = '/api/spaces';
+/** Where the server certificate thumbprint is read. *Unconfirmed* in the reference. */
+export const SERVER_CERTIFICATE_PATH = '/api/configuration/certificates/certificate-global';
+/** Multi-node polling: is Redis enabled, configured and reachable. */
+export const REDIS_STATUS_PATH = '/api/serverstatus/redis';
+
+export function environmentsPath(spaceId: string): string {
+  return `/api/${spaceId}/environments`;
+}
+
+export function machinesPath(spaceId: string): string {
+  return `/api/${spaceId}/machines`;
+}
+
+export function machinePath(spaceId: string, machineId: string): string {
+  return `/api/${spaceId}/machines/${encodeURIComponent(machineId)}`;
+}

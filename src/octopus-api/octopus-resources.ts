@@ -1,0 +1,37 @@
+/** The parts of Octopus REST resources pollfleet reads. Anything else in a document is kept untyped. */
+export type Resource = Record<string, unknown>;
+
+/** `GET /api`. */
+export interface RootDocument extends Resource {
+  Version?: string | number;
+}
+
+/** `GET /api/serverstatus/redis`. */
+export interface RedisStatus extends Resource {
+  IsEnabled?: boolean;
+  IsConfigured?: boolean;
+  IsReachable?: boolean;
+}
+
+/** The body of `POST /api/{spaceId}/machines` for a polling Tentacle (CommunicationStyle TentacleActive). */
+export interface NewPollingMachine {
+  Name: string;
+  EnvironmentIds: string[];
+  Roles: string[];
+  TenantIds: string[];
+  TenantTags: string[];
+  TenantedDeploymentParticipation: 'Untenanted';
+  MachinePolicyId?: string;
+  Endpoint: { CommunicationStyle: 'TentacleActive'; Thumbprint: string; Uri: string };
+}
+
+/** The list in a collection document (`{ Items: [...] }`) or a bare array; objects only. */
+export function itemsOf(doc: unknown): Resource[] {
+  const list = Array.isArray(doc) ? doc : (doc as Resource | null)?.['Items'];
+  return Array.isArray(list) ? (list.filter((x) => x && typeof x === 'object') as Resource[]) : [];
+}
+
+/** `Name (Id)` for messages that list what exists. */
+export function nameAndId(x: Resource): string {
+  return `${String(x['Name'])} (${String(x['Id'])})`;
+}

@@ -1,0 +1,71 @@
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  EXIT_BAD_INPUT,
+  EXIT_CHECK_FAILED,
+  EXIT_INTERNAL_ERROR,
+  PollfleetError,
+  exitCodeForError,
+  isInternalError,
+} from '../../src/core/errors.js';
+import { reportError, type CliContext } from '../../src/cli/context.js';
+import { PROJECT_ROOT, spawnCli } from '../helpers/run.js';
+
+// One exit code per kind of failure: 1 a check failed, 2 bad input / environment, 3 a bug in pollfleet.
+
+function fakeContext(): { ctx: CliContext; err: () => string } {
+  let text = '';
+  const stderr = { write: (s: string) => ((text += s), true) } as unknown as NodeJS.WriteStream;
+  return { ctx: { stdout: stderr, stderr, isTTY: false, color: false, version: 'test' }, err: () => text };
+}
+
+t.test('the mapping: each kind of failure has its own code', async (t) => {
+  t.equal(EXIT_INTERNAL_ERROR, 3);
+  t.not(EXIT_INTERNAL_ERROR, EXIT_CHECK_FAILED);
+  t.not(EXIT_INTERNAL_ERROR, EXIT_BAD_INPUT);
+  t.equal(exitCodeForError(new PollfleetError('threshold.failed', 'x')), EXIT_CHECK_FAILED);
+  t.equal(exitCodeForError(new PollfleetError('scenario.invalid', 'x')), EXIT_BAD_INPUT);
+  t.equal(exitCodeForError(new PollfleetError('environment.failed', 'x')), EXIT_BAD_INPUT);
+  t.equal(exitCodeForError(new PollfleetError('internal', 'x')), EXIT_INTERNAL_ERROR);
+  t.equal(exitCodeForError(Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' })), EXIT_BAD_INPUT, 'a system error is about the environment');
+  t.equal(exitCodeForError(new TypeError("Cannot read properties of undefined (reading 'replace')")), EXIT_INTERNAL_ERROR, 'a TypeError is a bug');
+  t.equal(exitCodeForError(new RangeError('Invalid array length')), EXIT_INTERNAL_ERROR);
+  t.equal(exitCodeForError('a thrown string'), EXIT_INTERNAL_ERROR);
+  t.equal(isInternalError(new PollfleetError('tcp.refused', 'x')), false);
+  t.equal(exitCodeForError(structuredClone({ kind: 'scenario.invalid', message: 'x' })), EXIT_BAD_INPUT, 'a cloned error keeps its kind');
+  t.equal(exitCodeForError(Object.assign(new Error('x'), { kind: 'protocol.http-response' })), EXIT_BAD_INPUT, 'the protocol layer\'s errors are not bugs');
+});
+
+t.test('a real internal error path: reportError on an exception nobody expected says it is a bug, exit 3', async (t) => {
+  const { ctx, err } = fakeContext();
+  // What a slip in pollfleet's own code throws (reading a field of undefined).
+  let thrown: unknown;
+  try {
+    const result = JSON.parse('{}') as { summary: { errors: Record<string, number> } };
+    void Object.keys(result.summary.errors);
+  } catch (e) {
+    thrown = e;
+  }
+  t.type(thrown, TypeError);
+  t.equal(reportError(ctx, thrown), EXIT_INTERNAL_ERROR);
+  t.match(err(), /internal error \(a bug in pollfleet/);
+  t.match(err(), /please report it/);
+  t.notMatch(err(), '    at ', 'no stack unless POLLFLEET_DEBUG is set');
+});
+
+t.test('bad input still prints one clear message and exits 2', async (t) => {
+  const { ctx, err } = fakeContext();
+  t.equal(reportError(ctx, new PollfleetError('scenario.invalid', 'x.yaml: fleet.tentacles: expected a number', { hint: 'h' })), EXIT_BAD_INPUT);
+  t.match(err(), /^pollfleet: x\.yaml: fleet\.tentacles/);
+  t.notMatch(err(), /bug/);
+});
+
+t.test('documented: --help and the README list exit code 3', async (t) => {
+  const p = spawnCli(['--help']);
+  const { code } = await p.exited(20_000);
+  t.equal(code, 0);
+  t.match(p.stdout(), /^\s+3\s+internal error: a bug in pollfleet/m);
+  const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+  t.match(readme, /^\| 3 \| internal error: a bug in pollfleet/m);
+});
