@@ -1,9 +1,9 @@
 import { AlbSimulator } from '../../network/alb.js';
 import { startRealBalancer } from '../../network/real/real-balancer.js';
+import { realL7Spec } from '../../network/real/real-balancer-spec.js';
 import { WEBSOCKET_PATH } from '../../halibut/websocket-frames.js';
 import { serverEntry } from '../../tentacle/server-entry.js';
 import { balancerAddress } from '../../plan/addressing.js';
-import { REAL_BALANCER_DEFAULTS } from '../../scenario/defaults.js';
 import { planAddress, registrationUrls, type RouteDefinition } from './route.js';
 
 /**
@@ -51,13 +51,16 @@ export const albRoute = {
       label = `alb simulator on ${host}:${port}`;
       stop = () => alb.stop();
     } else {
-      const running = await startRealBalancer({
+      const running = await startRealBalancer(realL7Spec({
         kind: s.route.balancer,
         workDir: `${ctx.workDir}/${s.route.balancer}`,
         listenHost: host,
-        frontends: [{ mode: 'http-tls', name: 'alb', port: s.cluster.pollingPort, certPem: cert.certPem, keyPem: cert.keyPem, targets: apiTargets.map(({ name, host: h, port, tls }) => ({ name, host: h, port, tls })) }],
-        timeouts: { connectMs: REAL_BALANCER_DEFAULTS.connectTimeoutMs, clientMs: s.route.alb.idleTimeoutMs, serverMs: s.route.alb.idleTimeoutMs },
-      });
+        port: s.cluster.pollingPort,
+        certPem: cert.certPem,
+        keyPem: cert.keyPem,
+        targets: apiTargets,
+        route: s.route,
+      }));
       port = running.ports[0]!;
       label = `${s.route.balancer} (TLS termination, mode http) on ${host}:${port}`;
       stop = () => running.stop();

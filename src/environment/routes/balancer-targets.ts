@@ -2,9 +2,9 @@ import { NlbSimulator } from '../../network/nlb.js';
 import type { NlbListenerOptions } from '../../network/nlb.js';
 import type { TargetGroupOptions, TargetSpec } from '../../network/target-group.js';
 import { uniquePortLayout } from '../../network/unique-port-layout.js';
-import { startRealBalancer, type RealFrontend } from '../../network/real/real-balancer.js';
+import { startRealBalancer } from '../../network/real/real-balancer.js';
+import { realL4Spec } from '../../network/real/real-balancer-spec.js';
 import { balancerAddress } from '../../plan/addressing.js';
-import { REAL_BALANCER_DEFAULTS } from '../../scenario/defaults.js';
 import type { MeasuredRun, RouteContext } from './route.js';
 
 /** The nodes as layer-4 targets: traffic to the polling port, health checks as the scenario says (HTTP ones to the REST API's ping). */
@@ -65,19 +65,15 @@ export async function startL4(ctx: RouteContext, layout: 'single' | 'unique-port
     const ports = await sim.start();
     return { host, ports, label: `nlb simulator on ${host}:${ports.join(',')}${nlb.tlsListener ? ' (TLS listener)' : ''}`, stop: () => sim.stop(), simulator: sim };
   }
-  const plain = targets.map(({ name, host: h, port }) => ({ name, host: h, port }));
-  const frontends: RealFrontend[] =
-    layout === 'single'
-      ? [{ mode: 'tcp', name: 'polling', port: basePort, targets: plain }]
-      : plain.map((t, i) => ({ mode: 'tcp' as const, name: `polling-${t.name}`, port: basePort === 0 ? 0 : basePort + i, targets: [t] }));
-  const running = await startRealBalancer({
+  const running = await startRealBalancer(realL4Spec({
     kind: s.route.balancer,
     workDir: `${ctx.workDir}/${s.route.balancer}`,
     listenHost: host,
-    frontends,
-    // Client and server timeouts long enough that a real balancer never closes a healthy polling connection by itself.
-    timeouts: { connectMs: REAL_BALANCER_DEFAULTS.connectTimeoutMs, clientMs: REAL_BALANCER_DEFAULTS.clientTimeoutMs, serverMs: REAL_BALANCER_DEFAULTS.serverTimeoutMs },
-  });
+    layout,
+    basePort,
+    targets,
+    route: s.route,
+  }));
   return { host, ports: running.ports, label: `${s.route.balancer} (mode tcp) on ${host}:${running.ports.join(',')}`, stop: () => running.stop(), simulator: null };
 }
 
