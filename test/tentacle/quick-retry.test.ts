@@ -8,6 +8,7 @@ import { QUICK_RETRY_ERROR_KINDS, isQuicklyRetried, type QuickRetryPolicy } from
 import { serverEntry, type ServerEntry } from '../../src/tentacle/server-entry.js';
 import { Tentacle, defaultQuickRetry, type TentacleOptions } from '../../src/tentacle/tentacle.js';
 import { PROTOCOL_DEFAULTS } from '../../src/scenario/defaults.js';
+import { scenarioFromObject } from '../../src/scenario/loader.js';
 import { EventLog, TEST_TIMEOUTS, closedPort, startStubNode } from '../helpers/tentacle.js';
 import { getTestCertificates, startTlsServer } from '../helpers/tls-pair.js';
 
@@ -188,4 +189,20 @@ t.test('the classification, in one place', async (t) => {
     tries: PROTOCOL_DEFAULTS.retryCountLimit, intervalMs: PROTOCOL_DEFAULTS.retryListeningSleepIntervalMs, windowMs: PROTOCOL_DEFAULTS.connectionErrorRetryTimeoutMs,
   }, 'the real defaults: 5 tries, 1 s apart, within 5 min');
   t.same([PROTOCOL_DEFAULTS.retryCountLimit, PROTOCOL_DEFAULTS.retryListeningSleepIntervalMs, PROTOCOL_DEFAULTS.connectionErrorRetryTimeoutMs], [5, 1_000, 300_000]);
+});
+
+t.test('the scenario keys: timeouts.retryListeningSleepInterval, retryCountLimit, connectionErrorRetryTimeout', async (t) => {
+  const real = scenarioFromObject({});
+  t.same(
+    [real.protocol.retryCountLimit, real.protocol.retryListeningSleepIntervalMs, real.protocol.connectionErrorRetryTimeoutMs],
+    [5, 1_000, 300_000],
+    'real defaults when absent',
+  );
+  const s = scenarioFromObject({ timeouts: { retryListeningSleepInterval: '200ms', retryCountLimit: 3, connectionErrorRetryTimeout: '30s' } });
+  t.same(
+    [s.protocol.retryCountLimit, s.protocol.retryListeningSleepIntervalMs, s.protocol.connectionErrorRetryTimeoutMs],
+    [3, 200, 30_000],
+  );
+  t.ok(s.shortened.some((x) => x.startsWith('retryListeningSleepInterval')), 'a shortened interval is reported as shortened');
+  t.throws(() => scenarioFromObject({ timeouts: { retryCountLimit: 0 } }), 'at least one try');
 });
