@@ -398,6 +398,7 @@ export class PollingConnection implements SubscriberHooks {
     }
     const timer = setTimeout(() => this.#destroy(), this.#o.timeouts.heartbeatTimeoutMs);
     timer.unref();
+    this.#raw?.unref(); // a connection being disposed of never keeps the process alive
     try {
       s.end(END_LINE, () => {
         clearTimeout(timer);
