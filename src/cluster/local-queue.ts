@@ -1,6 +1,5 @@
 import { now } from '../core/clock.js';
 import type { EventSink } from '../core/events.js';
-import { CLUSTER_DEFAULTS } from '../scenario/defaults.js';
 import type { QueueItem, QueueOutcome, WorkQueue } from './work-queue.js';
 
 /**
@@ -20,13 +19,13 @@ import type { QueueItem, QueueOutcome, WorkQueue } from './work-queue.js';
  *   requeued and collected again later, and pickup latency ends at the write.
  *
  * Expiry (PollingRequestQueueTimeout) applies while an item waits to be collected; a
- * requeued item keeps its original deadline. It is checked by one shared ticker per queue,
- * running only while something waits, every max(`expiryTickMinMs`, timeout / 20).
+ * requeued item keeps its original deadline. It is exact: one timer, armed for the earliest
+ * deadline of a min-heap of waiting entries, expires an item at its deadline (within
+ * scheduling jitter), and take() never hands out an item whose deadline has passed (it
+ * expires it there instead), so a late timer cannot deliver expired work.
  */
 export interface LocalQueueOptions {
   sink?: EventSink;
-  /** Lower bound of the expiry ticker's interval. */
-  expiryTickMinMs?: number;
 }
 
 interface Entry {
@@ -89,13 +88,69 @@ class Deque<T> {
   }
 }
 
+/**
+ * A binary min-heap of entries by deadline. Entries are not removed when taken or completed:
+ * whoever pops one checks that it still waits (lazy deletion), so every operation stays
+ * O(log n) and the heap holds at most the entries queued within one collection timeout.
+ */
+class DeadlineHeap {
+  readonly #a: Entry[] = [];
+
+  get length(): number {
+    return this.#a.length;
+  }
+
+  peek(): Entry | undefined {
+    return this.#a[0];
+  }
+
+  push(e: Entry): void {
+    const a = this.#a;
+    a.push(e);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p]!.deadline <= a[i]!.deadline) break;
+      [a[p], a[i]] = [a[i]!, a[p]!];
+      i = p;
+    }
+  }
+
+  pop(): Entry | undefined {
+    const a = this.#a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l]!.deadline < a[m]!.deadline) m = l;
+        if (r < a.length && a[r]!.deadline < a[m]!.deadline) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i]!, a[m]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  clear(): void {
+    this.#a.length = 0;
+  }
+}
+
+/** setTimeout's longest delay (2^31 - 1 ms); a later deadline re-arms when this fires. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 function entryKey(item: QueueItem): string {
   return `${item.owner}\u0000${item.key}`;
 }
 
 export class LocalQueue implements WorkQueue {
   readonly #sink: EventSink | undefined;
-  readonly #tickMinMs: number;
   /** Items waiting to be collected, per subscription. */
   readonly #items = new Map<string, Deque<Entry>>();
   /** Connections long-polling for work, per subscription. */
@@ -103,13 +158,15 @@ export class LocalQueue implements WorkQueue {
   /** Every entry not yet resolved (waiting or taken), by owner + key. */
   readonly #entries = new Map<string, Entry>();
   #waitingCount = 0;
-  #ticker: NodeJS.Timeout | null = null;
-  #tickMs = Infinity;
+  /** Deadlines of waiting entries (and, lazily, of some that no longer wait). */
+  readonly #deadlines = new DeadlineHeap();
+  /** The one expiry timer, armed for `#timerAt` (the earliest deadline), or null. */
+  #timer: NodeJS.Timeout | null = null;
+  #timerAt = Infinity;
   #closed = false;
 
   constructor(o: LocalQueueOptions = {}) {
     this.#sink = o.sink;
-    this.#tickMinMs = o.expiryTickMinMs ?? CLUSTER_DEFAULTS.queueExpiryTickMinMs;
   }
 
   enqueue(item: QueueItem, collectTimeoutMs: number): Promise<QueueOutcome> {
@@ -125,8 +182,8 @@ export class LocalQueue implements WorkQueue {
         type: 'request-queued', at: now(), node: item.owner, requestKey: item.key,
         subscription: item.subscription, service: item.request.service,
       });
-      this.#armTicker(collectTimeoutMs);
       this.#offer(entry, false);
+      if (entry.state === 'waiting') this.#watchDeadline(entry);
     });
   }
 
@@ -166,8 +223,8 @@ export class LocalQueue implements WorkQueue {
       return;
     }
     entry.state = 'waiting';
-    this.#armTicker(entry.collectTimeoutMs);
     this.#offer(entry, true);
+    if (entry.state === 'waiting') this.#watchDeadline(entry);
   }
 
   complete(item: QueueItem, outcome: QueueOutcome): void {
@@ -187,7 +244,8 @@ export class LocalQueue implements WorkQueue {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopTicker();
+    this.#stopTimer();
+    this.#deadlines.clear();
     for (const waiters of this.#waiters.values()) {
       for (const w of waiters) {
         clearTimeout(w.timer);
@@ -229,12 +287,19 @@ export class LocalQueue implements WorkQueue {
     this.#waitingCount++;
   }
 
+  /** The first entry that still waits and whose deadline has not passed; entries past it are expired here. */
   #shiftLive(subscription: string): Entry | undefined {
     const items = this.#items.get(subscription);
     if (!items) return undefined;
+    const t = now();
     let entry: Entry | undefined;
-    while ((entry = items.shift()) && entry.state !== 'waiting') {
-      /* skip entries resolved meanwhile */
+    while ((entry = items.shift())) {
+      if (entry.state !== 'waiting') continue; // resolved meanwhile
+      if (entry.deadline <= t) {
+        this.#expire(entry); // the timer has not fired yet: never hand out work past its deadline
+        continue;
+      }
+      break;
     }
     if (items.length === 0) this.#items.delete(subscription);
     return entry;
@@ -264,32 +329,55 @@ export class LocalQueue implements WorkQueue {
     entry.resolve({ outcome: 'expired' });
   }
 
-  #armTicker(collectTimeoutMs: number): void {
-    const tickMs = Math.max(this.#tickMinMs, collectTimeoutMs / 20);
-    if (this.#ticker && tickMs >= this.#tickMs) return;
-    this.#stopTicker();
-    this.#tickMs = tickMs;
-    this.#ticker = setInterval(() => this.#tick(), tickMs);
-    this.#ticker.unref();
+  /** Note a waiting entry's deadline; the timer moves earlier when this is the new earliest. */
+  #watchDeadline(entry: Entry): void {
+    this.#deadlines.push(entry);
+    if (entry.deadline < this.#timerAt) this.#armTimer(entry.deadline);
   }
 
-  #stopTicker(): void {
-    if (this.#ticker) clearInterval(this.#ticker);
-    this.#ticker = null;
-    this.#tickMs = Infinity;
+  #armTimer(at: number): void {
+    this.#stopTimer();
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#onTimer(), Math.min(MAX_TIMER_MS, Math.max(0, at - now())));
+    this.#timer.unref();
   }
 
-  #tick(): void {
+  #stopTimer(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#timerAt = Infinity;
+  }
+
+  /** Expire every waiting entry whose deadline has come, then arm the timer for the next one. */
+  #onTimer(): void {
+    this.#timer = null;
+    this.#timerAt = Infinity;
     const t = now();
-    for (const [sub, items] of this.#items) {
-      items.retain((e) => {
-        if (e.state !== 'waiting') return false;
-        if (e.deadline > t) return true;
-        this.#expire(e);
-        return false;
-      });
+    const touched = new Set<string>();
+    let top: Entry | undefined;
+    while ((top = this.#deadlines.peek())) {
+      if (top.state !== 'waiting') {
+        this.#deadlines.pop(); // taken or resolved since: nothing to expire
+        continue;
+      }
+      if (top.deadline > t) break;
+      this.#deadlines.pop();
+      this.#expire(top);
+      touched.add(top.item.subscription);
+    }
+    // Drop expired entries from the front of their lists (the rest are skipped by take()).
+    for (const sub of touched) {
+      const items = this.#items.get(sub);
+      if (!items) continue;
+      while (items.length > 0) {
+        const first = items.shift()!;
+        if (first.state === 'waiting') {
+          items.unshift(first);
+          break;
+        }
+      }
       if (items.length === 0) this.#items.delete(sub);
     }
-    if (this.#items.size === 0) this.#stopTicker();
+    if (top) this.#armTimer(top.deadline);
   }
 }

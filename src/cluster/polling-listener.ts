@@ -149,9 +149,9 @@ export class PollingListener {
   }
 
   /**
-   * Graceful stop: stop accepting, end every session with `END` (a waiting session sends the
-   * null message first, an in-flight request is answered first), then after `timeoutMs`
-   * destroy what is left. Idempotent.
+   * Graceful stop: stop accepting, close every session at its next `NEXT` (a waiting session
+   * sends the null message first, an in-flight request is answered first) without `END` --
+   * a polling node never sends END -- then after `timeoutMs` destroy what is left. Idempotent.
    */
   stop(timeoutMs: number): Promise<void> {
     this.#stopPromise ??= this.#stop(timeoutMs);
@@ -177,7 +177,7 @@ export class PollingListener {
   }
 
   /**
-   * Close every connection at once, without `END`, and stop accepting. `reset: true` sends
+   * Close every connection at once and stop accepting. `reset: true` sends
    * a TCP RST (what a crashed process's kernel does) instead of a FIN.
    */
   destroyAll(o: { reset?: boolean } = {}): void {

@@ -36,7 +36,8 @@ export interface ClosedEvent extends ErrorData {
   errorKind?: ErrorKind;
   message?: string;
 }
-export interface BackoffEvent { type: 'backoff'; at: number; tentacle: number; entry: number; conn: number; delayMs: number }
+/** A sleep before the next attempt: the outer back-off, or (`quick`) the quick inner retry (src/tentacle/quick-retry.ts). */
+export interface BackoffEvent { type: 'backoff'; at: number; tentacle: number; entry: number; conn: number; delayMs: number; quick?: boolean }
 export interface RegistrationEvent extends ErrorData {
   type: 'registration'; at: number; tentacle: number; ok: boolean; durationMs: number;
   errorKind?: ErrorKind; message?: string; machineId?: string;

@@ -88,6 +88,7 @@ export class Fleet {
               maxMessageBytes: s.protocol.maxMessageBytes,
             },
             backoff: s.backoff,
+            quickRetry: { tries: s.protocol.retryCountLimit, intervalMs: s.protocol.retryListeningSleepIntervalMs, windowMs: s.protocol.connectionErrorRetryTimeoutMs },
             preamble: s.fleet.preamble,
             sink: this.#o.sink,
             nextConnId: () => this.#nextConn++,

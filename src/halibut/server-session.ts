@@ -2,7 +2,6 @@ import type { Duplex } from 'node:stream';
 import {
   CONTROL_END,
   CONTROL_NEXT,
-  END_LINE,
   IDENTITY_SUBSCRIBER,
   PREAMBLE_MAGIC,
   PROCEED_LINE,
@@ -69,7 +68,9 @@ async function endAlreadyReceived(reader: ProtocolReader, timeoutMs: number): Pr
 /**
  * The node's side of one polling connection, over an already secured Duplex.
  * `stopping` asks for a graceful stop: waiting ends with the null message, and the next
- * `NEXT` is answered with `END` instead of `PROCEED`. `signal` aborts at once (no bytes).
+ * `NEXT` is answered by closing the connection (FIN) instead of `PROCEED`. A polling node
+ * never sends `END` ([H] section 4: only the connecting side does; a Tentacle that reads END
+ * where it expects PROCEED raises a protocol error). `signal` aborts at once (no bytes).
  */
 export async function runServerSession(
   duplex: Duplex,
@@ -148,7 +149,7 @@ export async function runServerSession(
         throw new HalibutError('protocol.unexpected-control', `expected NEXT or END, got "${control.slice(0, 40)}"`);
       }
       if (stopping.aborted) {
-        duplex.end(END_LINE);
+        duplex.end(); // close without END, as a real node does
         return 'stopped';
       }
       await write(duplex, PROCEED_LINE);

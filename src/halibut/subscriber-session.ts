@@ -22,6 +22,11 @@ export interface SubscriberSessionOptions {
 }
 
 export interface SubscriberHooks {
+  /**
+   * The preamble is written and the identity is about to be: from here on a failure is
+   * "after identification began", which a Tentacle does not retry quickly (src/tentacle/quick-retry.ts).
+   */
+  identifying?(): void;
   identified(): void;
   /** A poll: a message arrived (a request or the null message). */
   polled(kind: 'null' | 'request', request: RequestMessage | null, wireBytes: number): void;
@@ -30,7 +35,13 @@ export interface SubscriberHooks {
   answered?(request: RequestMessage, response: ResponseMessage): void;
 }
 
-export type SessionEnd = 'stopped' | 'ended-by-peer';
+/**
+ * A subscriber session ends normally only when it is stopped (it sends END). A polling node
+ * never sends END ([H] section 4): END in place of PROCEED is a protocol error, as a
+ * Tentacle raises it ("Expected PROCEED, got: END"; Halibut
+ * source/Halibut/Transport/Protocol/MessageExchangeProtocol.cs), and a close is an error too.
+ */
+export type SessionEnd = 'stopped';
 
 function write(d: Duplex, b: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -42,8 +53,8 @@ function write(d: Duplex, b: Buffer): Promise<void> {
  * The tentacle's side of one polling connection, over an already secured Duplex:
  * preamble, `MX-SUBSCRIBER` identity (one write), expect `MX-SERVER`, then forever:
  * message -> (answer a request) -> `NEXT` -> expect `PROCEED`.
- * Resolves when stopped (`END` sent) or when the node ends it with `END`; rejects with a
- * HalibutError (or the socket's error) otherwise.
+ * Resolves when stopped (`END` sent); rejects with a HalibutError (or the socket's error)
+ * otherwise -- also when the node sends `END` instead of `PROCEED`.
  */
 export async function runSubscriberSession(
   duplex: Duplex,
@@ -55,7 +66,11 @@ export async function runSubscriberSession(
   const onAbort = () => reader.dispose();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    duplex.write(o.preamble ?? PREAMBLE_CRLF);
+    const preamble = o.preamble ?? PREAMBLE_CRLF;
+    // The preamble completes acquiring the connection (Halibut SecureClient writes MX before the
+    // protocol starts); the identity is the first step of the protocol.
+    if (preamble.length > 0) await write(duplex, preamble);
+    hooks.identifying?.();
     duplex.write(identityBytes(IDENTITY_SUBSCRIBER, o.subscriptionId));
     const line = await reader.readLine({ timeoutMs: o.heartbeatTimeoutMs, timeoutKind: 'timeout.heartbeat' });
     const identity = parseIdentity(line);
@@ -94,7 +109,9 @@ export async function runSubscriberSession(
         timeoutKind: 'timeout.heartbeat',
         skipEmpty: true,
       });
-      if (control === CONTROL_END) return 'ended-by-peer';
+      if (control === CONTROL_END) {
+        throw new HalibutError('protocol.unexpected-control', 'expected PROCEED, got END: a polling node never sends END');
+      }
       if (control !== CONTROL_PROCEED) {
         throw new HalibutError('protocol.unexpected-control', `expected PROCEED, got "${control.slice(0, 40)}"`);
       }

@@ -25,9 +25,20 @@ export const PROTOCOL_DEFAULTS = {
   connectTimeoutMs: 60_000,
   /** TCP keep-alive idle time before the first probe. [H] section 1 (interval 5 s x 10 probes are the OS's to set). */
   keepAliveInitialDelayMs: 15_000,
-  /** ServiceEndPoint fields the node sends in every request. [H] section 3 */
+  /*
+   * The tentacle's quick inner retries before its back-off, and the ServiceEndPoint fields
+   * the node sends in every request ([H] sections 3 and 5; Halibut SecureClient.cs). A
+   * failure before the connection is acquired (connect timeout, socket error, reset or EOF
+   * during TLS, writing the MX preamble) is tried up to retryCountLimit tries in all,
+   * retryListeningSleepIntervalMs apart, while less than connectionErrorRetryTimeoutMs has
+   * passed; which failures qualify: QUICK_RETRY_ERROR_KINDS in src/tentacle/quick-retry.ts.
+   * Scenario keys: timeouts.retryListeningSleepInterval, .retryCountLimit, .connectionErrorRetryTimeout.
+   */
+  /** Sleep between two quick tries. [H] RetryListeningSleepInterval */
   retryListeningSleepIntervalMs: 1_000,
+  /** Tries in all, the first included (1: no quick retries). [H] RetryCountLimit */
   retryCountLimit: 5,
+  /** No new quick try once this long has passed since the first. [H] ConnectionErrorRetryTimeout */
   connectionErrorRetryTimeoutMs: 300_000,
   /** Hard cap on one inflated message or data stream (a deflate bomb ends in a protocol error). pollfleet's own limit. */
   maxMessageBytes: 16 * 1024 * 1024,

@@ -174,9 +174,9 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     heartbeatTimeoutMs: p.timeouts?.heartbeatTimeout ?? PROTOCOL_DEFAULTS.heartbeatTimeoutMs,
     connectTimeoutMs: p.timeouts?.connectTimeout ?? PROTOCOL_DEFAULTS.connectTimeoutMs,
     keepAliveInitialDelayMs: p.timeouts?.keepAliveInitialDelay ?? PROTOCOL_DEFAULTS.keepAliveInitialDelayMs,
-    retryListeningSleepIntervalMs: PROTOCOL_DEFAULTS.retryListeningSleepIntervalMs,
-    retryCountLimit: PROTOCOL_DEFAULTS.retryCountLimit,
-    connectionErrorRetryTimeoutMs: PROTOCOL_DEFAULTS.connectionErrorRetryTimeoutMs,
+    retryListeningSleepIntervalMs: p.timeouts?.retryListeningSleepInterval ?? PROTOCOL_DEFAULTS.retryListeningSleepIntervalMs,
+    retryCountLimit: p.timeouts?.retryCountLimit ?? PROTOCOL_DEFAULTS.retryCountLimit,
+    connectionErrorRetryTimeoutMs: p.timeouts?.connectionErrorRetryTimeout ?? PROTOCOL_DEFAULTS.connectionErrorRetryTimeoutMs,
     maxMessageBytes: PROTOCOL_DEFAULTS.maxMessageBytes,
   };
   if (protocol.pollingQueueWaitMs >= protocol.receiveRequestTimeoutMs) {
@@ -386,6 +386,8 @@ export function shortenedSettings(s: Scenario): string[] {
   check('heartbeatTimeout', p.heartbeatTimeoutMs, PROTOCOL_DEFAULTS.heartbeatTimeoutMs);
   check('connectTimeout', p.connectTimeoutMs, PROTOCOL_DEFAULTS.connectTimeoutMs);
   check('keepAliveInitialDelay', p.keepAliveInitialDelayMs, PROTOCOL_DEFAULTS.keepAliveInitialDelayMs);
+  check('retryListeningSleepInterval', p.retryListeningSleepIntervalMs, PROTOCOL_DEFAULTS.retryListeningSleepIntervalMs);
+  check('connectionErrorRetryTimeout', p.connectionErrorRetryTimeoutMs, PROTOCOL_DEFAULTS.connectionErrorRetryTimeoutMs);
   check('backoff.min', s.backoff.minMs, BACKOFF_DEFAULTS.minMs);
   check('backoff.max', s.backoff.maxMs, BACKOFF_DEFAULTS.maxMs);
   check('staleness', s.stalenessMs, METRICS_DEFAULTS.stalenessMs);

@@ -171,6 +171,10 @@ const timeoutsSchema = z.strictObject({
   heartbeatTimeout: duration.optional(),
   connectTimeout: duration.optional(),
   keepAliveInitialDelay: duration.optional(),
+  /** Quick inner retries of a tentacle before its back-off (src/tentacle/quick-retry.ts). */
+  retryListeningSleepInterval: duration.optional(),
+  retryCountLimit: z.number().int().min(1, 'expected at least 1 try (1: no quick retries)').max(100, 'expected at most 100 tries').optional(),
+  connectionErrorRetryTimeout: duration.optional(),
 });
 
 const backoffSchema = z.strictObject({ min: duration.optional(), max: duration.optional() });

@@ -6,6 +6,7 @@ import { PollfleetError, errorDataOf, errorKindOf, type ErrorData, type ErrorKin
 import type { EventSink } from '../core/events.js';
 import type { RequestMessage, ResponseMessage } from '../halibut/messages.js';
 import { runSubscriberSession, type SessionEnd, type SubscriberHooks } from '../halibut/subscriber-session.js';
+import { END_LINE } from '../halibut/constants.js';
 import { CLOSE_PROTOCOL_ERROR, WEBSOCKET_PREAMBLE_TEXT, WEBSOCKET_THUMBPRINT_CLOSE_REASON } from '../halibut/websocket-frames.js';
 import type { WebSocketStream } from '../halibut/websocket-stream.js';
 import { thumbprintOfDer } from '../pki/thumbprint.js';
@@ -57,6 +58,13 @@ export interface PollingConnectionOptions {
 export interface ConnectionOutcome {
   reason: 'stopped' | 'ended-by-peer' | 'error';
   wasIdentified: boolean;
+  /**
+   * The connection was acquired (TCP, TLS, the MX preamble written) and identification
+   * began: a failure from here on is not retried quickly (src/tentacle/quick-retry.ts).
+   */
+  identificationBegan: boolean;
+  /** The peer closed (EOF, no TLS alert) during the TLS handshake. */
+  closedDuringTls?: boolean;
   /** When the attempt started (epoch ms, src/core/clock.ts). */
   startedAtMs: number;
   errorKind?: ErrorKind;
@@ -99,7 +107,11 @@ const HTTP_HINT =
 export class PollingConnection implements SubscriberHooks {
   readonly #o: PollingConnectionOptions;
   isIdentified = false;
+  #identificationBegan = false;
+  #closedDuringTls = false;
   #isSecured = false;
+  /** The secured stream the session runs on, once there is one (END is written to it on disposal). */
+  #secured: Duplex | null = null;
   #hasReceivedByte = false;
   #raw: net.Socket | null = null;
   #tls: tls.TLSSocket | null = null;
@@ -111,6 +123,10 @@ export class PollingConnection implements SubscriberHooks {
   }
 
   // ---------- SubscriberHooks ----------
+
+  identifying(): void {
+    this.#identificationBegan = true;
+  }
 
   identified(): void {
     this.isIdentified = true;
@@ -141,13 +157,14 @@ export class PollingConnection implements SubscriberHooks {
     const o = this.#o;
     const startedAtMs = now();
     o.sink({ type: 'connect-start', at: startedAtMs, tentacle: o.tentacle, entry: o.entry, conn: o.conn });
-    if (signal.aborted) return this.#finish({ reason: 'stopped', wasIdentified: false, startedAtMs });
+    if (signal.aborted) return this.#finish({ reason: 'stopped', wasIdentified: false, identificationBegan: false, startedAtMs });
     try {
       const raw = await this.#connect(signal);
       const isWebSocket = o.server.transport === 'websocket';
       const secured: Duplex = isWebSocket
         ? await this.#upgrade(await this.#secure(raw, signal), signal)
         : await this.#secure(raw, signal);
+      this.#secured = secured;
       secured.once('data', this.#onFirstByte);
       const end: SessionEnd = await runSubscriberSession(
         secured,
@@ -163,10 +180,11 @@ export class PollingConnection implements SubscriberHooks {
         signal,
       );
       await this.#closeGracefully(secured, end === 'stopped');
-      return this.#finish({ reason: end, wasIdentified: this.isIdentified, startedAtMs });
+      return this.#finish({ reason: end, wasIdentified: this.isIdentified, identificationBegan: this.#identificationBegan, startedAtMs });
     } catch (e) {
-      this.#destroy();
-      if (signal.aborted) return this.#finish({ reason: 'stopped', wasIdentified: this.isIdentified, startedAtMs });
+      this.#disposeAfterError();
+      const began = this.#identificationBegan;
+      if (signal.aborted) return this.#finish({ reason: 'stopped', wasIdentified: this.isIdentified, identificationBegan: began, startedAtMs });
       let errorKind = errorKindOf(e);
       let message = e instanceof Error ? e.message : String(e);
       const data: ErrorData = { ...this.#entryData(), ...errorDataOf(e) };
@@ -179,7 +197,10 @@ export class PollingConnection implements SubscriberHooks {
       } else if (errorKind === 'protocol.http-response') {
         message += HTTP_HINT;
       }
-      return this.#finish({ reason: 'error', wasIdentified: this.isIdentified, startedAtMs, errorKind, message, data });
+      return this.#finish({
+        reason: 'error', wasIdentified: this.isIdentified, identificationBegan: began, startedAtMs, errorKind, message, data,
+        ...(this.#closedDuringTls ? { closedDuringTls: true } : {}),
+      });
     }
   }
 
@@ -290,7 +311,10 @@ export class PollingConnection implements SubscriberHooks {
         done(null);
       };
       const onError = (e: Error) => done(e);
-      const onClose = () => done(new PollfleetError('tls.handshake-failed', `${o.server.address} closed the connection during the TLS handshake`));
+      const onClose = () => {
+        this.#closedDuringTls = true;
+        done(new PollfleetError('tls.handshake-failed', `${o.server.address} closed the connection during the TLS handshake`));
+      };
       const onAbort = () => done(new PollfleetError('internal', 'stopped during the TLS handshake'));
       const timer = setTimeout(
         () => done(new PollfleetError('timeout.receive', `TLS handshake with ${o.server.address} did not complete within ${o.timeouts.receiveTimeoutMs} ms`)),
@@ -357,6 +381,33 @@ export class PollingConnection implements SubscriberHooks {
         s.end();
       }
     });
+  }
+
+  /**
+   * Dispose of a connection that failed: a Tentacle sends END on every disposal, after errors
+   * too (Halibut source/Halibut/Transport/SecureConnection.cs: Dispose calls
+   * EndCommunicationWithServer and ignores its failure), so when identification
+   * began and the stream can still be written, END goes out first and the sockets are
+   * destroyed once it is handed to the kernel (bounded by the heartbeat timeout).
+   */
+  #disposeAfterError(): void {
+    const s = this.#secured;
+    if (!s || !this.#identificationBegan || s.destroyed || !s.writable || s.writableEnded) {
+      this.#destroy();
+      return;
+    }
+    const timer = setTimeout(() => this.#destroy(), this.#o.timeouts.heartbeatTimeoutMs);
+    timer.unref();
+    this.#raw?.unref(); // a connection being disposed of never keeps the process alive
+    try {
+      s.end(END_LINE, () => {
+        clearTimeout(timer);
+        this.#destroy();
+      });
+    } catch {
+      clearTimeout(timer);
+      this.#destroy();
+    }
   }
 
   #destroy(): void {

@@ -5,9 +5,12 @@ import { PollfleetError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import { PREAMBLE_CRLF, PREAMBLE_LF } from '../halibut/constants.js';
 import type { CertificateIdentity } from '../pki/certificate.js';
-import { TENTACLE_DEFAULTS } from '../scenario/defaults.js';
+import { PROTOCOL_DEFAULTS, TENTACLE_DEFAULTS } from '../scenario/defaults.js';
 import { BackoffClock, type BackoffPolicy } from './backoff.js';
-import { runPollingConnection, type ConnectionTimeouts, type PollingConnectionOptions, type RequestHandler } from './polling-connection.js';
+import {
+  runPollingConnection, type ConnectionOutcome, type ConnectionTimeouts, type PollingConnectionOptions, type RequestHandler,
+} from './polling-connection.js';
+import { checkQuickRetryPolicy, isQuicklyRetried, type QuickRetryPolicy } from './quick-retry.js';
 import type { ServerEntry } from './server-entry.js';
 import { TentacleServices } from './services.js';
 
@@ -24,6 +27,8 @@ export interface TentacleOptions {
   pollingConnectionCount?: number;
   timeouts: ConnectionTimeouts;
   backoff: BackoffPolicy;
+  /** The quick inner retries before the back-off (src/tentacle/quick-retry.ts); the real defaults when omitted. */
+  quickRetry?: QuickRetryPolicy;
   sink: EventSink;
   /** Fleet-wide id for each connection attempt. */
   nextConnId: () => number;
@@ -50,10 +55,24 @@ export function tentacleSecureContext(identity: CertificateIdentity): tls.Secure
   return tls.createSecureContext({ cert: identity.certPem, key: identity.keyPem, minVersion: 'TLSv1.2' });
 }
 
+/** The real quick-retry settings ([H] section 5). */
+export function defaultQuickRetry(): QuickRetryPolicy {
+  return {
+    tries: PROTOCOL_DEFAULTS.retryCountLimit,
+    intervalMs: PROTOCOL_DEFAULTS.retryListeningSleepIntervalMs,
+    windowMs: PROTOCOL_DEFAULTS.connectionErrorRetryTimeoutMs,
+  };
+}
+
 /**
  * A polling Tentacle: for every server entry, `pollingConnectionCount` connections, each a
- * loop of attempts (runPollingConnection) separated by the [H] section 5 back-off, forever,
- * until stop(). stop() ends identified connections with END and cancels back-off sleeps.
+ * loop of attempts (runPollingConnection), forever, until stop(). Two loops nested, as
+ * Halibut's PollingClient around SecureClient ([H] section 5): a failure before the
+ * connection is acquired is retried quickly (src/tentacle/quick-retry.ts); when those
+ * tries are used up, or the failure is not one to retry quickly, the back-off
+ * (src/tentacle/backoff.ts) sleeps before the next round. Every sleep is a `backoff` event
+ * (`quick: true` for the inner one), so reconnects count both loops. stop() ends identified
+ * connections with END and cancels sleeps.
  */
 export class Tentacle {
   readonly index: number;
@@ -61,6 +80,7 @@ export class Tentacle {
   readonly #secureContext: tls.SecureContext;
   readonly #services: RequestHandler;
   readonly #count: number;
+  readonly #quick: QuickRetryPolicy;
   readonly #abort = new AbortController();
   #loops: Promise<void>[] | null = null;
   #stopping: Promise<void> | null = null;
@@ -76,6 +96,7 @@ export class Tentacle {
     this.index = o.index;
     this.#o = o;
     this.#count = count;
+    this.#quick = checkQuickRetryPolicy(o.quickRetry ?? defaultQuickRetry());
     this.#secureContext = o.secureContext ?? tentacleSecureContext(o.identity);
     this.#services = o.services ?? new TentacleServices({ scriptRunMs: o.scriptRunMs ?? TENTACLE_DEFAULTS.scriptRunMs });
     // Every open connection and every back-off sleep listens on this one signal.
@@ -125,13 +146,39 @@ export class Tentacle {
       ...(o.preamble ? { preamble: preambleBytes(o.preamble) } : {}),
     };
     while (!signal.aborted) {
-      attempt.conn = o.nextConnId();
-      const outcome = await runPollingConnection(attempt, signal);
-      if (signal.aborted) return;
-      if (outcome.wasIdentified) clock.identified();
-      const delayMs = clock.failed(now(), outcome.startedAtMs);
+      const round = await this.#quickRetries(attempt, signal);
+      if (!round) return;
+      if (round.last.wasIdentified) clock.identified();
+      const delayMs = clock.failed(now(), round.firstStartedAtMs);
       o.sink({ type: 'backoff', at: now(), tentacle: o.index, entry, conn: attempt.conn, delayMs });
       await sleep(delayMs, signal);
+    }
+  }
+
+  /**
+   * One round of the inner loop: attempts until one is not retried quickly, `tries` are used
+   * up, or the window has passed. Returns the last outcome and when the round's first
+   * attempt started (the back-off clock starts there), or null once stopped.
+   */
+  async #quickRetries(
+    attempt: PollingConnectionOptions,
+    signal: AbortSignal,
+  ): Promise<{ last: ConnectionOutcome; firstStartedAtMs: number } | null> {
+    const o = this.#o;
+    const q = this.#quick;
+    let firstStartedAtMs: number | null = null;
+    for (let tries = 1; ; tries++) {
+      attempt.conn = o.nextConnId();
+      const outcome = await runPollingConnection(attempt, signal);
+      if (signal.aborted) return null;
+      firstStartedAtMs ??= outcome.startedAtMs;
+      // Halibut checks the window before each try; checking it before the sleep spares a sleep that leads nowhere.
+      if (!isQuicklyRetried(outcome) || tries >= q.tries || now() - firstStartedAtMs >= q.windowMs) {
+        return { last: outcome, firstStartedAtMs };
+      }
+      o.sink({ type: 'backoff', at: now(), tentacle: o.index, entry: attempt.entry, conn: attempt.conn, delayMs: q.intervalMs, quick: true });
+      await sleep(q.intervalMs, signal);
+      if (signal.aborted) return null;
     }
   }
 }

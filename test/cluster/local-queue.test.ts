@@ -137,3 +137,51 @@ t.test('the same key of one owner cannot be queued twice', async (t) => {
   void q.enqueue(item(1, SUB_A, 'node2'), LONG);
   t.equal(q.size(), 2, 'another owner may use the same key');
 });
+
+t.test('exact expiry: each item expires at its own deadline, an earlier one queued later first', async (t) => {
+  const events: PollfleetEvent[] = [];
+  const q = new LocalQueue({ sink: (e) => events.push(e) });
+  t.teardown(() => q.close());
+  const started = performance.now();
+  const at = new Map<number, number>();
+  const late = q.enqueue(item(1), 1_500).then((o) => (at.set(1, performance.now() - started), o));
+  const early = q.enqueue(item(2, SUB_B), 400).then((o) => (at.set(2, performance.now() - started), o));
+  t.same(await withTimeout(early, 3_000, 'the early expiry'), { outcome: 'expired' });
+  t.same(await withTimeout(late, 4_000, 'the late expiry'), { outcome: 'expired' });
+  const margin = 300; // scheduling jitter on a busy machine; a coarse ticker would not meet the order below either
+  t.ok(at.get(2)! >= 395 && at.get(2)! <= 400 + margin, `the 400 ms item expired after ${at.get(2)!.toFixed(0)} ms`);
+  t.ok(at.get(1)! >= 1_495 && at.get(1)! <= 1_500 + margin, `the 1500 ms item expired after ${at.get(1)!.toFixed(0)} ms`);
+  const expired = events.filter((e) => e.type === 'request-expired') as Extract<PollfleetEvent, { type: 'request-expired' }>[];
+  t.same(expired.map((e) => e.requestKey), [2, 1], 'in deadline order');
+  t.equal(q.size(), 0);
+});
+
+t.test('take() never hands out an item past its deadline, even before the expiry timer runs', async (t) => {
+  const events: PollfleetEvent[] = [];
+  const q = new LocalQueue({ sink: (e) => events.push(e) });
+  t.teardown(() => q.close());
+  const expired = q.enqueue(item(1), 100);
+  const fresh = q.enqueue(item(2), LONG);
+  // Hold the event loop past the deadline, so the timer cannot have fired when take() runs.
+  const until = performance.now() + 150;
+  while (performance.now() < until) { /* busy wait, bounded: 150 ms */ }
+  const got = await q.take(SUB_A, 'node1', 10, never());
+  t.equal(got?.key, 2, 'the expired item was skipped; the next one was handed out');
+  t.same(await withTimeout(expired, 1_000, 'expiry'), { outcome: 'expired' });
+  t.equal(events.filter((e) => e.type === 'request-expired').length, 1, 'one expiry event');
+  t.equal(await q.take(SUB_A, 'node1', 10, never()), null, 'nothing else to take');
+  q.complete(got!, { outcome: 'answered', response: okResponse(got!.request.id, null), servedBy: 'node1' });
+  t.equal((await fresh).outcome, 'answered');
+});
+
+t.test('a requeued item past its deadline expires instead of being handed out again', async (t) => {
+  const q = new LocalQueue();
+  t.teardown(() => q.close());
+  const p = q.enqueue(item(1), 200);
+  const got = await q.take(SUB_A, 'node1', 10, never());
+  t.equal(got?.key, 1);
+  await new Promise((r) => setTimeout(r, 300));
+  q.requeue(got!);
+  t.same(await withTimeout(p, 1_000, 'expiry'), { outcome: 'expired' });
+  t.equal(await q.take(SUB_A, 'node1', 10, never()), null);
+});

@@ -220,17 +220,50 @@ t.test('idle: the null message after the wait, and NEXT/PROCEED cycles repeat', 
   t.equal(await withTimeout(tentacle, SHORT, 'the tentacle to stop'), 'stopped');
 });
 
-t.test('graceful stop from the node: END instead of PROCEED', async (t) => {
+t.test('graceful stop from the node: it closes instead of PROCEED, without END', async (t) => {
   const h = await harness();
   t.teardown(() => h.close());
   const subscription = newSubscriptionId();
+  const atTentacle: Buffer[] = [];
+  h.client.on('data', (c: Buffer) => atTentacle.push(Buffer.from(c)));
   h.node.onSent = (_kind, count) => {
     if (count === 2) h.stopping.abort();
   };
   const tentacle = runSubscriberSession(h.client, h.tentacle, tentacleOptions(subscription));
-  t.equal(await withTimeout(tentacle, SHORT, 'the tentacle session'), 'ended-by-peer', 'the tentacle sees END');
+  const err = await withTimeout(tentacle.then(() => null, (e: unknown) => e), SHORT, 'the tentacle session');
+  t.match(err, { kind: 'closed.by-peer' }, 'the tentacle sees the close where it expected PROCEED');
   t.equal(await withTimeout(h.nodeEnd, SHORT, 'the node session'), 'stopped');
   t.same(h.tentacle.polls, ['null', 'null']);
+  t.notOk(Buffer.concat(atTentacle).toString('latin1').includes('END\r\n'), 'the node never sent END');
+});
+
+t.test('END in place of PROCEED from a peer is a protocol error', async (t) => {
+  // A stub peer: MX-SERVER, one null message, then END where PROCEED belongs.
+  const NULL_MESSAGE = Buffer.from('e3636060e0f24d2d2e4e4c4f65600000', 'hex');
+  const srv = await startTlsServer((socket) => {
+    let seen = '';
+    let stage = 0;
+    socket.on('data', (c: Buffer) => {
+      seen += c.toString('latin1');
+      if (stage === 0 && seen.includes('MX-SUBSCRIBER') && seen.endsWith('\r\n\r\n')) {
+        stage = 1;
+        socket.write('MX-SERVER 1.0\r\n\r\n');
+        socket.write(NULL_MESSAGE);
+      } else if (stage === 1 && seen.endsWith('NEXT\r\n')) {
+        stage = 2;
+        socket.write('END\r\n');
+      }
+    });
+    socket.on('error', () => {});
+  });
+  t.teardown(() => srv.close());
+  const client = await connectTls(srv.port, { identity: tentacleCert });
+  t.teardown(() => client.destroy());
+  const tentacle = new TestTentacle();
+  const session = runSubscriberSession(client, tentacle, tentacleOptions(newSubscriptionId()));
+  const err = await withTimeout(session.then(() => null, (e: unknown) => e), SHORT, 'the tentacle session');
+  t.match(err, { kind: 'protocol.unexpected-control', message: /expected PROCEED, got END/ }, 'END instead of PROCEED is a protocol error');
+  t.same(tentacle.polls, ['null']);
 });
 
 t.test('graceful stop from the node while it waits for work', async (t) => {
@@ -250,10 +283,11 @@ t.test('graceful stop from the node while it waits for work', async (t) => {
   await new Promise((r) => setTimeout(r, 100));
   const started = performance.now();
   stopping.abort();
-  t.equal(await withTimeout(session, SHORT, 'the tentacle session'), 'ended-by-peer');
+  const err = await withTimeout(session.then(() => null, (e: unknown) => e), SHORT, 'the tentacle session');
+  t.match(err, { kind: 'closed.by-peer' }, 'the node closed where the tentacle expected PROCEED');
   t.equal(await withTimeout(end, SHORT, 'the node session'), 'stopped');
   t.ok(performance.now() - started < 6_000, 'the stop did not wait for the 10 s queue wait');
-  t.same(tentacle.polls, ['null'], 'the wait ended with the null message, then END');
+  t.same(tentacle.polls, ['null'], 'the wait ended with the null message, then the close');
 });
 
 t.test('graceful stop from the tentacle: END, and the node ends normally', async (t) => {
@@ -341,7 +375,7 @@ t.test('the exact bytes of a handshake and an idle cycle, seen from each end', a
   const node = new TestNode();
   const stopping = new AbortController();
   node.onSent = (_kind, count) => {
-    if (count === 2) stopping.abort(); // cycle 1: null, NEXT, PROCEED; cycle 2: null, NEXT, END
+    if (count === 2) stopping.abort(); // cycle 1: null, NEXT, PROCEED; cycle 2: null, NEXT, close (no END)
   };
   const atNode: Buffer[] = [];
   let end!: Promise<ServerSessionEnd>;
@@ -356,7 +390,7 @@ t.test('the exact bytes of a handshake and an idle cycle, seen from each end', a
   client.on('data', (c: Buffer) => atTentacle.push(Buffer.from(c)));
   const subscription = 'poll://g3662re9njtelsyfhm7t/';
   const tentacle = runSubscriberSession(client, new TestTentacle(), tentacleOptions(subscription));
-  t.equal(await withTimeout(tentacle, SHORT, 'the tentacle session'), 'ended-by-peer');
+  t.match(await withTimeout(tentacle.then(() => null, (e: unknown) => e), SHORT, 'the tentacle session'), { kind: 'closed.by-peer' });
   t.equal(await withTimeout(end, SHORT, 'the node session'), 'stopped');
   await new Promise((r) => setImmediate(r));
 
@@ -374,8 +408,7 @@ t.test('the exact bytes of a handshake and an idle cycle, seen from each end', a
     h('MX-SERVER 1.0\r\n\r\n'),
     NULL, // null message, 16 bytes
     h('PROCEED\r\n'),
-    NULL,
-    h('END\r\n'),
+    NULL, // then the close: a polling node never sends END
   ];
   const spaced = (x: string) => x.replace(/(..)(?!$)/g, '$1 ');
   t.comment('tentacle -> node (as received by the node):');
@@ -383,6 +416,6 @@ t.test('the exact bytes of a handshake and an idle cycle, seen from each end', a
   t.comment('node -> tentacle (as received by the tentacle):');
   for (const part of expectedDown) t.comment('  ' + spaced(part));
   t.equal(tentacleToNode, expectedUp.join(''), 'tentacle -> node: preamble, identity, NEXT, NEXT');
-  t.equal(nodeToTentacle, expectedDown.join(''), 'node -> tentacle: MX-SERVER, null, PROCEED, null, END');
+  t.equal(nodeToTentacle, expectedDown.join(''), 'node -> tentacle: MX-SERVER, null, PROCEED, null, then only the close');
   t.equal(Buffer.from(NULL, 'hex').length, 16);
 });
