@@ -225,7 +225,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
     this.#o.sink({ type: 'node-state', at: now(), node: name, state: on ? 'draining' : 'up' });
   }
 
-  /** Graceful stop: END on every connection, then close. */
+  /** Graceful stop: every connection closed at its next NEXT (a real polling node never sends END). */
   async stopNode(name: string): Promise<void> {
     const s = this.#slot(name);
     if (s.inProcess) {

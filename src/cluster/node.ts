@@ -49,7 +49,7 @@ export interface ClusterNodeOptions {
   };
   redisStatus?: RedisStatus;
   sink: EventSink;
-  /** Graceful stop: how long connections get to end with END. Default CLUSTER_DEFAULTS.gracefulStopMs. */
+  /** Graceful stop: how long connections get to close (a polling node never sends END: it closes at the next NEXT). Default CLUSTER_DEFAULTS.gracefulStopMs. */
   gracefulStopMs?: number;
   /** Sees every WebSocket frame of polling over WebSockets (diagnostics and tests). */
   observeWebSocketFrame?: WebSocketEndpointOptions['observeFrame'];
@@ -178,7 +178,7 @@ export class ClusterNode {
     }
   }
 
-  /** Graceful: no more probes, END on every connection, then close. Idempotent. */
+  /** Graceful: no more probes, every connection closed at its next NEXT (no END, as a real polling node), then close. Idempotent. */
   stop(): Promise<void> {
     this.#stopPromise ??= this.#stop();
     return this.#stopPromise;

@@ -72,7 +72,7 @@ export const CLUSTER_DEFAULTS = {
   nodeStopTimeoutMs: 10_000,
   /** Node events are sent to the orchestrator in batches this often. */
   eventFlushIntervalMs: 100,
-  /** Graceful node stop: connections get this long to end with END before they are destroyed. */
+  /** Graceful node stop: connections get this long to close (at their next NEXT, without END) before they are destroyed. */
   gracefulStopMs: 5_000,
   /** A queue checks expiry on one shared ticker every max(this, collection timeout / 20). */
   queueExpiryTickMinMs: 50,

@@ -62,7 +62,7 @@ export interface StubNode {
   dropConnections(): void;
   /** Stop reading every open connection, like a SIGSTOPped process (the kernel still ACKs). */
   hang(): void;
-  /** Graceful: every session ends with END at its next NEXT. */
+  /** Graceful: every session closes at its next NEXT (no END, as a real polling node). */
   stopGracefully(): void;
   close(): Promise<void>;
 }
