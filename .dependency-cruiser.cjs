@@ -155,50 +155,8 @@ const rules = [
   },
 ];
 
-/*
- * TEMPORARY: known violations in folders being restructured right now (run/, environment/,
- * faults/, verdict/, outputs/, result/, report/, metrics/). Each listed import is reported as a
- * warning instead of an error so `npm test` stays green until the restructure lands; any other
- * import breaking the same rule, even from the same file, is still an error.
- * DELETE ENTRIES AS THEY ARE FIXED; the list must end up empty. See LAYER-VIOLATIONS.txt.
- */
-const KNOWN_VIOLATIONS = [
-  // [rule, from file, to file]
-  ['sides-not-orchestration', 'src/report/render-plan.ts', 'src/environment/external/safety.ts'],
-  ['sides-not-orchestration', 'src/report/render-plan.ts', 'src/environment/external/ledger.ts'],
-  ['measuring-not-wire', 'src/report/render-plan.ts', 'src/tentacle/registration.ts'],
-  ['result-only-on-core', 'src/result/metric-catalog.ts', 'src/report/format.ts'],
-  ['measuring-order-verdict', 'src/verdict/evaluate.ts', 'src/report/format.ts'],
-  ['measuring-order-verdict', 'src/verdict/history-thresholds.ts', 'src/outputs/history-store.ts'],
-  ['measuring-order-metrics', 'src/metrics/fault-analysis.ts', 'src/report/format.ts'],
-  ['no-circular', 'src/run/run-external.ts', 'src/run/run-scenario.ts'],
-  ['no-circular', 'src/run/run-scenario.ts', 'src/run/run-external.ts'],
-];
-
-const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const asList = (p) => (p === undefined ? [] : Array.isArray(p) ? p : [p]);
-
-function withKnownViolations(rule) {
-  const known = KNOWN_VIOLATIONS.filter(([name]) => name === rule.name);
-  if (known.length === 0) return [{ severity: 'error', ...rule }];
-  const byFile = new Map();
-  for (const [, from, to] of known) byFile.set(from, [...(byFile.get(from) ?? []), to]);
-  const out = [
-    // The rule as written, for every file without a known violation.
-    { severity: 'error', ...rule, from: { ...rule.from, pathNot: [...asList(rule.from.pathNot), ...[...byFile.keys()].map((f) => `^${escape(f)}$`)] } },
-  ];
-  for (const [from, targets] of byFile) {
-    const exact = targets.map((t) => `^${escape(t)}$`);
-    // The same file, for every other target: still an error.
-    out.push({ severity: 'error', ...rule, from: { path: `^${escape(from)}$` }, to: { ...rule.to, pathNot: [...asList(rule.to.pathNot), ...exact] } });
-    // The listed imports: a warning until they are fixed.
-    out.push({ severity: 'warn', ...rule, name: `${rule.name} (known, temporary)`, from: { path: `^${escape(from)}$` }, to: { ...rule.to, path: exact } });
-  }
-  return out;
-}
-
 module.exports = {
-  forbidden: rules.flatMap(withKnownViolations),
+  forbidden: rules.map((rule) => ({ severity: 'error', ...rule })),
   options: {
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '^(dist|node_modules)/' },
