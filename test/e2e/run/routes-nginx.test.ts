@@ -1,6 +1,6 @@
 import t from 'tap';
-import { expectPass, expectSingleAddressFailure, expectTlsOffloadFailure, runRoute } from '../helpers/routes.js';
-import { testNeeding } from '../helpers/system-binary.js';
+import { expectPass, expectSingleAddressFailure, expectTlsOffloadFailure, runRoute } from '../../helpers/routes.js';
+import { testNeeding } from '../../helpers/system-binary.js';
 
 // The same verdicts through a real nginx as through the simulators.
 const hint = 'apt-get install nginx libnginx-mod-stream';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { expectPass, expectSingleAddressFailure, expectTlsOffloadFailure, runRoute } from '../helpers/routes.js';
+import { expectPass, expectSingleAddressFailure, expectTlsOffloadFailure, runRoute } from '../../helpers/routes.js';
 
 // The comparison's verdicts on pollfleet's own simulators.
 t.test('nlb-unique-port: one listener port per node passes', async (t) => {

@@ -2,12 +2,12 @@ import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { checkCommand, type CheckFlags } from '../../src/cli/commands/check.js';
-import type { CliContext } from '../../src/cli/context.js';
-import { PollfleetError, exitCodeFor } from '../../src/core/errors.js';
-import { HistoryStore } from '../../src/outputs/history-store.js';
-import { spawnCli } from '../helpers/run.js';
-import { TINY_SCENARIO, closedUrl, recordingGateway } from '../helpers/scheduled-check.js';
+import { checkCommand, type CheckFlags } from '../../../src/cli/commands/check.js';
+import type { CliContext } from '../../../src/cli/context.js';
+import { PollfleetError, exitCodeFor } from '../../../src/core/errors.js';
+import { HistoryStore } from '../../../src/outputs/history-store.js';
+import { spawnCli } from '../../helpers/run.js';
+import { TINY_SCENARIO, closedUrl, recordingGateway } from '../../helpers/scheduled-check.js';
 
 // `pollfleet check` through the real CLI process: a tiny embedded cluster, one summary line,
 // reports + metrics.prom, the history store, the Pushgateway, exit codes.

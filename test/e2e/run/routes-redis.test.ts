@@ -1,7 +1,7 @@
 import t from 'tap';
-import { expectPass, runRoute } from '../helpers/routes.js';
-import { startRedis } from '../helpers/redis-server.js';
-import { testNeeding } from '../helpers/system-binary.js';
+import { expectPass, runRoute } from '../../helpers/routes.js';
+import { startRedis } from '../../helpers/redis-server.js';
+import { testNeeding } from '../../helpers/system-binary.js';
 
 testNeeding(t, 'redis-server', 'apt-get install redis-server', 'single-address with the queue in a real Redis passes, nodes in their own processes', async (t, path) => {
   const url = await startRedis(t, path);

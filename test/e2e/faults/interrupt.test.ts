@@ -1,9 +1,9 @@
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Result } from '../../src/result/result.js';
-import { spawnCli } from '../helpers/run.js';
-import { waitFor } from '../helpers/wait.js';
+import type { Result } from '../../../src/result/result.js';
+import { spawnCli } from '../../helpers/run.js';
+import { waitFor } from '../../helpers/wait.js';
 
 // A node hung (SIGSTOP) for a long time when Ctrl-C arrives: the run still stops, resumes
 // nothing by hand, leaves no stopped process behind and writes a complete Result with the fault.

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { runSmall, smallScenario } from '../helpers/run.js';
+import { runSmall, smallScenario } from '../../helpers/run.js';
 
 // 50 tentacles polling 3 nodes, each entry a node's own address: every node polled, nothing expires.
 for (const kind of ['direct', 'unique-port'] as const) {

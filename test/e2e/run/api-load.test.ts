@@ -1,5 +1,5 @@
 import t from 'tap';
-import { runSmall, smallScenario } from '../helpers/run.js';
+import { runSmall, smallScenario } from '../../helpers/run.js';
 
 t.test('REST API load through the ALB: served, spread across every node, while polling through it fails', async (t) => {
   const r = await runSmall(

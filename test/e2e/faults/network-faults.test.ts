@@ -1,5 +1,5 @@
 import t from 'tap';
-import { fault, faultScenario, runWithEvents } from '../helpers/faults.js';
+import { fault, faultScenario, runWithEvents } from '../../helpers/faults.js';
 
 // Fault proxies in front of the nodes (direct route). Harmless toxics first, then the ones that cut connections.
 t.test('latency, bandwidth, slice pass; reset, limit-data and blackhole cut connections and they come back', async (t) => {

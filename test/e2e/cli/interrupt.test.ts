@@ -2,8 +2,8 @@ import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, spawnCli } from '../helpers/run.js';
-import { waitFor } from '../helpers/wait.js';
+import { isAlive, spawnCli } from '../../helpers/run.js';
+import { waitFor } from '../../helpers/wait.js';
 
 const scenario = `name: interrupt
 route:

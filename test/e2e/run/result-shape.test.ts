@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
-import { RESULT_SCHEMA, type Quantiles } from '../../src/result/result.js';
-import { runSmall, smallScenario } from '../helpers/run.js';
+import { RESULT_SCHEMA, type Quantiles } from '../../../src/result/result.js';
+import { runSmall, smallScenario } from '../../helpers/run.js';
 
 function isQuantiles(t: Test, q: Quantiles | null | undefined, what: string): void {
   t.ok(q && typeof q === 'object', `${what} present`);

@@ -1,6 +1,6 @@
 import t from 'tap';
-import type { PollfleetEvent } from '../../src/core/events.js';
-import { fault, faultScenario, runWithEvents } from '../helpers/faults.js';
+import type { PollfleetEvent } from '../../../src/core/events.js';
+import { fault, faultScenario, runWithEvents } from '../../helpers/faults.js';
 
 /** Requests queued on `node` and neither collected nor expired when `until` returns true. */
 function pendingOn(events: PollfleetEvent[], node: string, until: (e: PollfleetEvent) => boolean): number {

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { fault, faultScenario, runWithEvents } from '../helpers/faults.js';
+import { fault, faultScenario, runWithEvents } from '../../helpers/faults.js';
 
 // A hung node's kernel keeps acknowledging data and keep-alive probes: only the tentacle's
 // receive timeout (3 s here) notices. Resume without `for`: the separate resume action ends it.

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { fault, faultScenario, runWithEvents } from '../helpers/faults.js';
+import { fault, faultScenario, runWithEvents } from '../../helpers/faults.js';
 
 function nlbScenario(name: string, nlb: Record<string, unknown>, faults: unknown[], duration = '14s'): Record<string, unknown> {
   return faultScenario({

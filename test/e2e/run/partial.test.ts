@@ -1,5 +1,5 @@
 import t from 'tap';
-import { runSmall, smallScenario } from '../helpers/run.js';
+import { runSmall, smallScenario } from '../../helpers/run.js';
 
 // Tentacle 0 polls node1 and node2 only: node3's work for it is never collected and expires.
 t.test('a tentacle that polls 2 of 3 nodes: node3 work expires, verdict fails, diagnosis names node3', async (t) => {
