@@ -11,6 +11,7 @@ import os from 'node:os';
 import { scenarioFromObject } from '../src/scenario/loader.js';
 import { runScenario } from '../src/run/run-scenario.js';
 import { judge } from '../src/verdict/judge.js';
+import { routeFor } from '../src/environment/routes/route-registry.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -80,5 +81,5 @@ console.log(`peak RSS: fleet process ${mib(peakFleetRss)} MiB (${kib(peakFleetRs
 console.log(`pickup p50 ${result.summary.pickupMs?.p50} ms, p99 ${result.summary.pickupMs?.p99} ms, max ${result.summary.pickupMs?.max} ms`);
 console.log(`coverage final ${result.summary.coverage.final}, min ${result.summary.coverage.min}; expired ${result.summary.requests?.expired}; errors ${JSON.stringify(result.summary.errors)}`);
 for (const [kind, example] of Object.entries(result.summary.errorExamples)) console.log(`  ${kind}: ${example}`);
-const { verdict } = judge(result, s);
+const { verdict } = judge(result, s, [], { route: routeFor(s.route.kind).diagnosis });
 console.log(`verdict: ${verdict.pass ? 'PASS' : 'FAIL'} ${verdict.reasons.join('; ')}`);

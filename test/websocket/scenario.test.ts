@@ -1,8 +1,8 @@
 import t from 'tap';
-import { PollfleetError } from '../../../src/core/errors.js';
-import { directRoute } from '../../../src/environment/routes/direct.js';
-import type { RouteContext } from '../../../src/environment/routes/route.js';
-import { loadScenarioFile, scenarioFromObject } from '../../../src/scenario/loader.js';
+import { PollfleetError } from '../../src/core/errors.js';
+import { directRoute } from '../../src/environment/routes/direct.js';
+import type { RouteContext } from '../../src/environment/routes/route.js';
+import { loadScenarioFile, scenarioFromObject } from '../../src/scenario/loader.js';
 
 function problem(raw: Record<string, unknown>): string {
   try {
