@@ -1,0 +1,241 @@
+/**
+ * Property-based fuzzing of the protocol layer without sockets (fast, most of the volume):
+ * the codec, the reader, both sessions over an in-memory stream, fed hostile bytes in
+ * random chunks or one byte at a time. Every input must end in a clean protocol error
+ * (a HalibutError with a protocol./timeout./closed. kind) or a clean end -- never another
+ * exception, never a wait past the configured timeouts, never more buffered than the cap.
+ */
+import { Duplex } from 'node:stream';
+import { setImmediate as tick } from 'node:timers/promises';
+import fc from 'fast-check';
+import t from 'tap';
+import { bsonToMessage, findDataStreams, tryInflate } from '../../src/halibut/codec.js';
+import { ProtocolReader } from '../../src/halibut/reader.js';
+import { runServerSession, type QueuedWork, type ServerHooks } from '../../src/halibut/server-session.js';
+import { runSubscriberSession } from '../../src/halibut/subscriber-session.js';
+import { requestId, serviceEndPoint } from '../../src/halibut/messages.js';
+import { Guid } from '../../src/halibut/guid.js';
+import { TentacleServices } from '../../src/tentacle/services.js';
+import {
+  arbBsonEls,
+  arbChunking,
+  arbEnvelope,
+  arbNodeBytes,
+  arbTentacleBytes,
+  arbWireMessage,
+  bsonBytes,
+  chunked,
+  deeplyNested,
+  fuzzParams,
+  isCleanProtocolError,
+} from '../helpers/fuzz.js';
+import { withTimeout } from '../helpers/wait.js';
+
+/** Small cap so bombs and huge declared lengths hit it quickly. */
+const MAX_MESSAGE_BYTES = 64 * 1024;
+const TIMEOUT_MS = 60;
+
+/** An in-memory connection: bytes pushed in are what the session reads; what it writes is dropped. */
+function memoryDuplex(): Duplex {
+  return new Duplex({
+    read() {},
+    write(_c, _e, cb) {
+      cb();
+    },
+    final(cb) {
+      cb();
+    },
+  });
+}
+
+async function feed(d: Duplex, parts: Buffer[], end: boolean): Promise<void> {
+  for (const p of parts) {
+    if (d.destroyed) return;
+    d.push(p);
+    await tick();
+  }
+  if (end && !d.destroyed) d.push(null);
+}
+
+function expectClean(e: unknown): void {
+  if (!isCleanProtocolError(e)) throw new Error(`not a clean protocol error: ${(e as Error)?.stack ?? String(e)}`);
+}
+
+t.test('codec: any BSON document decodes to a message or a protocol error', async (t) => {
+  const doc = fc.oneof(arbEnvelope.map(bsonBytes), arbBsonEls.map(bsonBytes), fc.uint8Array({ maxLength: 80 }).map((a) => Buffer.from(a)));
+  const params = fuzzParams(3_000);
+  fc.assert(
+    fc.property(doc, (bson) => {
+      try {
+        const m = bsonToMessage(bson);
+        if (m.kind === 'request') findDataStreams(m.request.params);
+        if (m.kind === 'response') findDataStreams(m.response.result);
+      } catch (e) {
+        expectClean(e);
+      }
+    }),
+    params,
+  );
+  t.pass(`${params.numRuns} documents`);
+});
+
+t.test('codec: deep nesting is a protocol error, not a stack overflow', async (t) => {
+  for (const kind of ['doc', 'arr'] as const) {
+    for (const depth of [200, 5_000, 60_000]) {
+      try {
+        bsonToMessage(deeplyNested(depth, kind));
+      } catch (e) {
+        expectClean(e);
+      }
+    }
+  }
+  t.pass('nested 200, 5,000 and 60,000 levels');
+});
+
+t.test('codec: inflate never returns more than the cap', async (t) => {
+  const params = fuzzParams(1_500);
+  fc.assert(
+    fc.property(arbWireMessage(MAX_MESSAGE_BYTES), (wire) => {
+      try {
+        const r = tryInflate(wire, MAX_MESSAGE_BYTES);
+        if (r.done && r.bson.length > MAX_MESSAGE_BYTES) throw new Error(`inflated ${r.bson.length} bytes`);
+      } catch (e) {
+        expectClean(e);
+      }
+    }),
+    params,
+  );
+  t.pass(`${params.numRuns} wire messages`);
+});
+
+t.test('reader: messages, lines and data streams in any chunking end cleanly and stay under the cap', async (t) => {
+  const params = fuzzParams(400);
+  await fc.assert(
+    fc.asyncProperty(arbNodeBytes(MAX_MESSAGE_BYTES), arbChunking, fc.boolean(), async (input, chunking, end) => {
+      const d = memoryDuplex();
+      const reader = new ProtocolReader(d, { maxMessageBytes: MAX_MESSAGE_BYTES });
+      let peak = 0;
+      d.on('data', () => (peak = Math.max(peak, reader.buffered)));
+      const feeding = feed(d, chunked(input, chunking), end);
+      const o = { timeoutMs: TIMEOUT_MS };
+      try {
+        await withTimeout(
+          (async () => {
+            await reader.readLine(o);
+            for (let i = 0; i < 8; i++) {
+              const m = await reader.readMessage(o);
+              const retained = m.streams.reduce((n, s) => n + s.length, 0);
+              if (retained > MAX_MESSAGE_BYTES) throw new Error(`kept ${retained} bytes of data streams`);
+              await reader.readControlLine({ ...o, skipEmpty: true });
+            }
+          })().catch(expectClean),
+          5_000,
+          'the reader to finish',
+        );
+      } finally {
+        reader.dispose();
+        await feeding;
+        d.destroy();
+      }
+      // One socket chunk past the cap at most (the input here has no chunk over 70 KB).
+      if (peak > MAX_MESSAGE_BYTES + 80 * 1024) throw new Error(`buffered ${peak} bytes`);
+    }),
+    params,
+  );
+  t.pass(`${params.numRuns} inputs`);
+});
+
+/** The node side over an in-memory stream; the first poll hands out a request so a response is read. */
+async function serveOnce(input: Buffer[], end: boolean): Promise<void> {
+  const d = memoryDuplex();
+  let handed = false;
+  const work: QueuedWork = {
+    request: {
+      id: requestId('ICapabilitiesServiceV2', 'GetCapabilities', 1),
+      activityId: Guid.random(),
+      endpoint: serviceEndPoint('poll://abcdefghjklmnpqrstuv/', null, {
+        pollingRequestQueueTimeoutMs: 1_000, retryListeningSleepIntervalMs: 1_000, retryCountLimit: 1,
+        connectionErrorRetryTimeoutMs: 1_000, tcpClientConnectTimeoutMs: 1_000,
+      }),
+      service: 'ICapabilitiesServiceV2',
+      method: 'GetCapabilities',
+      params: [],
+    },
+  };
+  const hooks: ServerHooks = {
+    authorize: () => true,
+    identified: () => true,
+    nextWork: async () => {
+      if (handed) return null;
+      handed = true;
+      return work;
+    },
+    sent: () => {},
+    responded: () => {},
+    requeue: () => {},
+  };
+  const stopping = new AbortController();
+  const feeding = feed(d, input, end);
+  try {
+    await withTimeout(
+      runServerSession(d, hooks, {
+        pollingQueueWaitMs: 5, receiveResponseTimeoutMs: TIMEOUT_MS, receiveTimeoutMs: TIMEOUT_MS,
+        heartbeatTimeoutMs: TIMEOUT_MS, maxMessageBytes: MAX_MESSAGE_BYTES,
+      }, stopping.signal).catch(expectClean),
+      // Every read is bounded by TIMEOUT_MS; the input is fed a byte per tick at most.
+      5_000,
+      'the node session to end',
+    );
+  } finally {
+    stopping.abort();
+    await feeding;
+    d.destroy();
+  }
+}
+
+t.test('node session: hostile tentacle bytes end in a protocol error or a clean end', async (t) => {
+  const params = fuzzParams(400);
+  await fc.assert(
+    fc.asyncProperty(arbTentacleBytes(MAX_MESSAGE_BYTES), arbChunking, fc.boolean(), async (input, chunking, end) => {
+      await serveOnce(chunked(input, chunking), end);
+    }),
+    params,
+  );
+  t.pass(`${params.numRuns} inputs`);
+});
+
+async function subscribeOnce(input: Buffer[], end: boolean): Promise<void> {
+  const d = memoryDuplex();
+  const services = new TentacleServices({ scriptRunMs: 10 });
+  const stop = new AbortController();
+  const feeding = feed(d, input, end);
+  try {
+    await withTimeout(
+      runSubscriberSession(d, {
+        identified: () => {},
+        polled: () => {},
+        handle: async (request) => ({ response: await services.handle(request) }),
+      }, {
+        subscriptionId: 'poll://abcdefghjklmnpqrstuv/', receiveRequestTimeoutMs: TIMEOUT_MS, receiveTimeoutMs: TIMEOUT_MS,
+        heartbeatTimeoutMs: TIMEOUT_MS, maxMessageBytes: MAX_MESSAGE_BYTES,
+      }, stop.signal).catch(expectClean),
+      5_000,
+      'the tentacle session to end',
+    );
+  } finally {
+    stop.abort();
+    await feeding;
+    d.destroy();
+  }
+}
+
+t.test('tentacle session: hostile node bytes end in a protocol error or a clean end', async (t) => {
+  const params = fuzzParams(400);
+  await fc.assert(
+    fc.asyncProperty(arbNodeBytes(MAX_MESSAGE_BYTES), arbChunking, fc.boolean(), async (input, chunking, end) => {
+      await subscribeOnce(chunked(input, chunking), end);
+    }),
+    params,
+  );
+  t.pass(`${params.numRuns} inputs`);
+});
