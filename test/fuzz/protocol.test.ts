@@ -30,10 +30,15 @@ import {
   isCleanProtocolError,
 } from '../helpers/fuzz.js';
 import { withTimeout } from '../helpers/wait.js';
+import { deflateRawSync } from 'node:zlib';
+import { PassThrough } from 'node:stream';
+import { TYPE_REQUEST_MESSAGE } from '../../src/halibut/constants.js';
+import { encodeDataStream, encodeMessage, dataStreamRef } from '../../src/halibut/codec.js';
+import { isHalibutError } from '../../src/halibut/errors.js';
 
 /** Small cap so bombs and huge declared lengths hit it quickly. */
 const MAX_MESSAGE_BYTES = 64 * 1024;
-const TIMEOUT_MS = 60;
+const TIMEOUT_MS = 25;
 
 /** An in-memory connection: bytes pushed in are what the session reads; what it writes is dropped. */
 function memoryDuplex(): Duplex {
@@ -109,7 +114,7 @@ t.test('codec: inflate never returns more than the cap', async (t) => {
 });
 
 t.test('reader: messages, lines and data streams in any chunking end cleanly and stay under the cap', async (t) => {
-  const params = fuzzParams(400);
+  const params = fuzzParams(300);
   await fc.assert(
     fc.asyncProperty(arbNodeBytes(MAX_MESSAGE_BYTES), arbChunking, fc.boolean(), async (input, chunking, end) => {
       const d = memoryDuplex();
@@ -194,7 +199,7 @@ async function serveOnce(input: Buffer[], end: boolean): Promise<void> {
 }
 
 t.test('node session: hostile tentacle bytes end in a protocol error or a clean end', async (t) => {
-  const params = fuzzParams(400);
+  const params = fuzzParams(300);
   await fc.assert(
     fc.asyncProperty(arbTentacleBytes(MAX_MESSAGE_BYTES), arbChunking, fc.boolean(), async (input, chunking, end) => {
       await serveOnce(chunked(input, chunking), end);
@@ -230,7 +235,7 @@ async function subscribeOnce(input: Buffer[], end: boolean): Promise<void> {
 }
 
 t.test('tentacle session: hostile node bytes end in a protocol error or a clean end', async (t) => {
-  const params = fuzzParams(400);
+  const params = fuzzParams(300);
   await fc.assert(
     fc.asyncProperty(arbNodeBytes(MAX_MESSAGE_BYTES), arbChunking, fc.boolean(), async (input, chunking, end) => {
       await subscribeOnce(chunked(input, chunking), end);
@@ -238,4 +243,57 @@ t.test('tentacle session: hostile node bytes end in a protocol error or a clean 
     params,
   );
   t.pass(`${params.numRuns} inputs`);
+});
+
+// ---------- regressions: shrunk counterexamples the properties found ----------
+
+function kindOf(f: () => unknown): string {
+  try {
+    f();
+    return 'none';
+  } catch (e) {
+    return isHalibutError(e) ? e.kind : `not a HalibutError: ${String(e)}`;
+  }
+}
+
+t.test('regression: a $type that decodes to a bigint (a second, int64 $type) is a protocol error', async (t) => {
+  // Found by the codec property: the error message's JSON.stringify threw a TypeError.
+  const bson = bsonBytes([{ t: 'doc', k: 'Message', v: [{ t: 'str', k: '$type', v: 'Halibut.DataStream, Halibut' }, { t: 'i64', k: '$type', v: 1n }] }]);
+  t.equal(kindOf(() => bsonToMessage(bson)), 'protocol.bad-message');
+});
+
+t.test('regression: nesting past the depth limit is protocol.bad-message; __proto__ is data', async (t) => {
+  for (const depth of [70, 5_000, 200_000]) t.equal(kindOf(() => bsonToMessage(deeplyNested(depth))), 'protocol.bad-message', `depth ${depth}`);
+  t.equal(kindOf(() => bsonToMessage(deeplyNested(40))), 'protocol.bad-message', 'a shallow unknown shape is still only a bad message');
+  const proto = bsonBytes([{ t: 'doc', k: 'Message', v: [{ t: 'doc', k: '__proto__', v: [{ t: 'str', k: '$type', v: TYPE_REQUEST_MESSAGE }] }] }]);
+  t.equal(kindOf(() => bsonToMessage(proto)), 'protocol.bad-message', 'a $type under __proto__ does not make a request');
+  t.equal(({} as Record<string, unknown>)['$type'], undefined, 'Object.prototype untouched');
+});
+
+t.test('regression: data streams announced past the message cap are refused before they are read', async (t) => {
+  // Three streams of the cap each were all read and held: three times the per-message bound.
+  const ids = [Guid.random(), Guid.random(), Guid.random()];
+  const request = {
+    id: 'r', activityId: Guid.random(), service: 's', method: 'm',
+    endpoint: serviceEndPoint('poll://x/', null, { pollingRequestQueueTimeoutMs: 1, retryListeningSleepIntervalMs: 1, retryCountLimit: 1, connectionErrorRetryTimeoutMs: 1, tcpClientConnectTimeoutMs: 1 }),
+    params: ids.map((id) => dataStreamRef(id, MAX_MESSAGE_BYTES)),
+  };
+  const input = new PassThrough();
+  const reader = new ProtocolReader(input, { maxMessageBytes: MAX_MESSAGE_BYTES });
+  input.write(encodeMessage({ kind: 'request', request }));
+  for (const id of ids) input.write(encodeDataStream(id, Buffer.alloc(MAX_MESSAGE_BYTES)));
+  await t.rejects(reader.readMessage({ timeoutMs: 1_000 }), { name: 'HalibutError', kind: 'protocol.message-too-large' });
+  reader.dispose();
+  input.destroy();
+});
+
+t.test('regression: an overlong line whose CRLF arrives in the same chunk is refused', async (t) => {
+  // A 30,000-byte identity line arriving in one chunk was returned whole.
+  const input = new PassThrough();
+  const reader = new ProtocolReader(input, { maxMessageBytes: MAX_MESSAGE_BYTES });
+  input.write(Buffer.from('MX-SUBSCRIBER 1.0 poll://' + 'a'.repeat(30_000) + '/\r\n'));
+  await t.rejects(reader.readLine({ timeoutMs: 1_000 }), { name: 'HalibutError', kind: 'protocol.error' });
+  reader.dispose();
+  input.destroy();
+  t.equal(kindOf(() => tryInflate(deflateRawSync(Buffer.alloc(MAX_MESSAGE_BYTES + 1)), MAX_MESSAGE_BYTES)), 'protocol.message-too-large', 'a bomb stops at the cap');
 });
