@@ -1,0 +1,109 @@
+/**
+ * Fuzzing the embedded node over real sockets: hostile byte streams from a trusted
+ * tentacle certificate on the polling port (mutual TLS, loopback), and hostile frames on
+ * the WebSocket endpoint. Each connection must close within the configured timeouts with
+ * one terminal event and no internal error; afterwards a well-behaved tentacle still
+ * identifies and polls on the same listener.
+ */
+import fc from 'fast-check';
+import t from 'tap';
+import type { PollfleetEvent } from '../../src/core/events.js';
+import { chunked, arbChunking, arbFramedStream, arbTentacleBytes, fuzzParams } from '../helpers/fuzz.js';
+import { registerTentacle, runTestTentacle, startClusterNode, testCertificates, testProtocol } from '../helpers/cluster.js';
+import { connectTls } from '../helpers/tls-pair.js';
+import { rawWebSocket } from '../helpers/websocket.js';
+import { withTimeout } from '../helpers/wait.js';
+
+const MAX = 64 * 1024;
+/** Every read of the node is bounded by this; a connection lives a few of them at most. */
+const READ_MS = 250;
+const CLOSE_BOUND_MS = 4_000;
+/** The subscription the generated identity lines name (registered, so sessions get past identification). */
+const FUZZ_SUB = 'poll://abcdefghjklmnpqrstuv/';
+
+const { tentacle } = await testCertificates();
+const n = await startClusterNode({
+  api: { host: '127.0.0.1', port: 0, https: true },
+  protocol: testProtocol({ pollingQueueWaitMs: 60, receiveTimeoutMs: READ_MS, receiveResponseTimeoutMs: READ_MS, heartbeatTimeoutMs: READ_MS, maxMessageBytes: MAX }),
+});
+t.teardown(() => n.close());
+await n.registry.register({
+  name: 'fuzz', spaceId: 'Spaces-1', environmentIds: ['Environments-1'], roles: ['web'], thumbprint: tentacle.thumbprint, subscriptionId: FUZZ_SUB,
+});
+
+function terminalProblems(events: PollfleetEvent[]): string[] {
+  const accepted = events.filter((e) => e.type === 'node-accepted').map((e) => (e as { connId: number }).connId);
+  const problems: string[] = [];
+  for (const id of accepted) {
+    const ends = events.filter((e) => (e.type === 'node-closed' || e.type === 'node-rejected') && e.connId === id);
+    if (ends.length !== 1) problems.push(`connection ${id}: ${ends.length} terminal events`);
+    for (const e of ends) if (e.type === 'node-closed' && e.errorKind === 'internal') problems.push(`connection ${id}: internal error`);
+  }
+  return problems;
+}
+
+async function pause(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+t.test('polling port: hostile tentacle bytes close that one connection within the timeouts', async (t) => {
+  const params = fuzzParams(80, 0.05);
+  let runs = 0;
+  await fc.assert(
+    fc.asyncProperty(arbTentacleBytes(MAX), arbChunking, fc.boolean(), async (input, chunking, end) => {
+      runs++;
+      const s = await connectTls(n.pollingPort, { identity: tentacle, timeoutMs: 5_000 });
+      const closed = new Promise<void>((r) => s.once('close', () => r()));
+      s.on('data', () => {}); // whatever the node answers
+      for (const c of chunked(input, { ...chunking, byteAtATime: chunking.byteAtATime && input.length < 64 })) {
+        if (s.destroyed) break;
+        s.write(c);
+        if (chunking.byteAtATime) await pause(1);
+      }
+      if (end && !s.destroyed) s.end();
+      try {
+        await withTimeout(closed, CLOSE_BOUND_MS, 'the node to close a hostile connection');
+      } finally {
+        s.destroy();
+      }
+    }),
+    params,
+  );
+  await withTimeout((async () => { while (n.node.stats().connections > 0) await pause(20); })(), CLOSE_BOUND_MS, 'no connection left open');
+  t.same(terminalProblems(n.events), [], `${runs} connections: one terminal event each, none internal`);
+});
+
+t.test('WebSocket endpoint: hostile frames close that one connection within the timeouts', async (t) => {
+  const params = fuzzParams(60, 0.03);
+  let runs = 0;
+  await fc.assert(
+    fc.asyncProperty(arbFramedStream(arbTentacleBytes(MAX), true), arbChunking, fc.boolean(), async (bytes, chunking, end) => {
+      runs++;
+      const ws = await rawWebSocket(n.apiPort, tentacle);
+      if (ws.status !== 101) throw new Error(`upgrade refused: ${ws.headers}`);
+      for (const c of chunked(bytes, { ...chunking, byteAtATime: false })) {
+        if (ws.socket.destroyed) break;
+        ws.socket.write(c);
+      }
+      if (end && !ws.socket.destroyed) ws.socket.end();
+      try {
+        await withTimeout(ws.closed, CLOSE_BOUND_MS, 'the node to close a hostile WebSocket');
+      } finally {
+        ws.socket.destroy();
+      }
+    }),
+    params,
+  );
+  await withTimeout((async () => { while (n.node.stats().connections > 0) await pause(20); })(), CLOSE_BOUND_MS, 'no connection left open');
+  t.same(terminalProblems(n.events), [], `${runs} WebSocket connections: one terminal event each, none internal`);
+});
+
+t.test('after the hostile batches a well-behaved tentacle identifies and is polled on the same listener', async (t) => {
+  const sub = await registerTentacle(n, tentacle, 'good');
+  const tt = await runTestTentacle(n.pollingPort, tentacle, sub);
+  await withTimeout(tt.identified, 5_000, 'identified');
+  const result = await withTimeout(n.node.probe(sub), 5_000, 'probe answered');
+  t.equal(result.outcome.outcome, 'answered');
+  tt.stop();
+  await withTimeout(tt.done, 5_000, 'tentacle stops');
+});
