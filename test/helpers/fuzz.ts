@@ -375,10 +375,13 @@ export function arbFramedStream(protocol: fc.Arbitrary<Buffer>, fromClient: bool
   );
   return fc
     .record({
-      preamble: fc.oneof({ weight: 6, arbitrary: fc.constant(['MX']) }, fc.constant(['M', 'X']), fc.constant(['GET /']), fc.constant([])),
+      // Only a tentacle opens with the text message MX; a node's stream starts with binary frames.
+      preamble: fromClient
+        ? fc.oneof({ weight: 6, arbitrary: fc.constant(['MX']) }, fc.constant(['M', 'X']), fc.constant(['GET /']), fc.constant([]))
+        : fc.oneof({ weight: 8, arbitrary: fc.constant([]) }, fc.constant(['MX'])),
       protocol,
       cuts: fc.array(fc.nat(), { maxLength: 6 }),
-      disturbances: fc.array(fc.tuple(fc.nat(), disturb), { maxLength: 2 }),
+      disturbances: fc.oneof({ weight: 2, arbitrary: fc.constant([]) }, fc.array(fc.tuple(fc.nat(), disturb), { maxLength: 2 })),
       raw: fc.option(fc.array(arbFrame(fromClient, 64 * 1024), { maxLength: 2 }), { freq: 4 }),
     })
     .map(({ preamble, protocol, cuts, disturbances, raw }) => {
