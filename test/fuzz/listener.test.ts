@@ -98,6 +98,60 @@ t.test('WebSocket endpoint: hostile frames close that one connection within the 
   t.same(terminalProblems(n.events), [], `${runs} WebSocket connections: one terminal event each, none internal`);
 });
 
+const arbUpgradeRequest = fc
+  .record({
+    method: fc.oneof({ weight: 4, arbitrary: fc.constant('GET') }, fc.constantFrom('POST', 'get', 'OPTIONS'), fc.stringMatching(/^[A-Z]{1,8}$/)),
+    target: fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom('/OctopusComms', '/octopuscomms/', '/OctopusComms///') },
+      // found by this property: `http://[::1` made new URL() throw inside the upgrade handler and end the process
+      fc.constantFrom('http://[::1', 'http://[', '//', '/%zz', 'http://x:99999/OctopusComms', '*', 'https://user:pw@h/OctopusComms', '/OctopusComms?x=1#y'),
+      fc.stringMatching(/^[\x21-\x7e]{1,40}$/),
+    ),
+    headers: fc.array(
+      fc.oneof(
+        fc.constantFrom('Upgrade: websocket', 'Upgrade: WebSocket', 'Upgrade: h2c', 'Connection: Upgrade', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8',
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Key: ', 'Sec-WebSocket-Protocol: Octopus', 'Sec-WebSocket-Protocol:  x , Octopus ,',
+          'Sec-WebSocket-Protocol: octopus', 'Sec-WebSocket-Extensions: permessage-deflate', 'Content-Length: 5', 'Transfer-Encoding: chunked'),
+        fc.tuple(fc.stringMatching(/^[A-Za-z-]{1,20}$/), fc.stringMatching(/^[\x20-\x7e]{0,60}$/)).map(([k, v]) => `${k}: ${v}`),
+      ),
+      { maxLength: 9 },
+    ),
+    body: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
+  })
+  .map(({ method, target, headers, body }) => Buffer.concat([Buffer.from(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers.map((h) => h + '\r\n').join('')}\r\n`, 'latin1'), body]));
+
+t.test('WebSocket endpoint: hostile upgrade requests get an HTTP answer or a close, and the node lives on', async (t) => {
+  const params = fuzzParams(60, 0.03);
+  await fc.assert(
+    fc.asyncProperty(arbUpgradeRequest, async (request) => {
+      const s = await connectTls(n.apiPort, { identity: tentacle, timeoutMs: 5_000 });
+      const closed = new Promise<void>((r) => s.once('close', () => r()));
+      let answer = '';
+      s.on('data', (c: Buffer) => (answer += c.toString('latin1')));
+      s.end(request);
+      try {
+        await withTimeout(closed, CLOSE_BOUND_MS, 'the API to answer and close');
+      } finally {
+        s.destroy();
+      }
+      if (answer !== '' && !/^HTTP\/1\.1 \d{3} /.test(answer)) throw new Error(`not an HTTP answer: ${JSON.stringify(answer.slice(0, 80))}`);
+    }),
+    params,
+  );
+  t.pass(`${params.numRuns} upgrade requests`);
+});
+
+t.test('regression: an upgrade request whose target is not a URL gets 400, not a dead process', async (t) => {
+  const s = await connectTls(n.apiPort, { identity: tentacle, timeoutMs: 5_000 });
+  let answer = '';
+  s.on('data', (c: Buffer) => (answer += c.toString('latin1')));
+  const closed = new Promise<void>((r) => s.once('close', () => r()));
+  s.end('GET http://[::1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n' +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: Octopus\r\n\r\n');
+  await withTimeout(closed, CLOSE_BOUND_MS, 'the answer');
+  t.match(answer, /^HTTP\/1\.1 400 /);
+});
+
 t.test('after the hostile batches a well-behaved tentacle identifies and is polled on the same listener', async (t) => {
   const sub = await registerTentacle(n, tentacle, 'good');
   const tt = await runTestTentacle(n.pollingPort, tentacle, sub);
