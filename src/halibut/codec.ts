@@ -135,9 +135,20 @@ export function bsonToMessage(bson: Buffer): Message {
   if (type === TYPE_RESPONSE_MESSAGE) {
     const { id, error, result } = body;
     if (typeof id !== 'string') throw new HalibutError('protocol.bad-message', 'ResponseMessage has no id');
-    return { kind: 'response', response: { id, error: (error as ServerError | null) ?? null, result: result ?? null } };
+    return { kind: 'response', response: { id, error: serverError(error), result: result ?? null } };
   }
   throw new HalibutError('protocol.bad-message', `unknown message $type ${describeValue(type)}`);
+}
+
+/** A response's `error`: null, or a ServerError with string fields (whatever else the peer put there is a protocol error). */
+function serverError(v: unknown): ServerError | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v) || v instanceof Guid || v instanceof Date) {
+    throw new HalibutError('protocol.bad-message', `ResponseMessage error is ${describeValue(v)}, not a ServerError`);
+  }
+  const o = v as Record<string, unknown>;
+  const text = (x: unknown): string | null => (typeof x === 'string' ? x : x === null || x === undefined ? null : describeValue(x));
+  return { message: text(o['message']) ?? '', details: text(o['details']), HalibutErrorType: text(o['HalibutErrorType']) };
 }
 
 /** A short, safe description of any decoded value for an error message (a bigint or a cycle must not throw). */

@@ -52,6 +52,8 @@ t.test('polling port: hostile tentacle bytes close that one connection within th
   await fc.assert(
     fc.asyncProperty(arbTentacleBytes(MAX), arbChunking, fc.boolean(), async (input, chunking, end) => {
       runs++;
+      // Queued work, so the session writes a request and the real hooks handle the fuzzed response.
+      void n.node.probe(FUZZ_SUB, runs % 2 === 0 ? 'capabilities' : 'script').catch(() => {});
       const s = await connectTls(n.pollingPort, { identity: tentacle, timeoutMs: 5_000 });
       const closed = new Promise<void>((r) => s.once('close', () => r()));
       s.on('data', () => {}); // whatever the node answers

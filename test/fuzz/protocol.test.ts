@@ -24,6 +24,7 @@ import {
   arbTentacleBytes,
   arbWireMessage,
   bsonBytes,
+  type BsonEl,
   chunked,
   deeplyNested,
   fuzzParams,
@@ -32,7 +33,7 @@ import {
 import { withTimeout } from '../helpers/wait.js';
 import { deflateRawSync } from 'node:zlib';
 import { PassThrough } from 'node:stream';
-import { TYPE_REQUEST_MESSAGE } from '../../src/halibut/constants.js';
+import { TYPE_REQUEST_MESSAGE, TYPE_RESPONSE_MESSAGE } from '../../src/halibut/constants.js';
 import { encodeDataStream, encodeMessage, dataStreamRef } from '../../src/halibut/codec.js';
 import { isHalibutError } from '../../src/halibut/errors.js';
 
@@ -296,4 +297,13 @@ t.test('regression: an overlong line whose CRLF arrives in the same chunk is ref
   reader.dispose();
   input.destroy();
   t.equal(kindOf(() => tryInflate(deflateRawSync(Buffer.alloc(MAX_MESSAGE_BYTES + 1)), MAX_MESSAGE_BYTES)), 'protocol.message-too-large', 'a bomb stops at the cap');
+});
+
+t.test('regression: a ResponseMessage error that is not a ServerError is a protocol error; odd field types are made text', async (t) => {
+  const response = (error: BsonEl) =>
+    bsonBytes([{ t: 'doc', k: 'Message', v: [{ t: 'str', k: '$type', v: TYPE_RESPONSE_MESSAGE }, { t: 'str', k: 'id', v: 'r1' }, error] }]);
+  t.equal(kindOf(() => bsonToMessage(response({ t: 'i32', k: 'error', v: 5 }))), 'protocol.bad-message');
+  t.equal(kindOf(() => bsonToMessage(response({ t: 'str', k: 'error', v: 'boom' }))), 'protocol.bad-message');
+  const m = bsonToMessage(response({ t: 'doc', k: 'error', v: [{ t: 'i64', k: 'message', v: 5n }, { t: 'str', k: 'extra', v: 'x' }] }));
+  t.same(m.kind === 'response' && m.response.error, { message: '5n', details: null, HalibutErrorType: null });
 });

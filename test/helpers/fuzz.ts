@@ -187,6 +187,24 @@ export const arbEnvelope: fc.Arbitrary<BsonEl[]> = fc
     typeAt: fc.nat({ max: 6 }),
     id: fc.oneof(fc.string({ maxLength: 20 }).map((v): BsonEl => ({ t: 'str', k: 'id', v })), fc.constant<BsonEl>({ t: 'i32', k: 'id', v: 7 })),
     extra: arbBsonEls,
+    call: fc.constantFrom(
+      ['ICapabilitiesServiceV2', 'GetCapabilities'], ['IScriptServiceV2', 'StartScript'], ['IScriptServiceV2', 'GetStatus'],
+      ['IScriptServiceV2', 'CancelScript'], ['IScriptServiceV2', 'CompleteScript'], ['IScriptServiceV2', 'getstatusasync'], ['INope', 'X'],
+    ),
+    params: fc.array(
+      fc.oneof(
+        arbBsonEls.map((v): BsonEl => ({ t: 'doc', k: '0', v })),
+        fc.record({ task: fc.string({ maxLength: 8 }), seq: fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }) }).map(({ task, seq }): BsonEl => ({
+          t: 'doc', k: '0', v: [
+            { t: 'doc', k: 'ScriptTicket', v: [{ t: 'str', k: 'TaskId', v: task }] },
+            { t: 'doc', k: 'Ticket', v: [{ t: 'str', k: 'TaskId', v: task }] },
+            { t: 'i64', k: 'LastLogSequence', v: seq },
+            { t: 'str', k: 'ScriptBody', v: 'echo' },
+          ],
+        })),
+      ),
+      { maxLength: 1 },
+    ),
     streams: fc.array(
       fc.record({
         id: fc.uint8Array({ minLength: 16, maxLength: 16 }).map((a) => Buffer.from(a)),
@@ -196,7 +214,7 @@ export const arbEnvelope: fc.Arbitrary<BsonEl[]> = fc
       { maxLength: 3 },
     ),
   })
-  .map(({ type, typeAt, id, extra, streams }) => {
+  .map(({ type, typeAt, id, extra, call, params, streams }) => {
     const placeholders: BsonEl[] = streams.map((s, i) => ({
       t: 'doc',
       k: String(i),
@@ -205,9 +223,9 @@ export const arbEnvelope: fc.Arbitrary<BsonEl[]> = fc
     const fields: BsonEl[] = [
       id,
       { t: 'doc', k: 'endpoint', v: [{ t: 'str', k: 'BaseUri', v: 'poll://abc/' }] },
-      { t: 'str', k: 'service', v: 'ICapabilitiesServiceV2' },
-      { t: 'str', k: 'method', v: 'GetCapabilities' },
-      { t: 'arr', k: 'params', v: placeholders },
+      { t: 'str', k: 'service', v: call[0] },
+      { t: 'str', k: 'method', v: call[1] },
+      { t: 'arr', k: 'params', v: [...placeholders, ...params] },
       { t: 'doc', k: 'result', v: placeholders },
       ...extra,
     ];
