@@ -123,3 +123,15 @@ t.test('tentacle session over a WebSocket: hostile frames end in a protocol erro
   );
   t.pass(`${params.numRuns} inputs`);
 });
+
+t.test('regression: a ping flood from a peer that never reads does not grow the write buffer', async (t) => {
+  // Every ping got a pong queued on a socket nobody drained: memory grew with the flood.
+  const socket = new Duplex({ read() {}, write() { /* never completes: the peer does not read */ } });
+  const ws = new WebSocketStream(socket, { role: 'server', maxFramePayload: MAX });
+  ws.on('error', () => {});
+  const ping = rawFrame({ fin: true, rsv: 0, opcode: 0x9, masked: true, key: Buffer.from([1, 2, 3, 4]), payload: Buffer.alloc(125, 7), lengthForm: 'auto' });
+  for (let i = 0; i < 20; i++) socket.push(Buffer.concat(Array.from({ length: 500 }, () => ping)));
+  await new Promise((r) => setImmediate(r));
+  t.ok(socket.writableLength < 64 * 1024, `${socket.writableLength} bytes queued after 10,000 pings (1.3 MB)`);
+  ws.destroy();
+});
