@@ -47,7 +47,7 @@ async function pause(ms: number): Promise<void> {
 }
 
 t.test('polling port: hostile tentacle bytes close that one connection within the timeouts', async (t) => {
-  const params = fuzzParams(80, 0.05);
+  const params = fuzzParams(60, 0.05);
   let runs = 0;
   await fc.assert(
     fc.asyncProperty(arbTentacleBytes(MAX), arbChunking, fc.boolean(), async (input, chunking, end) => {
@@ -76,7 +76,7 @@ t.test('polling port: hostile tentacle bytes close that one connection within th
 });
 
 t.test('WebSocket endpoint: hostile frames close that one connection within the timeouts', async (t) => {
-  const params = fuzzParams(60, 0.03);
+  const params = fuzzParams(50, 0.03);
   let runs = 0;
   await fc.assert(
     fc.asyncProperty(arbFramedStream(arbTentacleBytes(MAX), true), arbChunking, fc.boolean(), async (bytes, chunking, end) => {
@@ -123,7 +123,7 @@ const arbUpgradeRequest = fc
   .map(({ method, target, headers, body }) => Buffer.concat([Buffer.from(`${method} ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers.map((h) => h + '\r\n').join('')}\r\n`, 'latin1'), body]));
 
 t.test('WebSocket endpoint: hostile upgrade requests get an HTTP answer or a close, and the node lives on', async (t) => {
-  const params = fuzzParams(60, 0.03);
+  const params = fuzzParams(50, 0.03);
   await fc.assert(
     fc.asyncProperty(arbUpgradeRequest, async (request) => {
       const s = await connectTls(n.apiPort, { identity: tentacle, timeoutMs: 5_000 });
