@@ -69,7 +69,13 @@ export class WebSocketEndpoint {
   };
 
   #check(req: http.IncomingMessage): { status: string; text: string } | null {
-    const path = new URL(req.url ?? '/', 'https://node.invalid').pathname.toLowerCase().replace(/\/+$/, '');
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', 'https://node.invalid').pathname.toLowerCase().replace(/\/+$/, '');
+    } catch {
+      // e.g. `GET http://[::1 HTTP/1.1`: an exception here would end the node's process
+      return { status: '400 Bad Request', text: 'The request target is not a valid URL\n' };
+    }
     if (path !== this.#path) return { status: '404 Not Found', text: `No WebSocket endpoint at ${path}; polling over WebSockets is served on ${this.#o.path ?? WEBSOCKET_PATH}\n` };
     if (req.method !== 'GET') return { status: '405 Method Not Allowed', text: 'A WebSocket upgrade is a GET request\n' };
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return { status: '400 Bad Request', text: 'Expected Upgrade: websocket\n' };

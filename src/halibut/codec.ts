@@ -27,16 +27,29 @@ function toBsonValue(v: unknown): unknown {
   return out;
 }
 
-function fromBsonValue(v: unknown): unknown {
+/**
+ * Deepest nesting accepted in a received message (Json.NET, which Halibut serialises with,
+ * stops at 64 by default; a real message nests under 10). Deeper is a protocol error, not a
+ * stack overflow somewhere further on.
+ */
+export const MAX_MESSAGE_DEPTH = 64;
+
+function fromBsonValue(v: unknown, depth = 0): unknown {
   if (v === null || v === undefined) return null;
   if (v instanceof Binary) {
     const bytes = Buffer.from(v.buffer.subarray(0, v.position));
     return v.sub_type === Binary.SUBTYPE_UUID && bytes.length === 16 ? new Guid(bytes) : bytes;
   }
-  if (Array.isArray(v)) return v.map(fromBsonValue);
   if (v instanceof Date || typeof v !== 'object') return v;
+  if (depth >= MAX_MESSAGE_DEPTH) {
+    throw new HalibutError('protocol.bad-message', `message nests deeper than ${MAX_MESSAGE_DEPTH} levels`);
+  }
+  if (Array.isArray(v)) return v.map((x) => fromBsonValue(x, depth + 1));
+  // A key like `__proto__` is data here, never the object's prototype.
   const out: Record<string, unknown> = {};
-  for (const [k, val] of Object.entries(v as Record<string, unknown>)) out[k] = fromBsonValue(val);
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+    Object.defineProperty(out, k, { value: fromBsonValue(val, depth + 1), enumerable: true, writable: true, configurable: true });
+  }
   return out;
 }
 
@@ -122,9 +135,28 @@ export function bsonToMessage(bson: Buffer): Message {
   if (type === TYPE_RESPONSE_MESSAGE) {
     const { id, error, result } = body;
     if (typeof id !== 'string') throw new HalibutError('protocol.bad-message', 'ResponseMessage has no id');
-    return { kind: 'response', response: { id, error: (error as ServerError | null) ?? null, result: result ?? null } };
+    return { kind: 'response', response: { id, error: serverError(error), result: result ?? null } };
   }
-  throw new HalibutError('protocol.bad-message', `unknown message $type ${JSON.stringify(type)}`);
+  throw new HalibutError('protocol.bad-message', `unknown message $type ${describeValue(type)}`);
+}
+
+/** A response's `error`: null, or a ServerError with string fields (whatever else the peer put there is a protocol error). */
+function serverError(v: unknown): ServerError | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v !== 'object' || Array.isArray(v) || Buffer.isBuffer(v) || v instanceof Guid || v instanceof Date) {
+    throw new HalibutError('protocol.bad-message', `ResponseMessage error is ${describeValue(v)}, not a ServerError`);
+  }
+  const o = v as Record<string, unknown>;
+  const text = (x: unknown): string | null => (typeof x === 'string' ? x : x === null || x === undefined ? null : describeValue(x));
+  return { message: text(o['message']) ?? '', details: text(o['details']), HalibutErrorType: text(o['HalibutErrorType']) };
+}
+
+/** A short, safe description of any decoded value for an error message (a bigint or a cycle must not throw). */
+function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.slice(0, 80));
+  if (typeof v === 'bigint') return `${v}n`;
+  if (v === null || typeof v !== 'object') return String(v);
+  return Array.isArray(v) ? 'an array' : Buffer.isBuffer(v) ? 'binary data' : 'an object';
 }
 
 export type InflateAttempt =

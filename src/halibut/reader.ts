@@ -195,12 +195,15 @@ export class ProtocolReader {
     for (;;) {
       const buf = this.#merge();
       const idx = buf.indexOf(CRLF, from, 'latin1');
+      // Overlong whether or not its end arrived in the same chunk.
+      if (idx > MAX_LINE_CHARS || (idx < 0 && buf.length > MAX_LINE_CHARS)) {
+        throw new HalibutError('protocol.error', `line longer than ${MAX_LINE_CHARS} bytes`);
+      }
       if (idx >= 0) {
         const line = buf.toString('utf8', 0, idx);
         this.#consume(idx + 2);
         return line;
       }
-      if (buf.length > MAX_LINE_CHARS) throw new HalibutError('protocol.error', `line longer than ${MAX_LINE_CHARS} bytes`);
       from = Math.max(0, buf.length - 1);
       await this.#more(o);
     }
@@ -240,6 +243,12 @@ export class ProtocolReader {
           const refs =
             message.kind === 'request' ? findDataStreams(message.request.params) :
             message.kind === 'response' ? findDataStreams(message.response.result) : [];
+          // All the data streams of one message are held at once: together they get the same cap
+          // as one message, or a message announcing many capped streams would hold many times it.
+          const announced = refs.reduce((n, r) => n + (r.length > 0n ? r.length : 0n), 0n);
+          if (announced > BigInt(this.#maxMessageBytes)) {
+            throw new HalibutError('protocol.message-too-large', `data streams of ${announced} bytes announced, over the ${this.#maxMessageBytes}-byte limit`);
+          }
           const streams: Buffer[] = [];
           for (const ref of refs) streams.push(await this.readDataStream(ref, o));
           return { message, wireBytes: attempt.consumed, streams };

@@ -172,7 +172,10 @@ export class WebSocketStream extends Duplex {
     if (this.#readEnded) return false;
     switch (f.opcode) {
       case OPCODE_PING:
-        if (!this.#closeSent) this.#send({ fin: true, opcode: OPCODE_PONG, payload: f.payload });
+        // A peer that pings and never reads would otherwise grow our write buffer by every pong:
+        // while the socket needs draining the pong is skipped (RFC 6455 5.5.3 allows answering
+        // only the latest ping).
+        if (!this.#closeSent && !this.#socket.writableNeedDrain) this.#send({ fin: true, opcode: OPCODE_PONG, payload: f.payload });
         return true;
       case OPCODE_CLOSE: {
         this.#closeReceived = parseClosePayload(f.payload);
