@@ -19,7 +19,7 @@ export type ErrorKind =
   | 'tls.thumbprint-mismatch'
   | 'tls.handshake-failed'
   | 'tls.untrusted'
-  // protocol (see src/halibut/errors.ts)
+  // protocol (see src/halibut/halibut-error.ts)
   | 'protocol.error'
   | 'protocol.bad-preamble'
   | 'protocol.unexpected-identity'

@@ -6,7 +6,7 @@ import {
   TYPE_REQUEST_MESSAGE,
   TYPE_RESPONSE_MESSAGE,
 } from './constants.js';
-import { HalibutError } from './errors.js';
+import { HalibutError } from './halibut-error.js';
 import { Guid } from './guid.js';
 import type { Message, RequestMessage, ResponseMessage, ServerError, ServiceEndPoint } from './messages.js';
 

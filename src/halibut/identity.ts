@@ -6,7 +6,7 @@ import {
   PROTOCOL_VERSION,
   type IdentityKind,
 } from './constants.js';
-import { HalibutError } from './errors.js';
+import { HalibutError } from './halibut-error.js';
 
 /**
  * The identity line and its blank line, as ONE buffer so it goes out in one write

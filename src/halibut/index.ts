@@ -1,5 +1,5 @@
 export * from './constants.js';
-export * from './errors.js';
+export * from './halibut-error.js';
 export * from './guid.js';
 export * from './timespan.js';
 export * from './subscription.js';

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { CRLF, PREAMBLE_MAX_CHARS } from './constants.js';
 import { bsonToMessage, findDataStreams, tryInflate, type DataStreamRef } from './codec.js';
-import { HalibutError, type HalibutErrorKind } from './errors.js';
+import { HalibutError, type HalibutErrorKind } from './halibut-error.js';
 import type { Message } from './messages.js';
 
 const EMPTY = Buffer.alloc(0);

@@ -8,7 +8,7 @@ import {
   handshakePageResponse,
 } from './constants.js';
 import { encodeDataStream, encodeMessage } from './codec.js';
-import { HalibutError } from './errors.js';
+import { HalibutError } from './halibut-error.js';
 import type { Guid } from './guid.js';
 import { SERVER_IDENTITY_BYTES, parseIdentity, type Identity } from './identity.js';
 import type { RequestMessage, ResponseMessage } from './messages.js';

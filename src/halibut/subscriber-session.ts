@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { CONTROL_END, CONTROL_PROCEED, END_LINE, IDENTITY_SERVER, IDENTITY_SUBSCRIBER, NEXT_LINE, PREAMBLE_CRLF } from './constants.js';
 import { encodeMessage, encodeDataStream } from './codec.js';
-import { HalibutError } from './errors.js';
+import { HalibutError } from './halibut-error.js';
 import { identityBytes, parseIdentity } from './identity.js';
 import type { RequestMessage, ResponseMessage } from './messages.js';
 import { ProtocolReader } from './reader.js';

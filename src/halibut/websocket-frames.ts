@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { HalibutError } from './errors.js';
+import { HalibutError } from './halibut-error.js';
 
 /**
  * WebSocket framing (RFC 6455 section 5) as polling over WebSockets uses it (reference

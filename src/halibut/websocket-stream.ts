@@ -1,6 +1,6 @@
 import { Duplex } from 'node:stream';
 import { PREAMBLE_CRLF, PREAMBLE_MAX_CHARS } from './constants.js';
-import { HalibutError } from './errors.js';
+import { HalibutError } from './halibut-error.js';
 import {
   CLOSE_NORMAL,
   CLOSE_PROTOCOL_ERROR,

@@ -4,6 +4,6 @@ export * from './target-group.js';
 export * from './flow-hash.js';
 export * from './reset-socket.js';
 export * from './listen.js';
-export * from './nlb.js';
+export * from './nlb-simulator.js';
 export * from './unique-port-layout.js';
-export * from './alb.js';
+export * from './alb-simulator.js';

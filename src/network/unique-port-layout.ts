@@ -1,5 +1,5 @@
 import { PollfleetError } from '../core/errors.js';
-import type { NlbListenerOptions } from './nlb.js';
+import type { NlbListenerOptions } from './nlb-simulator.js';
 import type { TargetGroupOptions, TargetSpec } from './target-group.js';
 
 /** The settings every per-node target group shares (all but name and targets). */

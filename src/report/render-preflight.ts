@@ -1,5 +1,5 @@
 /**
- * The parts of a preflight report (environment/external/preflight.ts's PreflightReport) the
+ * The parts of a preflight report (environment/external/preflight-checks.ts's PreflightReport) the
  * text shows. Declared here so the renderer depends on no layer above it.
  */
 export interface PreflightStepView {
@@ -19,7 +19,7 @@ export interface PreflightReportView {
 
 /**
  * `pollfleet preflight`'s report as text: one line per step, a fix hint under each failure.
- * Pure; the checks themselves are environment/external/preflight.ts.
+ * Pure; the checks themselves are environment/external/preflight-checks.ts.
  */
 export function renderPreflight(r: PreflightReportView): string {
   const lines: string[] = [`preflight: ${r.scenario}, ${r.nodes.length} node(s)`];

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { PollfleetError, errorDataOf } from '../../src/core/errors.js';
-import { HalibutError } from '../../src/halibut/errors.js';
+import { HalibutError } from '../../src/halibut/halibut-error.js';
 import { parseIdentity } from '../../src/halibut/identity.js';
 
 // Errors carry what they are about as fields; nobody parses it back out of the message.

@@ -35,7 +35,7 @@ import { deflateRawSync } from 'node:zlib';
 import { PassThrough } from 'node:stream';
 import { TYPE_REQUEST_MESSAGE, TYPE_RESPONSE_MESSAGE } from '../../src/halibut/constants.js';
 import { encodeDataStream, encodeMessage, dataStreamRef } from '../../src/halibut/codec.js';
-import { isHalibutError } from '../../src/halibut/errors.js';
+import { isHalibutError } from '../../src/halibut/halibut-error.js';
 
 /** Small cap so bombs and huge declared lengths hit it quickly. */
 const MAX_MESSAGE_BYTES = 64 * 1024;

@@ -22,7 +22,7 @@ import {
   messageToBson,
   tryInflate,
 } from '../../src/halibut/codec.js';
-import { HalibutError } from '../../src/halibut/errors.js';
+import { HalibutError } from '../../src/halibut/halibut-error.js';
 import { Guid } from '../../src/halibut/guid.js';
 import { errorResponse, okResponse, requestId, serviceEndPoint, type RequestMessage } from '../../src/halibut/messages.js';
 import { ProtocolReader } from '../../src/halibut/reader.js';

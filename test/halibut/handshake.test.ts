@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { TLSSocket } from 'node:tls';
 import { NULL_MESSAGE_DEFLATED, PREAMBLE_LF } from '../../src/halibut/constants.js';
-import { HalibutError } from '../../src/halibut/errors.js';
+import { HalibutError } from '../../src/halibut/halibut-error.js';
 import { ProtocolReader } from '../../src/halibut/reader.js';
 import { runServerSession, type ServerHooks } from '../../src/halibut/server-session.js';
 import { runSubscriberSession, type SubscriberHooks } from '../../src/halibut/subscriber-session.js';

@@ -5,7 +5,7 @@
  */
 import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
-import { HalibutError } from '../../src/halibut/errors.js';
+import { HalibutError } from '../../src/halibut/halibut-error.js';
 import { OPCODE_BINARY, OPCODE_CONTINUATION, OPCODE_TEXT, encodeFrame } from '../../src/halibut/websocket-frames.js';
 
 /** The seed of every fuzz property in `npm test`. */

@@ -15,7 +15,7 @@ import {
   parseClosePayload,
   type Frame,
 } from '../../src/halibut/websocket-frames.js';
-import { AlbSimulator } from '../../src/network/alb.js';
+import { AlbSimulator } from '../../src/network/alb-simulator.js';
 import { generateCertificate } from '../../src/pki/index.js';
 import { runPollingConnection, type ConnectionOutcome, type PollingConnectionOptions } from '../../src/tentacle/polling-connection.js';
 import { parseServerAddress, serverEntry } from '../../src/tentacle/server-entry.js';

@@ -1,6 +1,6 @@
 import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
 import { deleteLedgerEntries, isProcessGone } from '../../environment/external/machine-cleanup.js';
-import { requireApiKey } from '../../environment/external/api-key.js';
+import { requireApiKey } from '../../environment/external/api-key-source.js';
 import { Ledger } from '../../environment/external/ledger.js';
 import { SYNTHETIC_REGISTRATION_DEFAULTS } from '../../scenario/defaults.js';
 import { loadScenarioFile } from '../../scenario/loader.js';

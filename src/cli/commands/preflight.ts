@@ -1,8 +1,8 @@
 import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
 import { createFleetIdentities } from '../../fleet/identity-pool.js';
 import { CertificateLoadError, loadPem, loadPfx } from '../../pki/load.js';
-import { resolveApiKey, requireApiKey, scrubKey } from '../../environment/external/api-key.js';
-import { preflightIdentity, runPreflight, type PreflightIdentity, type PreflightStep } from '../../environment/external/preflight.js';
+import { resolveApiKey, requireApiKey, scrubKey } from '../../environment/external/api-key-source.js';
+import { preflightIdentity, runPreflight, type PreflightIdentity, type PreflightStep } from '../../environment/external/preflight-checks.js';
 import { renderPreflight } from '../../report/render-preflight.js';
 import { SyntheticRegistrar } from '../../environment/external/synthetic-registrar.js';
 import { EXTERNAL_SAFETY_DEFAULTS } from '../../scenario/defaults.js';

@@ -5,7 +5,7 @@ import { loadPem, loadPfx, CertificateLoadError } from '../../pki/load.js';
 import type { Scenario } from '../../scenario/resolve.js';
 import { pollingAddress, serverEntry } from '../../tentacle/server-entry.js';
 import type { Environment, EnvironmentInfo, EnvironmentNode } from '../environment.js';
-import { requireApiKey } from './api-key.js';
+import { requireApiKey } from './api-key-source.js';
 import { checkExternalSafety } from './safety.js';
 import { SyntheticRegistrar } from './synthetic-registrar.js';
 

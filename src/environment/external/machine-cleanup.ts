@@ -3,7 +3,7 @@ import { PollfleetError } from '../../core/errors.js';
 import { OctopusClient } from '../../octopus-api/octopus-client.js';
 import { SYNTHETIC_REGISTRATION_DEFAULTS } from '../../scenario/defaults.js';
 import type { Ledger, LedgerEntry } from './ledger.js';
-import { scrubKey } from './api-key.js';
+import { scrubKey } from './api-key-source.js';
 
 /**
  * Delete machines listed in a ledger (src/run/ledger.ts) through the REST API: by id, or --

@@ -1,4 +1,4 @@
-import { AlbSimulator } from '../../network/alb.js';
+import { AlbSimulator } from '../../network/alb-simulator.js';
 import { startRealBalancer } from '../../network/real/real-balancer.js';
 import { realL7Spec } from '../../network/real/real-balancer-spec.js';
 import { WEBSOCKET_PATH } from '../../halibut/websocket-frames.js';

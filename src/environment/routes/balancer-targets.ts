@@ -1,5 +1,5 @@
-import { NlbSimulator } from '../../network/nlb.js';
-import type { NlbListenerOptions } from '../../network/nlb.js';
+import { NlbSimulator } from '../../network/nlb-simulator.js';
+import type { NlbListenerOptions } from '../../network/nlb-simulator.js';
 import type { TargetGroupOptions, TargetSpec } from '../../network/target-group.js';
 import { uniquePortLayout } from '../../network/unique-port-layout.js';
 import { startRealBalancer } from '../../network/real/real-balancer.js';

@@ -1,5 +1,5 @@
 import type { RunningNode } from '../../cluster/embedded-cluster.js';
-import type { NlbSimulator } from '../../network/nlb.js';
+import type { NlbSimulator } from '../../network/nlb-simulator.js';
 import type { CertificateIdentity } from '../../pki/certificate.js';
 import type { RouteKind, Scenario } from '../../scenario/resolve.js';
 import type { ServerEntry } from '../../tentacle/server-entry.js';

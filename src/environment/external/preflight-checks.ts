@@ -16,7 +16,7 @@ import { runPollingConnection } from '../../tentacle/polling-connection.js';
 import { pollingAddress, serverEntry } from '../../tentacle/server-entry.js';
 import { TentacleServices } from '../../tentacle/services.js';
 import { preambleBytes, tentacleSecureContext } from '../../tentacle/tentacle.js';
-import { scrubKey } from './api-key.js';
+import { scrubKey } from './api-key-source.js';
 
 /**
  * `pollfleet preflight`: what stands between a polling Tentacle and each node, one step at

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { chmodSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { requireApiKey, resolveApiKey, scrubKey } from '../../../src/environment/external/api-key.js';
+import { requireApiKey, resolveApiKey, scrubKey } from '../../../src/environment/external/api-key-source.js';
 import { Ledger } from '../../../src/environment/external/ledger.js';
 
 const KEY = 'API-ABCDEFGHIJKLMNOPQRSTUVWXYZ';

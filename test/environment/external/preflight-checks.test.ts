@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { newSubscriptionId } from '../../../src/halibut/subscription.js';
 import { generateCertificate } from '../../../src/pki/certificate.js';
 import { writeIdentity } from '../../../src/pki/load.js';
-import { runPreflight, preflightIdentity, type PreflightReport } from '../../../src/environment/external/preflight.js';
+import { runPreflight, preflightIdentity, type PreflightReport } from '../../../src/environment/external/preflight-checks.js';
 import { renderPreflight } from '../../../src/report/render-preflight.js';
 import { loadScenarioFile } from '../../../src/scenario/loader.js';
 import type { Scenario } from '../../../src/scenario/resolve.js';
