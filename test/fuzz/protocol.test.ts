@@ -5,8 +5,6 @@
  * (a HalibutError with a protocol./timeout./closed. kind) or a clean end -- never another
  * exception, never a wait past the configured timeouts, never more buffered than the cap.
  */
-import { Duplex } from 'node:stream';
-import { setImmediate as tick } from 'node:timers/promises';
 import fc from 'fast-check';
 import t from 'tap';
 import { bsonToMessage, findDataStreams, tryInflate } from '../../src/halibut/codec.js';
@@ -28,7 +26,9 @@ import {
   chunked,
   deeplyNested,
   fuzzParams,
-  isCleanProtocolError,
+  memoryDuplex,
+  feed,
+  expectClean,
 } from '../helpers/fuzz.js';
 import { withTimeout } from '../helpers/wait.js';
 import { deflateRawSync } from 'node:zlib';
@@ -40,32 +40,6 @@ import { isHalibutError } from '../../src/halibut/halibut-error.js';
 /** Small cap so bombs and huge declared lengths hit it quickly. */
 const MAX_MESSAGE_BYTES = 64 * 1024;
 const TIMEOUT_MS = 25;
-
-/** An in-memory connection: bytes pushed in are what the session reads; what it writes is dropped. */
-function memoryDuplex(): Duplex {
-  return new Duplex({
-    read() {},
-    write(_c, _e, cb) {
-      cb();
-    },
-    final(cb) {
-      cb();
-    },
-  });
-}
-
-async function feed(d: Duplex, parts: Buffer[], end: boolean): Promise<void> {
-  for (const p of parts) {
-    if (d.destroyed) return;
-    d.push(p);
-    await tick();
-  }
-  if (end && !d.destroyed) d.push(null);
-}
-
-function expectClean(e: unknown): void {
-  if (!isCleanProtocolError(e)) throw new Error(`not a clean protocol error: ${(e as Error)?.stack ?? String(e)}`);
-}
 
 t.test('codec: any BSON document decodes to a message or a protocol error', async (t) => {
   const doc = fc.oneof(arbEnvelope.map(bsonBytes), arbBsonEls.map(bsonBytes), fc.uint8Array({ maxLength: 80 }).map((a) => Buffer.from(a)));

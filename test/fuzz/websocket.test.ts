@@ -6,7 +6,6 @@
  * one byte at a time. Every input ends in a clean protocol error or a clean end.
  */
 import { Duplex } from 'node:stream';
-import { setImmediate as tick } from 'node:timers/promises';
 import fc from 'fast-check';
 import t from 'tap';
 import { runServerSession } from '../../src/halibut/server-session.js';
@@ -14,15 +13,11 @@ import { runSubscriberSession } from '../../src/halibut/subscriber-session.js';
 import { FrameDecoder } from '../../src/halibut/websocket-frames.js';
 import { WebSocketStream } from '../../src/halibut/websocket-stream.js';
 import { TentacleServices } from '../../src/tentacle/services.js';
-import { arbChunking, arbFrame, arbFramedStream, arbNodeBytes, arbTentacleBytes, chunked, fuzzParams, isCleanProtocolError, rawFrame } from '../helpers/fuzz.js';
+import { arbChunking, arbFrame, arbFramedStream, arbNodeBytes, arbTentacleBytes, chunked, fuzzParams, rawFrame, memoryDuplex, feed, expectClean } from '../helpers/fuzz.js';
 import { withTimeout } from '../helpers/wait.js';
 
 const MAX = 64 * 1024;
 const TIMEOUT_MS = 25;
-
-function expectClean(e: unknown): void {
-  if (!isCleanProtocolError(e)) throw new Error(`not a clean protocol error: ${(e as Error)?.stack ?? String(e)}`);
-}
 
 t.test('frame decoder: any frames decode or fail with a protocol error, buffering at most one frame', async (t) => {
   const params = fuzzParams(2_000);
@@ -43,33 +38,11 @@ t.test('frame decoder: any frames decode or fail with a protocol error, bufferin
   t.pass(`${params.numRuns} frame sequences`);
 });
 
-/** A fake socket under a WebSocketStream: what is pushed is what the stream reads. */
-function memorySocket(): Duplex {
-  return new Duplex({
-    read() {},
-    write(_c, _e, cb) {
-      cb();
-    },
-    final(cb) {
-      cb();
-    },
-  });
-}
-
-async function feed(d: Duplex, parts: Buffer[], end: boolean): Promise<void> {
-  for (const p of parts) {
-    if (d.destroyed) return;
-    d.push(p);
-    await tick();
-  }
-  if (end && !d.destroyed) d.push(null);
-}
-
 t.test('node session over a WebSocket: hostile frames end in a protocol error or a clean end', async (t) => {
   const params = fuzzParams(500);
   await fc.assert(
     fc.asyncProperty(arbFramedStream(arbTentacleBytes(MAX), true), arbChunking, fc.boolean(), async (bytes, chunking, end) => {
-      const socket = memorySocket();
+      const socket = memoryDuplex();
       const ws = new WebSocketStream(socket, { role: 'server', maxFramePayload: MAX });
       ws.on('error', expectClean);
       const stopping = new AbortController();
@@ -98,7 +71,7 @@ t.test('tentacle session over a WebSocket: hostile frames end in a protocol erro
   const params = fuzzParams(500);
   await fc.assert(
     fc.asyncProperty(arbFramedStream(arbNodeBytes(MAX), false).map((b) => b), arbChunking, fc.boolean(), async (bytes, chunking, end) => {
-      const socket = memorySocket();
+      const socket = memoryDuplex();
       const ws = new WebSocketStream(socket, { role: 'client', maxFramePayload: MAX });
       ws.on('error', expectClean);
       const services = new TentacleServices({ scriptRunMs: 10 });

@@ -3,6 +3,8 @@
  * number of runs in `npm test`; `npm run fuzz -- --runs N [--seed S]` (bench/fuzz.ts) sets
  * FUZZ_RUNS / FUZZ_SEED for long runs.
  */
+import { Duplex } from 'node:stream';
+import { setImmediate as tick } from 'node:timers/promises';
 import { deflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { HalibutError } from '../../src/halibut/halibut-error.js';
@@ -422,3 +424,30 @@ export function arbFramedStream(protocol: fc.Arbitrary<Buffer>, fromClient: bool
     });
 }
 
+/** An in-memory connection: bytes pushed in are what the reader sees; what it writes is dropped. */
+export function memoryDuplex(): Duplex {
+  return new Duplex({
+    read() {},
+    write(_c, _e, cb) {
+      cb();
+    },
+    final(cb) {
+      cb();
+    },
+  });
+}
+
+/** Push `parts` one per tick (so readers see them apart), then end the input when asked. */
+export async function feed(d: Duplex, parts: Buffer[], end: boolean): Promise<void> {
+  for (const p of parts) {
+    if (d.destroyed) return;
+    d.push(p);
+    await tick();
+  }
+  if (end && !d.destroyed) d.push(null);
+}
+
+/** Throw (failing the property) unless `e` is a clean protocol error. */
+export function expectClean(e: unknown): void {
+  if (!isCleanProtocolError(e)) throw new Error(`not a clean protocol error: ${(e as Error)?.stack ?? String(e)}`);
+}
