@@ -74,7 +74,7 @@ runOptions(
     .option('--cert <file>', 'external run: tentacle certificate (PEM) already trusted by the cluster')
     .option('--key <file>', 'external run: tentacle private key (PEM)')
     .option('--pfx <file>', 'external run: tentacle certificate and key as PFX')
-    .option('--subscription-id <poll://id/>', 'external run: subscription id the tentacle is registered with')
+    .option('--subscription-id <poll://id/>', 'refused: pollfleet never polls with a given (real machine\'s) subscription; each tentacle gets a fresh one')
     .option('--plan', 'print exactly what would be opened and registered, then stop (no socket is opened)')
     .option('--i-understand-load', 'lift the safety limits for a real cluster (fleet size, connections, registration rate, duration)'),
 ).action(async (scenario: string | undefined, opts) => {

@@ -25,7 +25,19 @@ export async function createFleetIdentities(count: number, keyPairs: number, onP
   return out;
 }
 
-/** A single given identity (external runs): every tentacle of the fleet uses it. */
-export function fixedIdentity(identity: CertificateIdentity, subscriptionId?: string): FleetIdentity {
-  return { identity, secureContext: tentacleSecureContext(identity), subscriptionId: subscriptionId ?? newSubscriptionId() };
+/**
+ * A single given identity (external runs without register), shared by `count` tentacles:
+ * Halibut authorises by thumbprint, so one certificate may serve the whole fleet -- but
+ * each tentacle gets a fresh random subscription of its own. A subscription is where a
+ * node queues a machine's work: sharing one (or claiming a real machine's) would hand
+ * pollfleet that machine's requests. The node serves a fresh one an empty queue.
+ */
+export function sharedIdentity(identity: CertificateIdentity, count: number): FleetIdentity[] {
+  const secureContext = tentacleSecureContext(identity);
+  return Array.from({ length: Math.max(1, count) }, () => ({ identity, secureContext, subscriptionId: newSubscriptionId() }));
+}
+
+/** One given identity with a fresh random subscription (a single tentacle, e.g. in tests). */
+export function fixedIdentity(identity: CertificateIdentity): FleetIdentity {
+  return sharedIdentity(identity, 1)[0]!;
 }

@@ -74,12 +74,10 @@ export interface Plan {
     /** Certificates used (generated: one per tentacle; given: one, shared by every tentacle). */
     count: number;
     source: 'generated' | 'given';
-    /** Subscription ids (each tentacle has its own unless one identity is given). */
+    /** Subscription ids: always one fresh subscription per tentacle, also when one identity is given. */
     subscriptions: number;
     /** The file of a given identity (a path, never its content). */
     file: string | null;
-    /** A given subscription id (not a secret), null = generated. */
-    subscriptionId: string | null;
   };
   registration:
     | { kind: 'embedded'; through: 'balancer' | 'nodes'; count: number }
@@ -170,8 +168,8 @@ export function planScenario(s: Scenario, sources: PlanSources): Plan {
     // External: the steady phase starts with the last tentacle (the real cluster is not ours to wait for).
     settleMs: external ? 0 : Math.min(RUN_DEFAULTS.settleMaxMs, s.protocol.pollingQueueWaitMs),
     identities: given
-      ? { count: 1, source: 'given', subscriptions: 1, file: external.identity.pfx ?? external.identity.cert, subscriptionId: external.subscriptionId }
-      : { count: f.tentacles, source: 'generated', subscriptions: f.tentacles, file: null, subscriptionId: null },
+      ? { count: 1, source: 'given', subscriptions: f.tentacles, file: external.identity.pfx ?? external.identity.cert }
+      : { count: f.tentacles, source: 'generated', subscriptions: f.tentacles, file: null },
     registration: external ? externalRegistration(s, sources.serverCertificatePath) : { kind: 'embedded', through: s.route.registration === 'alb' ? 'balancer' : 'nodes', count: f.tentacles },
     faults: s.faults.map((x) => ({ name: x.name, kind: x.action, target: x.targetText, atMs: x.atMs, forMs: x.forMs })),
     pairSource: external ? 'tentacle' : 'node',

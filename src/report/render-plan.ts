@@ -71,6 +71,7 @@ function renderExternal(plan: Plan, ledger: PlanLedger, lines: string[]): void {
     lines.push(`  API key     from ${r.apiKeyFrom}`);
     if (ledger.entries) lines.push(`  leftovers   the ledger lists ${ledger.entries} machine(s) from earlier runs; those of runs that are gone are deleted first`);
   } else {
+    lines.push(`  identities  the given certificate ${plan.identities.file ?? '(none given)'}, shared by ${f.tentacles} tentacle(s); a fresh subscription per tentacle (${plan.identities.subscriptions}), never a real machine's: the node serves each an empty queue`);
     lines.push(`  register    nothing (the identity ${plan.identities.file ?? '(none given)'} must already be trusted by the cluster)`);
   }
 }

@@ -105,7 +105,6 @@ export interface Scenario {
     space: string | null;
     apiKeyEnv: string | null;
     identity: { cert: string | null; key: string | null; pfx: string | null; passphraseEnv: string | null };
-    subscriptionId: string | null;
     apiKeyFile: string | null;
     /** Verify the REST API's TLS certificate. */
     apiTlsVerify: boolean;
@@ -136,6 +135,18 @@ export interface Scenario {
   shortened: string[];
 }
 
+
+/**
+ * Why a given subscription id is refused (scenario field and --subscription-id). A node
+ * queues a machine's work under its subscription and hands a queued request to whichever
+ * connection claims it (authorisation is by thumbprint only); nothing in a scenario can
+ * tell pollfleet that the id is one of its own synthetic machines.
+ */
+export const FOREIGN_SUBSCRIPTION_REFUSAL =
+  "pollfleet never polls with a given subscription id: it is a real machine's, and a node hands that machine's queued work " +
+  "(health checks, deployment steps, file transfers) to whichever connection claims its subscription -- pollfleet would collect it, " +
+  'answer it falsely or drop it. Leave it out: every simulated tentacle polls with a fresh subscription of its own ' +
+  '(polling, identification and the null-message cadence are still measured), or use external.register for synthetic machines';
 
 function splitHostPort(text: string): { host: string; port: number } | null {
   // wss://host[:443]/OctopusComms: polling over WebSockets (the port defaults to 443).
@@ -203,6 +214,9 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
       // The identity is checked when a run needs it (src/run/run-external.ts): preflight
       // and synthetic registration work without one.
       const reg = p.external.register;
+      if (p.external.subscriptionId !== undefined) {
+        problems.push({ path: 'external.subscriptionId', message: FOREIGN_SUBSCRIPTION_REFUSAL });
+      }
       if (reg && !p.external.apiUrl) {
         problems.push({ path: 'external.apiUrl', message: 'external.register needs the public API URL (where machines are registered)' });
       }
@@ -215,7 +229,6 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
         space: p.external.space ?? null,
         apiKeyEnv: p.external.apiKeyEnv ?? null,
         identity: { cert: id?.cert ?? null, key: id?.key ?? id?.cert ?? null, pfx: id?.pfx ?? null, passphraseEnv: id?.passphraseEnv ?? null },
-        subscriptionId: p.external.subscriptionId ?? null,
         apiKeyFile: p.external.apiKeyFile ?? null,
         apiTlsVerify: p.external.apiTlsVerify ?? true,
         multiNodePolling: p.external.multiNodePolling ?? false,

@@ -112,6 +112,7 @@ const externalSchema = z.strictObject({
       passphraseEnv: z.string().optional(),
     })
     .optional(),
+  /** Refused at resolve (FOREIGN_SUBSCRIPTION_REFUSAL): kept here so the refusal can explain why. */
   subscriptionId: z.string().regex(/^poll:\/\/[a-z0-9.-]+\/$/i, 'expected poll://<id>/').optional(),
   /** A file holding the API key (readable by its owner only), instead of apiKeyEnv. */
   apiKeyFile: z.string().min(1).optional(),

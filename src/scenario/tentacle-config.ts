@@ -225,7 +225,6 @@ export function scenarioYamlFromTentacleConfig(cfg: TentacleConfig, file: string
     external: {
       nodes,
       ...(thumbs.length === 1 ? { thumbprint: thumbs[0] } : {}),
-      ...(subs.length >= 1 ? { subscriptionId: subs[0] } : {}),
     },
     fleet: {
       tentacles: 1,
@@ -237,7 +236,11 @@ export function scenarioYamlFromTentacleConfig(cfg: TentacleConfig, file: string
     `# Scenario imported from ${file} by pollfleet import-config.`,
     '# It polls exactly the server entries this Tentacle polls (CommunicationStyle 2 only).',
     ...(cfg.listeningServers ? [`# ${cfg.listeningServers} listening (TentaclePassive) entr${cfg.listeningServers === 1 ? 'y was' : 'ies were'} left out: they are not polled.`] : []),
-    ...(subs.length > 1 ? [`# Note: the entries use ${subs.length} different subscription ids; the first is used (a Tentacle normally uses one for every node).`] : []),
+    // The real machine's subscription is kept as a comment only: polling with it would take that machine's work.
+    ...(subs.length ? [
+      `# This Tentacle's subscription: ${subs.join(', ')} -- for reference only, never sent: a node hands a machine's queued`,
+      '# work to whichever connection claims its subscription, so pollfleet gives every simulated tentacle a fresh one.',
+    ] : []),
     ...(cfg.pollingServers.some((s) => s.squid) ? ['# Note: a Squid proxy is configured for some entries; pollfleet connects directly.'] : []),
     '#',
     '# Before running, add under external: (see README, "Validate your real cluster"):',

@@ -20,7 +20,7 @@ t.test('direct: one entry per node at its own loopback address, node-side pairs,
     { address: 'https://127.0.0.13:10943', reaches: ['node3'] },
   ]);
   t.equal(p.fleet.connectionsPerEntry, 2);
-  t.same(p.identities, { count: 4, source: 'generated', subscriptions: 4, file: null, subscriptionId: null });
+  t.same(p.identities, { count: 4, source: 'generated', subscriptions: 4, file: null });
   t.same(p.registration, { kind: 'embedded', through: 'nodes', count: 4 });
   t.equal(p.pairSource, 'node');
   t.same(p.queueGroups, [[0], [1], [2]]);
@@ -73,7 +73,7 @@ t.test('external: the listed nodes, tentacle-side pairs, a given identity or syn
   t.equal(given.target, 'external');
   t.same(given.nodes.map((n) => [n.name, n.address, n.thumbprint]), [['node1', 'octo1.example.com:10943', TP], ['node2', 'wss://octo2.example.com/OctopusComms', TP]]);
   t.same(given.entries.map((e) => e.reaches), [['node1'], ['node2']]);
-  t.same(given.identities, { count: 1, source: 'given', subscriptions: 1, file: 'tentacle.pfx', subscriptionId: null });
+  t.same(given.identities, { count: 1, source: 'given', subscriptions: 2, file: 'tentacle.pfx' }, 'one certificate, a fresh subscription per tentacle');
   t.same(given.registration, { kind: 'none' });
   t.equal(given.pairSource, 'tentacle');
   t.equal(given.settleMs, 0);

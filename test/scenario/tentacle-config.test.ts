@@ -44,7 +44,9 @@ t.test('the sample config: three polling entries, thumbprint, subscription id, c
   t.equal(s.target, 'external');
   t.same(s.external!.nodes.map((n) => `${n.host}:${n.port}`), ['10.0.255.160:10943', '10.0.255.161:10943', '10.0.255.162:10943']);
   t.ok(s.external!.nodes.every((n) => n.thumbprint === THUMB));
-  t.equal(s.external!.subscriptionId, 'poll://g3662re9njtelsyfhm7t/');
+  t.notOk('subscriptionId' in s.external!, 'the real subscription is no scenario field');
+  t.notMatch(yaml, /^\s*subscriptionId:/m, 'no subscriptionId field in the YAML');
+  t.match(yaml, /^# .*poll:\/\/g3662re9njtelsyfhm7t\/.*never sent/m, 'only a comment names it');
   t.equal(s.fleet.pollingConnectionCount, 2);
 });
 

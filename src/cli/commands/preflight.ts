@@ -23,7 +23,7 @@ function scenarioIdentity(s: Scenario): PreflightIdentity | null {
     const identity = id.pfx
       ? loadPfx(id.pfx, id.passphraseEnv ? (process.env[id.passphraseEnv] ?? '') : '')
       : loadPem(id.cert!, id.key ?? id.cert!);
-    return preflightIdentity(identity, s.external!.subscriptionId, `identity ${id.pfx ?? id.cert}`);
+    return preflightIdentity(identity, `identity ${id.pfx ?? id.cert}`);
   } catch (e) {
     if (e instanceof CertificateLoadError) throw new PollfleetError('input.invalid', `external.identity: ${e.message}`);
     throw e;

@@ -3,7 +3,7 @@ import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js
 import { renderConsoleComparison, renderConsoleResult } from '../../report/render-console.js';
 import { COMPARISON_SCHEMA, COMPARISON_SCHEMA_VERSION, type Comparison, type ComparisonRun, type Result } from '../../result/result.js';
 import { loadScenarioFile, scenarioFromObject, type RawOverrides } from '../../scenario/loader.js';
-import type { Scenario } from '../../scenario/resolve.js';
+import { FOREIGN_SUBSCRIPTION_REFUSAL, type Scenario } from '../../scenario/resolve.js';
 import { runScenario } from '../../run/run-scenario.js';
 import { renderPlan } from '../../report/render-plan.js';
 import { planScenario } from '../../plan/plan.js';
@@ -71,6 +71,7 @@ export function overridesFromFlags(f: RunFlags): RawOverrides {
 
 /** `pollfleet run --node host:port ... --thumbprint ... --cert ... --key ...` without a file. */
 export function scenarioFromFlags(f: RunFlags): Scenario {
+  refuseSubscriptionFlag(f);
   const raw: Record<string, unknown> = {
     name: 'external',
     target: 'external',
@@ -78,11 +79,15 @@ export function scenarioFromFlags(f: RunFlags): Scenario {
       nodes: (f.node ?? []).map((polling) => ({ polling })),
       ...(f.thumbprint ? { thumbprint: f.thumbprint } : {}),
       identity: f.pfx ? { pfx: f.pfx } : { cert: f.cert, key: f.key },
-      ...(f.subscriptionId ? { subscriptionId: f.subscriptionId } : {}),
     },
     ...overridesFromFlags(f),
   };
   return scenarioFromObject(raw, 'command line');
+}
+
+/** `--subscription-id` stays a flag only so that its refusal can say why. */
+function refuseSubscriptionFlag(f: RunFlags): void {
+  if (f.subscriptionId !== undefined) throw new PollfleetError('scenario.invalid', `--subscription-id: ${FOREIGN_SUBSCRIPTION_REFUSAL}`);
 }
 
 function checkThresholdFlags(list: string[]): void {
@@ -91,6 +96,7 @@ function checkThresholdFlags(list: string[]): void {
 }
 
 export async function runCommand(ctx: CliContext, file: string | undefined, f: RunFlags): Promise<number> {
+  refuseSubscriptionFlag(f);
   const extra = f.threshold ?? [];
   checkThresholdFlags(extra);
   reportFormats(f.format);

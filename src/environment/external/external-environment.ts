@@ -1,6 +1,6 @@
 import { PollfleetError } from '../../core/errors.js';
 import type { EventSink } from '../../core/events.js';
-import { fixedIdentity } from '../../fleet/identity-pool.js';
+import { sharedIdentity } from '../../fleet/identity-pool.js';
 import { loadPem, loadPfx, CertificateLoadError } from '../../pki/load.js';
 import type { Scenario } from '../../scenario/resolve.js';
 import { pollingAddress, serverEntry } from '../../tentacle/server-entry.js';
@@ -61,7 +61,9 @@ export class ExternalEnvironment implements Environment {
     // Safety rails and inputs first: nothing is opened before they pass.
     checkExternalSafety(s);
     let apiKey: string | null = null;
-    const identities = ext.register ? null : [fixedIdentity(loadIdentity(s), ext.subscriptionId ?? undefined)];
+    // Without register: the given certificate, shared, but a fresh subscription per tentacle --
+    // never a real machine's (scenario validation refuses an explicit one).
+    const identities = ext.register ? null : sharedIdentity(loadIdentity(s), s.fleet.tentacles);
     if (ext.register) {
       const key = requireApiKey(ext, 'external.register');
       for (const w of key.warnings) log(`warning: ${w}`);
@@ -84,7 +86,7 @@ export class ExternalEnvironment implements Environment {
       });
     }
     const reg = this.#registrar;
-    log(`polling ${entries.length} external node${entries.length === 1 ? '' : 's'} with ${s.fleet.tentacles} tentacle(s)${reg ? `, registering ${s.fleet.tentacles} synthetic machine(s) (run ${reg.runId}, ledger ${reg.ledger.file})` : `, subscription ${identities![0]!.subscriptionId}`}`);
+    log(`polling ${entries.length} external node${entries.length === 1 ? '' : 's'} with ${s.fleet.tentacles} tentacle(s)${reg ? `, registering ${s.fleet.tentacles} synthetic machine(s) (run ${reg.runId}, ledger ${reg.ledger.file})` : `, the given identity with a fresh subscription per tentacle`}`);
     if (reg) {
       this.#onAbort = () => void reg.cleanup();
       this.#o.signal?.addEventListener('abort', this.#onAbort, { once: true });

@@ -438,7 +438,11 @@ export async function runPreflight(s: Scenario, o: PreflightOptions): Promise<Pr
   return report;
 }
 
-/** The identity a preflight identifies with: the scenario's, with its subscription id (or a new one). */
-export function preflightIdentity(identity: CertificateIdentity, subscriptionId: string | null, label: string): PreflightIdentity {
-  return { identity, subscriptionId: subscriptionId ?? newSubscriptionId(), label };
+/**
+ * The identity a preflight identifies with: the scenario's certificate with a fresh random
+ * subscription -- never a real machine's: even a short identify step leaves a connection
+ * the node may hand that machine's queued request to.
+ */
+export function preflightIdentity(identity: CertificateIdentity, label: string): PreflightIdentity {
+  return { identity, subscriptionId: newSubscriptionId(), label };
 }

@@ -40,9 +40,9 @@ t.test('preflight of a separately started cluster', async (t) => {
   const subscriptionId = newSubscriptionId();
   await registerTentacle({ apiUrl: state.nodes[0]!.apiUrl, apiKey: state.apiKey, space: state.spaceId, name: 'preflight-test', environments: ['Test'], roles: ['t'], thumbprint: identity.thumbprint, subscriptionId, timeoutMs: 5_000 });
   const { certFile, keyFile } = writeIdentity(join(dir, 'tentacle'), identity);
-  const file = writeExternalScenario(join(dir, 'real.yaml'), state, { identity: { cert: certFile, key: keyFile }, subscriptionId, apiKeyEnv: 'PF_PREFLIGHT_KEY' });
+  const file = writeExternalScenario(join(dir, 'real.yaml'), state, { identity: { cert: certFile, key: keyFile }, apiKeyEnv: 'PF_PREFLIGHT_KEY' });
   const s = load(file);
-  const opts = { apiKey: state.apiKey, identity: preflightIdentity(identity, subscriptionId, 'test identity'), timeouts: TIMEOUTS };
+  const opts = { apiKey: state.apiKey, identity: preflightIdentity(identity, 'test identity'), timeouts: TIMEOUTS };
 
   await t.test('all green: every step of every node passes', async (t) => {
     const r = await runPreflight(s, opts);
@@ -51,6 +51,7 @@ t.test('preflight of a separately started cluster', async (t) => {
     }
     t.match(step(r, 'node1', 'tls').detail, /TLSv1\.[23], \S+/, 'TLS version and cipher are shown');
     t.match(step(r, 'node1', 'identify').detail, /MX-SUBSCRIBER poll:\/\/.* -> MX-SERVER/);
+    t.notOk(r.nodes.some((n) => n.steps.some((x) => x.detail.includes(subscriptionId))), 'identifies with a fresh subscription, never the machine\'s');
     t.same(r.cluster.map((x) => `${x.step}:${x.status}`), ['api:pass']);
     t.ok(r.pass);
   });
@@ -63,6 +64,8 @@ t.test('preflight of a separately started cluster', async (t) => {
     const report = JSON.parse(p.stdout()) as PreflightReport;
     t.equal(report.pass, true);
     t.equal(report.nodes.length, 3);
+    const identifyLines = report.nodes.map((n) => n.steps.find((x) => x.step === 'identify')!.detail);
+    t.ok(identifyLines.every((d) => /MX-SUBSCRIBER poll:\/\/[a-z0-9]{20}\/ /.test(d) && !d.includes(subscriptionId)), `the CLI identifies with a fresh subscription: ${identifyLines.join('; ')}`);
     t.notOk(p.stdout().includes(state.apiKey), 'key not in stdout');
     t.notOk(p.stderr().includes(state.apiKey), 'key not in stderr');
     t.same(filesContaining(join(dir), state.apiKey).filter((f) => !f.endsWith('cluster.json')), [], 'no file but cluster.json holds the key');
