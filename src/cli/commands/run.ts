@@ -20,6 +20,7 @@ import { writeReportFiles } from '../../outputs/report-files.js';
 import { judgeRun, noteHistoryWithoutStore } from '../judge-run.js';
 import { NO_RUN_OUTPUTS, openRunOutputs, publishRun, type RunOutputs } from '../../outputs/run-outputs.js';
 import { writeResultFile } from '../../outputs/result-file.js';
+import { redact, redactText } from '../../core/redact.js';
 import { comparisonPasses } from '../../verdict/comparison-verdict.js';
 import { checkRunHistoryThresholds } from '../../verdict/history-thresholds.js';
 
@@ -156,11 +157,11 @@ export async function runOne(ctx: CliContext, s: Scenario, dir: string, f: RunFl
       progress: (p) => progress.update(p),
       log: f.quiet || f.json ? undefined : (line) => {
         progress.done();
-        ctx.stderr.write(`${label}${line}\n`);
+        ctx.stderr.write(redactText(`${label}${line}\n`));
       },
     });
     progress.done();
-    const result = judgeRun(measured, s, extra, outputs.history);
+    const result = redact(judgeRun(measured, s, extra, outputs.history));
     await publishRun(outputs, dir, result, f.format, ctx.stderr);
     return result;
   } finally {
