@@ -13,6 +13,7 @@ import { Ledger } from '../../environment/external/ledger.js';
 import { validateThresholds } from '../../verdict/threshold-parser.js';
 import type { CliContext } from '../context.js';
 import { interruptSignal } from '../interrupt.js';
+import { internalErrors, onInternalError } from '../process-policy.js';
 import { progressPrinter } from '../progress.js';
 import { runFolder } from '../run-folder.js';
 import { reportFormats } from '../../report/renderers.js';
@@ -149,11 +150,17 @@ export async function runOne(ctx: CliContext, s: Scenario, dir: string, f: RunFl
     progress.done();
     ctx.stderr.write(`\n${sig}: stopping the run and writing a partial report (press Ctrl-C again to quit at once)\n`);
   });
+  // An internal error (process-policy.ts) stops the run like Ctrl-C: the partial Result names it.
+  const internal = new AbortController();
+  const offInternal = onInternalError(() => {
+    progress.done();
+    internal.abort();
+  });
   try {
     const measured = await runScenario(s, {
       workDir: dir,
       toolVersion: ctx.version,
-      signal: interrupt.signal,
+      signal: AbortSignal.any([interrupt.signal, internal.signal]),
       progress: (p) => progress.update(p),
       log: f.quiet || f.json ? undefined : (line) => {
         progress.done();
@@ -161,11 +168,14 @@ export async function runOne(ctx: CliContext, s: Scenario, dir: string, f: RunFl
       },
     });
     progress.done();
-    const result = redact(judgeRun(measured, s, extra, outputs.history));
+    const judged = judgeRun(measured, s, extra, outputs.history);
+    const errors = internalErrors();
+    const result = redact(errors.length ? { ...judged, interrupted: true, internalErrors: [...errors], diagnosis: [...errors.map((m) => `internal error (a bug in pollfleet) stopped the run: ${m}`), ...judged.diagnosis] } : judged);
     await publishRun(outputs, dir, result, f.format, ctx.stderr);
     return result;
   } finally {
     interrupt.dispose();
+    offInternal();
   }
 }
 
