@@ -99,7 +99,7 @@ export async function pushRunMetrics(url: string | null, result: Result, stderr:
     return true;
   } catch (e) {
     const why = e instanceof PollfleetError ? describeError(e) : (e as Error).message;
-    stderr.write(redactText(`pollfleet: warning: ${why} (the exit code is unchanged)\n`, [url]));
+    stderr.write(redactText(`pollfleet: warning: ${why} (the exit code is unchanged)\n`));
     return false;
   }
 }
