@@ -1,5 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT_BAD_INPUT } from '../core/errors.js';
+import { EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR } from '../core/errors.js';
 import { ROUTE_KINDS, QUEUE_KINDS } from '../scenario/schema.js';
 import { clusterCommand } from './commands/cluster.js';
 import { reportCommand } from './commands/report.js';
@@ -11,8 +11,11 @@ import { importConfigCommand } from './commands/import-config.js';
 import { preflightCommand } from './commands/preflight.js';
 import { CHECK_DEFAULTS } from '../scenario/defaults.js';
 import { cliContext, reportError } from './context.js';
+import { installCliProcessPolicy, internalErrors } from './process-policy.js';
 
 const ctx = cliContext();
+// A stray rejection or exception is a reported internal error (exit 3) and a clean shutdown, never a silent death.
+installCliProcessPolicy(ctx.stderr);
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 const program = new Command()
@@ -234,3 +237,4 @@ try {
     process.exitCode = reportError(ctx, e);
   }
 }
+if (internalErrors().length) process.exitCode = EXIT_INTERNAL_ERROR;

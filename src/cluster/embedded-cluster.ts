@@ -206,6 +206,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       case 'ready':
       case 'start-failed':
       case 'stopped':
+      case 'internal-error': // the node also sent its 'crashed' state event; the exit marks the slot
         return;
     }
     void slot;

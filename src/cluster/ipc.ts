@@ -38,4 +38,6 @@ export type FromNode =
   | { t: 'events'; events: NodeEvent[] }
   | { t: 'register'; reqId: number; machine: NewMachine }
   | { t: 'delete'; reqId: number; spaceId: string; id: string }
-  | { t: 'stopped' };
+  | { t: 'stopped' }
+  /** An unhandled rejection or uncaught exception (a bug in pollfleet): the process exits with 3 right after. */
+  | { t: 'internal-error'; message: string };

@@ -1,7 +1,10 @@
 import { X509Certificate } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { now } from '../core/clock.js';
+import { EXIT_INTERNAL_ERROR } from '../core/errors.js';
 import type { EventSink, NodeEvent } from '../core/events.js';
+import { installProcessPolicy } from '../core/process-policy.js';
 import type { CertificateIdentity } from '../pki/certificate.js';
 import { thumbprintOfDer } from '../pki/thumbprint.js';
 import { NODE_PROCESS_DEFAULTS } from '../scenario/defaults.js';
@@ -88,6 +91,7 @@ function main(): void {
   let buffer: NodeEvent[] = [];
   let flushTimer: NodeJS.Timeout | null = null;
   let nextReq = 1;
+  let nodeName: string | null = null;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 
   const flush = () => {
@@ -118,9 +122,32 @@ function main(): void {
     }
   };
 
+  // A stray rejection or exception: tell the supervisor (the node is recorded as crashed, an
+  // error event in the run) and exit with the internal-error code -- never a silent death.
+  let failing = false;
+  installProcessPolicy((message) => {
+    if (failing) return;
+    failing = true;
+    let crashed = false;
+    try {
+      if (running) {
+        void running.node.destroy(); // emits the node's 'crashed' state
+        crashed = true;
+      }
+    } catch {
+      // the node is in a bad way already; the state event below still goes out
+    }
+    if (!crashed && nodeName !== null) buffer.push({ type: 'node-state', at: now(), node: nodeName, state: 'crashed' });
+    if (flushTimer) clearInterval(flushTimer);
+    flush();
+    send({ t: 'internal-error', message });
+    setTimeout(() => process.exit(EXIT_INTERNAL_ERROR), NODE_PROCESS_DEFAULTS.exitAfterInternalErrorMs);
+  });
+
   process.on('message', (m: ToNode) => {
     switch (m.t) {
       case 'init': {
+        nodeName = m.config.name;
         registry = new IpcRegistry(m.config.machines, request);
         flushTimer = setInterval(flush, m.config.eventFlushIntervalMs);
         startNodeInProcess(m.config, registry, sink).then(

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PollfleetError } from '../core/errors.js';
+import { redact, redactText } from '../core/redact.js';
 import type { Result } from '../result/result.js';
 import type { HistoryMetric, HistorySource } from '../verdict/history-thresholds.js';
 
@@ -110,8 +111,9 @@ export class HistoryStore implements HistorySource {
     this.#db.exec(SCHEMA);
   }
 
-  /** Append one run and its nodes; returns the run id. */
-  append(result: Result, resultPath: string | null = null): number {
+  /** Append one run and its nodes (redacted: no secret is stored); returns the run id. */
+  append(judged: Result, resultPath: string | null = null): number {
+    const result = redact(judged);
     const insertRun = this.#db.prepare(
       `INSERT INTO runs (scenario, route, started_at, duration_ms, pass, coverage_min, coverage_final, pickup_p99, expired, reconnects, result_path)
        VALUES (@scenario, @route, @startedAt, @durationMs, @pass, @coverageMin, @coverageFinal, @pickupP99, @expired, @reconnects, @resultPath)`,
@@ -234,7 +236,7 @@ export function appendToHistory(store: HistoryStore | null, result: Result, resu
   try {
     return store.append(result, resultPath);
   } catch (e) {
-    stderr.write(`pollfleet: warning: could not add the run to the history in ${store.file}: ${(e as Error).message}\n`);
+    stderr.write(redactText(`pollfleet: warning: could not add the run to the history in ${store.file}: ${(e as Error).message}\n`));
     return null;
   }
 }

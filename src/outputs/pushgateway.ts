@@ -1,5 +1,6 @@
 import { request, type Dispatcher } from 'undici';
 import { PollfleetError, describeError } from '../core/errors.js';
+import { redact as redactSecrets, redactText } from '../core/redact.js';
 import { renderPrometheus } from '../report/render-prometheus.js';
 import type { Result } from '../result/result.js';
 import { CHECK_DEFAULTS } from '../scenario/defaults.js';
@@ -94,16 +95,16 @@ export function checkPushgatewayUrl(base: string): void {
 export async function pushRunMetrics(url: string | null, result: Result, stderr: NodeJS.WritableStream, dispatcher?: Dispatcher): Promise<boolean> {
   if (url === null) return false;
   try {
-    await pushMetrics({ url, instance: result.name, body: renderPrometheus(result), timeoutMs: CHECK_DEFAULTS.pushgatewayTimeoutMs, ...(dispatcher ? { dispatcher } : {}) });
+    await pushMetrics({ url, instance: result.name, body: renderPrometheus(redactSecrets(result)), timeoutMs: CHECK_DEFAULTS.pushgatewayTimeoutMs, ...(dispatcher ? { dispatcher } : {}) });
     return true;
   } catch (e) {
     const why = e instanceof PollfleetError ? describeError(e) : (e as Error).message;
-    stderr.write(`pollfleet: warning: ${why} (the exit code is unchanged)\n`);
+    stderr.write(redactText(`pollfleet: warning: ${why} (the exit code is unchanged)\n`));
     return false;
   }
 }
 
-/** Never print credentials embedded in a URL. */
+/** Never print credentials embedded in a URL (not even the user name, unlike core/redact.ts). */
 function redact(url: string): string {
   const u = new URL(url);
   if (u.username || u.password) {

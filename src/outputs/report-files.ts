@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-write.js';
+import { redact } from '../core/redact.js';
 import type { Comparison, Result } from '../result/result.js';
 import { RENDERERS, reportFileName, reportFormats, resolveFormat, type ReportRenderer } from '../report/renderers.js';
 
@@ -19,7 +20,7 @@ export interface WriteReportsOptions {
 /**
  * Render `formats` from one Result or Comparison and write them into `dir` (created if
  * missing). Returns the written paths in the order asked. A comparison's JSON is named
- * comparison.json.
+ * comparison.json. Rendered from the redacted input (core/redact.ts).
  */
 export async function writeReports(
   dir: string,
@@ -28,11 +29,12 @@ export async function writeReports(
   options: WriteReportsOptions = {},
 ): Promise<string[]> {
   const table: Record<string, ReportRenderer> = { ...RENDERERS, ...options.renderers };
+  const safe = redact(input);
   const chosen = [...new Set(formats.map((f) => (options.renderers?.[f] ? f : resolveFormat(f))))];
   // Render everything first: a renderer failing must not leave a partial set of files.
   const rendered = chosen.map((name) => {
     const r = table[name]!;
-    return { path: join(dir, reportFileName(r, name, input)), text: r.render(input) };
+    return { path: join(dir, reportFileName(r, name, safe)), text: r.render(safe) };
   });
   await mkdir(dir, { recursive: true });
   const written: string[] = [];

@@ -1,3 +1,4 @@
+import { redact } from '../core/redact.js';
 import type { Result } from '../result/result.js';
 import { appendToHistory, openHistoryStore, type HistoryStore } from './history-store.js';
 import { checkPushgatewayUrl, pushRunMetrics } from './pushgateway.js';
@@ -28,9 +29,11 @@ export function openRunOutputs(o: { history?: string; pushgateway?: string }): R
 
 /**
  * Everything a judged run leaves behind, in order: result.json, the reports `format` asks
- * for, the history row, the Pushgateway push. Returns the path of result.json.
+ * for, the history row, the Pushgateway push. Returns the path of result.json. Every one of
+ * them is rendered from the redacted Result (core/redact.ts): no secret leaves through them.
  */
-export async function publishRun(outputs: RunOutputs, dir: string, result: Result, format: string | undefined, stderr: NodeJS.WritableStream): Promise<string> {
+export async function publishRun(outputs: RunOutputs, dir: string, judged: Result, format: string | undefined, stderr: NodeJS.WritableStream): Promise<string> {
+  const result = redact(judged);
   const resultPath = writeResultFile(dir, result);
   await writeReportFiles(dir, result, format);
   appendToHistory(outputs.history, result, resultPath, stderr);

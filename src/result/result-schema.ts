@@ -178,6 +178,7 @@ export const resultSchema = z.object({
   finishedAt: z.string(),
   durationMs: z.number(),
   interrupted: z.boolean(),
+  internalErrors: strings.optional(),
   summary: summarySchema,
   nodes: z.array(nodeResultSchema),
   matrix: matrixSchema,

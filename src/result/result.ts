@@ -210,6 +210,12 @@ export interface Result {
   durationMs: number;
   /** The run was cut short (e.g. Ctrl-C); figures cover what ran. */
   interrupted: boolean;
+  /**
+   * Internal errors (a bug in pollfleet: an unhandled rejection or an uncaught exception in the
+   * CLI process) that stopped the run early; absent when there were none. The run is then also
+   * `interrupted` and the exit code is 3.
+   */
+  internalErrors?: string[];
   summary: Summary;
   nodes: NodeResult[];
   matrix: TentacleNodeMatrix;

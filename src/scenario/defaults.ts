@@ -82,6 +82,13 @@ export const CLUSTER_DEFAULTS = {
 export const NODE_PROCESS_DEFAULTS = {
   /** After a failed start the process exits this much later, so its 'start-failed' message reaches the supervisor first. */
   exitAfterStartFailureMs: 50,
+  /** After an internal error (unhandled rejection, uncaught exception) the process exits this much later, so its report reaches the supervisor first. */
+  exitAfterInternalErrorMs: 50,
+} as const;
+
+/** An internal error in the CLI process stops the run; if the clean shutdown (partial Result) hangs, the process exits this much later anyway. */
+export const PROCESS_POLICY_DEFAULTS = {
+  shutdownGraceMs: 30_000,
 } as const;
 
 /** Work the nodes queue: the probe whose pickup latency and expiry are measured. */

@@ -13,6 +13,7 @@ import { Ledger } from '../../environment/external/ledger.js';
 import { validateThresholds } from '../../verdict/threshold-parser.js';
 import type { CliContext } from '../context.js';
 import { interruptSignal } from '../interrupt.js';
+import { internalErrors, onInternalError } from '../process-policy.js';
 import { progressPrinter } from '../progress.js';
 import { runFolder } from '../run-folder.js';
 import { reportFormats } from '../../report/renderers.js';
@@ -20,6 +21,7 @@ import { writeReportFiles } from '../../outputs/report-files.js';
 import { judgeRun, noteHistoryWithoutStore } from '../judge-run.js';
 import { NO_RUN_OUTPUTS, openRunOutputs, publishRun, type RunOutputs } from '../../outputs/run-outputs.js';
 import { writeResultFile } from '../../outputs/result-file.js';
+import { redact, redactText } from '../../core/redact.js';
 import { comparisonPasses } from '../../verdict/comparison-verdict.js';
 import { checkRunHistoryThresholds } from '../../verdict/history-thresholds.js';
 
@@ -154,23 +156,32 @@ export async function runOne(ctx: CliContext, s: Scenario, dir: string, f: RunFl
     progress.done();
     ctx.stderr.write(`\n${sig}: stopping the run and writing a partial report (press Ctrl-C again to quit at once)\n`);
   });
+  // An internal error (process-policy.ts) stops the run like Ctrl-C: the partial Result names it.
+  const internal = new AbortController();
+  const offInternal = onInternalError(() => {
+    progress.done();
+    internal.abort();
+  });
   try {
     const measured = await runScenario(s, {
       workDir: dir,
       toolVersion: ctx.version,
-      signal: interrupt.signal,
+      signal: AbortSignal.any([interrupt.signal, internal.signal]),
       progress: (p) => progress.update(p),
       log: f.quiet || f.json ? undefined : (line) => {
         progress.done();
-        ctx.stderr.write(`${label}${line}\n`);
+        ctx.stderr.write(redactText(`${label}${line}\n`));
       },
     });
     progress.done();
-    const result = judgeRun(measured, s, extra, outputs.history);
+    const judged = judgeRun(measured, s, extra, outputs.history);
+    const errors = internalErrors();
+    const result = redact(errors.length ? { ...judged, interrupted: true, internalErrors: [...errors], diagnosis: [...errors.map((m) => `internal error (a bug in pollfleet) stopped the run: ${m}`), ...judged.diagnosis] } : judged);
     await publishRun(outputs, dir, result, f.format, ctx.stderr);
     return result;
   } finally {
     interrupt.dispose();
+    offInternal();
   }
 }
 
