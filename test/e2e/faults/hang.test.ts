@@ -26,7 +26,11 @@ t.test('hang (SIGSTOP) ... resume: detection bounded by the receive timeout, not
   t.ok(hang.recoveryMs.max! <= 3_000 + 1_500, `recovery max ${hang.recoveryMs.max} ms within the back-off max`);
   // Waiting for the next message (receive timeout) or, if the hang caught an exchange mid-way, for PROCEED (heartbeat timeout).
   const byTimeout = (result.summary.errors['timeout.receive'] ?? 0) + (result.summary.errors['timeout.heartbeat'] ?? 0);
-  t.equal(byTimeout, 6, 'every tentacle gave up by a protocol timeout, none by a reset or close');
+  // At least one per tentacle: a quick retry or a reconnect that reaches the still-hung node
+  // (its kernel accepts the connection, the handshake never completes) times out again.
+  t.ok(byTimeout >= 6, `every tentacle gave up by a protocol timeout (${byTimeout})`);
+  const byClose = (result.summary.errors['tcp.reset'] ?? 0) + (result.summary.errors['closed.by-peer'] ?? 0);
+  t.equal(byClose, 0, 'none by a reset or close');
   t.match(hang.story, /keep-alive cannot reveal a hang: only the tentacle's receive timeout \(3 s\) can/);
   t.equal(hang.pass, true, hang.reasons.join('; '));
   t.ok(fault(result, 'resume@node2').timeToFullCoverageMs !== null, 'coverage whole again after the resume');
