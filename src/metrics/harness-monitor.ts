@@ -5,8 +5,8 @@ import type { HarnessProcess, HarnessResult } from '../result/result.js';
 
 /**
  * The harness's own health, measured in the process that runs it: event-loop delay
- * (perf_hooks.monitorEventLoopDelay, p50/p99/max in ms; its resolution is ~10-20 ms, so a
- * delay below that reads as about the resolution) and CPU share (process.cpuUsage over the
+ * (perf_hooks.monitorEventLoopDelay, p50/p99/max in ms: how late a timer of `resolutionMs`
+ * fired; sampled every ~10-20 ms, so a lag shorter than that can be missed) and CPU share (process.cpuUsage over the
  * wall time between start and stop: of one core, and of all the machine's cores).
  * Numbers only: judging them is the verdict's job (src/verdict/diagnose.ts).
  */
@@ -37,7 +37,8 @@ export class HarnessMonitor {
     const cpu = process.cpuUsage(this.cpuAtStart);
     const cpuShare = wallMs > 0 ? (cpu.user + cpu.system) / 1000 / wallMs : 0;
     const measured = h.count > 0;
-    const ms = (ns: number) => round(ns / 1e6);
+    // The histogram holds whole timer intervals (the resolution plus the lag): report the lag.
+    const ms = (ns: number) => round(Math.max(0, ns / 1e6 - this.resolutionMs));
     return {
       loopDelayMs: {
         p50: measured ? ms(h.percentile(50)) : null,

@@ -191,7 +191,7 @@ export interface ApiLoadResult {
 
 /** A process's own health over the run (src/metrics/harness-monitor.ts). */
 export interface HarnessProcess {
-  /** Event-loop delay (perf_hooks.monitorEventLoopDelay; resolution ~10-20 ms). Null: no sample. */
+  /** Event-loop delay: how late a timer fired (perf_hooks.monitorEventLoopDelay, sampled every ~10-20 ms). Null: no sample. */
   loopDelayMs: { p50: number | null; p99: number | null; max: number | null };
   /** CPU time / wall time: 1 = one core fully busy. */
   cpuShare: number;
