@@ -1,6 +1,6 @@
 import Table from 'cli-table3';
 import { formatCount, formatMs, formatPct, NOT_MEASURED } from '../core/format.js';
-import type { ApiLoadResult, Comparison, Result } from '../result/result.js';
+import type { ApiLoadResult, Comparison, HarnessProcess, HarnessResult, Result } from '../result/result.js';
 
 export interface ConsoleOptions {
   /** Terminal colours (the CLI decides: TTY and no NO_COLOR). */
@@ -57,6 +57,7 @@ export function renderConsoleResult(r: Result, o: ConsoleOptions = {}): string {
   if (errs.length) lines.push(`errors: ${errs.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (r.faults.length) lines.push(renderFailover(r, o));
   if (r.apiLoad) lines.push(`REST API load: ${apiLoadLine(r.apiLoad)}`);
+  if (r.harness) lines.push(`harness: ${harnessLine(r.harness)}${r.harness.saturated ? ` ${paint(o.color, 33, 'SATURATED')}` : ''}`);
   for (const d of r.diagnosis) lines.push(`diagnosis: ${d}`);
   lines.push(`verdict: ${verdictWord(r.verdict.pass, o)} -- ${r.verdict.reasons.length ? r.verdict.reasons.join('; ') : passSummary(r)}`);
   return lines.join('\n') + '\n';
@@ -89,6 +90,18 @@ export function apiLoadLine(a: ApiLoadResult): string {
     `p50 ${formatMs(a.latencyMs.p50)}, p99 ${formatMs(a.latencyMs.p99)}, 2xx ${formatPct(total ? ok / total : 0)}` +
     `${a.errors ? `, ${a.errors} errors` : ''}, spread ${spread}`
   );
+}
+
+/** "fleet loop delay p50 10 ms, p99 12 ms, max 31 ms, CPU 35 % of one core (18 % of the machine)". */
+export function harnessProcessLine(p: HarnessProcess): string {
+  const d = p.loopDelayMs;
+  return `loop delay p50 ${formatMs(d.p50)}, p99 ${formatMs(d.p99)}, max ${formatMs(d.max)}, CPU ${formatPct(p.cpuShare)} of one core (${formatPct(p.cpuCores)} of the machine)`;
+}
+
+/** The harness self-check in one line: the fleet's figures, then each node's when reported. */
+export function harnessLine(h: HarnessResult): string {
+  const nodes = Object.entries(h.nodes ?? {}).map(([name, p]) => `; ${name} ${harnessProcessLine(p)}`);
+  return `fleet ${harnessProcessLine(h.fleet)}${nodes.join('')}`;
 }
 
 function wrap(text: string, width: number): string {

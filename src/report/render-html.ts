@@ -1,6 +1,7 @@
 import type { Comparison, ComparisonRun, FaultResult, Result } from '../result/result.js';
 import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from '../core/format.js';
 import { handshakeFailures, isComparison } from './render-markdown.js';
+import { harnessLine } from './render-console.js';
 import { escapeXml as esc } from './svg/escape.js';
 import { lineChart, type ShadedWindow } from './svg/line-chart.js';
 import { columnChart } from './svg/column-chart.js';
@@ -122,6 +123,7 @@ function runSection(r: Result, id: string, level: number, label: string = r.rout
     ['Started', formatTimestamp(r.startedAt)],
     ['Machine', `${r.machine.platform}, ${r.machine.cpus} CPUs, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}`],
   ];
+  if (r.harness) facts.push(['Harness', `${harnessLine(r.harness)}${r.harness.saturated ? ` -- saturated (${r.harness.reasons.join('; ')}): its timings cannot be trusted` : ''}`]);
   out.push(`<section>${h(level, 'Run', `${id}-run`)}<dl class="facts">${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`);
   if (r.shortened.length) out.push(`<p class="note">Shortened for this run: ${r.shortened.map((x) => `<span class="tag">shortened</span> ${esc(x)}`).join('; ')}</p>`);
   out.push('</section>');

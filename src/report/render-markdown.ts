@@ -1,4 +1,4 @@
-import type { Comparison, FaultResult, NodeResult, Quantiles, Result } from '../result/result.js';
+import type { Comparison, FaultResult, HarnessProcess, HarnessResult, NodeResult, Quantiles, Result } from '../result/result.js';
 import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from '../core/format.js';
 import { formatMetricValue, metricUnit } from '../result/metric-catalog.js';
 
@@ -119,6 +119,8 @@ function resultMarkdown(r: Result, level: number): string {
     ),
   );
 
+  if (r.harness) out.push(heading(level + 1, 'Harness'), harnessBlock(r.harness));
+
   out.push(heading(level + 1, 'Thresholds'));
   if (r.thresholds.length === 0) out.push('No thresholds were set.');
   else {
@@ -136,6 +138,23 @@ function resultMarkdown(r: Result, level: number): string {
     );
   }
   return out.join('\n\n');
+}
+
+/** The harness self-check: can the fleet's timings be trusted? One row per process. */
+function harnessBlock(h: HarnessResult): string {
+  const row = (name: string, p: HarnessProcess) => [
+    name,
+    formatMs(p.loopDelayMs.p50),
+    formatMs(p.loopDelayMs.p99),
+    formatMs(p.loopDelayMs.max),
+    formatPct(p.cpuShare),
+    formatPct(p.cpuCores),
+  ];
+  const rows = [row('fleet', h.fleet), ...Object.entries(h.nodes ?? {}).map(([n, p]) => row(mdText(n), p))];
+  const verdict = h.saturated
+    ? `**Saturated:** ${h.reasons.map(mdText).join('; ')} -- the fleet's timings cannot be trusted.`
+    : "The fleet kept up: its timings can be trusted.";
+  return `${verdict}\n\n${table(['Process', 'Loop delay p50', 'p99', 'max', 'CPU (one core)', 'CPU (machine)'], rows, ['l', 'r', 'r', 'r', 'r', 'r'])}`;
 }
 
 function q(x: Quantiles | null, key: 'p50' | 'p90' | 'p99' | 'max' | 'min' | 'mean'): string {

@@ -1,4 +1,4 @@
-import type { Comparison, Result } from '../result/result.js';
+import type { Comparison, HarnessProcess, Result } from '../result/result.js';
 import { isComparison } from './render-markdown.js';
 
 /**
@@ -37,6 +37,11 @@ const FAMILIES: Array<Omit<Family, 'samples'>> = [
   { name: 'pollfleet_check_success', type: 'gauge', help: '1 if the run passed its verdict, 0 if it failed.' },
   { name: 'pollfleet_threshold_pass', type: 'gauge', help: '1 if the threshold passed, 0 if it failed (metric: the value it read).' },
   { name: 'pollfleet_fault_recovery_seconds', type: 'gauge', help: 'Fault end to the affected pair identified again, by quantile.' },
+  { name: 'pollfleet_harness_loop_delay_p50_ms', type: 'gauge', help: "The harness's own event-loop delay at p50, in ms (the fleet; node=... for an embedded node process)." },
+  { name: 'pollfleet_harness_loop_delay_p99_ms', type: 'gauge', help: "The harness's own event-loop delay at p99, in ms (above ~50 ms its timings cannot be trusted)." },
+  { name: 'pollfleet_harness_loop_delay_max_ms', type: 'gauge', help: "The harness's own longest event-loop delay, in ms." },
+  { name: 'pollfleet_harness_cpu_share', type: 'gauge', help: 'CPU time of the harness process over the run wall time (1 = one core busy).' },
+  { name: 'pollfleet_harness_saturated', type: 'gauge', help: "1 if the fleet's loop delay or CPU share passed its limit (its timings cannot be trusted), else 0." },
   { name: 'pollfleet_last_run_timestamp_seconds', type: 'gauge', help: 'When the run finished (Unix time).' },
   { name: 'pollfleet_run_duration_seconds', type: 'gauge', help: 'How long the run lasted.' },
 ];
@@ -88,6 +93,16 @@ function collect(r: Result, families: Map<string, Family>): void {
   for (const t of r.thresholds) add('pollfleet_threshold_pass', t.pass ? 1 : 0, { expression: t.expression, metric: t.metric });
   for (const f of r.faults) {
     for (const [q, key] of QUANTILES) add('pollfleet_fault_recovery_seconds', seconds(f.recoveryMs[key]), { fault: f.name, quantile: q });
+  }
+  if (r.harness) {
+    const processes: Array<[Record<string, string>, HarnessProcess]> = [[{}, r.harness.fleet], ...Object.entries(r.harness.nodes ?? {}).map(([n, p]): [Record<string, string>, HarnessProcess] => [{ node: n }, p])];
+    for (const [labels, p] of processes) {
+      add('pollfleet_harness_loop_delay_p50_ms', p.loopDelayMs.p50, labels);
+      add('pollfleet_harness_loop_delay_p99_ms', p.loopDelayMs.p99, labels);
+      add('pollfleet_harness_loop_delay_max_ms', p.loopDelayMs.max, labels);
+      add('pollfleet_harness_cpu_share', p.cpuShare, labels);
+    }
+    add('pollfleet_harness_saturated', r.harness.saturated ? 1 : 0);
   }
   const finished = Date.parse(r.finishedAt);
   add('pollfleet_last_run_timestamp_seconds', Number.isNaN(finished) ? null : finished / 1000);

@@ -65,6 +65,13 @@ const RUN_FIELDS: Field<MeasuredResult>[] = [
   ...quantileFields<MeasuredResult>('registrationMs', 'ms', (r) => r.summary.registrationMs),
   { path: 'registrationMs.failures', unit: 'count', read: (r) => sumValues(r.summary.registrationMs.failures) },
   ...quantileFields<MeasuredResult>('pollGapMs', 'ms', (r) => r.summary.pollGapMs),
+  ...(['p50', 'p99', 'max'] as const).map((k) => ({
+    path: `harness.loopDelayMs.${k}`,
+    unit: 'ms' as const,
+    read: (r: MeasuredResult) => r.harness?.fleet.loopDelayMs[k] ?? null,
+  })),
+  { path: 'harness.cpuShare', unit: 'ratio', read: (r) => r.harness?.fleet.cpuShare ?? null },
+  { path: 'harness.cpuCores', unit: 'ratio', read: (r) => r.harness?.fleet.cpuCores ?? null },
 ];
 
 const NODE_FIELDS: Field<NodeResult>[] = [

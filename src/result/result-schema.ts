@@ -158,6 +158,19 @@ const apiLoadSchema = z.object({
   perNode: counts.nullable(),
 });
 
+const harnessProcessSchema = z.object({
+  loopDelayMs: z.object({ p50: figure, p99: figure, max: figure }),
+  cpuShare: z.number().nonnegative(),
+  cpuCores: z.number().nonnegative(),
+});
+
+const harnessSchema = z.object({
+  fleet: harnessProcessSchema,
+  nodes: z.record(z.string(), harnessProcessSchema).nullable(),
+  saturated: z.boolean(),
+  reasons: strings,
+});
+
 function versionSchema(newest: number) {
   return z.number().int().min(1).max(newest).default(1);
 }
@@ -185,6 +198,7 @@ export const resultSchema = z.object({
   timeline: z.array(timelinePointSchema),
   faults: z.array(faultResultSchema),
   apiLoad: apiLoadSchema.nullable().optional(),
+  harness: harnessSchema.optional(),
   diagnosis: strings,
   thresholds: z.array(thresholdResultSchema),
   verdict: z.object({ pass: z.boolean(), reasons: strings }),

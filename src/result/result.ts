@@ -189,6 +189,27 @@ export interface ApiLoadResult {
   perNode: Record<string, number> | null;
 }
 
+/** A process's own health over the run (src/metrics/harness-monitor.ts). */
+export interface HarnessProcess {
+  /** Event-loop delay: how late a timer fired (perf_hooks.monitorEventLoopDelay, sampled every ~10-20 ms). Null: no sample. */
+  loopDelayMs: { p50: number | null; p99: number | null; max: number | null };
+  /** CPU time / wall time: 1 = one core fully busy. */
+  cpuShare: number;
+  /** The same as a share of all the machine's cores (0..1). */
+  cpuCores: number;
+}
+
+/** The harness self-check: can the fleet's timings be trusted? */
+export interface HarnessResult {
+  fleet: HarnessProcess;
+  /** Per node process of the embedded cluster; null when not measured (external target, or not reported). */
+  nodes: Record<string, HarnessProcess> | null;
+  /** The fleet's loop delay or CPU share passed its limit (src/scenario/defaults.ts HARNESS_DEFAULTS). */
+  saturated: boolean;
+  /** Which figure passed which limit, in words. */
+  reasons: string[];
+}
+
 export interface Result {
   schema: typeof RESULT_SCHEMA;
   /** RESULT_SCHEMA_VERSION when written; documents without it read as version 1. */
@@ -223,6 +244,8 @@ export interface Result {
   faults: FaultResult[];
   /** REST API load results, when the scenario asked for them (optional in older results). */
   apiLoad?: ApiLoadResult | null;
+  /** The harness's own event-loop delay and CPU share (absent in older results). */
+  harness?: HarnessResult;
   /** One actionable sentence per problem observed. */
   diagnosis: string[];
   thresholds: ThresholdResult[];

@@ -4,6 +4,7 @@ import { Fleet } from '../fleet/fleet.js';
 import { createFleetIdentities } from '../fleet/identity-pool.js';
 import { Recorder, type Phase } from '../metrics/recorder.js';
 import { buildResult } from '../metrics/result-builder.js';
+import { HarnessMonitor, harnessResult } from '../metrics/harness-monitor.js';
 import type { ApiLoadResult, MeasuredResult, TimelinePoint } from '../result/result.js';
 import { METRICS_DEFAULTS } from '../scenario/defaults.js';
 import type { Scenario } from '../scenario/resolve.js';
@@ -114,6 +115,8 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
   let fleet: Fleet | null = null;
   let sampler: NodeJS.Timeout | null = null;
   const totalMs = plan.fleet.rampUpMs + plan.durationMs;
+  // The fleet process's own loop delay and CPU, from the fleet's start to the end of the run.
+  const harness = new HarnessMonitor();
 
   try {
     const info = await env.start();
@@ -149,6 +152,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
     }, METRICS_DEFAULTS.timelineIntervalMs);
 
     log(`ramping up ${T} tentacles over ${plan.fleet.rampUpMs} ms`);
+    harness.start();
     const ramp = fleet.start();
     ramp.catch(() => undefined);
     await Promise.race([ramp, aborted(deps.signal)]);
@@ -172,6 +176,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
   const finalAt = now();
   recorder.sample(finalAt, phase);
   recorder.markFinal(finalAt);
+  const fleetHealth = harness.stop();
   phase = 'stopping';
   await cleanup();
 
@@ -194,12 +199,14 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
     nodeSideMeasured: plan.target === 'embedded',
   });
   measured.faults = faultRun.results(recorder.timeline);
+  if (fleetHealth) measured.harness = harnessResult(fleetHealth);
   return plan.target === 'embedded' ? { ...measured, apiLoad } : measured;
 
   /** Faults first (cancel what is not due), then the fleet (END on every connection), then the environment. */
   async function cleanup(): Promise<void> {
     if (sampler) clearInterval(sampler);
     sampler = null;
+    harness.stop();
     await faultRun.stop().catch(() => undefined);
     await fleet?.stop().catch(() => undefined);
     fleet = null;

@@ -127,6 +127,20 @@ export const METRICS_DEFAULTS = {
   histogramMaxUs: 3_600_000_000,
 } as const;
 
+/**
+ * Harness self-check (src/metrics/harness-monitor.ts): the fleet process's event-loop delay
+ * and CPU share. Above either limit its timings are not to be trusted (a "harness
+ * saturated" warning in the diagnosis; `pollfleet check` also fails on the loop delay).
+ */
+export const HARNESS_DEFAULTS = {
+  /** Event-loop delay sampling resolution (perf_hooks.monitorEventLoopDelay). */
+  loopResolutionMs: 10,
+  /** The fleet's loop-delay p99 above this: saturated. Also check's default threshold. */
+  loopDelayP99LimitMs: 50,
+  /** The fleet's CPU share of one core above this: saturated. */
+  cpuShareLimit: 0.9,
+} as const;
+
 /** Run. */
 export const RUN_DEFAULTS = {
   durationMs: 30_000,

@@ -1,4 +1,5 @@
 import type { Result } from '../result/result.js';
+import { harnessSaturation } from '../metrics/harness-monitor.js';
 
 export type Measured = Omit<Result, 'thresholds' | 'verdict' | 'diagnosis'>;
 
@@ -104,6 +105,12 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
     out.push(
       `The balancer's idle timeout (${idle.idleS} s) is shorter than the poll cycle (pollingQueueWait ${idle.cycleS} s): an idle polling connection leaves the balancer's table silently and the next message is answered with a reset` +
         `${resets ? ` (${resets} connection${resets === 1 ? '' : 's'} reset)` : ''} -- set the idle timeout well above the poll cycle (AWS NLB: 350 s default, up to 6000 s).`,
+    );
+  }
+  const saturated = r.harness ? harnessSaturation(r.harness.fleet) : [];
+  if (saturated.length) {
+    out.push(
+      `Harness saturated: ${list(saturated)}: its timings cannot be trusted -- use fewer tentacles per machine, or shards (a threshold on harness.loopDelayMs.p99 turns this into a failure).`,
     );
   }
   if (r.interrupted) out.push('The run was interrupted: figures cover only what ran.');

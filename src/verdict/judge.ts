@@ -3,6 +3,7 @@ import type { MeasuredResult, Result } from '../result/result.js';
 import type { Scenario } from '../scenario/resolve.js';
 import { computeVerdict, evaluateThresholds, type EvaluateOptions } from './evaluate.js';
 import { parseThresholds } from './threshold-parser.js';
+import { HARNESS_DEFAULTS } from '../scenario/defaults.js';
 
 /**
  * The default thresholds -- the only ones: what a run must achieve when its scenario states
@@ -18,6 +19,17 @@ export function defaultThresholds(s: Pick<Scenario, 'cluster' | 'target'>): stri
   const base = ['coverage.final >= 1', 'requests.expired == 0'];
   if (s.target === 'external') return ['coverage.final >= 1', 'nodesNeverPolled == 0'];
   return s.cluster.queue === 'per-node' ? [...base, 'nodesNeverPolled == 0'] : base;
+}
+
+/**
+ * `pollfleet check`'s thresholds beyond the run's: the harness self-check
+ * (`harness.loopDelayMs.p99 < 50`), so a check whose fleet could not keep up fails instead of
+ * reporting its own lag as the cluster's -- unless the scenario or the command line already
+ * states a harness threshold.
+ */
+export function checkExtraThresholds(s: Pick<Scenario, 'thresholds'>, extra: string[] = []): string[] {
+  const stated = [...s.thresholds, ...extra].some((t) => typeof t === 'string' && t.trim().startsWith('harness.'));
+  return stated ? extra : [...extra, `harness.loopDelayMs.p99 < ${HARNESS_DEFAULTS.loopDelayP99LimitMs}`];
 }
 
 export function thresholdsFor(s: Scenario, extra: string[] = []): string[] {

@@ -3,6 +3,7 @@ import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js
 import { renderCheckLine } from '../../report/render-check-line.js';
 import type { Result } from '../../result/result.js';
 import { checkRunHistoryThresholds } from '../../verdict/history-thresholds.js';
+import { checkExtraThresholds } from '../../verdict/judge.js';
 import { CHECK_DEFAULTS } from '../../scenario/defaults.js';
 import { loadScenarioFile } from '../../scenario/loader.js';
 import type { CliContext } from '../context.js';
@@ -33,6 +34,7 @@ export async function checkCommand(ctx: CliContext, file: string, f: CheckFlags)
   }
   const s = loaded.scenario;
   checkRunHistoryThresholds(s.thresholds, extra, file);
+  const thresholds = checkExtraThresholds(s, extra);
   // metrics.prom is what an alert reads: always written, whatever --format says.
   const formats = reportFormats(f.format);
   if (!formats.includes('prometheus')) formats.push('prometheus');
@@ -40,7 +42,7 @@ export async function checkCommand(ctx: CliContext, file: string, f: CheckFlags)
   try {
     const dir = runFolder(s.name, f.out);
     const runFlags: RunFlags = { ...f, format: formats.join(','), quiet: !f.progress, json: false };
-    const result = await runOne(ctx, s, dir, runFlags, extra, '', outputs);
+    const result = await runOne(ctx, s, dir, runFlags, thresholds, '', outputs);
     if (f.json) {
       ctx.stdout.write(JSON.stringify({ ...jsonSummary(result, dir), history: outputs.history?.file ?? null }) + '\n');
     } else if (!f.quiet) {

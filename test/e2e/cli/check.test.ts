@@ -71,7 +71,8 @@ t.test('a failing check (exit 1, a failed push only a warning) and run --history
   t.equal(f.code, 1, `check: exit 1 -- the verdict, not the push (stderr: ${failing.stderr()})`);
   const lines = failing.stdout().split('\n').filter(Boolean);
   t.equal(lines.length, 1, 'check: one line');
-  t.match(lines[0], /^pollfleet check tiny: FAIL polls was [\d,]+, expected < 1; coverage [\d.]+ % pickup p99 .* expired \d+ \(/);
+  // "(+1 more)": check's default harness threshold also fails when this loaded machine lagged the fleet's loop.
+  t.match(lines[0], /^pollfleet check tiny: FAIL polls was [\d,]+, expected < 1( \(\+1 more\))?; coverage [\d.]+ % pickup p99 .* expired \d+ \(/);
   t.match(failing.stderr(), /warning: could not push metrics to the Pushgateway/);
   t.match(failing.stderr(), /exit code is unchanged/);
   t.notMatch(failing.stderr(), '    at ', 'no stack trace');
