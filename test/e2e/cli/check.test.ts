@@ -13,13 +13,18 @@ import { TINY_SCENARIO, closedUrl, recordingGateway } from '../../helpers/schedu
 // reports + metrics.prom, the history store, the Pushgateway, exit codes.
 const RUN_MS = 45_000;
 const QUICK_MS = 20_000;
+/**
+ * check judges the fleet's own event-loop lag by default (p99 < 50 ms); tap runs two test
+ * files at once on a 2-core CI machine, so the runs that must pass widen that one limit.
+ */
+const LOADED_MACHINE = ['--threshold', 'harness.loopDelayMs.p99 < 60000'];
 
 t.test('check twice: one line each, reports written, history in order, metrics pushed', async (t) => {
   const dir = t.testdir({ 'tiny.yaml': TINY_SCENARIO });
   const history = join(dir, 'h.sqlite');
   const gw = await recordingGateway(t);
 
-  const first = spawnCli(['check', join(dir, 'tiny.yaml'), '--out', join(dir, 'r1'), '--history', history]);
+  const first = spawnCli(['check', join(dir, 'tiny.yaml'), '--out', join(dir, 'r1'), '--history', history, ...LOADED_MACHINE]);
   const one = await first.exited(RUN_MS);
   t.equal(one.code, 0, `exit 0 (stderr: ${first.stderr()})`);
   const lines = first.stdout().split('\n').filter(Boolean);
@@ -32,7 +37,7 @@ t.test('check twice: one line each, reports written, history in order, metrics p
   // The second run compares with the first (history threshold) and pushes its metrics.
   const second = spawnCli([
     'check', join(dir, 'tiny.yaml'), '--out', join(dir, 'r2'), '--history', history,
-    '--pushgateway', gw.url, '--json', '--threshold', 'pickupMs.p99 < 1000 x median(last 5)', '--format', 'md',
+    '--pushgateway', gw.url, '--json', '--threshold', 'pickupMs.p99 < 1000 x median(last 5)', '--format', 'md', ...LOADED_MACHINE,
   ]);
   const two = await second.exited(RUN_MS);
   t.equal(two.code, 0, `exit 0 (stderr: ${second.stderr()})`);
