@@ -61,11 +61,6 @@ export const FAULT_KINDS = Object.keys(FAULT_DEFINITIONS) as FaultKind[];
  * parameters of its kind, discriminated on `action`.
  */
 export type FaultSpec = { [K in FaultKind]: FaultBase<K> & ReturnType<Definitions[K]['resolve']> }[FaultKind];
-export type FaultSpecOf<K extends FaultKind> = Extract<FaultSpec, { action: K }>;
-
-export function isFaultKind(k: string): k is FaultKind {
-  return Object.hasOwn(FAULT_DEFINITIONS, k);
-}
 
 /** The definition of a kind, as the timeline, the run and the validation use it. */
 export function faultDefinition(kind: FaultKind): AnyFaultDefinition {
