@@ -33,6 +33,8 @@ export interface EmbeddedClusterOptions {
   redisUrl: string | null;
   /** One process per node (real crash/hang faults) or all nodes in this process. */
   processes: boolean;
+  /** Per-subscription connection cap of every node; null or unset = no cap. */
+  maxConnectionsPerSubscription?: number | null;
   sink: EventSink;
 }
 
@@ -104,6 +106,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       queueNamespace: this.#namespace,
       eventFlushIntervalMs: CLUSTER_DEFAULTS.eventFlushIntervalMs,
       machines: this.registry.list(o.spaceId),
+      maxConnectionsPerSubscription: o.maxConnectionsPerSubscription ?? null,
     };
   }
 

@@ -22,6 +22,8 @@ export interface NodeProcessConfig {
   queueNamespace: string;
   eventFlushIntervalMs: number;
   machines: Machine[];
+  /** Per-subscription connection cap; null or unset = no cap. */
+  maxConnectionsPerSubscription?: number | null;
 }
 
 export type ToNode =

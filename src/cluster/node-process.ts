@@ -59,6 +59,7 @@ async function createNode(c: NodeProcessConfig, registry: MachineRegistry, sink:
     registry,
     queue,
     protocol: c.protocol,
+    maxConnectionsPerSubscription: c.maxConnectionsPerSubscription ?? null,
     workload: c.workload,
     redisStatus: { IsEnabled: multiNode, IsConfigured: multiNode, IsReachable: multiNode },
     sink,

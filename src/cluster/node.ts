@@ -38,6 +38,8 @@ export interface ClusterNodeOptions {
   registry: MachineRegistry;
   queue: WorkQueue;
   protocol: NodeProtocolSettings;
+  /** Per-subscription connection cap on the polling port; null or unset = no cap. */
+  maxConnectionsPerSubscription?: number | null;
   workload: {
     intervalMs: number;
     scriptShare: number;
@@ -108,6 +110,7 @@ export class ClusterNode {
         maxMessageBytes: p.maxMessageBytes,
       },
       keepAliveInitialDelayMs: p.keepAliveInitialDelayMs,
+      maxConnectionsPerSubscription: o.maxConnectionsPerSubscription ?? null,
     });
     const api: ConstructorParameters<typeof RestApi>[0] = {
       nodeName: o.name,

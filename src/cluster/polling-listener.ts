@@ -31,6 +31,12 @@ export interface PollingListenerOptions {
   session: ServerSessionOptions;
   /** TCP keep-alive idle time before the first probe. */
   keepAliveInitialDelayMs: number;
+  /**
+   * Halibut's MaximumActiveTcpConnectionsPerPollingSubscription: a subscription's identified
+   * connections beyond this many are closed right after MX-SUBSCRIBER without a byte (checked
+   * before MX-SERVER). null or unset = no cap.
+   */
+  maxConnectionsPerSubscription?: number | null;
 }
 
 /**
@@ -52,6 +58,8 @@ interface Connection {
   peerCertificate: () => Buffer | undefined;
   thumbprint?: string;
   rejectReason?: NodeRejectedEvent['reason'];
+  /** The subscription refused by the per-subscription cap. */
+  capSubscription?: string;
   subscription?: string;
   /** Handed out by the queue and not yet answered. */
   taken: QueueItem | null;
@@ -66,7 +74,7 @@ interface Connection {
  * handing out work from the WorkQueue.
  *
  * Events: `node-accepted` when TLS is up; then exactly one terminal event per connection:
- * `node-rejected` (no certificate, untrusted thumbprint, the HTML page for a non-`MX` peer, or
+ * `node-rejected` (no certificate, untrusted thumbprint, over the per-subscription cap, the HTML page for a non-`MX` peer, or
  * a protocol error before identification) or `node-closed`. In between: `node-identified`,
  * `node-sent` per message written, `request-dispatched` when a request is written (the end of
  * its pickup latency, emitted here because only the serving node knows when that is) and
@@ -259,6 +267,12 @@ export class PollingListener {
       },
       identified: (identity: Identity) => {
         const sub = identity.subscriptionId!;
+        const cap = this.#o.maxConnectionsPerSubscription;
+        if (cap != null && (this.#identified.get(sub) ?? 0) >= cap) {
+          conn.rejectReason = 'over-subscription-cap';
+          conn.capSubscription = sub;
+          return false;
+        }
         conn.subscription = sub;
         this.#identified.set(sub, (this.#identified.get(sub) ?? 0) + 1);
         sink({ type: 'node-identified', at: now(), node: nodeName, connId: conn.id, subscription: sub, thumbprint: conn.thumbprint! });
@@ -321,6 +335,7 @@ export class PollingListener {
       const reason = end === 'http-page' ? 'http-page' : conn.rejectReason ?? 'protocol';
       const ev: NodeRejectedEvent = { type: 'node-rejected', at: now(), node: nodeName, connId: conn.id, reason };
       if (conn.thumbprint) ev.thumbprint = conn.thumbprint;
+      if (conn.capSubscription) ev.subscription = conn.capSubscription;
       sink(ev);
       return;
     }

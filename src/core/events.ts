@@ -49,8 +49,10 @@ export interface NodeAcceptedEvent { type: 'node-accepted'; at: number; node: st
 export interface NodeIdentifiedEvent { type: 'node-identified'; at: number; node: string; connId: number; subscription: string; thumbprint: string }
 export interface NodeRejectedEvent {
   type: 'node-rejected'; at: number; node: string; connId: number;
-  reason: 'no-certificate' | 'untrusted' | 'http-page' | 'protocol';
+  reason: 'no-certificate' | 'untrusted' | 'http-page' | 'protocol' | 'over-subscription-cap';
   thumbprint?: string;
+  /** With `over-subscription-cap`: the subscription whose connections were over the cap. */
+  subscription?: string;
 }
 export interface NodeClosedEvent {
   type: 'node-closed'; at: number; node: string; connId: number; subscription?: string;

@@ -39,6 +39,8 @@ export interface NodeCounters {
   answered: number;
   maxConnected: number;
   pickup: DurationHistogram;
+  /** Connections the node closed for being over its per-subscription cap. */
+  connectionsOverSubscriptionCap: number;
 }
 
 /**
@@ -90,7 +92,7 @@ export class Recorder {
     this.pairConns = new Int32Array(this.T * this.N);
     this.pairActivity = new Float64Array(this.T * this.N);
     this.pairPolled = new Uint8Array(this.T * this.N);
-    this.nodes = plan.nodeNames.map(() => ({ polls: 0, queued: 0, collected: 0, expired: 0, answered: 0, maxConnected: 0, pickup: new DurationHistogram() }));
+    this.nodes = plan.nodeNames.map(() => ({ polls: 0, queued: 0, collected: 0, expired: 0, answered: 0, maxConnected: 0, pickup: new DurationHistogram(), connectionsOverSubscriptionCap: 0 }));
     plan.nodeNames.forEach((n, i) => this.#nodeIndex.set(n, i));
     this.startedAt = startedAt;
   }
@@ -243,8 +245,12 @@ export class Recorder {
         // a killed node sends no node-closed events: its connections are gone with it
         if (e.state === 'crashed') this.#dropNodeConns(e.node);
         return;
+      case 'node-rejected': {
+        const n = e.reason === 'over-subscription-cap' ? this.#nodeIndex.get(e.node) : undefined;
+        if (n !== undefined) this.nodes[n]!.connectionsOverSubscriptionCap++;
+        return;
+      }
       case 'node-accepted':
-      case 'node-rejected':
         return;
     }
   };

@@ -56,7 +56,7 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
     return T ? c / T : 0;
   };
 
-  const nodes: NodeResult[] = f.nodes.map((info, n) => {
+  const nodes: NodeResult[] = f.nodes.map((info, n): NodeResult => {
     const counters = rec.nodes[n]!;
     let polledBy = 0;
     for (let t = 0; t < T; t++) if (rec.pairPolled[t * N + n]) polledBy++;
@@ -80,6 +80,7 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
       coverage: { ...coverageStats(perNodeSeries, round(perNodeCovered(n))), final: round(perNodeCovered(n)) },
       pickupMs: f.nodeSideMeasured ? counters.pickup.quantiles() : null,
       requests: f.nodeSideMeasured ? requests : null,
+      ...(counters.connectionsOverSubscriptionCap ? { connectionsOverSubscriptionCap: counters.connectionsOverSubscriptionCap } : {}),
     };
   });
 

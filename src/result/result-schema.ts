@@ -58,6 +58,7 @@ export const nodeResultSchema = z
     coverage: coverageStatsSchema,
     pickupMs: quantilesSchema.nullable(),
     requests: requestCountsSchema.nullable(),
+    connectionsOverSubscriptionCap: count.optional(),
     /** Version 1 only: the pickup histogram, now `pickupMs.histogram`. */
     pickupHistogram: z.string().nullable().optional(),
   })

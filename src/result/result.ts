@@ -74,6 +74,8 @@ export interface NodeResult {
   /** Pickup latency of this node's queued work (null: unavailable, e.g. an external node). */
   pickupMs: Quantiles | null;
   requests: RequestCounts | null;
+  /** Connections this node closed for being over its per-subscription connection cap (embedded nodes; absent when none). */
+  connectionsOverSubscriptionCap?: number;
 }
 
 export interface TimelinePoint {

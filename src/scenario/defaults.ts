@@ -76,6 +76,12 @@ export const CLUSTER_DEFAULTS = {
   gracefulStopMs: 5_000,
   /** A queue checks expiry on one shared ticker every max(this, collection timeout / 20). */
   queueExpiryTickMinMs: 50,
+  /**
+   * Per-subscription connection cap of an embedded node (Halibut's
+   * MaximumActiveTcpConnectionsPerPollingSubscription): null = no cap. A connection beyond it is
+   * closed right after MX-SUBSCRIBER without a byte, like an untrusted certificate.
+   */
+  maxConnectionsPerSubscription: null as number | null,
 } as const;
 
 /** A node's child process (src/cluster/node-process.ts). pollfleet's own values; no reference sets them. */

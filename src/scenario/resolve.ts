@@ -67,6 +67,8 @@ export interface Scenario {
     directAddressBase: string;
     apiHttps: boolean;
     processes: boolean;
+    /** Embedded nodes' per-subscription connection cap (per node); null = no cap (CLUSTER_DEFAULTS). */
+    maxConnectionsPerSubscription: number | null;
   };
   route: {
     kind: RouteKind;
@@ -319,6 +321,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
       directAddressBase: p.cluster?.directAddressBase ?? CLUSTER_DEFAULTS.directAddressBase,
       apiHttps: p.cluster?.apiHttps ?? p.route?.transport === 'websocket',
       processes: p.cluster?.processes ?? (p.cluster?.queue ?? 'per-node') !== 'shared',
+      maxConnectionsPerSubscription: p.cluster?.maxConnectionsPerSubscription ?? CLUSTER_DEFAULTS.maxConnectionsPerSubscription,
     },
     route: {
       kind: routeKind,

@@ -86,6 +86,8 @@ const clusterSchema = z.strictObject({
   apiHttps: z.boolean().optional(),
   /** Run each node in its own process (default; needed for real crash/hang faults). */
   processes: z.boolean().optional(),
+  /** Embedded nodes close a subscription's connections beyond this many (per node) right after MX-SUBSCRIBER; unset = no cap. */
+  maxConnectionsPerSubscription: z.number().int().min(1, 'expected at least 1 connection').max(1000).optional(),
 });
 
 const externalNodeSchema = z.strictObject({

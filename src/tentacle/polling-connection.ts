@@ -88,7 +88,8 @@ function untrustedMessage(server: ServerEntry, thumbprint: string): string {
   return (
     `the remote host ${server.address} closed the connection right after this tentacle identified itself, ` +
     `without sending a byte: the node may not trust this tentacle's certificate (thumbprint ${thumbprint}) -- ` +
-    'register it (Tentacle register-with) or add the thumbprint to the node'
+    'register it (Tentacle register-with) or add the thumbprint to the node; ' +
+    "or this connection was over the node's per-subscription connection limit (when other connections of this subscription are served)"
   );
 }
 

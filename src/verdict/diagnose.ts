@@ -61,7 +61,8 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
   const untrusted = errors['tls.untrusted'] ?? 0;
   if (untrusted) {
     out.push(
-      `Nodes closed ${untrusted} connection${untrusted === 1 ? '' : 's'} right after the tentacle identified itself: the node does not trust the tentacle's certificate -- register the tentacle (its thumbprint) with the cluster.`,
+      subscriptionCapSentence(r, untrusted) ??
+        `Nodes closed ${untrusted} connection${untrusted === 1 ? '' : 's'} right after the tentacle identified itself: the node does not trust the tentacle's certificate -- register the tentacle (its thumbprint) with the cluster.`,
     );
   }
 
@@ -128,4 +129,39 @@ function idleTimeoutBelowPollCycle(r: Measured, route: RouteDiagnosis): { idleS:
   if (!idles.length) return null;
   const idle = Math.min(...idles);
   return idle < cycle ? { idleS: idle / 1000, cycleS: cycle / 1000 } : null;
+}
+
+/** A number the Result's scenario holds at `path`, if it is one. */
+function scenarioNumber(r: Measured, ...path: string[]): number | null {
+  let v: unknown = r.scenario;
+  for (const k of path) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return typeof v === 'number' ? v : null;
+}
+
+/**
+ * Connections closed after `MX-SUBSCRIBER` without a byte are an untrusted certificate or a
+ * node's per-subscription connection cap (the same on the wire). The cap is named when the
+ * nodes counted connections over it (embedded nodes), or when only some connections of each
+ * subscription were refused: more than one connection per tentacle per node and yet every
+ * node served every tentacle (an untrusted certificate refuses them all). Otherwise null.
+ */
+function subscriptionCapSentence(r: Measured, closed: number): string | null {
+  const T = r.summary.tentacles;
+  const perConn = scenarioNumber(r, 'fleet', 'pollingConnectionCount');
+  const cap = scenarioNumber(r, 'cluster', 'maxConnectionsPerSubscription');
+  const overCap = r.nodes.filter((n) => (n.connectionsOverSubscriptionCap ?? 0) > 0);
+  const counted = overCap.reduce((a, n) => a + (n.connectionsOverSubscriptionCap ?? 0), 0);
+  const everyNodeServedAll = T > 0 && r.nodes.length > 0 && r.nodes.every((n) => n.polledBy !== null && n.polledBy >= T);
+  if (!counted && !(perConn !== null && perConn > 1 && everyNodeServedAll)) return null;
+  const head =
+    `Nodes closed ${closed} connection${closed === 1 ? '' : 's'} right after the tentacle identified itself: ` +
+    "untrusted certificate OR over the node's per-subscription connection limit -- ";
+  const limit = cap !== null ? `${cap} per subscription per node` : 'N per subscription per node';
+  const opened = perConn !== null ? `the fleet opens ${perConn} per tentacle per node (fleet.pollingConnectionCount)` : 'the fleet opens more per tentacle per node (fleet.pollingConnectionCount)';
+  const evidence = counted
+    ? `the limit: the nodes refused ${counted} connection${counted === 1 ? '' : 's'} over their cap of ${limit} ` +
+      `(${overCap.map((n) => `${n.name} ${n.connectionsOverSubscriptionCap}`).join(', ')})${everyNodeServedAll ? ' while serving every tentacle' : ''}`
+    : `the limit: every node still served every tentacle, so only connections beyond ${limit} were refused, not every connection of a subscription as an untrusted certificate would`;
+  const fix = cap !== null ? `lower fleet.pollingConnectionCount to ${cap} or raise the node's limit` : "lower fleet.pollingConnectionCount or raise the node's limit";
+  return `${head}${evidence}; ${opened} -- ${fix}.`;
 }

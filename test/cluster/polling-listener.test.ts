@@ -82,6 +82,29 @@ t.test('untrusted and certificate-less peers get zero bytes, then the connection
   t.equal(n.node.stats().connections, 0);
 });
 
+t.test('a per-subscription cap closes the connection beyond it after MX-SUBSCRIBER without a byte', async (t) => {
+  const { tentacle } = await testCertificates();
+  const n = await startClusterNode({ maxConnectionsPerSubscription: 2, protocol: testProtocol({ pollingQueueWaitMs: 2_000 }) });
+  t.teardown(() => n.close());
+  const sub = await registerTentacle(n, tentacle);
+  const first = await runTestTentacle(n.pollingPort, tentacle, sub);
+  const second = await runTestTentacle(n.pollingPort, tentacle, sub);
+  t.teardown(() => {
+    first.stop();
+    second.stop();
+  });
+  await withTimeout(Promise.all([first.identified, second.identified]), 5_000, 'two connections identified');
+  t.equal(n.node.connectedSubscriptions().get(sub), 2);
+
+  const hello = Buffer.concat([PREAMBLE_CRLF, identityBytes(IDENTITY_SUBSCRIBER, sub)]);
+  const third = await rawExchange(n.pollingPort, hello, tentacle);
+  t.equal(third.bytes.length, 0, 'the third connection gets no byte (no MX-SERVER)');
+  const rejected = await n.waitFor('node-rejected', (e) => e.reason === 'over-subscription-cap');
+  t.equal(rejected.subscription, sub, 'the event names the subscription');
+  t.equal(rejected.thumbprint, tentacle.thumbprint);
+  t.equal(n.node.connectedSubscriptions().get(sub), 2, 'the two within the cap stay');
+});
+
 t.test('POST /handshake over TLS gets HTTP 200 and the page', async (t) => {
   const n = await startClusterNode();
   t.teardown(() => n.close());

@@ -24,6 +24,7 @@ export function createEmbeddedCluster(s: Scenario, certificate: CertificateIdent
     queue: s.cluster.queue,
     redisUrl: s.cluster.redisUrl,
     processes: s.cluster.processes,
+    maxConnectionsPerSubscription: s.cluster.maxConnectionsPerSubscription,
     sink,
   });
 }
