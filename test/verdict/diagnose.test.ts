@@ -73,6 +73,40 @@ t.test('untrusted: nodes close right after identification', async (t) => {
   t.match(sentence(t, run({}, (r) => (r.summary.errors['tls.untrusted'] = 1)), /does not trust/), 'Nodes closed 1 connection right');
 });
 
+const TODAY_UNTRUSTED = /^Nodes closed \d+ connections? right after the tentacle identified itself: the node does not trust the tentacle's certificate -- register the tentacle \(its thumbprint\) with the cluster\.$/;
+
+t.test('closed without a byte: the per-subscription cap when the nodes counted it, with N and the connection count', async (t) => {
+  const capped = run({ scenario: { cluster: { maxConnectionsPerSubscription: 2 }, fleet: { pollingConnectionCount: 3 } } }, (r) => {
+    r.summary.errors['tls.untrusted'] = 8;
+    r.nodes[0]!.connectionsOverSubscriptionCap = 4;
+    r.nodes[1]!.connectionsOverSubscriptionCap = 4;
+  });
+  const s = sentence(t, capped, /^Nodes closed 8 connections/);
+  t.match(s, "untrusted certificate OR over the node's per-subscription connection limit");
+  t.match(s, 'refused 8 connections over their cap of 2 per subscription per node (node1 4, node2 4) while serving every tentacle');
+  t.match(s, 'the fleet opens 3 per tentacle per node (fleet.pollingConnectionCount)');
+  t.match(s, 'lower fleet.pollingConnectionCount to 2');
+  t.notMatch(s, 'does not trust');
+});
+
+t.test('closed without a byte: the cap inferred when every node served every tentacle over several connections', async (t) => {
+  const r = run({ target: 'external', scenario: { fleet: { pollingConnectionCount: 5 } } }, (r) => (r.summary.errors['tls.untrusted'] = 6));
+  const s = sentence(t, r, /^Nodes closed 6 connections/);
+  t.match(s, "untrusted certificate OR over the node's per-subscription connection limit");
+  t.match(s, 'every node still served every tentacle, so only connections beyond N per subscription per node were refused');
+  t.match(s, 'the fleet opens 5 per tentacle per node');
+});
+
+t.test('closed without a byte: the certificate when every connection of a subscription was refused', async (t) => {
+  const oneConn = run({ scenario: { fleet: { pollingConnectionCount: 1 } } }, (r) => (r.summary.errors['tls.untrusted'] = 3));
+  t.match(sentence(t, oneConn, /^Nodes closed/), TODAY_UNTRUSTED, 'one connection per node: no sign of a cap');
+  const refusedAll = run({ scenario: { fleet: { pollingConnectionCount: 3 } } }, (r) => {
+    r.summary.errors['tls.untrusted'] = 12;
+    r.nodes[1]!.polledBy = 0;
+  });
+  t.match(sentence(t, refusedAll, /^Nodes closed/), TODAY_UNTRUSTED, 'a node that served nobody: the certificate');
+});
+
 t.test('nodes never polled through a single address with one queue per node', async (t) => {
   const r = run({ route: 'single-address' }, (r) => {
     setPolledBy(r, 'node2', 0);
