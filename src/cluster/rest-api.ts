@@ -221,9 +221,14 @@ export class RestApi {
     this.#server.headersTimeout = Math.min(this.#server.headersTimeout, CLUSTER_DEFAULTS.restRequestTimeoutMs);
     // Node's parser refuses malformed requests itself; answer those in the same JSON form.
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
-      if (!socket.writable || (err.code === 'ECONNRESET')) return void socket.destroy();
+      if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
       socket.end(clientErrorResponse(status, status === 431 ? 'The request headers are too large.' : status === 408 ? 'The request took too long to arrive.' : 'The request is not valid HTTP.'));
+    });
+    // CONNECT bypasses the request handler; unanswered, Node drops the socket silently.
+    this.#server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
+      socket.on('error', () => socket.destroy());
+      socket.end(clientErrorResponse(405, `${req.method ?? 'CONNECT'} is not supported.`));
     });
     if (o.upgrade) this.#server.on('upgrade', o.upgrade);
   }
