@@ -223,12 +223,13 @@ export class RestApi {
     this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
       const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-      socket.end(clientErrorResponse(status, status === 431 ? 'The request headers are too large.' : status === 408 ? 'The request took too long to arrive.' : 'The request is not valid HTTP.'));
+      socket.end(clientErrorResponse(status, status === 431 ? 'The request headers are too large.' : status === 408 ? 'The request took too long to arrive.' : 'The request is not valid HTTP.'), () => socket.destroy());
     });
     // CONNECT bypasses the request handler; unanswered, Node drops the socket silently.
     this.#server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
       socket.on('error', () => socket.destroy());
-      socket.end(clientErrorResponse(405, `${req.method ?? 'CONNECT'} is not supported.`));
+      // The socket is detached from the server: close it once the answer is out, or a server close would wait on it.
+      socket.end(clientErrorResponse(405, `${req.method ?? 'CONNECT'} is not supported.`), () => socket.destroy());
     });
     if (o.upgrade) this.#server.on('upgrade', o.upgrade);
   }

@@ -73,6 +73,7 @@ function encode(r: Req): Buffer {
   const start = Buffer.from(head.join('\r\n') + '\r\n\r\n', 'latin1');
   if (!r.body) return start;
   if (!r.chunkedBody) return Buffer.concat([start, r.body]);
+  if (r.body.length === 0) return Buffer.concat([start, Buffer.from('0\r\n\r\n')]);
   return Buffer.concat([start, Buffer.from(`${r.body.length.toString(16)}\r\n`), r.body, Buffer.from('\r\n0\r\n\r\n')]);
 }
 
