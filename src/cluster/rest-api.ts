@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { isSubscriptionId } from '../halibut/index.js';
 import type { CertificateIdentity } from '../pki/index.js';
-import { PING_PATH } from '../scenario/defaults.js';
+import { z } from 'zod';
+import { CLUSTER_DEFAULTS, PING_PATH } from '../scenario/defaults.js';
 import type { Machine, MachineRegistry, NewMachine } from './machine-registry.js';
 
 /**
@@ -18,8 +19,7 @@ export const CERTIFICATE_PATH = '/api/configuration/certificates/certificate-glo
 export const API_KEY_HEADER = 'x-octopus-apikey';
 export const DEFAULT_OCTOPUS_VERSION = '2026.4.0';
 export const API_VERSION = '3.0.0';
-/** Largest request body accepted (a machine registration is well under 2 KiB). */
-const MAX_BODY_BYTES = 1024 * 1024;
+const MAX_BODY_BYTES = CLUSTER_DEFAULTS.restMaxBodyBytes;
 
 export const ENVIRONMENTS: readonly { Id: string; Name: string }[] = [
   { Id: 'Environments-1', Name: 'Test' },
@@ -72,25 +72,46 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown): void {
+function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
 
+/** The JSON error every refused request gets: `{ ErrorMessage, Errors }`, as Octopus answers. */
+function sendError(res: http.ServerResponse, e: HttpError): void {
+  // After a body too large the rest of it is not read: the connection closes once the answer is out.
+  send(res, e.status, { ErrorMessage: e.message, Errors: e.errors }, e.status === 413 ? { Connection: 'close' } : {});
+}
+
+/** The raw answer to a request Node's HTTP parser refused (bad request line, headers too large, timeout). */
+function clientErrorResponse(status: number, message: string): string {
+  const text = JSON.stringify({ ErrorMessage: message, Errors: [] });
+  return `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nConnection: close\r\n`
+    + `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
+}
+
+const tooLarge = () => new HttpError(413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+
 function readBody(req: http.IncomingMessage): Promise<string> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer) => {
       size += c.length;
       if (size > MAX_BODY_BYTES) {
-        reject(new HttpError(413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`));
-        req.destroy();
+        // Stop collecting but keep the socket: the 413 must still reach the client.
+        req.off('data', onData);
+        req.pause();
+        chunks.length = 0;
+        reject(tooLarge());
         return;
       }
       chunks.push(c);
-    });
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
@@ -109,38 +130,61 @@ function collection(itemType: string, items: unknown[], self: string, skip: numb
   };
 }
 
+const MAX_CHARS = CLUSTER_DEFAULTS.restMaxFieldChars;
+const MAX_ITEMS = CLUSTER_DEFAULTS.restMaxArrayItems;
+/** Most problems listed in one 400 answer. */
+const MAX_ERRORS = 20;
+const tooLong = `longer than ${MAX_CHARS} characters.`;
+
+/** A machine registration body (the fields pollfleet reads; others are ignored). */
+function machineBodySchema(knownEnvironmentIds: readonly string[]) {
+  const known = `known: ${knownEnvironmentIds.join(', ')}`;
+  const nonEmpty = 'expected a non-empty string.';
+  const envIds = 'expected a non-empty array of environment ids.';
+  const roles = 'expected an array of strings.';
+  const thumbprint = 'expected the Tentacle certificate thumbprint, 40 hex characters.';
+  const uri = 'expected the subscription URI, poll://<subscription id>/.';
+  return z.object({
+    Name: z.string(nonEmpty).max(MAX_CHARS, tooLong).refine((s) => s.trim() !== '', nonEmpty),
+    EnvironmentIds: z
+      .array(z.unknown(), envIds)
+      .min(1, envIds)
+      .max(MAX_ITEMS, `expected at most ${MAX_ITEMS} environment ids.`)
+      .superRefine((ids, ctx) => {
+        for (const id of ids) {
+          if (typeof id !== 'string' || !knownEnvironmentIds.includes(id)) {
+            ctx.addIssue({ code: 'custom', message: `unknown environment ${describe(id)} (${known}).` });
+          }
+        }
+      }),
+    Roles: z.array(z.string(roles).max(MAX_CHARS, tooLong), roles).max(MAX_ITEMS, `expected at most ${MAX_ITEMS} roles.`),
+    Endpoint: z.object({
+      CommunicationStyle: z.unknown().superRefine((v, ctx) => {
+        if (v !== 'TentacleActive') ctx.addIssue({ code: 'custom', message: `expected "TentacleActive" (a polling Tentacle), got ${describe(v ?? null)}.` });
+      }),
+      Thumbprint: z.string(thumbprint).regex(/^[0-9a-fA-F]{40}$/, thumbprint),
+      Uri: z.string(uri).max(MAX_CHARS, tooLong).refine(isSubscriptionId, uri),
+    }, 'expected an object with CommunicationStyle, Thumbprint and Uri.'),
+  }, 'The request body must be a JSON object.');
+}
+
+/** A request value quoted in an error message: short strings and scalars as JSON, anything else by its type (never echoed whole). */
+function describe(v: unknown): string {
+  if (typeof v === 'string') return v.length <= 64 ? JSON.stringify(v) : `a string of ${v.length} characters`;
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return Array.isArray(v) ? 'an array' : `a ${typeof v}`;
+}
+
 /** Check a machine registration body; returns every problem, each naming its field. */
 export function validateMachineBody(body: unknown, knownEnvironmentIds: readonly string[]): string[] {
-  const errors: string[] = [];
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return ['The request body must be a JSON object.'];
-  const b = body as Json;
-  if (typeof b.Name !== 'string' || b.Name.trim() === '') errors.push('Name: expected a non-empty string.');
-  if (!Array.isArray(b.EnvironmentIds) || b.EnvironmentIds.length === 0) {
-    errors.push('EnvironmentIds: expected a non-empty array of environment ids.');
-  } else {
-    for (const id of b.EnvironmentIds) {
-      if (typeof id !== 'string' || !knownEnvironmentIds.includes(id)) {
-        errors.push(`EnvironmentIds: unknown environment ${JSON.stringify(id)} (known: ${knownEnvironmentIds.join(', ')}).`);
-      }
-    }
-  }
-  if (!Array.isArray(b.Roles) || !b.Roles.every((r) => typeof r === 'string')) errors.push('Roles: expected an array of strings.');
-  const e = b.Endpoint;
-  if (typeof e !== 'object' || e === null || Array.isArray(e)) {
-    errors.push('Endpoint: expected an object with CommunicationStyle, Thumbprint and Uri.');
-  } else {
-    const ep = e as Json;
-    if (ep.CommunicationStyle !== 'TentacleActive') {
-      errors.push(`Endpoint.CommunicationStyle: expected "TentacleActive" (a polling Tentacle), got ${JSON.stringify(ep.CommunicationStyle ?? null)}.`);
-    }
-    if (typeof ep.Thumbprint !== 'string' || !/^[0-9a-fA-F]{40}$/.test(ep.Thumbprint)) {
-      errors.push('Endpoint.Thumbprint: expected the Tentacle certificate thumbprint, 40 hex characters.');
-    }
-    if (typeof ep.Uri !== 'string' || !isSubscriptionId(ep.Uri)) {
-      errors.push('Endpoint.Uri: expected the subscription URI, poll://<subscription id>/.');
-    }
-  }
-  return errors;
+  const r = machineBodySchema(knownEnvironmentIds).safeParse(body);
+  if (r.success) return [];
+  const messages = r.error.issues.map((i) => {
+    const field = i.path.filter((p) => typeof p === 'string').join('.');
+    return field ? `${field}: ${i.message}` : i.message;
+  });
+  // An array of many bad elements gives one message per element: answer each distinct one once, and a bounded number.
+  return [...new Set(messages)].slice(0, MAX_ERRORS);
 }
 
 export class RestApi {
@@ -163,7 +207,7 @@ export class RestApi {
           res.destroy();
           return;
         }
-        if (e instanceof HttpError) send(res, e.status, { ErrorMessage: e.message, Errors: e.errors });
+        if (e instanceof HttpError) sendError(res, e);
         else send(res, 500, { ErrorMessage: 'The node could not handle the request.', Errors: [] });
       });
     };
@@ -173,6 +217,20 @@ export class RestApi {
         ...(o.upgrade ? { requestCert: true, rejectUnauthorized: false } : {}),
       }, handler)
       : http.createServer(handler);
+    this.#server.requestTimeout = CLUSTER_DEFAULTS.restRequestTimeoutMs;
+    this.#server.headersTimeout = Math.min(this.#server.headersTimeout, CLUSTER_DEFAULTS.restRequestTimeoutMs);
+    // Node's parser refuses malformed requests itself; answer those in the same JSON form.
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      socket.end(clientErrorResponse(status, status === 431 ? 'The request headers are too large.' : status === 408 ? 'The request took too long to arrive.' : 'The request is not valid HTTP.'), () => socket.destroy());
+    });
+    // CONNECT bypasses the request handler; unanswered, Node drops the socket silently.
+    this.#server.on('connect', (req: http.IncomingMessage, socket: Duplex) => {
+      socket.on('error', () => socket.destroy());
+      // The socket is detached from the server: close it once the answer is out, or a server close would wait on it.
+      socket.end(clientErrorResponse(405, `${req.method ?? 'CONNECT'} is not supported.`), () => socket.destroy());
+    });
     if (o.upgrade) this.#server.on('upgrade', o.upgrade);
   }
 
@@ -220,7 +278,12 @@ export class RestApi {
   }
 
   async #handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://node.invalid');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://node.invalid');
+    } catch {
+      throw new HttpError(400, 'The request URL is not valid.');
+    }
     const path = url.pathname.replace(/\/+$/, '') || '/';
     const lower = path.toLowerCase();
     const method = req.method ?? 'GET';

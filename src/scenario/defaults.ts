@@ -82,6 +82,14 @@ export const CLUSTER_DEFAULTS = {
    * closed right after MX-SUBSCRIBER without a byte, like an untrusted certificate.
    */
   maxConnectionsPerSubscription: null as number | null,
+  /** Largest request body the embedded REST API accepts (a machine registration is well under 2 KiB); larger answers 413. */
+  restMaxBodyBytes: 1024 * 1024,
+  /** A REST API request (headers and body) must arrive within this time, else the connection is closed. */
+  restRequestTimeoutMs: 30_000,
+  /** Longest string field (Name, Roles, ids) a machine registration may carry. */
+  restMaxFieldChars: 1_000,
+  /** Most entries of an array field (EnvironmentIds, Roles) of a machine registration. */
+  restMaxArrayItems: 100,
 } as const;
 
 /** A node's child process (src/cluster/node-process.ts). pollfleet's own values; no reference sets them. */

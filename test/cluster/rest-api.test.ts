@@ -2,6 +2,7 @@ import tls from 'node:tls';
 import t from 'tap';
 import { Agent, request } from 'undici';
 import { CERTIFICATE_PATH } from '../../src/cluster/rest-api.js';
+import { CLUSTER_DEFAULTS } from '../../src/scenario/defaults.js';
 import { newSubscriptionId } from '../../src/halibut/index.js';
 import { thumbprintOfDer } from '../../src/pki/index.js';
 import { API_KEY, startClusterNode, testCertificates, type ClusterTestNode } from '../helpers/cluster.js';
@@ -165,4 +166,24 @@ t.test('over HTTPS the API presents the cluster certificate', async (t) => {
   const res = await call(n, 'GET', '/api/spaces', { https: true, dispatcher: agent });
   t.equal(res.status, 200);
   t.equal(res.body.Items[0].Id, 'Spaces-1');
+});
+
+t.test('wrong JSON types in every field get 400 naming each field; a body over the limit gets 413; the node keeps serving', async (t) => {
+  const n = await startClusterNode();
+  t.teardown(() => n.close());
+  const bad = await call(n, 'POST', '/api/Spaces-1/machines', {
+    body: JSON.stringify({ Name: 7, EnvironmentIds: 'Environments-1', Roles: [1], Endpoint: { CommunicationStyle: ['TentacleActive'], Thumbprint: 40, Uri: null } }),
+  });
+  t.equal(bad.status, 400);
+  const errors: string = bad.body.Errors.join('\n');
+  for (const field of ['Name', 'EnvironmentIds', 'Roles', 'Endpoint.CommunicationStyle', 'Endpoint.Thumbprint', 'Endpoint.Uri']) {
+    t.match(errors, new RegExp(`^${field.replace('.', '\\.')}:`, 'm'), `names ${field}`);
+  }
+  const notObject = await call(n, 'POST', '/api/Spaces-1/machines', { body: '[]' });
+  t.equal(notObject.status, 400);
+  t.match(notObject.body.Errors[0], /must be a JSON object/);
+  const huge = await call(n, 'POST', '/api/Spaces-1/machines', { body: JSON.stringify({ Name: 'x'.repeat(CLUSTER_DEFAULTS.restMaxBodyBytes) }) });
+  t.equal(huge.status, 413);
+  t.type(huge.body.ErrorMessage, 'string');
+  t.equal((await call(n, 'GET', '/api/Spaces-1/environments')).status, 200, 'still serving');
 });
