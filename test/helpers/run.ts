@@ -42,10 +42,10 @@ export interface CliProcess {
 }
 
 /** `pollfleet <args>` from source (no build needed), cwd = project root. */
-export function spawnCli(args: string[], opts: { cwd?: string } = {}): CliProcess {
+export function spawnCli(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, ...args], {
     cwd: opts.cwd ?? PROJECT_ROOT,
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

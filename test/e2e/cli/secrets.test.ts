@@ -2,8 +2,7 @@ import t, { type Test } from 'tap';
 import { readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
-import { CLI_MAIN, PROJECT_ROOT, type CliProcess } from '../../helpers/run.js';
+import { spawnCli, type CliProcess } from '../../helpers/run.js';
 import { startRedis } from '../../helpers/redis-server.js';
 import { testNeeding } from '../../helpers/system-binary.js';
 import { recordingGateway } from '../../helpers/scheduled-check.js';
@@ -38,30 +37,9 @@ async function requirePassword(url: string, pw: string): Promise<void> {
   });
 }
 
+/** The CLI with the planted secrets in its environment (and no debug stack traces). */
 function cli(args: string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, ...args], {
-    cwd: PROJECT_ROOT,
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', POLLFLEET_DEBUG: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return {
-    child,
-    stdout: () => out,
-    stderr: () => err,
-    exited: (ms) =>
-      new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          child.kill('SIGKILL');
-          reject(new Error(`pollfleet ${args[0]} did not exit within ${ms} ms; stderr: ${err.slice(-2000)}`));
-        }, ms);
-        void done.then((r) => (clearTimeout(timer), resolve(r)));
-      }),
-  };
+  return spawnCli(args, { env: { POLLFLEET_DEBUG: '', ...env } });
 }
 
 function filesUnder(dir: string): string[] {
