@@ -1,29 +1,11 @@
 import t from 'tap';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { openRunOutputs, publishRun, NO_RUN_OUTPUTS } from '../../src/outputs/run-outputs.js';
 import { writeResultFile } from '../../src/outputs/result-file.js';
 import { loadComparison, loadResult } from '../helpers/report-fixtures.js';
-
-/** A loopback Pushgateway that records what it was sent. */
-async function gateway(t: { teardown(fn: () => unknown): void }) {
-  const seen: Array<{ method: string; url: string; body: string }> = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => (body += c));
-    req.on('end', () => {
-      seen.push({ method: req.method!, url: req.url!, body });
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
-}
+import { recordingGateway } from '../helpers/scheduled-check.js';
 
 function stderr() {
   const s = new PassThrough();
@@ -44,7 +26,7 @@ t.test('result.json / comparison.json: written whole, no temp file left', async 
 });
 
 t.test('a published run: its files, one history row, one push', async (t) => {
-  const gw = await gateway(t);
+  const gw = await recordingGateway(t);
   const dir = t.testdir();
   const outputs = openRunOutputs({ history: join(dir, 'h', 'history.sqlite'), pushgateway: gw.url });
   t.teardown(() => outputs.close());
