@@ -4,6 +4,7 @@ import { scenarioFromObject } from '../../src/scenario/loader.js';
 import { planScenario } from '../../src/plan/plan.js';
 import { PLAN_SOURCES } from '../../src/environment/plan-sources.js';
 import { renderPlan } from '../../src/report/render-plan.js';
+import { externalSafetyProblems } from '../../src/environment/external/safety.js';
 
 const external = (extra: Record<string, unknown> = {}) =>
   scenarioFromObject(
@@ -66,4 +67,14 @@ t.test('each shard writes its own ledger of synthetic machines', async (t) => {
   t.equal(two.external!.register!.ledgerFile, 'state/ledger.shard-2-of-3.json');
   t.equal(two.external!.register!.count, 3);
   t.equal(shardLedgerFile('ledger', { index: 1, count: 2 }), 'ledger.shard-1-of-2');
+});
+
+t.test('the safety limits see every shard together', async (t) => {
+  const s = external({ fleet: { tentacles: 60 }, external: { nodes: [{ name: 'a', polling: '127.0.0.11:10943' }], thumbprint: 'A'.repeat(40), apiUrl: 'http://127.0.0.1:1', apiKeyEnv: 'K', register: { environment: 'Test', ratePerSecond: 2 } } });
+  const one = shardScenario(s, { index: 1, count: 3 }, 'x.yaml');
+  t.equal(one.fleet.tentacles, 20, 'one shard alone is within the limit of 50');
+  const problems = externalSafetyProblems(one);
+  t.match(problems.join('\n'), /fleet.tentacles 60 is above the limit of 50/);
+  t.match(problems.join('\n'), /3 shards x external.register.ratePerSecond 2 = 6 is above the limit of 5/);
+  t.same(externalSafetyProblems({ ...one, external: { ...one.external!, allowLoad: true } }), [], '--i-understand-load lifts them, as for one process');
 });

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
 import { redact } from '../../core/redact.js';
 import { publishRun, NO_RUN_OUTPUTS } from '../../outputs/run-outputs.js';
@@ -28,8 +28,10 @@ export interface MergeFlags {
  * result.json, that one; any other folder, the result.json of each folder directly inside it
  * (the shards' run folders side by side, e.g. one shared volume).
  */
-export function findShardResults(inputs: readonly string[]): string[] {
+export function findShardResults(inputs: readonly string[], exclude: string | null = null): string[] {
   const files: string[] = [];
+  // The merged run's own folder (--out) may sit beside the shards' from an earlier merge.
+  const skip = exclude ? resolve(exclude) : null;
   for (const input of inputs) {
     if (!existsSync(input)) throw new PollfleetError('input.invalid', `${input}: no such file or folder`);
     if (!statSync(input).isDirectory()) {
@@ -42,6 +44,7 @@ export function findShardResults(inputs: readonly string[]): string[] {
     }
     const inside = readdirSync(input)
       .sort()
+      .filter((name) => resolve(input, name) !== skip)
       .map((name) => join(input, name, 'result.json'))
       .filter((f) => existsSync(f));
     if (inside.length === 0) throw new PollfleetError('input.invalid', `${input}: no result.json in it or in the folders directly inside it`);
@@ -77,7 +80,7 @@ export async function mergeCommand(ctx: CliContext, inputs: string[], f: MergeFl
   const problems = validateThresholds(extra);
   if (problems.length) throw new PollfleetError('input.invalid', problems.map((p) => `--threshold ${p.replace(/^thresholds\[\d+\]: /, '')}`).join('\n'));
   reportFormats(f.format);
-  const files = findShardResults(inputs);
+  const files = findShardResults(inputs, f.out ?? null);
   const docs = files.map((file) => {
     const doc = readResultFile(file);
     if (isComparison(doc)) throw new PollfleetError('input.invalid', `${file}: a comparison; merge takes the result.json of each shard of one run`);

@@ -23,7 +23,7 @@ t.test('three shards merge into one judged run', async (t) => {
   const file = writeExternalScenario(
     join(dir, 'sharded.yaml'),
     state,
-    { apiKeyEnv: KEY_ENV, register: { environment: 'Test', ratePerSecond: 5, ledger: join(dir, 'ledger.json') } },
+    { apiKeyEnv: KEY_ENV, register: { environment: 'Test', ratePerSecond: 1, ledger: join(dir, 'ledger.json') } },
     { name: 'sharded', duration: '4s', fleet: { tentacles: 9, rampUp: '1s' }, thresholds: ['coverage.final >= 1', 'pairs >= 18'] },
   );
   const env = { [KEY_ENV]: state.apiKey };
