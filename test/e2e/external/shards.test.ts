@@ -8,7 +8,7 @@ import { spawnCli } from '../../helpers/run.js';
 // whole fleet covered, the thresholds judged once on the merged Result. The scenario's
 // `pairs >= 18` fails in every shard on its own (6 pairs each) and passes merged, so the exit
 // codes show which Result was judged.
-t.setTimeout(180_000);
+t.setTimeout(240_000);
 
 const KEY_ENV = 'PF_SHARD_KEY';
 
