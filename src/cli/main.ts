@@ -3,6 +3,7 @@ import { EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR } from '../core/errors.js';
 import { ROUTE_KINDS, QUEUE_KINDS } from '../scenario/schema.js';
 import { clusterCommand } from './commands/cluster.js';
 import { reportCommand } from './commands/report.js';
+import { mergeCommand } from './commands/merge.js';
 import { runCommand } from './commands/run.js';
 import { checkCommand } from './commands/check.js';
 import { historyCommand } from './commands/history.js';
@@ -65,7 +66,8 @@ const runOptions = (c: Command) =>
     .option('-q, --quiet', 'no progress and no table; exit code and files only')
     .option('--json', 'print a machine-readable summary to stdout (no progress)')
     .option('--history <file>', 'history store (SQLite): history thresholds read earlier runs from it, and the run is appended')
-    .option('--pushgateway <url>', 'push metrics.prom to this Prometheus Pushgateway (a failed push is a warning; the exit code is unchanged)');
+    .option('--pushgateway <url>', 'push metrics.prom to this Prometheus Pushgateway (a failed push is a warning; the exit code is unchanged)')
+    .option('--shard <i/n>', 'external targets: run only the i-th of n slices of the fleet (its own tentacles, certificates and subscriptions); merge the n result.json files with `pollfleet merge`');
 
 runOptions(
   program
@@ -119,6 +121,19 @@ program
   .option('-q, --quiet', 'write files only')
   .action(async (file: string, opts) => {
     process.exitCode = await reportCommand(ctx, file, opts);
+  });
+
+program
+  .command('merge')
+  .argument('<results...>', 'result.json files of the shards (run --shard i/n), or folders holding them')
+  .description('merge the shards of one run exactly (histograms added, counters summed, coverage over every pair), judge the thresholds once, write every report')
+  .option('-o, --out <dir>', 'where to write the merged result.json and reports (default reports/<name>-merged-<time>)')
+  .option('--threshold <expr>', 'extra threshold, repeatable', collect)
+  .option('--format <list>', 'md,html,junit,prom (default all)')
+  .option('-q, --quiet', 'write files only; the exit code is the merged verdict')
+  .option('--json', 'print a machine-readable summary to stdout')
+  .action(async (results: string[], opts) => {
+    process.exitCode = await mergeCommand(ctx, results, opts);
   });
 
 program

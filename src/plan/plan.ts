@@ -66,6 +66,8 @@ export interface Plan {
     connectionsPerEntry: number;
     rampUpMs: number;
   };
+  /** The slice of the fleet this process runs (`--shard i/n`); null: the whole fleet. */
+  shard: { index: number; count: number; firstTentacle: number; tentacles: number; totalTentacles: number } | null;
   /** Duration of the measured phase after ramp-up. */
   durationMs: number;
   /** After ramp-up, how long the last tentacles get before the steady phase counts. */
@@ -164,6 +166,7 @@ export function planScenario(s: Scenario, sources: PlanSources): Plan {
     entries,
     overrides,
     fleet: { tentacles: f.tentacles, connectionsPerEntry: f.pollingConnectionCount, rampUpMs: f.rampUpMs },
+    shard: s.shard,
     durationMs: s.durationMs,
     // External: the steady phase starts with the last tentacle (the real cluster is not ours to wait for).
     settleMs: external ? 0 : Math.min(RUN_DEFAULTS.settleMaxMs, s.protocol.pollingQueueWaitMs),

@@ -26,6 +26,8 @@ export function renderConsoleResult(r: Result, o: ConsoleOptions = {}): string {
   lines.push(
     `${r.name}: route ${r.route}, queue ${r.queue}${r.balancer ? `, via ${r.balancer}` : ''}, ${s.tentacles} tentacles x ${s.nodes} nodes, ${formatMs(r.durationMs)}${r.interrupted ? ' (INTERRUPTED)' : ''}`,
   );
+  if (r.shard) lines.push(`shard ${r.shard.index}/${r.shard.count}: tentacles ${r.shard.firstTentacle + 1}-${r.shard.firstTentacle + r.shard.tentacles} of ${r.shard.totalTentacles} (merge the shards with \`pollfleet merge\`)`);
+  if (r.merged) lines.push(`merged from ${r.merged.shards} shards`);
   if (r.shortened.length) lines.push(`shortened timings (not the real defaults): ${r.shortened.join(', ')}`);
   const t = new Table({
     head: ['node', 'address', 'connected', 'polled by', 'pickup p50', 'pickup p99', 'pickup max', 'queued', 'expired', 'coverage'],

@@ -63,6 +63,8 @@ function resultMarkdown(r: Result, level: number): string {
     ['Queue', mdText(r.queue)],
     ['Target', mdText(r.target)],
     ['Tentacles', formatCount(r.summary.tentacles)],
+    ...(r.shard ? [['Shard', `${r.shard.index} of ${r.shard.count}: tentacles ${r.shard.firstTentacle + 1}-${r.shard.firstTentacle + r.shard.tentacles} of ${formatCount(r.shard.totalTentacles)}`] as [string, string]] : []),
+    ...(r.merged ? [['Merged', `from ${r.merged.shards} shards (machine and scenario: the first shard's)`] as [string, string]] : []),
     ['Nodes', formatCount(r.summary.nodes)],
     ['Pairs covered at end', `${formatCount(r.summary.coveredPairs)} of ${formatCount(r.summary.pairs)}`],
     ['Duration', `${formatMs(r.durationMs)}${r.interrupted ? ' (interrupted)' : ''}`],

@@ -18,6 +18,8 @@ function entries(n: number): string {
 export function renderPlan(plan: Plan, ledger: PlanLedger = { entries: 0 }): string {
   const lines: string[] = [];
   lines.push(`plan for scenario ${plan.scenario} (nothing is opened or registered)`);
+  const sh = plan.shard;
+  if (sh) lines.push(`  shard       ${sh.index}/${sh.count}: tentacles ${sh.firstTentacle + 1}-${sh.firstTentacle + sh.tentacles} of ${sh.totalTentacles} (merge the ${sh.count} result.json files with \`pollfleet merge\`)`);
   if (plan.target === 'embedded') renderEmbedded(plan, lines);
   else renderExternal(plan, ledger, lines);
   if (plan.faults.length) {

@@ -6,6 +6,7 @@ import {
   type ApiLoadResult,
   type CoverageStats,
   type FaultResult,
+  type HarnessResult,
   type NodeResult,
   type Quantiles,
   type RequestCounts,
@@ -60,8 +61,9 @@ import {
  * node names differ) and documents without encoded histograms (written before
  * schemaVersion 2), which cannot be merged exactly.
  */
-export function mergeResults(shards: readonly MergeInput[]): MergedResult {
-  if (shards.length === 0) throw new PollfleetError('input.invalid', 'merge: no Result to merge');
+export function mergeResults(input: readonly MergeInput[]): MergedResult {
+  if (input.length === 0) throw new PollfleetError('input.invalid', 'merge: no Result to merge');
+  const shards = orderShards(input);
   const first = shards[0]!;
   for (const key of ['name', 'route', 'queue', 'target', 'balancer'] as const) {
     const other = shards.find((s) => s[key] !== first[key]);
@@ -155,6 +157,59 @@ export function mergeResults(shards: readonly MergeInput[]): MergedResult {
     timeline,
     faults: mergeFaults(shards, starts, startedAt),
     apiLoad: mergeApiLoad(shards.map((s) => s.apiLoad ?? null)),
+    ...mergeHarness(shards),
+    merged: { shards: shards.length },
+  };
+}
+
+/**
+ * Shards written by `--shard i/n` are put in slice order and must be one complete set (each
+ * index of the same n exactly once, slices adding up to the fleet); a missing or repeated
+ * shard is refused, naming it. Results without a shard record (whole runs merged by hand)
+ * keep the order given.
+ */
+function orderShards(input: readonly MergeInput[]): MergeInput[] {
+  const marked = input.filter((s) => s.shard);
+  if (marked.length === 0) return [...input];
+  if (marked.length !== input.length) throw new PollfleetError('input.invalid', 'merge: some Results are shards (--shard i/n) and some are whole runs; merge the shards of one run');
+  const n = input[0]!.shard!.count;
+  const other = input.find((s) => s.shard!.count !== n);
+  if (other) throw new PollfleetError('input.invalid', `merge: the shards are not one run: shard ${other.shard!.index}/${other.shard!.count} vs shard ${input[0]!.shard!.index}/${n}`);
+  const byIndex = new Map<number, MergeInput>();
+  for (const s of input) {
+    if (byIndex.has(s.shard!.index)) throw new PollfleetError('input.invalid', `merge: shard ${s.shard!.index}/${n} is given twice`);
+    byIndex.set(s.shard!.index, s);
+  }
+  const missing = Array.from({ length: n }, (_, i) => i + 1).filter((i) => !byIndex.has(i));
+  if (missing.length) {
+    throw new PollfleetError('input.invalid', `merge: shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${n}`).join(', ')} missing: a merged Result of part of the fleet would judge part of it`);
+  }
+  const ordered = [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, s]) => s);
+  const total = ordered[0]!.shard!.totalTentacles;
+  if (ordered.some((s) => s.shard!.totalTentacles !== total) || sum(ordered.map((s) => s.shard!.tentacles)) !== total) {
+    throw new PollfleetError('input.invalid', `merge: the shards' slices do not add up to one fleet of ${total} tentacles`);
+  }
+  return ordered;
+}
+
+/**
+ * The harness figures of a merged run: each shard's fleet ran in its own process (often its
+ * own machine), so the merged fleet figures are the worst shard's (the highest loop-delay p99
+ * and CPU share), and the run is saturated when any shard was -- its reasons are kept,
+ * prefixed with the shard.
+ */
+function mergeHarness(shards: readonly MergeInput[]): { harness?: HarnessResult } {
+  const parts = shards.map((s, i) => ({ h: s.harness, label: s.shard ? `shard ${s.shard.index}/${s.shard.count}` : `Result ${i + 1}` })).filter((p) => p.h);
+  if (parts.length === 0) return {};
+  const worst = parts.reduce((a, b) => ((b.h!.fleet.loopDelayMs.p99 ?? 0) > (a.h!.fleet.loopDelayMs.p99 ?? 0) ? b : a));
+  const cpu = Math.max(...parts.map((p) => p.h!.fleet.cpuShare));
+  return {
+    harness: {
+      fleet: { ...worst.h!.fleet, cpuShare: cpu },
+      nodes: worst.h!.nodes,
+      saturated: parts.some((p) => p.h!.saturated),
+      reasons: parts.flatMap((p) => p.h!.reasons.map((r) => `${p.label}: ${r}`)),
+    },
   };
 }
 

@@ -200,6 +200,8 @@ export const resultSchema = z.object({
   faults: z.array(faultResultSchema),
   apiLoad: apiLoadSchema.nullable().optional(),
   harness: harnessSchema.optional(),
+  shard: z.object({ index: z.number().int().min(1), count: z.number().int().min(1), firstTentacle: count, tentacles: count, totalTentacles: count }).optional(),
+  merged: z.object({ shards: z.number().int().min(1) }).optional(),
   diagnosis: strings,
   thresholds: z.array(thresholdResultSchema),
   verdict: z.object({ pass: z.boolean(), reasons: strings }),

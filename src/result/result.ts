@@ -212,6 +212,15 @@ export interface HarnessResult {
   reasons: string[];
 }
 
+/** One shard's slice of the fleet: tentacles firstTentacle .. firstTentacle + tentacles - 1 of totalTentacles. */
+export interface ResultShard {
+  index: number;
+  count: number;
+  firstTentacle: number;
+  tentacles: number;
+  totalTentacles: number;
+}
+
 export interface Result {
   schema: typeof RESULT_SCHEMA;
   /** RESULT_SCHEMA_VERSION when written; documents without it read as version 1. */
@@ -248,6 +257,10 @@ export interface Result {
   apiLoad?: ApiLoadResult | null;
   /** The harness's own event-loop delay and CPU share (absent in older results). */
   harness?: HarnessResult;
+  /** The slice of the fleet this Result measured (`--shard i/n`); absent for a whole run. */
+  shard?: ResultShard;
+  /** A Result merged from shards (`pollfleet merge`): how many; absent otherwise. */
+  merged?: { shards: number };
   /** One actionable sentence per problem observed. */
   diagnosis: string[];
   thresholds: ThresholdResult[];

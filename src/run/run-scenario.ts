@@ -200,6 +200,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
   });
   measured.faults = faultRun.results(recorder.timeline);
   if (fleetHealth) measured.harness = harnessResult(fleetHealth);
+  if (s.shard) measured.shard = { ...s.shard };
   return plan.target === 'embedded' ? { ...measured, apiLoad } : measured;
 
   /** Faults first (cancel what is not due), then the fleet (END on every connection), then the environment. */

@@ -135,6 +135,21 @@ export interface Scenario {
   faults: FaultSpec[];
   /** Settings shorter than their real defaults, labelled for every output. */
   shortened: string[];
+  /** The slice of the fleet this process runs (`--shard i/n`, src/plan/shard.ts); null: the whole fleet. */
+  shard: ShardSpec | null;
+}
+
+/** Which slice of the fleet one shard process runs (`--shard i/n`). */
+export interface ShardSpec {
+  /** 1-based. */
+  index: number;
+  count: number;
+  /** The whole fleet's index of this shard's first tentacle (0-based). */
+  firstTentacle: number;
+  /** This shard's tentacles. */
+  tentacles: number;
+  /** Tentacles of the whole fleet (every shard together). */
+  totalTentacles: number;
 }
 
 
@@ -377,6 +392,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     expect: p.expect ?? null,
     faults: [],
     shortened: [],
+    shard: null,
   };
   s.route.realBalancer = realBalancerSettings(p, routeKind, s.route);
   if (s.backoff.minMs > s.backoff.maxMs) problems.push({ path: 'backoff.min', message: 'must not exceed backoff.max' });

@@ -226,3 +226,34 @@ t.test('shards of different runs are refused', async (t) => {
   t.throws(() => mergeResults([a, { ...a, nodes: a.nodes.slice(1) }]), { kind: 'input.invalid', message: /shard 2 has nodes node2/ });
   t.throws(() => mergeResults([]), { kind: 'input.invalid', message: /no Result to merge/ });
 });
+
+t.test('shards written by --shard i/n merge in slice order, and only as one complete set', async (t) => {
+  const events = runEvents();
+  const mark = (r: MergeInput, index: number, first: number, size: number): MergeInput => ({ ...r, shard: { index, count: 3, firstTentacle: first, tentacles: size, totalTentacles: 6 } });
+  const a = mark(shardResult(events, [0, 1]), 1, 0, 2);
+  const b = mark(shardResult(events, [2, 3]), 2, 2, 2);
+  const c = mark(shardResult(events, [4, 5]), 3, 4, 2);
+  const whole = shardResult(events, [0, 1, 2, 3, 4, 5]);
+  const merged = mergeResults([c, a, b]);
+  t.same(merged.matrix, whole.matrix, 'given out of order, the rows are still in tentacle order');
+  t.same(merged.summary, whole.summary);
+  t.same(merged.merged, { shards: 3 });
+  t.equal(merged.shard, undefined, 'the merged Result is not a shard');
+  t.throws(() => mergeResults([a, c]), /shard 2\/3 missing/);
+  t.throws(() => mergeResults([a, b, b]), /shard 2\/3 is given twice/);
+  t.throws(() => mergeResults([a, b, shardResult(events, [4, 5])]), /some Results are shards/);
+  t.throws(() => mergeResults([a, b, { ...c, shard: { ...c.shard!, count: 4 } }]), /not one run/);
+  t.throws(() => mergeResults([a, b, { ...c, shard: { ...c.shard!, tentacles: 3 } }]), /do not add up/);
+});
+
+t.test('merged harness figures are the worst shard\'s, and saturated when any shard was', async (t) => {
+  const events = runEvents();
+  const proc = (p99: number, cpu: number) => ({ loopDelayMs: { p50: 1, p99, max: p99 * 2 }, cpuShare: cpu, cpuCores: 2 });
+  const a = { ...shardResult(events, [0, 1, 2]), harness: { fleet: proc(8, 0.2), nodes: null, saturated: false, reasons: [] } };
+  const b = { ...shardResult(events, [3, 4, 5]), harness: { fleet: proc(90, 0.5), nodes: null, saturated: true, reasons: ['loop delay p99 90 ms > 50 ms'] } };
+  const h = mergeResults([a, b]).harness!;
+  t.equal(h.fleet.loopDelayMs.p99, 90);
+  t.equal(h.fleet.cpuShare, 0.5);
+  t.equal(h.saturated, true);
+  t.same(h.reasons, ['Result 2: loop delay p99 90 ms > 50 ms']);
+});

@@ -7,6 +7,7 @@ import { FOREIGN_SUBSCRIPTION_REFUSAL, type Scenario } from '../../scenario/reso
 import { runScenario } from '../../run/run-scenario.js';
 import { renderPlan } from '../../report/render-plan.js';
 import { planScenario } from '../../plan/plan.js';
+import { parseShard, shardScenario } from '../../plan/shard.js';
 import { PLAN_SOURCES } from '../../environment/plan-sources.js';
 import { routeFor } from '../../environment/routes/route-registry.js';
 import { Ledger } from '../../environment/external/ledger.js';
@@ -50,6 +51,8 @@ export interface RunFlags {
   plan?: boolean;
   /** Lift the safety limits for real clusters. */
   iUnderstandLoad?: boolean;
+  /** `i/n`: run the i-th of n slices of the fleet (src/plan/shard.ts). */
+  shard?: string;
 }
 
 function intFlag(name: string, v: string | undefined): number | undefined {
@@ -113,6 +116,10 @@ export async function runCommand(ctx: CliContext, file: string | undefined, f: R
       scenarios = loaded.variants;
       comparison = { name: loaded.name };
     } else scenarios = [loaded.scenario];
+  }
+  if (f.shard !== undefined) {
+    const shard = parseShard(f.shard);
+    scenarios = scenarios.map((s) => shardScenario(s, shard, file ?? 'command line'));
   }
   for (const s of scenarios) checkRunHistoryThresholds(s.thresholds, extra, file ?? 'command line');
   if (f.history === undefined && !f.quiet && !f.json) noteHistoryWithoutStore(ctx.stderr, scenarios, extra);

@@ -14,11 +14,16 @@ export function externalSafetyProblems(s: Scenario): string[] {
   if (!ext || ext.allowLoad) return [];
   const L = EXTERNAL_SAFETY_DEFAULTS;
   const out: string[] = [];
-  const connections = s.fleet.tentacles * s.fleet.pollingConnectionCount * ext.nodes.length;
-  if (s.fleet.tentacles > L.maxTentacles) out.push(`fleet.tentacles ${s.fleet.tentacles} is above the limit of ${L.maxTentacles} for a real cluster`);
-  if (connections > L.maxConnections) out.push(`${connections} polling connections (tentacles x pollingConnectionCount x nodes) is above the limit of ${L.maxConnections}`);
-  if (ext.register && ext.register.ratePerSecond > L.maxRegistrationsPerSecond) {
-    out.push(`external.register.ratePerSecond ${ext.register.ratePerSecond} is above the limit of ${L.maxRegistrationsPerSecond} registrations per second`);
+  // A shard is judged by what every shard together does to the cluster: sharding must not
+  // slip a fleet past the limits one process would have been held to.
+  const tentacles = s.shard?.totalTentacles ?? s.fleet.tentacles;
+  const shards = s.shard ? ` (all ${s.shard.count} shards together)` : '';
+  const connections = tentacles * s.fleet.pollingConnectionCount * ext.nodes.length;
+  if (tentacles > L.maxTentacles) out.push(`fleet.tentacles ${tentacles} is above the limit of ${L.maxTentacles} for a real cluster`);
+  if (connections > L.maxConnections) out.push(`${connections} polling connections${shards} (tentacles x pollingConnectionCount x nodes) is above the limit of ${L.maxConnections}`);
+  const rate = ext.register ? ext.register.ratePerSecond * (s.shard?.count ?? 1) : 0;
+  if (ext.register && rate > L.maxRegistrationsPerSecond) {
+    out.push(`${s.shard ? `${s.shard.count} shards x ` : ''}external.register.ratePerSecond ${ext.register.ratePerSecond}${s.shard ? ` = ${rate}` : ''} is above the limit of ${L.maxRegistrationsPerSecond} registrations per second`);
   }
   const total = s.fleet.rampUpMs + s.durationMs;
   if (total > L.maxDurationMs) out.push(`rampUp + duration ${formatDuration(total)} is above the limit of ${formatDuration(L.maxDurationMs)}`);
