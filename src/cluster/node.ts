@@ -133,6 +133,7 @@ export class ClusterNode {
         ...(o.observeWebSocketFrame ? { observeFrame: o.observeWebSocketFrame } : {}),
       });
       api.upgrade = endpoint.handleUpgrade;
+      api.webSocketPage = endpoint.handlePlainRequest;
     }
     if (o.redisStatus) api.redisStatus = o.redisStatus;
     if (o.version) api.version = o.version;
