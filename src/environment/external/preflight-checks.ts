@@ -153,7 +153,7 @@ function tlsHandshake(host: string, port: number, timeoutMs: number): Promise<{ 
 
 /** The hint a failed thumbprint step gets, from what the certificate was named. */
 const VERDICT_HINTS: Record<Exclude<CertificateVerdict['kind'], 'expected' | 'sha1'>, string> = {
-  'tls-terminating': 'a TLS-terminating device (ALB, NLB TLS listener, HAProxy/nginx in http mode, a reverse proxy) is in the path: ' +
+  'tls-terminating': "this looks like a load balancer's certificate: a TLS-terminating device (ALB, NLB TLS listener, HAProxy/nginx in http mode, a reverse proxy) is in the path; " +
     'polling needs TCP pass-through to the node (an NLB TCP listener, HAProxy mode tcp, nginx stream)',
   'tls-interception': 'a proxy or firewall inspects TLS and re-signs it with its own CA: Tentacles refuse that certificate; exempt the polling port from TLS inspection',
   'other-octopus-certificate': "the node presents a different Octopus certificate: the configured thumbprint is probably wrong or outdated (compare with the server's thumbprint in Octopus: Configuration > Thumbprints)",
