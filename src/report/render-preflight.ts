@@ -44,6 +44,7 @@ export interface DriftView {
   status: 'pass' | 'fail' | 'skip';
   /** Why it was skipped or could not be read. */
   reason: string | null;
+  hint: string | null;
   /** Polling addresses in the scenario. */
   scenarioNodes: number;
   /** Multi-node polling: one shared queue, so a node nobody polls loses no work. */
@@ -119,7 +120,7 @@ const plural = (k: number, one: string, many: string) => `${k} ${k === 1 ? one :
 /** The drift section's lines (status, sentence, fix). */
 export function driftLines(d: DriftView): PreflightStepView[] {
   if (d.status === 'skip' || d.reason !== null) {
-    return [{ step: 'drift', status: d.status, detail: d.reason ?? 'not checked', hint: d.status === 'skip' ? 'set external.apiKeyEnv (a key that may view server nodes) to compare the cluster\'s nodes with the scenario' : 'the key needs permission to view the server nodes (Configuration > Nodes)' }];
+    return [{ step: 'drift', status: d.status, detail: d.reason ?? 'not checked', ...(d.hint ? { hint: d.hint } : {}) }];
   }
   const out: PreflightStepView[] = [];
   const head = `${plural(d.processing.length, 'node processes', 'nodes process')} tasks, the scenario polls ${d.scenarioNodes}`;

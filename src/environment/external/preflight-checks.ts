@@ -427,6 +427,7 @@ export async function runPreflight(s: Scenario, o: PreflightOptions): Promise<Pr
   }
   const drift = await checkDrift({ apiUrl: ext.apiUrl, apiKey: o.apiKey, nodes: ext.nodes, multiNodePolling: ext.multiNodePolling, timeoutMs: T.httpTimeoutMs, ...(T.dispatcher ? { dispatcher: T.dispatcher } : {}) });
   if (drift.reason) drift.reason = scrubKey(drift.reason, o.apiKey);
+  if (drift.hint) drift.hint = scrubKey(drift.hint, o.apiKey);
   const scrubbed = (st: PreflightStep): PreflightStep => ({ ...st, detail: scrubKey(st.detail, o.apiKey), ...(st.hint ? { hint: scrubKey(st.hint, o.apiKey) } : {}) });
   const report: PreflightReport = {
     scenario: s.name,

@@ -24,6 +24,8 @@ export interface ServerNodeSummary {
 export interface DriftReport {
   status: 'pass' | 'fail' | 'skip';
   reason: string | null;
+  /** What to do about a skip or a failed read. */
+  hint: string | null;
   scenarioNodes: number;
   sharedQueue: boolean;
   serverNodes: ServerNodeSummary[];
@@ -79,6 +81,7 @@ export function compareNodes(serverNodes: ServerNodeSummary[], scenario: readonl
   return {
     status: neverPolled.length > 0 && !sharedQueue ? 'fail' : 'pass',
     reason: null,
+    hint: null,
     scenarioNodes: scenario.length,
     sharedQueue,
     serverNodes,
@@ -91,8 +94,8 @@ export function compareNodes(serverNodes: ServerNodeSummary[], scenario: readonl
   };
 }
 
-function empty(status: 'skip' | 'fail', reason: string, scenarioNodes: number, sharedQueue: boolean): DriftReport {
-  return { status, reason, scenarioNodes, sharedQueue, serverNodes: [], processing: [], neverPolled: [], drained: [], offline: [], unmatched: [], polled: [] };
+function empty(status: 'skip' | 'fail', reason: string, hint: string, scenarioNodes: number, sharedQueue: boolean): DriftReport {
+  return { status, reason, hint, scenarioNodes, sharedQueue, serverNodes: [], processing: [], neverPolled: [], drained: [], offline: [], unmatched: [], polled: [] };
 }
 
 export interface DriftOptions {
@@ -108,13 +111,13 @@ export interface DriftOptions {
 /** Read the cluster's nodes and compare; never throws (a failed read is a `fail` with the reason). */
 export async function checkDrift(o: DriftOptions): Promise<DriftReport> {
   const n = o.nodes.length;
-  if (!o.apiUrl) return empty('skip', 'no API URL to read the server nodes from (external.apiUrl)', n, o.multiNodePolling);
-  if (!o.apiKey) return empty('skip', 'no API key: the cluster\'s nodes were not compared with the scenario', n, o.multiNodePolling);
+  if (!o.apiUrl) return empty('skip', 'no API URL to read the server nodes from', 'set external.apiUrl (and an API key) to compare the cluster\'s nodes with the scenario', n, o.multiNodePolling);
+  if (!o.apiKey) return empty('skip', 'no API key: the cluster\'s nodes were not compared with the scenario', 'set external.apiKeyEnv (a key that may view the server nodes) to compare them', n, o.multiNodePolling);
   try {
     const client = new OctopusClient({ apiUrl: o.apiUrl, apiKey: o.apiKey, timeoutMs: o.timeoutMs, ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}) });
     const nodes = (await client.serverNodes()).map(summarise);
     return compareNodes(nodes, o.nodes, o.multiNodePolling);
   } catch (e) {
-    return empty('fail', (e as Error).message, n, o.multiNodePolling);
+    return empty('fail', (e as Error).message, 'the key needs permission to view the server nodes (Configuration > Nodes); GET /api/octopusservernodes must answer', n, o.multiNodePolling);
   }
 }

@@ -76,10 +76,10 @@ t.test('the renderer shows the certificate fields and the verdict lines', async 
       verdicts: [{ kind: 'expected' }, { kind: 'sha1' }],
     }],
   });
-  t.match(text, /CERT  presented   CN=Octopus Portal, issued by itself\n/);
+  t.match(text, /CERT {2}presented {3}CN=Octopus Portal, issued by itself\n/);
   t.match(text, /sha1WithRSAEncryption, RSA 2048 bits, valid 2026-01-01 to 2126-01-01\n/);
   t.match(text, new RegExp(`thumbprint ${NODE_TP}, TLSv1\\.3 TLS_AES_256_GCM_SHA384\\n`));
-  t.match(text, /=>    verdict     node certificate as expected\n {2}=> {4}verdict {5}SHA-1 signed certificate: modern Linux Tentacles refuse it\n/);
+  t.match(text, /=> {4}verdict {5}node certificate as expected\n {2}=> {4}verdict {5}SHA-1 signed certificate: modern Linux Tentacles refuse it\n/);
 });
 
 const server = (name: string, over: Partial<ServerNodeSummary> = {}): ServerNodeSummary => ({
