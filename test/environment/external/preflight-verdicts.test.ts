@@ -4,6 +4,7 @@ import { compareNodes, type ServerNodeSummary } from '../../../src/environment/e
 import { generateCertificate } from '../../../src/pki/certificate.js';
 import { driftLines, renderPreflight, verdictText } from '../../../src/report/render-preflight.js';
 import type { ExternalNode } from '../../../src/scenario/resolve.js';
+import { spawnCli } from '../../helpers/run.js';
 
 const NODE_TP = 'A'.repeat(40);
 
@@ -110,4 +111,14 @@ t.test('drift: task-processing nodes the scenario never polls, drained and offli
   const shared = compareNodes([server('node1'), server('node2')], [scenarioNode('node1')], true);
   t.equal(shared.status, 'pass', 'multi-node polling: one shared queue, an unpolled node loses no work');
   t.match(driftLines(shared)[0]!.detail, /node2 is never polled, which multi-node polling \(one shared queue\) allows/);
+});
+
+t.test('preflight --help names what it can tell apart', async (t) => {
+  const p = spawnCli(['preflight', '--help']);
+  const { code } = await p.exited(20_000);
+  t.equal(code, 0);
+  const help = p.stdout().replace(/\s+/g, ' ');
+  for (const phrase of ['TLS-terminating device', 'TLS interception', 'SHA-1', 'drift', 'wss URL', 'fresh subscription', 'never polled']) {
+    t.ok(help.includes(phrase), `--help mentions ${phrase}`);
+  }
 });
