@@ -155,7 +155,8 @@ function tlsHandshake(host: string, port: number, timeoutMs: number): Promise<{ 
 const VERDICT_HINTS: Record<Exclude<CertificateVerdict['kind'], 'expected' | 'sha1'>, string> = {
   'tls-terminating': "this looks like a load balancer's certificate: a TLS-terminating device (ALB, NLB TLS listener, HAProxy/nginx in http mode, a reverse proxy) is in the path; " +
     'polling needs TCP pass-through to the node (an NLB TCP listener, HAProxy mode tcp, nginx stream)',
-  'tls-interception': 'a proxy or firewall inspects TLS and re-signs it with its own CA: Tentacles refuse that certificate; exempt the polling port from TLS inspection',
+  'tls-interception': 'a proxy or firewall inspects TLS and re-signs it with its own CA: Tentacles refuse that certificate; exempt the polling port from TLS inspection ' +
+    '(or, if a TLS-terminating device here uses a certificate from your internal CA: polling needs TCP pass-through instead)',
   'other-octopus-certificate': "the node presents a different Octopus certificate: the configured thumbprint is probably wrong or outdated (compare with the server's thumbprint in Octopus: Configuration > Thumbprints)",
 };
 
@@ -425,7 +426,8 @@ export async function runPreflight(s: Scenario, o: PreflightOptions): Promise<Pr
     const base = ext.apiUrl ?? ext.nodes.find((n) => n.apiUrl)?.apiUrl ?? null;
     cluster.push(base ? await redisStep(base, o.apiKey, T.httpTimeoutMs, T.dispatcher) : { step: 'redis', status: 'skip', detail: 'no API URL to ask', hint: 'set external.apiUrl' });
   }
-  const drift = await checkDrift({ apiUrl: ext.apiUrl, apiKey: o.apiKey, nodes: ext.nodes, multiNodePolling: ext.multiNodePolling, timeoutMs: T.httpTimeoutMs, ...(T.dispatcher ? { dispatcher: T.dispatcher } : {}) });
+  const driftUrl = ext.apiUrl ?? ext.nodes.find((n) => n.apiUrl)?.apiUrl ?? null;
+  const drift = await checkDrift({ apiUrl: driftUrl, apiKey: o.apiKey, nodes: ext.nodes, multiNodePolling: ext.multiNodePolling, timeoutMs: T.httpTimeoutMs, ...(T.dispatcher ? { dispatcher: T.dispatcher } : {}) });
   if (drift.reason) drift.reason = scrubKey(drift.reason, o.apiKey);
   if (drift.hint) drift.hint = scrubKey(drift.hint, o.apiKey);
   const scrubbed = (st: PreflightStep): PreflightStep => ({ ...st, detail: scrubKey(st.detail, o.apiKey), ...(st.hint ? { hint: scrubKey(st.hint, o.apiKey) } : {}) });
