@@ -199,6 +199,11 @@ t.test('drift: a 3-node cluster, a 2-node scenario; a drained node is named', as
   t.match(renderPreflight(r), /FAIL {2}drift {7}3 nodes process tasks, the scenario polls 2: node3 is never polled\n\s+fix: each node hands its work only to the tentacles polling it/);
   t.notOk(r.pass);
 
+  const before = spawnCli(['preflight', file], { env: { PF_DRIFT_KEY: API_KEY } });
+  t.equal((await before.exited(60_000)).code, 1, before.stderr());
+  t.match(before.stdout(), /FAIL {2}drift {7}3 nodes process tasks, the scenario polls 2: node3 is never polled/);
+  t.comment(`the CLI's printout (drift):\n${before.stdout()}`);
+
   const withoutKey = await runPreflight(s, { apiKey: null, identity: null, timeouts: TIMEOUTS });
   t.equal(withoutKey.drift.status, 'skip', 'no key: no drift check, and no failure for it');
 
@@ -218,7 +223,7 @@ t.test('drift: a 3-node cluster, a 2-node scenario; a drained node is named', as
   t.match(p.stdout(), /FAIL {2}drift {7}2 nodes process tasks, the scenario polls 2: node3 is never polled/);
   t.match(p.stdout(), /PASS {2}drained {5}node2 is drained \(maintenance mode\)/);
   t.notOk(p.stdout().includes(API_KEY), 'the key is never printed');
-  t.comment(`the CLI's printout (drift):\n${p.stdout()}`);
+  t.comment(`the CLI's printout (drift, node2 drained):\n${p.stdout()}`);
 });
 
 t.test('wss:// entries: the port check POSTs to the same URL with https://, answered by the WebSocket page', async (t) => {
