@@ -217,13 +217,15 @@ program
   .alias('doctor')
   .argument('<scenario>', 'scenario with target: external (e.g. from import-config)')
   .description(
-    'check a real cluster step by step, per node: DNS, TCP, TLS, thumbprint, the /handshake page, a full ' +
-      'polling identification, ping (200 / 418 drain); then the public API (and Redis for multi-node polling). Read-only unless --register',
+    'check a real cluster step by step, per node: DNS, TCP, TLS (the certificate presented, named: node certificate, ' +
+      'TLS-terminating device, TLS interception, SHA-1), thumbprint, the page register-with POSTs to (/handshake, or the wss URL), ' +
+      'a polling identification with a fresh subscription, ping (200 / 418 drain); then the public API (and Redis for multi-node ' +
+      'polling) and, with an API key, drift: task-processing nodes the scenario never polls, drained nodes. Read-only unless --register',
   )
   .option('--json', 'print the report as JSON')
   .option('--register', 'register one synthetic machine to identify with (deleted again at the end)')
   .option('--api-key <key>', 'API key (discouraged: it ends up in shell history; use external.apiKeyEnv or apiKeyFile)')
-  .addHelpText('after', '\nExit codes: 0 every step passed (skipped steps say what to add), 1 a step failed, 2 bad input, 3 internal error (a bug in pollfleet).')
+  .addHelpText('after', '\nExit codes: 0 every step passed (skipped steps say what to add), 1 a step failed or a task-processing node is never polled, 2 bad input, 3 internal error (a bug in pollfleet).')
   .action(async (scenario: string, opts) => {
     process.exitCode = await preflightCommand(ctx, scenario, opts);
   });

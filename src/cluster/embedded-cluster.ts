@@ -12,6 +12,7 @@ import type { FromNode, NodeProcessConfig, ToNode } from './ipc.js';
 import { LocalQueue } from './local-queue.js';
 import { MemoryRegistry } from './memory-machine-registry.js';
 import type { Machine } from './machine-registry.js';
+import type { ServerNodeState } from './rest-api-server-nodes.js';
 import { startNodeInProcess, type InProcessNode } from './node-process.js';
 
 export interface EmbeddedNodeSpec {
@@ -69,11 +70,14 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
   #sharedQueue: LocalQueue | null = null;
   /** Namespace of this cluster's keys in a shared Redis (parallel runs never collide). */
   readonly #namespace = randomBytes(6).toString('hex');
+  /** The cluster's server nodes as its "database" knows them (GET /api/octopusservernodes on every node). */
+  readonly #serverNodes: ServerNodeState[];
 
   constructor(o: EmbeddedClusterOptions) {
     super();
     this.#o = o;
     for (const spec of o.nodes) this.#slots.set(spec.name, { spec, child: null, inProcess: null, running: null, state: 'stopped' });
+    this.#serverNodes = o.nodes.map((n) => ({ name: n.name, isDraining: false, isOnline: false }));
     if (o.queue === 'shared') {
       if (o.processes) throw new PollfleetError('input.invalid', 'a shared in-memory queue needs the nodes in one process (processes: false)');
       this.#sharedQueue = new LocalQueue({ sink: o.sink });
@@ -107,6 +111,8 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       eventFlushIntervalMs: CLUSTER_DEFAULTS.eventFlushIntervalMs,
       machines: this.registry.list(o.spaceId),
       maxConnectionsPerSubscription: o.maxConnectionsPerSubscription ?? null,
+      // In process the array itself (updated in place); a node process gets a copy and `server-nodes` messages.
+      serverNodes: this.#serverNodes,
     };
   }
 
@@ -129,6 +135,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       });
       slot.running = this.#running(slot, slot.inProcess.pollingPort, slot.inProcess.apiPort, null);
       slot.state = 'up';
+      this.#setServerNode(name, { isOnline: true });
       return slot.running;
     }
     const child = forkModule(siblingModule(import.meta.url, 'node-process'));
@@ -161,6 +168,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       const { pollingPort, apiPort } = await ready;
       slot.running = this.#running(slot, pollingPort, apiPort, child.pid ?? null);
       slot.state = 'up';
+      this.#setServerNode(name, { isOnline: true });
       return slot.running;
     } catch (e) {
       slot.state = 'stopped';
@@ -180,6 +188,13 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
 
   #send(child: ChildProcess, m: ToNode): void {
     if (child.connected) child.send(m);
+  }
+
+  /** Record a node's state in the server-node table and tell every node process. */
+  #setServerNode(name: string, change: Partial<ServerNodeState>): void {
+    const n = this.#serverNodes.find((x) => x.name === name);
+    if (n) Object.assign(n, change);
+    this.#broadcast({ t: 'server-nodes', nodes: this.#serverNodes });
   }
 
   #broadcast(m: ToNode): void {
@@ -224,6 +239,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
   /** Drain mode: ping answers 418, existing connections keep being served. */
   setDraining(name: string, on: boolean): void {
     const s = this.#slot(name);
+    this.#setServerNode(name, { isDraining: on });
     if (s.inProcess) s.inProcess.node.setDraining(on);
     else if (s.child) this.#send(s.child, { t: 'drain', on });
     this.#o.sink({ type: 'node-state', at: now(), node: name, state: on ? 'draining' : 'up' });
@@ -232,6 +248,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
   /** Graceful stop: every connection closed at its next NEXT (a real polling node never sends END). */
   async stopNode(name: string): Promise<void> {
     const s = this.#slot(name);
+    this.#setServerNode(name, { isOnline: false });
     if (s.inProcess) {
       await s.inProcess.stop();
       s.inProcess = null;
@@ -258,6 +275,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
     const s = this.#slot(name);
     if (!s.child) throw new PollfleetError('input.invalid', `${name} is not running in its own process; crash needs cluster.processes: true`);
     s.state = 'crashed';
+    this.#setServerNode(name, { isOnline: false });
     s.child.kill('SIGKILL');
     this.#o.sink({ type: 'node-state', at: now(), node: name, state: 'crashed' });
   }

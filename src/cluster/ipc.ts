@@ -1,6 +1,7 @@
 import type { NodeEvent } from '../core/events.js';
 import type { NodeProtocolSettings } from './node.js';
 import type { Machine, NewMachine } from './machine-registry.js';
+import type { ServerNodeState } from './rest-api-server-nodes.js';
 
 /**
  * The control channel between the cluster supervisor and a node process (Node's IPC,
@@ -24,6 +25,8 @@ export interface NodeProcessConfig {
   machines: Machine[];
   /** Per-subscription connection cap; null or unset = no cap. */
   maxConnectionsPerSubscription?: number | null;
+  /** The cluster's server nodes (GET /api/octopusservernodes); kept current by `server-nodes` messages. */
+  serverNodes?: ServerNodeState[];
 }
 
 export type ToNode =
@@ -32,6 +35,7 @@ export type ToNode =
   | { t: 'machine-deleted'; spaceId: string; id: string }
   | { t: 'reply'; reqId: number; ok: boolean; value?: unknown; error?: string }
   | { t: 'drain'; on: boolean }
+  | { t: 'server-nodes'; nodes: ServerNodeState[] }
   | { t: 'stop' };
 
 export type FromNode =

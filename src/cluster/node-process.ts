@@ -63,6 +63,8 @@ async function createNode(c: NodeProcessConfig, registry: MachineRegistry, sink:
     workload: c.workload,
     redisStatus: { IsEnabled: multiNode, IsConfigured: multiNode, IsReachable: multiNode },
     sink,
+    // Read at each request: the cluster replaces it (`server-nodes`) or updates it in place (in process).
+    ...(c.serverNodes ? { serverNodes: () => c.serverNodes ?? [] } : {}),
   });
   return { node, queue, owned };
 }
@@ -88,6 +90,7 @@ function main(): void {
     if (process.connected) process.send!(m);
   };
   let running: InProcessNode | null = null;
+  let config: NodeProcessConfig | null = null;
   let registry: IpcRegistry | null = null;
   let buffer: NodeEvent[] = [];
   let flushTimer: NodeJS.Timeout | null = null;
@@ -149,6 +152,7 @@ function main(): void {
     switch (m.t) {
       case 'init': {
         nodeName = m.config.name;
+        config = m.config;
         registry = new IpcRegistry(m.config.machines, request);
         flushTimer = setInterval(flush, m.config.eventFlushIntervalMs);
         startNodeInProcess(m.config, registry, sink).then(
@@ -180,6 +184,9 @@ function main(): void {
       }
       case 'drain':
         running?.node.setDraining(m.on);
+        return;
+      case 'server-nodes':
+        if (config) config.serverNodes = m.nodes;
         return;
       case 'stop':
         if (flushTimer) clearInterval(flushTimer);

@@ -6,6 +6,7 @@ import { CLUSTER_DEFAULTS, WORKLOAD_DEFAULTS } from '../scenario/defaults.js';
 import { PollingListener } from './polling-listener.js';
 import type { MachineRegistry } from './machine-registry.js';
 import { RestApi, type RedisStatus } from './rest-api.js';
+import type { ServerNodeState } from './rest-api-server-nodes.js';
 import { WebSocketEndpoint, type WebSocketEndpointOptions } from './websocket-endpoint.js';
 import type { WorkQueue } from './work-queue.js';
 import { Workload, type ProbeKind, type ProbeResult } from './workload.js';
@@ -58,6 +59,8 @@ export interface ClusterNodeOptions {
   /** Root document fields shared by the cluster's nodes. */
   version?: string;
   installationId?: string;
+  /** The cluster's server nodes for GET /api/octopusservernodes (this node's own drain state is its own); default: itself alone. */
+  serverNodes?: () => ServerNodeState[];
 }
 
 export interface NodeStats {
@@ -123,6 +126,11 @@ export class ClusterNode {
       isDraining: () => this.#draining,
       // Nodes sharing the certificate share the installation id, as one cluster's nodes do.
       installationId: o.installationId ?? installationIdFor(o.certificate.thumbprint),
+      serverNodes: () => {
+        const self: ServerNodeState = { name: o.name, isDraining: this.#draining, isOnline: true };
+        const all = o.serverNodes?.() ?? [];
+        return all.some((n) => n.name === o.name) ? all.map((n) => (n.name === o.name ? { ...n, ...self } : n)) : [self, ...all];
+      },
     };
     if (o.api.https) {
       api.httpsCertificate = o.certificate;
@@ -133,6 +141,7 @@ export class ClusterNode {
         ...(o.observeWebSocketFrame ? { observeFrame: o.observeWebSocketFrame } : {}),
       });
       api.upgrade = endpoint.handleUpgrade;
+      api.webSocketPage = endpoint.handlePlainRequest;
     }
     if (o.redisStatus) api.redisStatus = o.redisStatus;
     if (o.version) api.version = o.version;

@@ -8,6 +8,7 @@ import type { CertificateIdentity } from '../pki/index.js';
 import { z } from 'zod';
 import { CLUSTER_DEFAULTS, PING_PATH } from '../scenario/defaults.js';
 import type { Machine, MachineRegistry, NewMachine } from './machine-registry.js';
+import { serverNodesAnswer, type ServerNodeState } from './rest-api-server-nodes.js';
 
 /**
  * The subset of the Octopus REST API a polling Tentacle's registration and a load balancer's
@@ -55,6 +56,10 @@ export interface RestApiOptions {
    * for a client certificate and accepts any, so the handler can authorise by thumbprint.
    */
   upgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** The cluster's server nodes for GET /api/octopusservernodes (default: this node alone). */
+  serverNodes?: () => ServerNodeState[];
+  /** A plain (non-upgrade) request on the WebSocket path: answered here when it returns true. */
+  webSocketPage?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
 class HttpError extends Error {
@@ -297,6 +302,7 @@ export class RestApi {
         IsInMaintenanceMode: false,
       });
     }
+    if (this.#o.webSocketPage?.(req, res)) return;
     const segs = lower.split('/').filter(Boolean);
     const raw = path.split('/').filter(Boolean);
     if (segs[0] !== 'api') throw new HttpError(404, `There is no resource at ${path}.`);
@@ -330,6 +336,10 @@ export class RestApi {
     if (segs[1] === 'users' && segs[2] === 'me' && segs.length === 3) {
       only('GET');
       return send(res, 200, { Id: 'Users-1', Username: 'pollfleet', DisplayName: 'pollfleet', IsService: true, IsActive: true, Links: { Self: '/api/users/Users-1' } });
+    }
+    if (segs[1] === 'octopusservernodes') {
+      const a = serverNodesAnswer(method, segs, url, this.#o.serverNodes?.() ?? [{ name: this.#o.nodeName, isDraining: this.#o.isDraining(), isOnline: true }]);
+      return send(res, a.status, a.body);
     }
     if (segs[1] === 'spaces') {
       only('GET');

@@ -2,6 +2,7 @@ import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
+import { HANDSHAKE_PAGE_HTML } from '../halibut/constants.js';
 import { WEBSOCKET_PATH, WEBSOCKET_SUBPROTOCOL, webSocketAccept, type Frame } from '../halibut/websocket-frames.js';
 import { WebSocketStream } from '../halibut/websocket-stream.js';
 import type { PollingChannel } from './polling-listener.js';
@@ -34,6 +35,30 @@ export class WebSocketEndpoint {
   constructor(o: WebSocketEndpointOptions) {
     this.#o = o;
     this.#path = (o.path ?? WEBSOCKET_PATH).toLowerCase().replace(/\/+$/, '');
+  }
+
+  /**
+   * A plain (non-upgrade) request on the WebSocket path, any method: the friendly HTML page,
+   * HTTP 200, as Halibut's SecureWebSocketListener answers anything that is not a WebSocket
+   * request (source/Halibut/Transport/SecureWebSocketListener.cs, SendFriendlyHtmlPage). This
+   * is what `Tentacle register-with --server-web-socket` POSTs to as its port check
+   * (OctopusTentacle Communications/OctopusServerChecker.cs). Returns false for other paths.
+   */
+  handlePlainRequest = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
+    if (this.#pathOf(req) !== this.#path) return false;
+    const body = `${HANDSHAKE_PAGE_HTML}\r\n`;
+    req.resume(); // a body (if any) is not read: drain it so the connection stays usable
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+    return true;
+  };
+
+  #pathOf(req: http.IncomingMessage): string | null {
+    try {
+      return new URL(req.url ?? '/', 'https://node.invalid').pathname.toLowerCase().replace(/\/+$/, '');
+    } catch {
+      return null;
+    }
   }
 
   /** The HTTP server's 'upgrade' handler. */
@@ -69,13 +94,9 @@ export class WebSocketEndpoint {
   };
 
   #check(req: http.IncomingMessage): { status: string; text: string } | null {
-    let path: string;
-    try {
-      path = new URL(req.url ?? '/', 'https://node.invalid').pathname.toLowerCase().replace(/\/+$/, '');
-    } catch {
-      // e.g. `GET http://[::1 HTTP/1.1`: an exception here would end the node's process
-      return { status: '400 Bad Request', text: 'The request target is not a valid URL\n' };
-    }
+    // e.g. `GET http://[::1 HTTP/1.1` has no path: an exception here would end the node's process
+    const path = this.#pathOf(req);
+    if (path === null) return { status: '400 Bad Request', text: 'The request target is not a valid URL\n' };
     if (path !== this.#path) return { status: '404 Not Found', text: `No WebSocket endpoint at ${path}; polling over WebSockets is served on ${this.#o.path ?? WEBSOCKET_PATH}\n` };
     if (req.method !== 'GET') return { status: '405 Method Not Allowed', text: 'A WebSocket upgrade is a GET request\n' };
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return { status: '400 Bad Request', text: 'Expected Upgrade: websocket\n' };

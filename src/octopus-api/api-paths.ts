@@ -23,3 +23,6 @@ export function machinesPath(spaceId: string): string {
 export function machinePath(spaceId: string, machineId: string): string {
   return `/api/${spaceId}/machines/${encodeURIComponent(machineId)}`;
 }
+
+/** The cluster's server nodes (`OctopusServerNodeResource`: Name, MaxConcurrentTasks, IsInMaintenanceMode, ...). */
+export const SERVER_NODES_PATH = '/api/octopusservernodes';

@@ -8,12 +8,13 @@ import {
   REDIS_STATUS_PATH,
   ROOT_PATH,
   SERVER_CERTIFICATE_PATH,
+  SERVER_NODES_PATH,
   SPACES_PATH,
   environmentsPath,
   machinePath,
   machinesPath,
 } from './api-paths.js';
-import { itemsOf, type NewPollingMachine, type RedisStatus, type Resource, type RootDocument } from './octopus-resources.js';
+import { itemsOf, type NewPollingMachine, type OctopusServerNodeResource, type RedisStatus, type Resource, type RootDocument } from './octopus-resources.js';
 import { scrubSecret } from './scrub-secret.js';
 
 export interface OctopusClientOptions {
@@ -197,5 +198,25 @@ export class OctopusClient {
   async redisStatus(): Promise<ApiAnswer & { redis: RedisStatus | null }> {
     const a = await this.answer(REDIS_STATUS_PATH);
     return { ...a, redis: a.status === 200 ? (JSON.parse(a.text) as RedisStatus) : null };
+  }
+
+  // --- server nodes (preflight drift) ---
+
+  /**
+   * Every server node of the cluster (`GET /api/octopusservernodes`, all pages: `skip`/`take`
+   * until `TotalResults` are read, at most 100 pages).
+   */
+  async serverNodes(step = 'server nodes'): Promise<OctopusServerNodeResource[]> {
+    const pageSize = 30; // Octopus's own default page size
+    const maxPages = 100; // a bound: 3,000 nodes
+    const out: OctopusServerNodeResource[] = [];
+    for (let page = 0; page < maxPages; page++) {
+      const doc = (await this.call(step, 'GET', `${SERVER_NODES_PATH}?skip=${out.length}&take=${pageSize}`)) as Resource | null;
+      const items = itemsOf(doc) as OctopusServerNodeResource[];
+      out.push(...items);
+      const total = typeof doc?.['TotalResults'] === 'number' ? doc['TotalResults'] : out.length;
+      if (items.length === 0 || out.length >= total || Array.isArray(doc)) break;
+    }
+    return out;
   }
 }

@@ -35,3 +35,18 @@ export function itemsOf(doc: unknown): Resource[] {
 export function nameAndId(x: Resource): string {
   return `${String(x['Name'])} (${String(x['Id'])})`;
 }
+
+/**
+ * `GET /api/octopusservernodes` items, as OctopusClients' OctopusServerNodeResource
+ * (source/Octopus.Server.Client/Model/OctopusServerNodeResource.cs): `IsInMaintenanceMode` is
+ * the drain flag; `IsOffline` and `LastSeen` say whether the node still checks in.
+ */
+export interface OctopusServerNodeResource extends Resource {
+  Id?: string;
+  Name?: string;
+  MaxConcurrentTasks?: number;
+  IsInMaintenanceMode?: boolean;
+  IsOffline?: boolean;
+  LastSeen?: string | null;
+  Rank?: string | null;
+}

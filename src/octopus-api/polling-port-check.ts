@@ -7,6 +7,8 @@ import { REGISTRATION_DEFAULTS } from '../scenario/defaults.js';
 export interface PollingPortCheck {
   host: string;
   port: number;
+  /** The polling address as configured; a `wss://` one is checked at the same URL with `https://`. */
+  address?: string;
 }
 
 export interface PortCheckOptions extends PollingPortCheck {
@@ -26,14 +28,25 @@ export interface PortCheckResult {
 }
 
 /**
- * Is the polling port open, as `Tentacle register-with` checks it? `POST
- * https://host:port/handshake` with no body and no client certificate, TLS verification
- * off; a node answers its handshake page (HTTP 200, or 400).
+ * The URL `Tentacle register-with` POSTs to: `https://host:port/handshake` for a TCP polling
+ * port; for a `wss://` address the same URL with `https://` (e.g.
+ * `https://host/OctopusComms`), answered by the WebSocket listener's page
+ * (OctopusTentacle source/Octopus.Tentacle/Communications/OctopusServerChecker.cs).
+ */
+export function portCheckUrl(o: PollingPortCheck): string {
+  if (o.address && /^wss:\/\//i.test(o.address)) return `https://${o.address.slice('wss://'.length)}`;
+  const host = isIP(o.host) === 6 ? `[${o.host}]` : o.host;
+  return `https://${host}:${o.port}/handshake`;
+}
+
+/**
+ * Is the polling port open, as `Tentacle register-with` checks it? `POST` to portCheckUrl()
+ * with no body and no client certificate, TLS verification off; a node answers its page
+ * (HTTP 200, or 400: "the server requires a certificate", which the real check accepts too).
  */
 export async function checkPollingPort(o: PortCheckOptions): Promise<PortCheckResult> {
   const t0 = now();
-  const host = isIP(o.host) === 6 ? `[${o.host}]` : o.host;
-  const url = `https://${host}:${o.port}/handshake`;
+  const url = portCheckUrl(o);
   const own = o.dispatcher ? null : new Agent({ connect: { rejectUnauthorized: false }, pipelining: 0 });
   const timeoutMs = o.timeoutMs ?? REGISTRATION_DEFAULTS.requestTimeoutMs;
   try {

@@ -1,4 +1,4 @@
-import { X509Certificate, generateKeyPair as generateNodeKeyPair, privateEncrypt, constants, randomBytes, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPrivateKey, generateKeyPair as generateNodeKeyPair, privateEncrypt, constants, randomBytes, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { thumbprintOfDer } from './thumbprint.js';
@@ -33,7 +33,16 @@ export interface GenerateOptions {
   keys?: KeyPair;
   /** Real Tentacle certificates are valid for ~100 years. */
   validityYears?: number;
+  /** Signature hash; default sha256. `sha1` only to test how a SHA-1 signed certificate is diagnosed. */
+  signatureHash?: 'sha256' | 'sha1';
+  /** Signed by this certificate (a CA) instead of self-signed: tests of TLS interception. */
+  issuer?: CertificateIdentity;
+  /** A CA certificate (basicConstraints cA). */
+  isCa?: boolean;
 }
+
+/** DER prefix of a DigestInfo for SHA-1 (RFC 8017, section 9.2, note 1); the 20 hash bytes follow. */
+const SHA1_DIGEST_INFO_PREFIX = Buffer.from('3021300906052b0e03021a05000414', 'hex');
 
 /** DER prefix of a DigestInfo for SHA-256 (RFC 8017, section 9.2, note 1); the 32 hash bytes follow. */
 const SHA256_DIGEST_INFO_PREFIX = Buffer.from('3031300d060960864801650304020105000420', 'hex');
@@ -43,11 +52,11 @@ const SHA256_DIGEST_INFO_PREFIX = Buffer.from('3031300d0609608648016503040201050
  * from a key (`sign(md)` returning a binary string). forge's own RSA is pure JavaScript and far
  * too slow for a fleet's worth of certificates; node:crypto signs in OpenSSL.
  */
-function nodeSigner(privateKey: KeyObject): { sign(md: forge.md.MessageDigest): string } {
+function nodeSigner(privateKey: KeyObject, hash: 'sha256' | 'sha1' = 'sha256'): { sign(md: forge.md.MessageDigest): string } {
   return {
     sign(md) {
       const digest = Buffer.from(md.digest().getBytes(), 'binary');
-      const digestInfo = Buffer.concat([SHA256_DIGEST_INFO_PREFIX, digest]);
+      const digestInfo = Buffer.concat([hash === 'sha1' ? SHA1_DIGEST_INFO_PREFIX : SHA256_DIGEST_INFO_PREFIX, digest]);
       return privateEncrypt({ key: privateKey, padding: constants.RSA_PKCS1_PADDING }, digestInfo).toString('binary');
     },
   };
@@ -83,10 +92,12 @@ export async function generateCertificate(o: GenerateOptions): Promise<Certifica
   cert.validity.notAfter = notAfter;
   const name = [{ shortName: 'CN', value: o.commonName }];
   cert.setSubject(name);
-  cert.setIssuer(name);
-  cert.setExtensions([{ name: 'basicConstraints', cA: false }]);
+  cert.setIssuer(o.issuer ? [{ shortName: 'CN', value: o.issuer.commonName }] : name);
+  cert.setExtensions([{ name: 'basicConstraints', cA: o.isCa ?? false }]);
+  const hash = o.signatureHash ?? 'sha256';
+  const signingKey = o.issuer ? createPrivateKey(o.issuer.keyPem) : keys.privateKey;
   // forge's typings want its own private key; any object with sign(md) is what it calls.
-  cert.sign(nodeSigner(keys.privateKey) as unknown as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+  cert.sign(nodeSigner(signingKey, hash) as unknown as forge.pki.rsa.PrivateKey, hash === 'sha1' ? forge.md.sha1.create() : forge.md.sha256.create());
 
   const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
   const x = new X509Certificate(der);

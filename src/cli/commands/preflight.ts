@@ -2,7 +2,7 @@ import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js
 import { createFleetIdentities } from '../../fleet/identity-pool.js';
 import { CertificateLoadError, loadPem, loadPfx } from '../../pki/load.js';
 import { resolveApiKey, requireApiKey, scrubKey } from '../../environment/external/api-key-source.js';
-import { preflightIdentity, runPreflight, type PreflightIdentity, type PreflightStep } from '../../environment/external/preflight-checks.js';
+import { preflightIdentity, preflightPassed, runPreflight, type PreflightIdentity, type PreflightStep } from '../../environment/external/preflight-checks.js';
 import { renderPreflight } from '../../report/render-preflight.js';
 import { SyntheticRegistrar } from '../../environment/external/synthetic-registrar.js';
 import { EXTERNAL_SAFETY_DEFAULTS } from '../../scenario/defaults.js';
@@ -67,7 +67,7 @@ export async function preflightCommand(ctx: CliContext, file: string, f: Preflig
         apiKey: k.key,
         space: ext.space,
         spec: { ...ext.register, count: 1, ratePerSecond: Math.min(ext.register.ratePerSecond, EXTERNAL_SAFETY_DEFAULTS.registrationsPerSecond) },
-        pollingPort: { host: first.host, port: first.port },
+        pollingPort: { host: first.host, port: first.port, address: first.address },
         concurrency: 1,
         sink: () => undefined,
       });
@@ -90,7 +90,7 @@ export async function preflightCommand(ctx: CliContext, file: string, f: Preflig
       }
     }
     report.warnings.push(...warnings);
-    report.pass = ![...report.nodes.flatMap((n) => n.steps), ...report.cluster].some((st) => st.status === 'fail');
+    report.pass = preflightPassed(report);
     const text = f.json ? JSON.stringify(report, null, 2) + '\n' : renderPreflight(report);
     ctx.stdout.write(scrubKey(text, key?.key));
     return report.pass ? EXIT_OK : EXIT_CHECK_FAILED;

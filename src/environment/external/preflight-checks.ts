@@ -6,7 +6,6 @@ import { now } from '../../core/clock.js';
 import { errorKindOf } from '../../core/errors.js';
 import { newSubscriptionId } from '../../halibut/subscription.js';
 import type { CertificateIdentity } from '../../pki/certificate.js';
-import { thumbprintOfDer } from '../../pki/thumbprint.js';
 import { OctopusClient, type ApiAnswer } from '../../octopus-api/octopus-client.js';
 import { REDIS_STATUS_PATH, ROOT_PATH } from '../../octopus-api/api-paths.js';
 import { checkPollingPort } from '../../octopus-api/polling-port-check.js';
@@ -17,14 +16,18 @@ import { pollingAddress, serverEntry } from '../../tentacle/server-entry.js';
 import { TentacleServices } from '../../tentacle/services.js';
 import { preambleBytes, tentacleSecureContext } from '../../tentacle/tentacle.js';
 import { scrubKey } from './api-key-source.js';
+import { checkDrift, type DriftReport } from './preflight-drift.js';
+import { classifyCertificate, presentedCertificate, tlsSession, type CertificateVerdict, type PresentedCertificate, type TlsSessionInfo } from './preflight-certificate.js';
 
 /**
  * `pollfleet preflight`: what stands between a polling Tentacle and each node, one step at
  * a time, each with pass/fail and a fix hint: DNS (every address), TCP connect, TLS
- * handshake, presented vs expected thumbprint, the `POST /handshake` page register-with
- * checks, a full MX-SUBSCRIBER / MX-SERVER identification (when an identity the cluster
- * trusts is at hand), the node's ping, and -- for the cluster -- the Redis status (multi-node
- * polling) and the registration API through the public URL. Read-only: it registers
+ * handshake (the certificate presented, named: see preflight-certificate.ts), presented vs
+ * expected thumbprint, the page register-with POSTs to (`/handshake`, or the wss URL), a
+ * full MX-SUBSCRIBER / MX-SERVER identification with a fresh subscription (when an identity
+ * the cluster trusts is at hand), the node's ping, and -- for the cluster -- the Redis status
+ * (multi-node polling), the registration API through the public URL, and drift (the cluster's
+ * task-processing nodes against the scenario's addresses, with an API key: preflight-drift.ts). Read-only: it registers
  * nothing (the caller may register a synthetic identity first, see the CLI's --register).
  */
 
@@ -42,6 +45,11 @@ export interface PreflightNode {
   name: string;
   address: string;
   steps: PreflightStep[];
+  /** What the polling port presented (null: no TLS handshake completed). */
+  certificate: PresentedCertificate | null;
+  tls: TlsSessionInfo | null;
+  /** What the certificate means (empty without one). */
+  verdicts: CertificateVerdict[];
 }
 
 export interface PreflightReport {
@@ -49,6 +57,8 @@ export interface PreflightReport {
   pass: boolean;
   nodes: PreflightNode[];
   cluster: PreflightStep[];
+  /** The cluster's task-processing nodes against the scenario's polling addresses. */
+  drift: DriftReport;
   warnings: string[];
 }
 
@@ -69,14 +79,6 @@ export interface PreflightOptions {
   timeouts?: Partial<PreflightTimeouts>;
 }
 
-interface PeerCertificateInfo {
-  thumbprint: string;
-  subjectCN: string;
-  issuerCN: string;
-  isSelfSigned: boolean;
-  chainLength: number;
-}
-
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
@@ -85,11 +87,6 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
       timer = setTimeout(() => reject(Object.assign(new Error(`${what} did not complete within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
     }),
   ]).finally(() => clearTimeout(timer));
-}
-
-function cnOf(name: unknown): string {
-  const cn = (name as Record<string, unknown> | undefined)?.['CN'];
-  return Array.isArray(cn) ? String(cn[0]) : typeof cn === 'string' ? cn : '';
 }
 
 const NETWORK_HINTS: Partial<Record<string, string>> = {
@@ -122,14 +119,15 @@ function connectOnce(address: string, port: number, timeoutMs: number): Promise<
   });
 }
 
-function tlsHandshake(host: string, port: number, timeoutMs: number): Promise<{ protocol: string; cipher: string; peer: PeerCertificateInfo; durationMs: number }> {
+function tlsHandshake(host: string, port: number, timeoutMs: number): Promise<{ session: TlsSessionInfo; certificate: PresentedCertificate | null; durationMs: number }> {
   const t0 = now();
   return new Promise((resolve, reject) => {
     const s = tls.connect({
       host,
       port,
       ...(net.isIP(host) === 0 ? { servername: host } : {}),
-      // As a Tentacle: chain and host name are not checked; the thumbprint is (next step).
+      // As a Tentacle: chain and host name are not enforced; the thumbprint is (next step).
+      // The chain is still verified against the public roots, only to tell a corporate CA apart.
       rejectUnauthorized: false,
       checkServerIdentity: () => undefined,
       minVersion: 'TLSv1.2',
@@ -140,21 +138,7 @@ function tlsHandshake(host: string, port: number, timeoutMs: number): Promise<{ 
     }, timeoutMs);
     s.once('secureConnect', () => {
       clearTimeout(timer);
-      const cert = s.getPeerCertificate(true);
-      let chainLength = 0;
-      const seen = new Set<unknown>();
-      for (let c: tls.DetailedPeerCertificate | undefined = cert; c && c.raw && !seen.has(c); c = c.issuerCertificate) {
-        seen.add(c);
-        chainLength++;
-      }
-      const peer: PeerCertificateInfo = {
-        thumbprint: cert?.raw ? thumbprintOfDer(cert.raw) : '(no certificate)',
-        subjectCN: cnOf(cert?.subject),
-        issuerCN: cnOf(cert?.issuer),
-        isSelfSigned: !!cert?.raw && JSON.stringify(cert.subject) === JSON.stringify(cert.issuer),
-        chainLength,
-      };
-      const out = { protocol: s.getProtocol() ?? '?', cipher: s.getCipher()?.name ?? '?', peer, durationMs: Math.round(now() - t0) };
+      const out = { session: tlsSession(s), certificate: presentedCertificate(s), durationMs: Math.round(now() - t0) };
       s.end();
       s.destroy();
       resolve(out);
@@ -167,25 +151,34 @@ function tlsHandshake(host: string, port: number, timeoutMs: number): Promise<{ 
   });
 }
 
-function thumbprintStep(node: ExternalNode, peer: PeerCertificateInfo): PreflightStep {
+/** The hint a failed thumbprint step gets, from what the certificate was named. */
+const VERDICT_HINTS: Record<Exclude<CertificateVerdict['kind'], 'expected' | 'sha1'>, string> = {
+  'tls-terminating': "this looks like a load balancer's certificate: a TLS-terminating device (ALB, NLB TLS listener, HAProxy/nginx in http mode, a reverse proxy) is in the path; " +
+    'polling needs TCP pass-through to the node (an NLB TCP listener, HAProxy mode tcp, nginx stream)',
+  'tls-interception': 'a proxy or firewall inspects TLS and re-signs it with its own CA: Tentacles refuse that certificate; exempt the polling port from TLS inspection ' +
+    '(or, if a TLS-terminating device here uses a certificate from your internal CA: polling needs TCP pass-through instead)',
+  'other-octopus-certificate': "the node presents a different Octopus certificate: the configured thumbprint is probably wrong or outdated (compare with the server's thumbprint in Octopus: Configuration > Thumbprints)",
+};
+
+function thumbprintStep(node: ExternalNode, c: PresentedCertificate, verdicts: readonly CertificateVerdict[]): PreflightStep {
   const expected = node.thumbprint ?? '';
-  if (peer.thumbprint === expected) {
-    return { step: 'thumbprint', status: 'pass', detail: `presented ${peer.thumbprint} as expected (CN=${peer.subjectCN || '?'})` };
+  if (c.thumbprint === expected) {
+    if (verdicts.some((v) => v.kind === 'sha1')) {
+      return {
+        step: 'thumbprint', status: 'fail',
+        detail: `presented ${c.thumbprint} as expected (CN=${c.subjectCN || '?'}), but it is signed with ${c.signatureAlgorithm}`,
+        hint: 'modern Linux Tentacles (OpenSSL 3 security defaults) refuse a SHA-1 signed certificate, Windows Tentacles still accept it: ' +
+          'replace the server certificate with a SHA-256 signed one (and update the thumbprint the Tentacles trust)',
+      };
+    }
+    return { step: 'thumbprint', status: 'pass', detail: `presented ${c.thumbprint} as expected (CN=${c.subjectCN || '?'})` };
   }
-  const detail = `expected ${expected}, presented ${peer.thumbprint} (CN=${peer.subjectCN || '?'}, issued by ${peer.isSelfSigned ? 'itself' : `CN=${peer.issuerCN || '?'}`})`;
-  if (expected.toUpperCase() === peer.thumbprint) {
+  const detail = `expected ${expected}, presented ${c.thumbprint} (CN=${c.subjectCN || '?'}, issued by ${c.selfIssued ? 'itself' : `CN=${c.issuerCN || '?'}`})`;
+  if (expected.toUpperCase() === c.thumbprint) {
     return { step: 'thumbprint', status: 'fail', detail, hint: 'they differ only in letter case: Tentacle compares exactly, configure the thumbprint in upper case' };
   }
-  const looksLikeBalancer = !peer.isSelfSigned || peer.chainLength > 1 || (peer.subjectCN !== '' && peer.subjectCN !== 'Octopus Portal');
-  return {
-    step: 'thumbprint',
-    status: 'fail',
-    detail,
-    hint: looksLikeBalancer
-      ? "this looks like a load balancer's certificate (not Octopus Server's self-signed 'Octopus Portal' one): a TLS-terminating device " +
-        '(ALB, NLB TLS listener, reverse proxy) is likely in the path -- polling needs TCP pass-through to the node'
-      : "the node presents a different Octopus certificate: the configured thumbprint is probably wrong or outdated (compare with the server's thumbprint in Octopus: Configuration > Thumbprints)",
-  };
+  const named = verdicts.find((v) => v.kind !== 'expected' && v.kind !== 'sha1') as { kind: keyof typeof VERDICT_HINTS } | undefined;
+  return { step: 'thumbprint', status: 'fail', detail, hint: VERDICT_HINTS[named?.kind ?? 'tls-terminating'] };
 }
 
 async function identifyStep(node: ExternalNode, id: PreflightIdentity, s: Scenario, timeoutMs: number): Promise<PreflightStep> {
@@ -272,7 +265,7 @@ async function checkNode(node: ExternalNode, s: Scenario, o: PreflightOptions, T
   const skipRest = (from: PreflightStep['step'][], why: string) => {
     for (const step of from) steps.push({ step, status: 'skip', detail: `skipped: ${why}` });
   };
-  const out: PreflightNode = { name: node.name, address: node.address, steps };
+  const out: PreflightNode = { name: node.name, address: node.address, steps, certificate: null, tls: null, verdicts: [] };
 
   // DNS: every address, not only the first.
   let addresses: string[];
@@ -323,13 +316,21 @@ async function checkNode(node: ExternalNode, s: Scenario, o: PreflightOptions, T
   let thumbprintOk = false;
   try {
     const h = await tlsHandshake(node.host, node.port, T.tlsHandshakeTimeoutMs);
-    steps.push({ step: 'tls', status: 'pass', detail: `${h.protocol}, ${h.cipher}, ${h.durationMs} ms`, durationMs: h.durationMs });
-    if (!node.thumbprint) {
-      steps.push({ step: 'thumbprint', status: 'fail', detail: `no expected thumbprint configured; presented ${h.peer.thumbprint}`, hint: 'set thumbprint for the node (or external.thumbprint) to the server thumbprint from Octopus' });
+    out.tls = h.session;
+    out.certificate = h.certificate;
+    steps.push({ step: 'tls', status: 'pass', detail: `${h.session.protocol}, ${h.session.cipher}, ${h.durationMs} ms`, durationMs: h.durationMs });
+    if (!h.certificate) {
+      steps.push({ step: 'thumbprint', status: 'fail', detail: 'the port presented no certificate', hint: 'a polling port always presents the node certificate: something else answers on this port' });
     } else {
-      const step = thumbprintStep(node, h.peer);
-      thumbprintOk = step.status === 'pass';
-      steps.push(step);
+      out.verdicts = classifyCertificate(h.certificate, node.thumbprint);
+      if (!node.thumbprint) {
+        steps.push({ step: 'thumbprint', status: 'fail', detail: `no expected thumbprint configured; presented ${h.certificate.thumbprint}`, hint: 'set thumbprint for the node (or external.thumbprint) to the server thumbprint from Octopus' });
+      } else {
+        const step = thumbprintStep(node, h.certificate, out.verdicts);
+        // Identification still runs against a SHA-1 certificate with the right thumbprint (pollfleet's own TLS accepts it).
+        thumbprintOk = h.certificate.thumbprint === node.thumbprint;
+        steps.push(step);
+      }
     }
   } catch (e) {
     steps.push({
@@ -342,9 +343,9 @@ async function checkNode(node: ExternalNode, s: Scenario, o: PreflightOptions, T
   }
 
   // The handshake page (what Tentacle register-with checks).
-  const hs = await checkPollingPort({ host: node.host, port: node.port, timeoutMs: T.httpTimeoutMs });
+  const hs = await checkPollingPort({ host: node.host, port: node.port, address: node.address, timeoutMs: T.httpTimeoutMs });
   steps.push(hs.isOpen
-    ? { step: 'handshake', status: 'pass', detail: `POST /handshake -> HTTP ${hs.status} (${Math.round(hs.durationMs)} ms)`, durationMs: Math.round(hs.durationMs) }
+    ? { step: 'handshake', status: 'pass', detail: `POST ${hs.url} -> HTTP ${hs.status} (${Math.round(hs.durationMs)} ms)`, durationMs: Math.round(hs.durationMs) }
     : { step: 'handshake', status: 'fail', detail: hs.message ?? 'no answer', hint: 'register-with and poll-server check this page; the polling port must answer it directly (no HTTP proxy in front)', durationMs: Math.round(hs.durationMs) });
 
   // Full identification with an identity the cluster trusts.
@@ -425,17 +426,27 @@ export async function runPreflight(s: Scenario, o: PreflightOptions): Promise<Pr
     const base = ext.apiUrl ?? ext.nodes.find((n) => n.apiUrl)?.apiUrl ?? null;
     cluster.push(base ? await redisStep(base, o.apiKey, T.httpTimeoutMs, T.dispatcher) : { step: 'redis', status: 'skip', detail: 'no API URL to ask', hint: 'set external.apiUrl' });
   }
+  const driftUrl = ext.apiUrl ?? ext.nodes.find((n) => n.apiUrl)?.apiUrl ?? null;
+  const drift = await checkDrift({ apiUrl: driftUrl, apiKey: o.apiKey, nodes: ext.nodes, multiNodePolling: ext.multiNodePolling, timeoutMs: T.httpTimeoutMs, ...(T.dispatcher ? { dispatcher: T.dispatcher } : {}) });
+  if (drift.reason) drift.reason = scrubKey(drift.reason, o.apiKey);
+  if (drift.hint) drift.hint = scrubKey(drift.hint, o.apiKey);
   const scrubbed = (st: PreflightStep): PreflightStep => ({ ...st, detail: scrubKey(st.detail, o.apiKey), ...(st.hint ? { hint: scrubKey(st.hint, o.apiKey) } : {}) });
   const report: PreflightReport = {
     scenario: s.name,
     pass: false,
     nodes: nodes.map((n) => ({ ...n, steps: n.steps.map(scrubbed) })),
     cluster: cluster.map(scrubbed),
+    drift,
     warnings: [],
   };
-  report.pass = ![...report.nodes.flatMap((n) => n.steps), ...report.cluster].some((st) => st.status === 'fail');
+  report.pass = preflightPassed(report);
   await insecure?.close();
   return report;
+}
+
+/** No step failed, and no task-processing node is left unpolled. */
+export function preflightPassed(r: Pick<PreflightReport, 'nodes' | 'cluster' | 'drift'>): boolean {
+  return ![...r.nodes.flatMap((n) => n.steps), ...r.cluster].some((st) => st.status === 'fail') && r.drift.status !== 'fail';
 }
 
 /**
