@@ -88,6 +88,11 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
     return [...this.#slots.values()].map((s) => s.running).filter((r): r is RunningNode => r !== null);
   }
 
+  /** The node is running and answering (not stopped, crashed or hung). */
+  isUp(name: string): boolean {
+    return this.#slots.get(name)?.state === 'up';
+  }
+
   protected async onStart(): Promise<RunningNode[]> {
     await Promise.all([...this.#slots.keys()].map((name) => this.startNode(name)));
     return this.nodes;

@@ -9,6 +9,7 @@ import { hangFault } from './hang.js';
 import { idleTimeoutFault } from './idle-timeout.js';
 import { latencyFault } from './latency.js';
 import { limitDataFault } from './limit-data.js';
+import { nodeAddedFault } from './node-added.js';
 import { reconnectStormFault } from './reconnect-storm.js';
 import { registerFault } from './register.js';
 import { resetFault } from './reset.js';
@@ -44,6 +45,7 @@ export const FAULT_DEFINITIONS = {
   'limit-data': limitDataFault,
   'idle-timeout': idleTimeoutFault,
   'reconnect-storm': reconnectStormFault,
+  'node-added': nodeAddedFault,
 } as const;
 
 type Definitions = typeof FAULT_DEFINITIONS;

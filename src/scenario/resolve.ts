@@ -3,6 +3,7 @@ import {
   ALB_DEFAULTS, BACKOFF_DEFAULTS, CLUSTER_DEFAULTS, FLEET_DEFAULTS, METRICS_DEFAULTS, NLB_DEFAULTS,
   PING_PATH, PROTOCOL_DEFAULTS, RUN_DEFAULTS, WORKLOAD_DEFAULTS,
   EXTERNAL_SAFETY_DEFAULTS, SYNTHETIC_REGISTRATION_DEFAULTS,
+  TENTACLE_DEFAULTS,
 } from './defaults.js';
 import { formatDuration } from './duration.js';
 import { realBalancerProblems, realBalancerSettings, type HealthCheckSettings, type RealBalancerSettings } from './real-balancer-settings.js';
@@ -118,6 +119,8 @@ export interface Scenario {
     tentacles: number;
     rampUpMs: number;
     pollingConnectionCount: number;
+    /** What the simulated machines are: polling Tentacles, or Kubernetes agents (fleet.profile). */
+    profile: 'tentacle' | 'kubernetes-agent';
     keyPairs: number;
     registrationConcurrency: number;
     preamble: 'crlf' | 'lf';
@@ -365,7 +368,8 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     fleet: {
       tentacles,
       rampUpMs: p.fleet?.rampUp ?? (target === 'external' ? 0 : FLEET_DEFAULTS.rampUpMs),
-      pollingConnectionCount: p.fleet?.pollingConnectionCount ?? 1,
+      pollingConnectionCount: p.fleet?.pollingConnectionCount ?? (p.fleet?.profile === 'kubernetes-agent' ? TENTACLE_DEFAULTS.kubernetesAgentPollingConnectionCount : TENTACLE_DEFAULTS.pollingConnectionCount),
+      profile: p.fleet?.profile ?? 'tentacle',
       keyPairs: p.fleet?.keyPairs ?? FLEET_DEFAULTS.keyPairs,
       registrationConcurrency: p.fleet?.registrationConcurrency ?? FLEET_DEFAULTS.registrationConcurrency,
       preamble: p.fleet?.preamble ?? 'crlf',
