@@ -225,6 +225,21 @@ export const REAL_BALANCER_DEFAULTS = {
 export const REGISTRATION_DEFAULTS = {
   /** Each REST call (and the POST /handshake port check): headers and body must arrive within this. */
   requestTimeoutMs: 30_000,
+  /**
+   * HTTP 429 (Octopus Server 2026.3+ rate-limits its REST API by default): wait as the
+   * Retry-After header says, then try again -- at most this many times per call ...
+   */
+  throttleMaxRetries: 20,
+  /** ... waiting at most this long per answer (a longer Retry-After is cut to this) ... */
+  throttleMaxWaitMs: 60_000,
+  /** ... and this long when a 429 carries no (readable) Retry-After. */
+  throttleDefaultWaitMs: 1_000,
+  /** The polling-port check (POST /handshake) is tried this many times before registration gives up ... */
+  portCheckAttempts: 3,
+  /** ... this long apart. */
+  portCheckRetryDelayMs: 1_000,
+  /** Environments are read page by page (Links["Page.Next"]); at most this many pages (a loop guard). */
+  maxPages: 1_000,
 } as const;
 
 /** Scheduled checks (`pollfleet check`) and their outputs. */

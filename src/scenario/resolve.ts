@@ -52,6 +52,8 @@ export interface SyntheticRegistration {
   ratePerSecond: number;
   machinePolicyId: string | null;
   ledgerFile: string;
+  /** Replace a machine of the same name instead of refusing (register-with --force). */
+  force: boolean;
 }
 
 /** A scenario with every default filled in: nothing downstream needs `??`. */
@@ -244,6 +246,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
               ratePerSecond: reg.ratePerSecond ?? EXTERNAL_SAFETY_DEFAULTS.registrationsPerSecond,
               machinePolicyId: reg.machinePolicyId ?? null,
               ledgerFile: reg.ledger ?? SYNTHETIC_REGISTRATION_DEFAULTS.ledgerFile,
+              force: reg.force ?? false,
             }
           : null,
       };

@@ -136,6 +136,8 @@ const externalSchema = z.strictObject({
       machinePolicyId: z.string().min(1).optional(),
       /** Ledger of created machines (default reports/.pollfleet-ledger.json). */
       ledger: z.string().min(1).optional(),
+      /** A machine of the same name exists: replace it (register-with --force) instead of refusing. */
+      force: z.boolean().optional(),
     })
     .optional(),
 });
