@@ -156,7 +156,11 @@ export interface Summary {
   pickupMs: Quantiles | null;
   requests: RequestCounts | null;
   handshakeMs: { tcp: Quantiles; tls: Quantiles; identify: Quantiles };
-  registrationMs: Quantiles & { failures: Record<string, number> };
+  /**
+   * `throttled`/`throttledWaitMs`: HTTP 429 answers the registrations waited out (Retry-After)
+   * and the time spent waiting -- throttling, not failure. Absent when there were none.
+   */
+  registrationMs: Quantiles & { failures: Record<string, number>; throttled?: number; throttledWaitMs?: number };
   /** Connection attempts after the first one per connection. */
   reconnects: number;
   /** Messages received by tentacles. */
