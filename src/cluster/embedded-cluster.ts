@@ -1,3 +1,4 @@
+import type { ApiRateLimit } from './rest-api-rate-limit.js';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import type { EventSink, NodeEvent } from '../core/events.js';
@@ -35,6 +36,8 @@ export interface EmbeddedClusterOptions {
   processes: boolean;
   /** Per-subscription connection cap of every node; null or unset = no cap. */
   maxConnectionsPerSubscription?: number | null;
+  /** REST API rate limit of every node (429 with Retry-After beyond it); null or unset = none. */
+  apiRateLimit?: ApiRateLimit | null;
   sink: EventSink;
 }
 
@@ -107,6 +110,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       eventFlushIntervalMs: CLUSTER_DEFAULTS.eventFlushIntervalMs,
       machines: this.registry.list(o.spaceId),
       maxConnectionsPerSubscription: o.maxConnectionsPerSubscription ?? null,
+      apiRateLimit: o.apiRateLimit ?? null,
     };
   }
 

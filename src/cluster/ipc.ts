@@ -1,3 +1,4 @@
+import type { ApiRateLimit } from './rest-api-rate-limit.js';
 import type { NodeEvent } from '../core/events.js';
 import type { NodeProtocolSettings } from './node.js';
 import type { Machine, NewMachine } from './machine-registry.js';
@@ -24,6 +25,8 @@ export interface NodeProcessConfig {
   machines: Machine[];
   /** Per-subscription connection cap; null or unset = no cap. */
   maxConnectionsPerSubscription?: number | null;
+  /** REST API rate limit; null or unset = none. */
+  apiRateLimit?: ApiRateLimit | null;
 }
 
 export type ToNode =

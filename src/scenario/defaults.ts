@@ -82,6 +82,8 @@ export const CLUSTER_DEFAULTS = {
    * closed right after MX-SUBSCRIBER without a byte, like an untrusted certificate.
    */
   maxConnectionsPerSubscription: null as number | null,
+  /** Embedded REST API rate limit (cluster.apiRateLimit): off by default; a node answers 429 with Retry-After beyond it. */
+  apiRateLimit: null as { requestsPerSecond: number; burst: number } | null,
   /** Largest request body the embedded REST API accepts (a machine registration is well under 2 KiB); larger answers 413. */
   restMaxBodyBytes: 1024 * 1024,
   /** A REST API request (headers and body) must arrive within this time, else the connection is closed. */

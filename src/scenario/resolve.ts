@@ -71,6 +71,8 @@ export interface Scenario {
     processes: boolean;
     /** Embedded nodes' per-subscription connection cap (per node); null = no cap (CLUSTER_DEFAULTS). */
     maxConnectionsPerSubscription: number | null;
+    /** Embedded REST API rate limit per node; null = none (CLUSTER_DEFAULTS). */
+    apiRateLimit: { requestsPerSecond: number; burst: number } | null;
   };
   route: {
     kind: RouteKind;
@@ -325,6 +327,9 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
       apiHttps: p.cluster?.apiHttps ?? p.route?.transport === 'websocket',
       processes: p.cluster?.processes ?? (p.cluster?.queue ?? 'per-node') !== 'shared',
       maxConnectionsPerSubscription: p.cluster?.maxConnectionsPerSubscription ?? CLUSTER_DEFAULTS.maxConnectionsPerSubscription,
+      apiRateLimit: p.cluster?.apiRateLimit
+        ? { requestsPerSecond: p.cluster.apiRateLimit.requestsPerSecond, burst: p.cluster.apiRateLimit.burst ?? Math.max(1, Math.ceil(p.cluster.apiRateLimit.requestsPerSecond)) }
+        : CLUSTER_DEFAULTS.apiRateLimit,
     },
     route: {
       kind: routeKind,
