@@ -49,7 +49,7 @@ export interface RequestCounts {
   queued: number;
   /** Written to a connection (the tentacle collected it). */
   collected: number;
-  /** Not collected within PollingRequestQueueTimeout: in real Octopus, a failed task step. */
+  /** Not collected within PollingRequestQueueTimeout: in real Octopus, a failed RPC (retried for about 2.5 min when RPC retries are on). */
   expired: number;
   /** A response came back. */
   answered: number;

@@ -224,6 +224,17 @@ export const REAL_BALANCER_DEFAULTS = {
 } as const;
 
 /** Tentacle registration over the REST API and the polling-port check. [H] section 8 */
+/**
+ * What an expired request costs in real Octopus. An expired (uncollected) request fails the
+ * RPC; Octopus Server's Tentacle client retries a failed RPC for a while when RPC retries are
+ * on (OctopusDeploy/OctopusTentacle source/Octopus.Tentacle.Client/Retries/RpcRetrySettings.cs:
+ * the server passes the duration in; its default, about 2.5 min, is *unconfirmed* in public
+ * source). A deployment step fails only when collection stays impossible longer than this.
+ */
+export const RPC_RETRY_DEFAULTS = {
+  windowMs: 150_000,
+} as const;
+
 export const REGISTRATION_DEFAULTS = {
   /** Each REST call (and the POST /handshake port check): headers and body must arrive within this. */
   requestTimeoutMs: 30_000,
