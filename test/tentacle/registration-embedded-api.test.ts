@@ -4,7 +4,7 @@ import { RestApi } from '../../src/cluster/rest-api.js';
 import { MemoryRegistry } from '../../src/cluster/memory-machine-registry.js';
 import { newSubscriptionId } from '../../src/halibut/subscription.js';
 import { registerTentacle, type RegistrationOptions } from '../../src/tentacle/registration.js';
-import { EventLog } from '../helpers/tentacle.js';
+import { EventLog, closedPort } from '../helpers/tentacle.js';
 
 /**
  * register-with against the embedded REST API over real HTTP on loopback: throttling (429
@@ -89,4 +89,16 @@ t.test('users/me spaces are used: a space name the key cannot see is not found',
   t.match(err.message, /space "Platform" not found among the API key's spaces: Default \(Spaces-1\)/);
   const ok = await registerTentacle(opts(url, { space: 'default' }));
   t.equal(ok.spaceId, 'Spaces-1');
+});
+
+t.test('the polling-port check is retried before registration gives up', async (t) => {
+  const { api, registry, url } = await startApi();
+  t.teardown(() => api.close(1_000));
+  const port = await closedPort();
+  const t0 = Date.now();
+  const err = (await registerTentacle(opts(url, { name: 'port-check', pollingPort: { host: '127.0.0.1', port } })).catch((e: unknown) => e)) as Error & { kind: string };
+  t.equal(err.kind, 'registration.failed');
+  t.match(err.message, /^polling port check: .*\(3 tries\)$/);
+  t.ok(Date.now() - t0 >= 2 * 900, 'two waits between three tries');
+  t.equal(registry.list('Spaces-1').length, 0, 'nothing registered');
 });
