@@ -1,3 +1,4 @@
+import type { ApiRateLimit } from './rest-api-rate-limit.js';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import type { EventSink, NodeEvent } from '../core/events.js';
@@ -36,6 +37,8 @@ export interface EmbeddedClusterOptions {
   processes: boolean;
   /** Per-subscription connection cap of every node; null or unset = no cap. */
   maxConnectionsPerSubscription?: number | null;
+  /** REST API rate limit of every node (429 with Retry-After beyond it); null or unset = none. */
+  apiRateLimit?: ApiRateLimit | null;
   sink: EventSink;
 }
 
@@ -118,6 +121,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       maxConnectionsPerSubscription: o.maxConnectionsPerSubscription ?? null,
       // In process the array itself (updated in place); a node process gets a copy and `server-nodes` messages.
       serverNodes: this.#serverNodes,
+      apiRateLimit: o.apiRateLimit ?? null,
     };
   }
 

@@ -1,3 +1,4 @@
+import type { ApiRateLimit } from './rest-api-rate-limit.js';
 import type { NodeEvent } from '../core/events.js';
 import type { NodeProtocolSettings } from './node.js';
 import type { Machine, NewMachine } from './machine-registry.js';
@@ -27,6 +28,8 @@ export interface NodeProcessConfig {
   maxConnectionsPerSubscription?: number | null;
   /** The cluster's server nodes (GET /api/octopusservernodes); kept current by `server-nodes` messages. */
   serverNodes?: ServerNodeState[];
+  /** REST API rate limit; null or unset = none. */
+  apiRateLimit?: ApiRateLimit | null;
 }
 
 export type ToNode =

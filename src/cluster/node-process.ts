@@ -60,6 +60,7 @@ async function createNode(c: NodeProcessConfig, registry: MachineRegistry, sink:
     queue,
     protocol: c.protocol,
     maxConnectionsPerSubscription: c.maxConnectionsPerSubscription ?? null,
+    apiRateLimit: c.apiRateLimit ?? null,
     workload: c.workload,
     redisStatus: { IsEnabled: multiNode, IsConfigured: multiNode, IsReachable: multiNode },
     sink,

@@ -1,3 +1,4 @@
+import type { ApiRateLimit } from './rest-api-rate-limit.js';
 import { now } from '../core/clock.js';
 import { PollfleetError } from '../core/errors.js';
 import type { EventSink, NodeStateEvent } from '../core/events.js';
@@ -41,6 +42,8 @@ export interface ClusterNodeOptions {
   protocol: NodeProtocolSettings;
   /** Per-subscription connection cap on the polling port; null or unset = no cap. */
   maxConnectionsPerSubscription?: number | null;
+  /** REST API rate limit (429 with Retry-After beyond it); null or unset = none. */
+  apiRateLimit?: ApiRateLimit | null;
   workload: {
     intervalMs: number;
     scriptShare: number;
@@ -144,6 +147,7 @@ export class ClusterNode {
       api.webSocketPage = endpoint.handlePlainRequest;
     }
     if (o.redisStatus) api.redisStatus = o.redisStatus;
+    if (o.apiRateLimit) api.rateLimit = o.apiRateLimit;
     if (o.version) api.version = o.version;
     this.#api = new RestApi(api);
     const w = o.workload;

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { CLUSTER_DEFAULTS, PING_PATH } from '../scenario/defaults.js';
 import type { Machine, MachineRegistry, NewMachine } from './machine-registry.js';
 import { serverNodesAnswer, type ServerNodeState } from './rest-api-server-nodes.js';
+import { RestApiRateLimiter, sendTooManyRequests, type ApiRateLimit } from './rest-api-rate-limit.js';
 
 /**
  * The subset of the Octopus REST API a polling Tentacle's registration and a load balancer's
@@ -60,6 +61,10 @@ export interface RestApiOptions {
   serverNodes?: () => ServerNodeState[];
   /** A plain (non-upgrade) request on the WebSocket path: answered here when it returns true. */
   webSocketPage?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  /** Answer 429 with Retry-After beyond this rate (scenario cluster.apiRateLimit); the ping path is exempt. */
+  rateLimit?: ApiRateLimit | null;
+  /** Items per page of a collection when the request names no `take` (Octopus: 30). */
+  pageSize?: number;
 }
 
 class HttpError extends Error {
@@ -122,6 +127,15 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
+/** `self` with its skip/take set (other query parameters kept). */
+function pageLink(self: string, skip: number, take: number): string {
+  const [path, query] = self.split('?') as [string, string | undefined];
+  const q = new URLSearchParams(query ?? '');
+  q.set('skip', String(skip));
+  q.set('take', String(take));
+  return `${path}?${q.toString()}`;
+}
+
 function collection(itemType: string, items: unknown[], self: string, skip: number, take: number): Json {
   const page = items.slice(skip, skip + take);
   return {
@@ -131,7 +145,10 @@ function collection(itemType: string, items: unknown[], self: string, skip: numb
     NumberOfPages: Math.max(1, Math.ceil(items.length / take)),
     LastPageNumber: Math.max(0, Math.ceil(items.length / take) - 1),
     Items: page,
-    Links: { Self: self, 'Page.All': `${self.split('?')[0]}?skip=0&take=2147483647`, 'Page.Current': self },
+    Links: {
+      Self: self, 'Page.All': `${self.split('?')[0]}?skip=0&take=2147483647`, 'Page.Current': self,
+      ...(skip + take < items.length ? { 'Page.Next': pageLink(self, skip + take, take) } : {}),
+    },
   };
 }
 
@@ -197,6 +214,7 @@ export class RestApi {
   readonly #server: http.Server;
   readonly #keyDigest: Buffer;
   readonly #installationId: string;
+  readonly #limiter: RestApiRateLimiter | null;
   #port = 0;
   #closed: Promise<void> | null = null;
 
@@ -204,9 +222,12 @@ export class RestApi {
     this.#o = o;
     this.#keyDigest = digest(o.apiKey);
     this.#installationId = o.installationId ?? randomUUID();
+    this.#limiter = o.rateLimit ? new RestApiRateLimiter(o.rateLimit) : null;
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       // Which node answered: lets API load through a balancer show how requests spread.
       res.setHeader(NODE_HEADER, this.#o.nodeName);
+      const wait = this.#limiter && !(req.url ?? '').toLowerCase().startsWith(PING_PATH) ? this.#limiter.take() : null;
+      if (wait !== null) return sendTooManyRequests(res, wait);
       this.#handle(req, res).catch((e: unknown) => {
         if (res.headersSent) {
           res.destroy();
@@ -335,7 +356,15 @@ export class RestApi {
     }
     if (segs[1] === 'users' && segs[2] === 'me' && segs.length === 3) {
       only('GET');
-      return send(res, 200, { Id: 'Users-1', Username: 'pollfleet', DisplayName: 'pollfleet', IsService: true, IsActive: true, Links: { Self: '/api/users/Users-1' } });
+      return send(res, 200, {
+        Id: 'Users-1', Username: 'pollfleet', DisplayName: 'pollfleet', IsService: true, IsActive: true,
+        Links: { Self: '/api/users/Users-1', Spaces: '/api/users/Users-1/spaces' },
+      });
+    }
+    if (segs[1] === 'users' && segs[2] === 'users-1' && segs[3] === 'spaces' && segs.length === 4) {
+      only('GET');
+      // The spaces this user may see: a bare array, as Octopus answers /api/users/{id}/spaces.
+      return send(res, 200, [this.#space()]);
     }
     if (segs[1] === 'octopusservernodes') {
       const a = serverNodesAnswer(method, segs, url, this.#o.serverNodes?.() ?? [{ name: this.#o.nodeName, isDraining: this.#o.isDraining(), isOnline: true }]);
@@ -356,7 +385,8 @@ export class RestApi {
         only('GET');
         const name = url.searchParams.get('name');
         const envs = ENVIRONMENTS.filter((e) => !name || e.Name.toLowerCase() === name.toLowerCase()).map((e) => this.#environment(e));
-        return send(res, 200, segs.length === 4 ? envs : collection('Environment', envs, path + url.search, 0, 30));
+        const { skip, take } = this.#page(url);
+        return send(res, 200, segs.length === 4 ? envs : collection('Environment', envs, path + url.search, skip, take));
       }
       if (segs[2] === 'environments' && segs.length === 4) {
         only('GET');
@@ -372,6 +402,7 @@ export class RestApi {
       if (segs[2] === 'machines' && segs.length === 4) {
         const m = this.#o.registry.get(space, raw[3]!) ?? this.#o.registry.list(space).find((x) => x.id.toLowerCase() === segs[3]);
         if (!m) throw new HttpError(404, `The machine ${raw[3]} was not found in ${space}.`);
+        if (method === 'PUT') return this.#replaceMachine(req, res, m);
         if (method === 'DELETE') {
           await this.#o.registry.delete(space, m.id);
           res.writeHead(200, { 'Content-Length': 0 });
@@ -384,7 +415,36 @@ export class RestApi {
     throw notFound();
   }
 
-  async #createMachine(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  /** skip/take of a collection request; `take` defaults to the node's page size. */
+  #page(url: URL): { skip: number; take: number } {
+    const size = this.#o.pageSize ?? 30;
+    return {
+      skip: Math.max(0, Number(url.searchParams.get('skip') ?? 0) || 0),
+      take: Math.max(1, Number(url.searchParams.get('take') ?? size) || size),
+    };
+  }
+
+  /**
+   * PUT /api/{space}/machines/{id} (register-with --force: Octopus.Client's Machines.Modify).
+   * The registry has no update, so the record is replaced (the answer names the new Id; a
+   * real server keeps the Id).
+   */
+  async #replaceMachine(req: http.IncomingMessage, res: http.ServerResponse, old: Machine): Promise<void> {
+    const m = await this.#machineFromBody(req);
+    if (m.name.toLowerCase() !== old.name.toLowerCase()) {
+      throw new HttpError(400, 'There was a problem with your request.', [`Name: expected ${JSON.stringify(old.name)}, the machine being replaced.`]);
+    }
+    await this.#o.registry.delete(this.#o.spaceId, old.id);
+    let machine: Machine;
+    try {
+      machine = await this.#o.registry.register(m);
+    } catch (e) {
+      throw new HttpError(400, 'There was a problem with your request.', [(e as Error).message]);
+    }
+    send(res, 200, this.#machine(machine));
+  }
+
+  async #machineFromBody(req: http.IncomingMessage): Promise<NewMachine> {
     const text = await readBody(req);
     let body: unknown;
     try {
@@ -403,6 +463,11 @@ export class RestApi {
       thumbprint: b.Endpoint.Thumbprint.toUpperCase(),
       subscriptionId: b.Endpoint.Uri,
     };
+    return m;
+  }
+
+  async #createMachine(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const m = await this.#machineFromBody(req);
     let machine: Machine;
     try {
       machine = await this.#o.registry.register(m);
@@ -416,8 +481,7 @@ export class RestApi {
     const name = url.searchParams.get('name');
     const partial = url.searchParams.get('partialName');
     const thumbprint = url.searchParams.get('thumbprint');
-    const skip = Math.max(0, Number(url.searchParams.get('skip') ?? 0) || 0);
-    const take = Math.max(1, Number(url.searchParams.get('take') ?? 30) || 30);
+    const { skip, take } = this.#page(url);
     const items = this.#o.registry
       .list(this.#o.spaceId)
       .filter((m) => !name || m.name.toLowerCase() === name.toLowerCase())

@@ -41,6 +41,8 @@ export interface BackoffEvent { type: 'backoff'; at: number; tentacle: number; e
 export interface RegistrationEvent extends ErrorData {
   type: 'registration'; at: number; tentacle: number; ok: boolean; durationMs: number;
   errorKind?: ErrorKind; message?: string; machineId?: string;
+  /** HTTP 429 answers waited out (Retry-After) during this registration, and the wait in all. */
+  throttled?: number; throttledWaitMs?: number;
 }
 
 // ---------- node side ----------

@@ -73,6 +73,9 @@ export class Recorder {
   polls = 0;
   reconnects = 0;
   registrations = 0;
+  /** HTTP 429 answers registrations waited out, and the time they waited (Retry-After). */
+  registrationThrottled = 0;
+  registrationThrottledWaitMs = 0;
   startedAt = 0;
 
   #subscriptionTentacle = new Map<string, number>();
@@ -179,6 +182,8 @@ export class Recorder {
         return;
       case 'registration':
         this.registrations++;
+        this.registrationThrottled += e.throttled ?? 0;
+        this.registrationThrottledWaitMs += e.throttledWaitMs ?? 0;
         if (e.ok) this.registration.recordMs(e.durationMs);
         else {
           const key = e.status ? `HTTP ${e.status}` : (e.errorKind ?? 'error');

@@ -101,7 +101,10 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
       ? { queued: sum('queued'), collected: sum('collected'), expired: sum('expired'), answered: sum('answered'), pendingAtEnd: sum('pendingAtEnd') }
       : null,
     handshakeMs: { tcp: rec.tcp.quantiles(), tls: rec.tls.quantiles(), identify: rec.identify.quantiles() },
-    registrationMs: { ...rec.registration.quantiles(), failures: { ...rec.registrationFailures } },
+    registrationMs: {
+      ...rec.registration.quantiles(), failures: { ...rec.registrationFailures },
+      ...(rec.registrationThrottled ? { throttled: rec.registrationThrottled, throttledWaitMs: Math.round(rec.registrationThrottledWaitMs) } : {}),
+    },
     reconnects: rec.reconnects,
     polls: rec.polls,
     pollGapMs: rec.pollGap.quantiles(),

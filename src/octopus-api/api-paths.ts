@@ -7,6 +7,8 @@ export const API_KEY_HEADER = 'X-Octopus-ApiKey';
 /** The root document; its `Version` says which API this is. */
 export const ROOT_PATH = '/api';
 export const SPACES_PATH = '/api/spaces';
+/** The key's own user; its `Links.Spaces` lists the spaces that user may see. */
+export const CURRENT_USER_PATH = '/api/users/me';
 /** Where the server certificate thumbprint is read. *Unconfirmed* in the reference. */
 export const SERVER_CERTIFICATE_PATH = '/api/configuration/certificates/certificate-global';
 /** Multi-node polling: is Redis enabled, configured and reachable. */
@@ -26,3 +28,7 @@ export function machinePath(spaceId: string, machineId: string): string {
 
 /** The cluster's server nodes (`OctopusServerNodeResource`: Name, MaxConcurrentTasks, IsInMaintenanceMode, ...). */
 export const SERVER_NODES_PATH = '/api/octopusservernodes';
+/** A user's own spaces (`Links.Spaces` of /api/users/me, when the document has no link). */
+export function userSpacesPath(userId: string): string {
+  return `/api/users/${encodeURIComponent(userId)}/spaces`;
+}

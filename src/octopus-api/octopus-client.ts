@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import { now } from '../core/clock.js';
 import { PollfleetError, errorKindOf, type ErrorKind } from '../core/errors.js';
@@ -5,6 +6,7 @@ import { PING_PATH, REGISTRATION_DEFAULTS } from '../scenario/defaults.js';
 import { apiBaseUrl } from './api-base-url.js';
 import {
   API_KEY_HEADER,
+  CURRENT_USER_PATH,
   REDIS_STATUS_PATH,
   ROOT_PATH,
   SERVER_CERTIFICATE_PATH,
@@ -13,8 +15,10 @@ import {
   environmentsPath,
   machinePath,
   machinesPath,
+  userSpacesPath,
 } from './api-paths.js';
 import { itemsOf, type NewPollingMachine, type OctopusServerNodeResource, type RedisStatus, type Resource, type RootDocument } from './octopus-resources.js';
+import { retryAfterMs } from './retry-after.js';
 import { scrubSecret } from './scrub-secret.js';
 
 export interface OctopusClientOptions {
@@ -28,6 +32,16 @@ export interface OctopusClientOptions {
   timeoutMs?: number;
   /** The kind of an error answer other than 401/403 (`api.error` unless the caller is registering). */
   failureKind?: ErrorKind;
+  /** Aborts a wait for a throttled call (HTTP 429); the call then rejects with this signal's reason. */
+  signal?: AbortSignal;
+  /** Called after each HTTP 429, with the wait about to start. */
+  onThrottle?: (waitMs: number, step: string) => void;
+}
+
+/** HTTP 429 answers a client waited out (Retry-After), and how long it waited in all. */
+export interface ThrottleCount {
+  throttled: number;
+  throttledWaitMs: number;
 }
 
 /** An answer as it came, whatever its status (for checks that judge the status themselves). */
@@ -38,7 +52,7 @@ export interface ApiAnswer {
   durationMs: number;
 }
 
-export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 function serverMessage(body: unknown): string {
   if (body === null || typeof body !== 'object') return '';
@@ -66,6 +80,10 @@ export class OctopusClient {
   readonly #apiKey: string | null;
   readonly #dispatcher: Dispatcher | undefined;
   readonly #failureKind: ErrorKind;
+  readonly #signal: AbortSignal | undefined;
+  readonly #onThrottle: ((waitMs: number, step: string) => void) | undefined;
+  /** HTTP 429 answers waited out so far (each followed by a retry) and the time spent waiting. */
+  readonly throttle: ThrottleCount = { throttled: 0, throttledWaitMs: 0 };
 
   constructor(o: OctopusClientOptions) {
     this.baseUrl = apiBaseUrl(o.apiUrl);
@@ -73,6 +91,8 @@ export class OctopusClient {
     this.#apiKey = o.apiKey ?? null;
     this.#dispatcher = o.dispatcher;
     this.#failureKind = o.failureKind ?? 'api.error';
+    this.#signal = o.signal;
+    this.#onThrottle = o.onThrottle;
   }
 
   url(path: string): string {
@@ -116,14 +136,29 @@ export class OctopusClient {
     const url = this.url(path);
     const prefix = step ? `${step}: ` : '';
     let res: Dispatcher.ResponseData;
-    try {
-      res = await this.#send(method, path, body);
-    } catch (e) {
-      const kind = errorKindOf(e);
-      throw new PollfleetError(this.#failureKind, this.scrub(`${prefix}${method} ${url} failed (${kind}): ${(e as Error).message}`), {
-        cause: e,
-        address: url,
-      });
+    let waits = 0;
+    for (;;) {
+      try {
+        res = await this.#send(method, path, body);
+      } catch (e) {
+        const kind = errorKindOf(e);
+        throw new PollfleetError(this.#failureKind, this.scrub(`${prefix}${method} ${url} failed (${kind}): ${(e as Error).message}`), {
+          cause: e,
+          address: url,
+        });
+      }
+      // Octopus Server 2026.3+ rate-limits its REST API ([H] section 8): a 429 is "wait as
+      // Retry-After says and ask again" -- counted (this.throttle), never a failure of the
+      // server. Only after throttleMaxRetries waits does the call fail, naming the throttling.
+      if (res.statusCode !== 429 || waits >= REGISTRATION_DEFAULTS.throttleMaxRetries) break;
+      await res.body.dump();
+      const asked = retryAfterMs(res.headers['retry-after']);
+      const waitMs = Math.min(asked ?? REGISTRATION_DEFAULTS.throttleDefaultWaitMs, REGISTRATION_DEFAULTS.throttleMaxWaitMs);
+      waits++;
+      this.throttle.throttled++;
+      this.throttle.throttledWaitMs += waitMs;
+      this.#onThrottle?.(waitMs, step);
+      await sleep(waitMs, undefined, this.#signal ? { signal: this.#signal } : undefined);
     }
     const status = res.statusCode;
     const text = await res.body.text();
@@ -141,6 +176,11 @@ export class OctopusClient {
     }
     const detail = serverMessage(parsed) || text.slice(0, 200).trim();
     const message = this.scrub(`${prefix}${method} ${url} returned HTTP ${status}${detail ? `: ${detail}` : ''}`);
+    if (status === 429) {
+      throw new PollfleetError(this.#failureKind, `${message} (still throttled after ${waits} waits, ${Math.round(this.throttle.throttledWaitMs / 1000)} s in all)`, {
+        status, address: url, hint: 'the server rate-limits its REST API: lower external.register.ratePerSecond or fleet.registrationConcurrency',
+      });
+    }
     if (status === 401 || status === 403) {
       throw new PollfleetError('api.unauthorized', message, { status, address: url, hint: 'check the API key and that its user may register machines' });
     }
@@ -167,8 +207,9 @@ export class OctopusClient {
     return t;
   }
 
+  /** Every environment of the space, every page of them. */
   async environments(spaceId: string, step = 'environments'): Promise<Resource[]> {
-    return itemsOf(await this.call(step, 'GET', environmentsPath(spaceId)));
+    return this.allPages(step, environmentsPath(spaceId));
   }
 
   /** Register a polling machine; its id. */
@@ -187,6 +228,79 @@ export class OctopusClient {
   /** Delete a machine; a machine that is not there is an error with status 404. */
   async deleteMachine(spaceId: string, machineId: string, step = 'delete machine'): Promise<void> {
     await this.call(step, 'DELETE', machinePath(spaceId, machineId));
+  }
+
+  /**
+   * The spaces of the key's own user, as register-with reads them (Octopus.Client resolves the
+   * default space from the current user: GET /api/users/me, then its Links.Spaces). A server
+   * without that link or route (404) falls back to every space (/api/spaces).
+   */
+  async currentUserSpaces(step = 'spaces'): Promise<Resource[]> {
+    let me: Resource | null;
+    try {
+      me = (await this.call('current user', 'GET', CURRENT_USER_PATH)) as Resource | null;
+    } catch (e) {
+      if (e instanceof PollfleetError && e.status === 404) return this.spaces(step);
+      throw e;
+    }
+    const link = (me?.['Links'] as Resource | undefined)?.['Spaces'];
+    const id = me?.['Id'];
+    const path = typeof link === 'string' ? this.#localPath(link) : typeof id === 'string' ? userSpacesPath(id) : null;
+    if (path === null) return this.spaces(step);
+    try {
+      return itemsOf(await this.call(step, 'GET', path));
+    } catch (e) {
+      if (e instanceof PollfleetError && e.status === 404) return this.spaces(step);
+      throw e;
+    }
+  }
+
+  /**
+   * Every item of a paged collection: follows `Links["Page.Next"]` (as Octopus.Client's
+   * Paginate does), or, without the link, asks for `skip=<read so far>` while fewer than
+   * `TotalResults` were read. Bounded by REGISTRATION_DEFAULTS.maxPages.
+   */
+  async allPages(step: string, path: string): Promise<Resource[]> {
+    const out: Resource[] = [];
+    const seen = new Set<string>();
+    let next: string | null = path;
+    for (let page = 0; next !== null && page < REGISTRATION_DEFAULTS.maxPages && !seen.has(next); page++) {
+      seen.add(next);
+      const doc = (await this.call(step, 'GET', next)) as Resource | null;
+      const items = itemsOf(doc);
+      out.push(...items);
+      next = null;
+      const link = (doc?.['Links'] as Resource | undefined)?.['Page.Next'];
+      const total = doc?.['TotalResults'];
+      if (typeof link === 'string' && link !== '') next = this.#localPath(link);
+      else if (!Array.isArray(doc) && typeof total === 'number' && out.length < total && items.length > 0) {
+        const base = path.split('?')[0]!;
+        const q = new URLSearchParams(path.includes('?') ? path.slice(path.indexOf('?') + 1) : '');
+        q.set('skip', String(out.length));
+        q.set('take', String(items.length));
+        next = `${base}?${q.toString()}`;
+      }
+    }
+    return out;
+  }
+
+  /** A link from a document as a path under baseUrl (URI templates cut off; a virtual directory in the link is not doubled). */
+  #localPath(link: string): string {
+    let p = link.replace(/\{[^}]*\}/g, '');
+    if (/^https?:\/\//i.test(p)) {
+      const u = new URL(p);
+      p = u.pathname + u.search;
+    }
+    const prefix = new URL(this.baseUrl).pathname.replace(/\/+$/, '');
+    if (prefix && p.toLowerCase().startsWith(prefix.toLowerCase() + '/')) p = p.slice(prefix.length);
+    return p.startsWith('/') ? p : `/${p}`;
+  }
+
+  /** Replace an existing machine (register-with --force: Octopus.Client's Machines.Modify, a PUT); its id. */
+  async modifyMachine(spaceId: string, machineId: string, machine: NewPollingMachine, step = 'replace machine'): Promise<string> {
+    const updated = (await this.call(step, 'PUT', machinePath(spaceId, machineId), { Id: machineId, ...machine })) as Resource | null;
+    const id = updated?.['Id'];
+    return typeof id === 'string' ? id : machineId;
   }
 
   /** A node's health endpoint, no key needed: 200 online, 418 draining, anything else offline. */

@@ -208,7 +208,11 @@ function externalRegistration(s: Scenario, serverCertificatePath: string): Plan[
     environment: r.environment,
     roles: r.roles,
     ledgerFile: r.ledgerFile,
-    steps: [...handshake, 'GET /api', 'GET /api/spaces', `GET ${serverCertificatePath}`, 'GET /api/<space>/environments', 'POST /api/<space>/machines'],
+    steps: [
+      ...handshake, 'GET /api', 'GET /api/users/me', 'GET /api/users/<user>/spaces', `GET ${serverCertificatePath}`,
+      'GET /api/<space>/environments (every page)', 'GET /api/<space>/machines?name=<name>',
+      r.force ? 'POST /api/<space>/machines (PUT /api/<space>/machines/<id> when the name exists)' : 'POST /api/<space>/machines',
+    ],
     apiKeyFrom: ext.apiKeyEnv ? `environment variable ${ext.apiKeyEnv}` : ext.apiKeyFile ? `file ${ext.apiKeyFile}` : 'none configured',
   };
 }

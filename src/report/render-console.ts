@@ -55,6 +55,8 @@ export function renderConsoleResult(r: Result, o: ConsoleOptions = {}): string {
       `TLS handshake p50 ${formatMs(hs.tls.p50)} p99 ${formatMs(hs.tls.p99)} | polls ${formatCount(s.polls)} | reconnects ${formatCount(s.reconnects)}` +
       (s.registrationMs.count ? ` | registration p50 ${formatMs(s.registrationMs.p50)}` : ''),
   );
+  const throttled = registrationThrottleLine(r);
+  if (throttled) lines.push(throttled);
   const errs = Object.entries(s.errors);
   if (errs.length) lines.push(`errors: ${errs.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (r.faults.length) lines.push(renderFailover(r, o));
@@ -63,6 +65,18 @@ export function renderConsoleResult(r: Result, o: ConsoleOptions = {}): string {
   for (const d of r.diagnosis) lines.push(`diagnosis: ${d}`);
   lines.push(`verdict: ${verdictWord(r.verdict.pass, o)} -- ${r.verdict.reasons.length ? r.verdict.reasons.join('; ') : passSummary(r)}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * "registration throttled 12 times, 41 s waited (HTTP 429 with Retry-After: the server
+ * rate-limits its REST API; not a failure)"; null when no registration was throttled.
+ */
+export function registrationThrottleLine(r: Result): string | null {
+  const n = r.summary.registrationMs.throttled ?? 0;
+  if (n === 0) return null;
+  const waited = Math.round((r.summary.registrationMs.throttledWaitMs ?? 0) / 1000);
+  return `registration throttled ${formatCount(n)} time${n === 1 ? '' : 's'}, ${waited} s waited ` +
+    '(HTTP 429 with Retry-After: the server rate-limits its REST API; waited out, not a failure)';
 }
 
 /** The failover block: one paragraph per fault in plain words, with its figures and verdict. */

@@ -1,6 +1,7 @@
 import type { Comparison, FaultResult, HarnessProcess, HarnessResult, NodeResult, Quantiles, Result } from '../result/result.js';
 import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from '../core/format.js';
 import { formatMetricValue, metricUnit } from '../result/metric-catalog.js';
+import { registrationThrottleLine } from './render-console.js';
 
 /**
  * report.md: the run as a document a person reads top to bottom -- verdict first, then
@@ -120,6 +121,9 @@ function resultMarkdown(r: Result, level: number): string {
       ['l', 'r', 'r', 'r', 'r', 'r'],
     ),
   );
+
+  const throttled = registrationThrottleLine(r);
+  if (throttled) out.push(throttled.charAt(0).toUpperCase() + throttled.slice(1) + '.');
 
   if (r.harness) out.push(heading(level + 1, 'Harness'), harnessBlock(r.harness));
 

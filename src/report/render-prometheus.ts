@@ -1,4 +1,6 @@
 import type { Comparison, HarnessProcess, Result } from '../result/result.js';
+import { RPC_RETRY_DEFAULTS } from '../scenario/defaults.js';
+import { formatRetryWindow } from '../verdict/fault-story.js';
 import { isComparison } from './render-markdown.js';
 
 /**
@@ -31,7 +33,7 @@ const FAMILIES: Array<Omit<Family, 'samples'>> = [
   { name: 'pollfleet_pickup_seconds', type: 'gauge', help: "Pickup latency of the node's queued work (time until a tentacle collected it), by quantile." },
   { name: 'pollfleet_requests_queued_total', type: 'counter', help: 'Requests the node queued for tentacles during the run.' },
   { name: 'pollfleet_requests_collected_total', type: 'counter', help: 'Queued requests a tentacle collected during the run.' },
-  { name: 'pollfleet_requests_expired_total', type: 'counter', help: 'Queued requests that expired uncollected (in real Octopus, failed task steps).' },
+  { name: 'pollfleet_requests_expired_total', type: 'counter', help: `Queued requests that expired uncollected (in real Octopus, each fails its RPC; retried for about ${formatRetryWindow(RPC_RETRY_DEFAULTS.windowMs)} when RPC retries are on).` },
   { name: 'pollfleet_reconnects_total', type: 'counter', help: 'Connection attempts after the first one per connection during the run.' },
   { name: 'pollfleet_errors_total', type: 'counter', help: 'Connection errors during the run, by error kind.' },
   { name: 'pollfleet_check_success', type: 'gauge', help: '1 if the run passed its verdict, 0 if it failed.' },

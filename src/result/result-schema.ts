@@ -123,7 +123,7 @@ const summarySchema = z.object({
   pickupMs: quantilesSchema.nullable(),
   requests: requestCountsSchema.nullable(),
   handshakeMs: z.object({ tcp: quantilesSchema, tls: quantilesSchema, identify: quantilesSchema }),
-  registrationMs: quantilesSchema.extend({ failures: counts }),
+  registrationMs: quantilesSchema.extend({ failures: counts, throttled: count.optional(), throttledWaitMs: z.number().nonnegative().optional() }),
   reconnects: count,
   polls: count,
   pollGapMs: quantilesSchema,

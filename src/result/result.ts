@@ -49,7 +49,7 @@ export interface RequestCounts {
   queued: number;
   /** Written to a connection (the tentacle collected it). */
   collected: number;
-  /** Not collected within PollingRequestQueueTimeout: in real Octopus, a failed task step. */
+  /** Not collected within PollingRequestQueueTimeout: in real Octopus, a failed RPC (retried for about 2.5 min when RPC retries are on). */
   expired: number;
   /** A response came back. */
   answered: number;
@@ -158,7 +158,11 @@ export interface Summary {
   pickupMs: Quantiles | null;
   requests: RequestCounts | null;
   handshakeMs: { tcp: Quantiles; tls: Quantiles; identify: Quantiles };
-  registrationMs: Quantiles & { failures: Record<string, number> };
+  /**
+   * `throttled`/`throttledWaitMs`: HTTP 429 answers the registrations waited out (Retry-After)
+   * and the time spent waiting -- throttling, not failure. Absent when there were none.
+   */
+  registrationMs: Quantiles & { failures: Record<string, number>; throttled?: number; throttledWaitMs?: number };
   /** Connection attempts after the first one per connection. */
   reconnects: number;
   /** Messages received by tentacles. */

@@ -88,6 +88,8 @@ export const CLUSTER_DEFAULTS = {
    * closed right after MX-SUBSCRIBER without a byte, like an untrusted certificate.
    */
   maxConnectionsPerSubscription: null as number | null,
+  /** Embedded REST API rate limit (cluster.apiRateLimit): off by default; a node answers 429 with Retry-After beyond it. */
+  apiRateLimit: null as { requestsPerSecond: number; burst: number } | null,
   /** Largest request body the embedded REST API accepts (a machine registration is well under 2 KiB); larger answers 413. */
   restMaxBodyBytes: 1024 * 1024,
   /** A REST API request (headers and body) must arrive within this time, else the connection is closed. */
@@ -228,9 +230,35 @@ export const REAL_BALANCER_DEFAULTS = {
 } as const;
 
 /** Tentacle registration over the REST API and the polling-port check. [H] section 8 */
+/**
+ * What an expired request costs in real Octopus. An expired (uncollected) request fails the
+ * RPC; Octopus Server's Tentacle client retries a failed RPC for a while when RPC retries are
+ * on (OctopusDeploy/OctopusTentacle source/Octopus.Tentacle.Client/Retries/RpcRetrySettings.cs:
+ * the server passes the duration in; its default, about 2.5 min, is *unconfirmed* in public
+ * source). A deployment step fails only when collection stays impossible longer than this.
+ */
+export const RPC_RETRY_DEFAULTS = {
+  windowMs: 150_000,
+} as const;
+
 export const REGISTRATION_DEFAULTS = {
   /** Each REST call (and the POST /handshake port check): headers and body must arrive within this. */
   requestTimeoutMs: 30_000,
+  /**
+   * HTTP 429 (Octopus Server 2026.3+ rate-limits its REST API by default): wait as the
+   * Retry-After header says, then try again -- at most this many times per call ...
+   */
+  throttleMaxRetries: 20,
+  /** ... waiting at most this long per answer (a longer Retry-After is cut to this) ... */
+  throttleMaxWaitMs: 60_000,
+  /** ... and this long when a 429 carries no (readable) Retry-After. */
+  throttleDefaultWaitMs: 1_000,
+  /** The polling-port check (POST /handshake) is tried this many times before registration gives up ... */
+  portCheckAttempts: 3,
+  /** ... this long apart. */
+  portCheckRetryDelayMs: 1_000,
+  /** Environments are read page by page (Links["Page.Next"]); at most this many pages (a loop guard). */
+  maxPages: 1_000,
 } as const;
 
 /** Scheduled checks (`pollfleet check`) and their outputs. */

@@ -53,6 +53,8 @@ export interface SyntheticRegistration {
   ratePerSecond: number;
   machinePolicyId: string | null;
   ledgerFile: string;
+  /** Replace a machine of the same name instead of refusing (register-with --force). */
+  force: boolean;
 }
 
 /** A scenario with every default filled in: nothing downstream needs `??`. */
@@ -70,6 +72,8 @@ export interface Scenario {
     processes: boolean;
     /** Embedded nodes' per-subscription connection cap (per node); null = no cap (CLUSTER_DEFAULTS). */
     maxConnectionsPerSubscription: number | null;
+    /** Embedded REST API rate limit per node; null = none (CLUSTER_DEFAULTS). */
+    apiRateLimit: { requestsPerSecond: number; burst: number } | null;
   };
   route: {
     kind: RouteKind;
@@ -262,6 +266,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
               ratePerSecond: reg.ratePerSecond ?? EXTERNAL_SAFETY_DEFAULTS.registrationsPerSecond,
               machinePolicyId: reg.machinePolicyId ?? null,
               ledgerFile: reg.ledger ?? SYNTHETIC_REGISTRATION_DEFAULTS.ledgerFile,
+              force: reg.force ?? false,
             }
           : null,
       };
@@ -340,6 +345,9 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
       apiHttps: p.cluster?.apiHttps ?? p.route?.transport === 'websocket',
       processes: p.cluster?.processes ?? (p.cluster?.queue ?? 'per-node') !== 'shared',
       maxConnectionsPerSubscription: p.cluster?.maxConnectionsPerSubscription ?? CLUSTER_DEFAULTS.maxConnectionsPerSubscription,
+      apiRateLimit: p.cluster?.apiRateLimit
+        ? { requestsPerSecond: p.cluster.apiRateLimit.requestsPerSecond, burst: p.cluster.apiRateLimit.burst ?? Math.max(1, Math.ceil(p.cluster.apiRateLimit.requestsPerSecond)) }
+        : CLUSTER_DEFAULTS.apiRateLimit,
     },
     route: {
       kind: routeKind,

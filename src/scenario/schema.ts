@@ -88,6 +88,14 @@ const clusterSchema = z.strictObject({
   processes: z.boolean().optional(),
   /** Embedded nodes close a subscription's connections beyond this many (per node) right after MX-SUBSCRIBER; unset = no cap. */
   maxConnectionsPerSubscription: z.number().int().min(1, 'expected at least 1 connection').max(1000).optional(),
+  /** Embedded REST API answers 429 with Retry-After beyond this rate, per node (as Octopus Server 2026.3+ may); unset = no limit. */
+  apiRateLimit: z
+    .strictObject({
+      requestsPerSecond: z.number().positive('expected more than 0 requests per second').max(100_000),
+      /** Requests served at once before the limit applies; default: requestsPerSecond rounded up. */
+      burst: z.number().int().min(1, 'expected at least 1 request').max(100_000).optional(),
+    })
+    .optional(),
 });
 
 const externalNodeSchema = z.strictObject({
@@ -136,6 +144,8 @@ const externalSchema = z.strictObject({
       machinePolicyId: z.string().min(1).optional(),
       /** Ledger of created machines (default reports/.pollfleet-ledger.json). */
       ledger: z.string().min(1).optional(),
+      /** A machine of the same name exists: replace it (register-with --force) instead of refusing. */
+      force: z.boolean().optional(),
     })
     .optional(),
 });

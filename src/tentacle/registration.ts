@@ -1,17 +1,24 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { now } from '../core/clock.js';
 import { PollfleetError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import type { Dispatcher } from 'undici';
+import { REGISTRATION_DEFAULTS } from '../scenario/defaults.js';
 import { OctopusClient } from '../octopus-api/octopus-client.js';
-import { nameAndId, type Resource } from '../octopus-api/octopus-resources.js';
-import { checkPollingPort, type PollingPortCheck } from '../octopus-api/polling-port-check.js';
+import { nameAndId, type NewPollingMachine, type Resource } from '../octopus-api/octopus-resources.js';
+import { checkPollingPort, type PollingPortCheck, type PortCheckResult } from '../octopus-api/polling-port-check.js';
 import { scrubSecret } from '../octopus-api/scrub-secret.js';
 
 /**
- * `Tentacle register-with --comms-style TentacleActive` over the REST API ([H] section 8):
- * optional polling-port check (POST /handshake), root document, space, server
- * thumbprint, environments, then POST /api/{spaceId}/machines -- each through the REST
- * client in src/octopus-api/.
+ * `Tentacle register-with --comms-style TentacleActive` over the REST API ([H] section 8),
+ * in the order the real command runs it (OctopusDeploy/OctopusTentacle
+ * source/Octopus.Tentacle/Commands/RegisterMachineCommandBase.cs, and OctopusDeploy/OctopusClients
+ * source/Octopus.Server.Client/Operations/RegisterMachineOperation.cs):
+ * optional polling-port check (POST /handshake, retried), root document (Version >= 3), the
+ * key's own spaces (GET /api/users/me, then its spaces), server thumbprint, every page of
+ * environments, the machine looked up by name (exists: "already exists" unless `force`,
+ * which replaces it with a PUT as Machines.Modify does), then POST /api/{spaceId}/machines.
+ * HTTP 429 answers are waited out (Retry-After) and counted in the result and the event.
  *
  * The API key travels only in the X-Octopus-ApiKey header; it never appears in an error.
  */
@@ -47,6 +54,10 @@ export interface RegistrationOptions {
   /** For the polling-port check (must not verify TLS). */
   pollingDispatcher?: Dispatcher;
   timeoutMs?: number;
+  /** Replace a machine of the same name (register-with --force); without it an existing name is an error. */
+  force?: boolean;
+  /** Aborts waits (HTTP 429, port-check retries): the run is stopping. */
+  signal?: AbortSignal;
   /** When given, a 'registration' event is emitted for tentacle `tentacle`. */
   events?: { sink: EventSink; tentacle: number };
 }
@@ -62,6 +73,11 @@ export interface RegistrationResult {
   serverThumbprint: string;
   durationMs: number;
   steps: RegistrationStep[];
+  /** An existing machine of that name was replaced (force). */
+  replaced: boolean;
+  /** HTTP 429 answers waited out, and the time spent waiting for them. */
+  throttled: number;
+  throttledWaitMs: number;
 }
 
 function apiMajorVersion(root: unknown): number {
@@ -80,34 +96,53 @@ async function timed<T>(steps: RegistrationStep[], name: string, fn: () => Promi
 /** Register a polling tentacle (CommunicationStyle TentacleActive). Rejects with a PollfleetError. */
 export async function registerTentacle(o: RegistrationOptions): Promise<RegistrationResult> {
   const t0 = now();
+  let api: OctopusClient | null = null;
+  const throttle = () => (api ? { throttled: api.throttle.throttled, throttledWaitMs: Math.round(api.throttle.throttledWaitMs) } : { throttled: 0, throttledWaitMs: 0 });
   try {
-    const result = await register(o, t0);
-    o.events?.sink({ type: 'registration', at: now(), tentacle: o.events.tentacle, ok: true, durationMs: result.durationMs, machineId: result.machineId });
+    api = new OctopusClient({
+      apiUrl: o.apiUrl,
+      apiKey: o.apiKey,
+      ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
+      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+      ...(o.signal ? { signal: o.signal } : {}),
+      failureKind: 'registration.failed',
+    });
+    const result = await register(o, api, t0);
+    o.events?.sink({
+      type: 'registration', at: now(), tentacle: o.events.tentacle, ok: true, durationMs: result.durationMs, machineId: result.machineId,
+      ...(result.throttled ? { throttled: result.throttled, throttledWaitMs: result.throttledWaitMs } : {}),
+    });
     return result;
   } catch (e) {
     const err = e instanceof PollfleetError ? e : new PollfleetError('registration.failed', scrubSecret(String((e as Error)?.message ?? e), o.apiKey), { cause: e });
+    const t = throttle();
     o.events?.sink({
       type: 'registration', at: now(), tentacle: o.events.tentacle, ok: false, durationMs: now() - t0,
       errorKind: err.kind, message: err.message, ...err.data,
+      ...(t.throttled ? t : {}),
     });
     throw err;
   }
 }
 
-async function register(o: RegistrationOptions, t0: number): Promise<RegistrationResult> {
-  const api = new OctopusClient({
-    apiUrl: o.apiUrl,
-    apiKey: o.apiKey,
-    ...(o.dispatcher ? { dispatcher: o.dispatcher } : {}),
-    ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-    failureKind: 'registration.failed',
-  });
+/** The polling-port check, tried REGISTRATION_DEFAULTS.portCheckAttempts times (a node that is starting, a balancer warming up). */
+async function checkPortWithRetries(o: RegistrationOptions, timeoutMs: number): Promise<PortCheckResult> {
+  let check: PortCheckResult | null = null;
+  for (let attempt = 1; attempt <= REGISTRATION_DEFAULTS.portCheckAttempts; attempt++) {
+    check = await checkPollingPort({ ...o.pollingPort!, ...(o.pollingDispatcher ? { dispatcher: o.pollingDispatcher } : {}), timeoutMs });
+    if (check.isOpen) return check;
+    if (attempt < REGISTRATION_DEFAULTS.portCheckAttempts) {
+      await sleep(REGISTRATION_DEFAULTS.portCheckRetryDelayMs, undefined, o.signal ? { signal: o.signal } : undefined);
+    }
+  }
+  return { ...check!, message: `${check!.message ?? 'not open'} (${REGISTRATION_DEFAULTS.portCheckAttempts} tries)` };
+}
+
+async function register(o: RegistrationOptions, api: OctopusClient, t0: number): Promise<RegistrationResult> {
   const steps: RegistrationStep[] = [];
 
   if (o.pollingPort) {
-    const check = await timed(steps, 'polling-port', () =>
-      checkPollingPort({ ...o.pollingPort!, ...(o.pollingDispatcher ? { dispatcher: o.pollingDispatcher } : {}), timeoutMs: api.timeoutMs }),
-    );
+    const check = await timed(steps, 'polling-port', () => checkPortWithRetries(o, api.timeoutMs));
     if (!check.isOpen) {
       throw new PollfleetError('registration.failed', `polling port check: ${check.message ?? 'not open'}`, {
         hint: 'the node must be reachable on its polling port (10943 by default) from where the tentacle runs',
@@ -129,7 +164,8 @@ async function register(o: RegistrationOptions, t0: number): Promise<Registratio
 
   const spaceId = await timed(steps, 'space', async () => {
     if (o.space && /^Spaces-\d+$/i.test(o.space)) return o.space;
-    const spaces = await api.spaces();
+    // The key's own spaces, as the real client resolves them (a key may not see every space).
+    const spaces = await api.currentUserSpaces();
     const found = o.space
       ? spaces.find((s) => String(s['Name']).toLowerCase() === o.space!.toLowerCase())
       : spaces.find((s) => s['IsDefault'] === true);
@@ -137,7 +173,7 @@ async function register(o: RegistrationOptions, t0: number): Promise<Registratio
       const known = spaces.map(nameAndId).join(', ') || 'none';
       throw new PollfleetError(
         'registration.failed',
-        o.space ? `space ${JSON.stringify(o.space)} not found; spaces: ${known}` : `no default space; spaces: ${known}`,
+        o.space ? `space ${JSON.stringify(o.space)} not found among the API key's spaces: ${known}` : `no default space among the API key's spaces: ${known}`,
       );
     }
     return found['Id'];
@@ -153,25 +189,43 @@ async function register(o: RegistrationOptions, t0: number): Promise<Registratio
       if (!env) {
         throw new PollfleetError(
           'registration.failed',
-          `environment ${JSON.stringify(wanted)} not found in ${spaceId}; environments: ${envs.map(nameAndId).join(', ') || 'none'}`,
+          `environment ${JSON.stringify(wanted)} not found in ${spaceId} (${envs.length} read, every page); environments: ${envs.map(nameAndId).join(', ') || 'none'}`,
         );
       }
       return String(env['Id']);
     });
   });
 
+  // Looked up by name first, as Octopus.Client's RegisterMachineOperation does (FindByName;
+  // the server's name filter may match partially, so compare exactly, ignoring case).
+  const existing = await timed(steps, 'lookup', async () => {
+    const named = await api.machinesNamed(spaceId, o.name, 'machine lookup');
+    return named.find((m) => String(m['Name']).toLowerCase() === o.name.toLowerCase()) ?? null;
+  });
+  if (existing && !o.force) {
+    throw new PollfleetError('registration.failed', `a machine named ${JSON.stringify(o.name)} already exists in ${spaceId} (${String(existing['Id'])}); pollfleet does not replace it`, {
+      hint: 'choose another external.register.namePrefix, or set external.register.force: true to replace that machine (register-with --force)',
+    });
+  }
+
+  const body: NewPollingMachine = {
+    Name: o.name,
+    EnvironmentIds: environmentIds,
+    Roles: o.roles,
+    TenantIds: [],
+    TenantTags: [],
+    TenantedDeploymentParticipation: 'Untenanted',
+    ...(o.machinePolicyId ? { MachinePolicyId: o.machinePolicyId } : {}),
+    Endpoint: { CommunicationStyle: 'TentacleActive', Thumbprint: o.thumbprint, Uri: o.subscriptionId },
+  };
   const machineId = await timed(steps, 'register', () =>
-    api.createMachine(spaceId, {
-      Name: o.name,
-      EnvironmentIds: environmentIds,
-      Roles: o.roles,
-      TenantIds: [],
-      TenantTags: [],
-      TenantedDeploymentParticipation: 'Untenanted',
-      ...(o.machinePolicyId ? { MachinePolicyId: o.machinePolicyId } : {}),
-      Endpoint: { CommunicationStyle: 'TentacleActive', Thumbprint: o.thumbprint, Uri: o.subscriptionId },
-    }),
+    existing ? api.modifyMachine(spaceId, String(existing['Id']), body) : api.createMachine(spaceId, body),
   );
 
-  return { machineId, spaceId, serverThumbprint, durationMs: now() - t0, steps };
+  return {
+    machineId, spaceId, serverThumbprint, durationMs: now() - t0, steps,
+    replaced: existing !== null,
+    throttled: api.throttle.throttled,
+    throttledWaitMs: Math.round(api.throttle.throttledWaitMs),
+  };
 }

@@ -1,5 +1,6 @@
 import type { Result } from '../result/result.js';
 import { harnessSaturation } from '../metrics/harness-monitor.js';
+import { expiredMeaning } from './fault-story.js';
 
 export type Measured = Omit<Result, 'thresholds' | 'verdict' | 'diagnosis'>;
 
@@ -91,7 +92,7 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
   if (expired) {
     const where = r.nodes.filter((n) => (n.requests?.expired ?? 0) > 0).map((n) => `${n.name}: ${n.requests!.expired}`);
     out.push(
-      `${expired} request${expired === 1 ? '' : 's'} expired (${where.join(', ')}): not collected within the polling request queue timeout -- in real Octopus each one is a failed task step.`,
+      `${expired} request${expired === 1 ? '' : 's'} expired (${where.join(', ')}): not collected within the polling request queue timeout -- ${expiredMeaning()}.`,
     );
   }
 

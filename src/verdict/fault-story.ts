@@ -1,6 +1,7 @@
 import type { FaultFacts } from '../metrics/fault-analysis.js';
 import { formatClock, formatMs } from '../core/format.js';
 import type { FaultResult } from '../result/result.js';
+import { RPC_RETRY_DEFAULTS } from '../scenario/defaults.js';
 
 /** How a fault reads in its story: the words its kind gives (src/faults/<kind>.ts, `story`). */
 export interface FaultStoryWords {
@@ -14,12 +15,39 @@ export interface FaultStoryWords {
 
 const s = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
+/** A retry window in minutes: 150_000 -> "2.5 min". */
+export function formatRetryWindow(windowMs: number): string {
+  return `${Number((windowMs / 60_000).toFixed(1))} min`;
+}
+
+/**
+ * What an expired request means in real Octopus (one clause, used by the fault story and the
+ * diagnosis): not a failed step by itself, a failed RPC that Tentacle's client retries.
+ */
+export function expiredMeaning(windowMs: number = RPC_RETRY_DEFAULTS.windowMs): string {
+  return `an expired request fails the RPC; Tentacle retries it for about ${Number((windowMs / 60_000).toFixed(1))} minutes when RPC retries are on, ` +
+    'so a deployment step fails when collection stays impossible longer than that';
+}
+
+/**
+ * A fault's recovery against the RPC retry window: "recovered in 48 s: within the 2.5 min RPC
+ * retry window" / "recovered in 3 min 10 s: outside the 2.5 min RPC retry window: steps would fail".
+ * `recoveryMs`: from the fault to full coverage again (how long collection was impossible for some pair).
+ */
+export function recoveryVersusRetryWindow(recoveryMs: number, windowMs: number = RPC_RETRY_DEFAULTS.windowMs): string {
+  const window = `the ${formatRetryWindow(windowMs)} RPC retry window`;
+  return recoveryMs <= windowMs
+    ? `recovered in ${formatMs(recoveryMs)}: within ${window}`
+    : `recovered in ${formatMs(recoveryMs)}: outside ${window}: steps would fail`;
+}
+
 /**
  * A fault's story in plain words, from its numbers (FaultResult), the facts the analysis
  * measured, and the words of its kind (the fault definition's `story`):
  * "node2 crashed (SIGKILL) at 0:30 for 40 s: all 6 affected pairs noticed within 0.1 s (p99); ..."
  */
-export function faultStory(r: FaultResult, words: FaultStoryWords, x: FaultFacts & { receiveRequestTimeoutMs: number }): string {
+export function faultStory(r: FaultResult, words: FaultStoryWords, x: FaultFacts & { receiveRequestTimeoutMs: number; rpcRetryWindowMs?: number }): string {
+  const windowMs = x.rpcRetryWindowMs ?? RPC_RETRY_DEFAULTS.windowMs;
   if (!x.started) return `${r.name} did not start: the run ended first.`;
   const parts: string[] = [];
   const head = `${words.what} at ${formatClock(r.atMs)}${r.forMs !== null ? ` for ${formatMs(r.forMs)}` : ''}`;
@@ -34,7 +62,7 @@ export function faultStory(r: FaultResult, words: FaultStoryWords, x: FaultFacts
   const where = x.node ? ` on ${x.node}` : '';
   if (r.expired > 0) {
     const lostNote = x.lost > 0 ? ` (${x.lost} still queued when the process went away)` : '';
-    parts.push(`${s(r.expired, 'request')} queued${where} expired${lostNote} -- in real Octopus, failed task steps`);
+    parts.push(`${s(r.expired, 'request')} queued${where} expired${lostNote} -- ${expiredMeaning(windowMs)}`);
   } else if (r.queuedDuringFault > 0) parts.push(`${s(r.queuedDuringFault, 'request')} queued${where} during the fault, none expired`);
   else parts.push('no work expired');
   const rec = r.recoveryMs;
@@ -45,8 +73,11 @@ export function faultStory(r: FaultResult, words: FaultStoryWords, x: FaultFacts
       parts.push(`${all} were identified again ${formatMs(rec.p99)} (p99) after ${words.back}, with ${s(r.reconnectAttempts, 'connection attempt')} (peak ${r.peakHandshakesPerSec}/s)`);
     }
   }
-  if (x.fullAtMs !== null) parts.push(`full coverage again at ${formatClock(x.fullAtMs)}`);
-  else if (x.endAtMs === null) parts.push('the fault lasted to the end of the run');
+  if (x.fullAtMs !== null) {
+    parts.push(`full coverage again at ${formatClock(x.fullAtMs)}`);
+    // Only when some pair lost its connection: that is when collection was impossible.
+    if (noticed > 0) parts.push(recoveryVersusRetryWindow(Math.max(0, x.fullAtMs - r.atMs), windowMs));
+  } else if (x.endAtMs === null) parts.push('the fault lasted to the end of the run');
   else parts.push('coverage did not return to 100 % within the run');
   return `${head}: ${parts.join('; ')}.`;
 }

@@ -2,7 +2,7 @@ import t from 'tap';
 import type { FaultFacts } from '../../src/metrics/fault-analysis.js';
 import { faultDefinition, type FaultSpec } from '../../src/faults/fault-registry.js';
 import type { FaultResult, Quantiles } from '../../src/result/result.js';
-import { faultStory } from '../../src/verdict/fault-story.js';
+import { expiredMeaning, faultStory, recoveryVersusRetryWindow } from '../../src/verdict/fault-story.js';
 
 /**
  * A fault's story from its numbers, the facts the analysis measured and its kind's words
@@ -30,7 +30,7 @@ t.test('a crash: who noticed, what expired (and what was lost with the process),
   const crash: FaultSpec = { name: 'crash@node2', action: 'crash', ...node2, atMs: 31_000, forMs: 40_000 };
   t.equal(
     story(crash, { detectionMs: q(6, 120), recoveryMs: q(6, 2500), queuedDuringFault: 12, expired: 3, reconnectAttempts: 14, peakHandshakesPerSec: 4 }, { node: 'node2', lost: 2, fullAtMs: 75_000, endAtMs: 71_000 }),
-    'node2 crashed (SIGKILL) at 0:31 for 40 s: all 6 affected pairs noticed within 120 ms (p99, max 170 ms); 3 requests queued on node2 expired (2 still queued when the process went away) -- in real Octopus, failed task steps; all 6 were identified again 2.5 s (p99) after node2 returned, with 14 connection attempts (peak 4/s); full coverage again at 1:15.',
+    'node2 crashed (SIGKILL) at 0:31 for 40 s: all 6 affected pairs noticed within 120 ms (p99, max 170 ms); 3 requests queued on node2 expired (2 still queued when the process went away) -- an expired request fails the RPC; Tentacle retries it for about 2.5 minutes when RPC retries are on, so a deployment step fails when collection stays impossible longer than that; all 6 were identified again 2.5 s (p99) after node2 returned, with 14 connection attempts (peak 4/s); full coverage again at 1:15; recovered in 44 s: within the 2.5 min RPC retry window.',
   );
 });
 
@@ -53,4 +53,25 @@ t.test('a network fault reads its parameters from describe()', async (t) => {
 t.test('a fault that never started says so', async (t) => {
   const crash: FaultSpec = { name: 'crash@node2', action: 'crash', ...node2, atMs: 0, forMs: 1_000 };
   t.equal(story(crash, { affectedPairs: 0 }, { started: false }), 'crash@node2 did not start: the run ended first.');
+});
+
+t.test('recovery against the RPC retry window: within it, outside it (steps would fail), at its edge', async (t) => {
+  t.equal(recoveryVersusRetryWindow(48_000), 'recovered in 48 s: within the 2.5 min RPC retry window');
+  t.equal(recoveryVersusRetryWindow(190_000), 'recovered in 3 min 10 s: outside the 2.5 min RPC retry window: steps would fail');
+  t.equal(recoveryVersusRetryWindow(150_000), 'recovered in 2 min 30 s: within the 2.5 min RPC retry window', 'the edge is still within');
+  t.equal(recoveryVersusRetryWindow(61_000, 60_000), 'recovered in 1 min 1 s: outside the 1 min RPC retry window: steps would fail', 'the window is a parameter');
+});
+
+t.test('an expired request is a failed RPC that Tentacle retries, not a failed step', async (t) => {
+  t.equal(expiredMeaning(), 'an expired request fails the RPC; Tentacle retries it for about 2.5 minutes when RPC retries are on, so a deployment step fails when collection stays impossible longer than that');
+  t.notMatch(expiredMeaning(), /failed task step/);
+});
+
+t.test('a long crash: the story says steps would fail', async (t) => {
+  const crash: FaultSpec = { name: 'crash@node2', action: 'crash', ...node2, atMs: 10_000, forMs: 200_000 };
+  const text = story(crash, { detectionMs: q(6, 100), recoveryMs: q(6, 2000), expired: 1 }, { node: 'node2', fullAtMs: 215_000, endAtMs: 210_000 });
+  t.match(text, /; recovered in 3 min 25 s: outside the 2\.5 min RPC retry window: steps would fail\.$/);
+  // No pair lost its connection: nothing to compare.
+  const quiet = story(crash, { detectionMs: q(0, 0) }, { node: 'node2', fullAtMs: 215_000, endAtMs: 210_000 });
+  t.notMatch(quiet, /RPC retry window/);
 });

@@ -357,6 +357,9 @@ export async function startTestApi(o: TestApiOptions): Promise<TestApi> {
         json(res, 200, { Id: 'certificate-global', Thumbprint: o.serverThumbprint });
       } else if (req.method === 'GET' && (m = /^\/api\/(Spaces-\d+)\/environments$/.exec(path))) {
         json(res, 200, { ItemType: 'Environment', Items: environments[m[1]!] ?? [] });
+      } else if (req.method === 'GET' && (m = /^\/api\/(Spaces-\d+)\/machines$/.exec(path))) {
+        const name = new URL(req.url ?? '/', 'http://x').searchParams.get('name') ?? '';
+        json(res, 200, { ItemType: 'Machine', Items: api.machines.filter((x) => x.spaceId === m![1] && String(x.body['Name']).includes(name)).map((x) => ({ Id: x.id, ...x.body })) });
       } else if (req.method === 'POST' && (m = /^\/api\/(Spaces-\d+)\/machines$/.exec(path))) {
         let body: Record<string, unknown>;
         try {

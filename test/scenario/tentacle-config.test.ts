@@ -84,7 +84,10 @@ t.test('broken configs get one clear error naming what is wrong', async (t) => {
     ['bad thumbprint', config(JSON.stringify([{ Thumbprint: 'XYZ', CommunicationStyle: 2, Address: 'https://a:10943' }]).replace(/"/g, '&quot;')),
       /\[0\]\.Thumbprint: expected 40 hex characters, got "XYZ"/],
     ['no trusted servers', '<octopus-settings><set key="Octopus.Home">/x</set></octopus-settings>', /no Tentacle\.Communication\.TrustedOctopusServers setting/],
-    ['bad connection count', config('[]', '<set key="Tentacle.Communication.PollingConnectionCount">0</set>\n'), /PollingConnectionCount: expected a whole number from 1 to 512/],
+    ['bad connection count', config('[]', '<set key="Tentacle.Communication.PollingConnectionCount">two</set>\n'), /PollingConnectionCount: expected a whole number, got "two"/],
+    ['bad proxy port', config('[]', '<set key="Octopus.Server.Proxy.UseDefaultProxy">False</set><set key="Octopus.Server.Proxy.ProxyHost">proxy</set><set key="Octopus.Server.Proxy.ProxyPort">99999</set>\n'),
+      /Octopus\.Server\.Proxy\.ProxyPort: expected a port from 1 to 65535, got "99999"/],
+    ['bad UseDefaultProxy', config('[]', '<set key="Octopus.Server.Proxy.UseDefaultProxy">maybe</set>\n'), /Octopus\.Server\.Proxy\.UseDefaultProxy: expected True or False/],
     ['duplicate key', '<octopus-settings><set key="a">1</set><set key="a">2</set></octopus-settings>', /key a is set twice/],
   ];
   for (const [name, text, re] of cases) {

@@ -41,7 +41,7 @@ t.test('register-with flow end to end: port check, root, space, thumbprint, envi
   t.equal(r.spaceId, 'Spaces-1', 'the default space');
   t.equal(r.serverThumbprint, certs.node.thumbprint);
   t.match(r.machineId, /^Machines-\d+$/);
-  t.same(r.steps.map((s) => s.name), ['polling-port', 'root', 'space', 'server-thumbprint', 'environments', 'register']);
+  t.same(r.steps.map((s) => s.name), ['polling-port', 'root', 'space', 'server-thumbprint', 'environments', 'lookup', 'register']);
   t.ok(r.steps.every((s) => s.durationMs >= 0) && r.durationMs >= r.steps.reduce((a, s) => a + s.durationMs, 0) - 1);
   const m = api.machines.find((x) => x.id === r.machineId)!;
   t.same(m.body, {
@@ -87,23 +87,24 @@ t.test('401: api.unauthorized with the status, never the API key', async (t) => 
   t.notMatch(JSON.stringify(log.events), wrongKey, 'no key in events');
 });
 
-t.test('400 with a message: registration.failed with ErrorMessage and Errors, never the key', async (t) => {
+t.test('a machine of that name already exists: a clear error naming it, nothing posted', async (t) => {
   const o = opts();
-  await registerTentacle(o);
-  const err = (await registerTentacle({ ...o, subscriptionId: newSubscriptionId() }).catch((e: unknown) => e)) as Error & { kind: string };
+  const first = await registerTentacle(o);
+  const posts = api.requests.filter((r) => r.startsWith('POST')).length;
+  const err = (await registerTentacle({ ...o, subscriptionId: newSubscriptionId() }).catch((e: unknown) => e)) as Error & { kind: string; hint?: string };
   t.equal(err.kind, 'registration.failed');
-  t.match(err.message, /HTTP 400/);
-  t.match(err.message, /There was a problem with your request/);
-  t.match(err.message, new RegExp(`A machine named '${o.name}' already exists`));
+  t.match(err.message, `a machine named "${o.name}" already exists in Spaces-1 (${first.machineId})`);
+  t.match(err.hint, /external\.register\.force: true/);
   t.notMatch(err.message, API_KEY);
+  t.equal(api.requests.filter((r) => r.startsWith('POST')).length, posts, 'no second POST');
 });
 
 t.test('unknown environment or space: a clear message listing what exists', async (t) => {
   const e1 = (await registerTentacle(opts({ environments: ['Prod'] })).catch((e: unknown) => e)) as Error & { kind: string };
   t.equal(e1.kind, 'registration.failed');
-  t.match(e1.message, /environment "Prod" not found in Spaces-1; environments: Production \(Environments-1\), Staging/);
+  t.match(e1.message, /environment "Prod" not found in Spaces-1 \(2 read, every page\); environments: Production \(Environments-1\), Staging/);
   const e2 = (await registerTentacle(opts({ space: 'Nope' })).catch((e: unknown) => e)) as Error;
-  t.match(e2.message, /space "Nope" not found; spaces: Default \(Spaces-1\), Platform \(Spaces-2\)/);
+  t.match(e2.message, /space "Nope" not found among the API key's spaces: Default \(Spaces-1\), Platform \(Spaces-2\)/);
 });
 
 t.test('an old or wrong root document is refused', async (t) => {

@@ -39,6 +39,8 @@ export class SyntheticRegistrar {
   readonly #dispatcher: Agent;
   readonly #pollingDispatcher = new Agent({ connect: { rejectUnauthorized: false }, pipelining: 0 });
   #cleanup: Promise<CleanupOutcome> | null = null;
+  /** Aborted at clean-up: a registration waiting out HTTP 429s (or a port-check retry) stops waiting. */
+  readonly #stopping = new AbortController();
   #inflight = new Set<Promise<unknown>>();
   created = 0;
 
@@ -83,6 +85,8 @@ export class SyntheticRegistrar {
       dispatcher: this.#dispatcher,
       pollingDispatcher: this.#pollingDispatcher,
       ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
+      force: o.spec.force,
+      signal: this.#stopping.signal,
       events: { sink: o.sink, tentacle: t },
     });
     this.#inflight.add(call);
@@ -104,6 +108,7 @@ export class SyntheticRegistrar {
   cleanup(): Promise<CleanupOutcome> {
     this.#cleanup ??= (async () => {
       this.#limiter.stop();
+      this.#stopping.abort(new PollfleetError('internal', 'the run is stopping'));
       // A registration still in flight may yet create its machine: let it settle (each
       // request is bounded by its timeout) so the machine is deleted by id, not missed.
       await Promise.allSettled([...this.#inflight]);
