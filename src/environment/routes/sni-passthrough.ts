@@ -124,12 +124,10 @@ export const sniPassthroughRoute = {
       label = `sni router simulator on ${host}:${port}${sni.mode === 'http' ? ' (HTTP mode: terminates TLS)' : ''}`;
       stop = () => sim.stop();
     } else if (sni.mode === 'http') {
-      // the mistake on a real proxy: mode http with TLS terminated on 443, to the nodes' REST APIs
+      // the mistake on a real proxy: mode http with TLS terminated on 443, re-encrypted to the
+      // nodes' polling ports (HTTP there is the node's /handshake page: registration's port check passes)
       const cert = await ctx.balancerCertificate();
-      const apiTargets = ctx.nodes.map((n) => {
-        const u = new URL(n.apiUrl);
-        return { name: n.name, host: u.hostname, port: Number(u.port), tls: u.protocol === 'https:' };
-      });
+      const apiTargets = ctx.nodes.map((n) => ({ name: n.name, host: n.pollingHost, port: n.pollingPort, tls: true }));
       const running = await startRealBalancer(realL7Spec({
         kind: s.route.balancer, workDir: `${ctx.workDir}/${s.route.balancer}`, listenHost: host, port: sni.port,
         certPem: cert.certPem, keyPem: cert.keyPem, targets: apiTargets, route: s.route,
