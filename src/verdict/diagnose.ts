@@ -28,6 +28,8 @@ export interface RouteDiagnosis {
    * against the poll cycle.
    */
   balancerIdleTimeoutMs?(r: Measured): number | undefined;
+  /** The TLS-offload sentence in the route's words (`generic`: the generic one, thumbprints included); without it the generic one stands. */
+  tlsOffload?(r: Measured, generic: string): string;
 }
 
 /**
@@ -44,11 +46,11 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
   if (mismatches) {
     const ex = s.errorExampleData?.['tls.thumbprint-mismatch'];
     const [expected, presented] = ex?.expectedThumbprint && ex.presentedThumbprint ? [ex.expectedThumbprint, ex.presentedThumbprint] : [null, null];
-    out.push(
+    const generic =
       `TLS offload in the path: ${expected ? `expected thumbprint ${expected}, presented ${presented}` : 'the node presented an unexpected certificate'} ` +
-        `(${mismatches} handshake${mismatches === 1 ? '' : 's'} refused) -- a device terminating TLS (load balancer, proxy) shows its own certificate; ` +
-        'use a TCP pass-through listener (NLB TCP, HAProxy mode tcp) so the node\'s certificate reaches the tentacle.',
-    );
+      `(${mismatches} handshake${mismatches === 1 ? '' : 's'} refused) -- a device terminating TLS (load balancer, proxy) shows its own certificate; ` +
+      'use a TCP pass-through listener (NLB TCP, HAProxy mode tcp) so the node\'s certificate reaches the tentacle.';
+    out.push(route.tlsOffload ? route.tlsOffload(r, generic) : generic);
   }
   const http = errors['protocol.http-response'] ?? 0;
   if (http) {

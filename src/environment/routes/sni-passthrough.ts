@@ -51,6 +51,8 @@ function coverage(r: MeasuredRun, generic: { neverPolled: string[]; partlyPolled
   if (!sni) return [...generic.neverPolled, ...generic.partlyPolled];
   const T = r.summary.tentacles;
   if (sni.mode === 'http') {
+    // with refused handshakes counted, tlsOffload below already said it
+    if ((r.summary.errors['tls.thumbprint-mismatch'] ?? 0) > 0) return [];
     return [
       `${TLS_TERMINATED_ON_443} -- the proxy on 443 is an HTTP-mode reverse proxy: it ends TLS with its own certificate, so the tentacle refuses it (thumbprint check) ` +
         'and no node is ever polled; make it a TCP proxy that forwards the TLS stream by server name (HAProxy mode tcp + req.ssl_sni, nginx stream + ssl_preread, ingress-nginx ssl-passthrough).',
@@ -157,5 +159,12 @@ export const sniPassthroughRoute = {
       stop,
     };
   },
-  diagnosis: { coverage },
+  diagnosis: {
+    coverage,
+    // an HTTP-mode proxy on 443: name the mistake first, keep the thumbprints of the generic sentence
+    tlsOffload: (r, generic) => (sniOf(r)?.mode === 'http'
+      ? `${TLS_TERMINATED_ON_443} -- an HTTP-mode reverse proxy on 443 ends TLS with its own certificate; ${generic.replace(/^TLS offload in the path: /, '').replace(/ -- .*$/, '')}; ` +
+        'make it a TCP proxy that forwards the TLS stream by server name (HAProxy mode tcp + req.ssl_sni, nginx stream + ssl_preread, ingress-nginx ssl-passthrough).'
+      : generic),
+  },
 } satisfies RouteDefinition;
