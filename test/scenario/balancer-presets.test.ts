@@ -60,7 +60,7 @@ t.test('explicit fields override the preset (and are labelled shortened against 
 t.test('a real balancer carries only what it can: the rest is left out and said so', async (t) => {
   const s = scenario({ kind: 'nlb-unique-port', preset: 'azure-lb', balancer: 'haproxy' });
   t.equal(s.route.realBalancer.idleTimeoutMs, 240_000, 'haproxy gets the idle timeout');
-  t.ok(s.route.preset?.set.some((x) => x.startsWith('left out (haproxy cannot carry them)') && x.includes('nlb.onIdle')), s.route.preset?.set.join('; '));
+  t.ok(s.route.preset?.set.some((x) => x.startsWith('left out (haproxy cannot carry them)') && x.includes('nlb.onIdle')), s.route.preset?.set.join('; ') ?? '');
   t.equal(scenario({ kind: 'sni-passthrough', preset: 'nginx' }).route.balancer, 'nginx', 'preset nginx runs a real nginx');
 });
 
