@@ -105,9 +105,16 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
   const idle = idleTimeoutBelowPollCycle(r, route);
   if (idle) {
     const resets = errors['tcp.reset'] ?? 0;
+    // route.nlb.onIdle (src/network/flow.ts): what the balancer does at expiry
+    const onIdle = (r.scenario as { route?: { nlb?: { onIdle?: unknown } } } | null)?.route?.nlb?.onIdle;
+    const what = onIdle === 'silent-drop'
+      ? 'an idle polling connection is dropped silently (no RST, every later packet lost): the tentacle notices only when its receive timeout runs out'
+      : onIdle === 'reset'
+        ? 'an idle polling connection is reset at expiry (RST both ways)'
+        : "an idle polling connection leaves the balancer's table silently and the next message is answered with a reset";
     out.push(
-      `The balancer's idle timeout (${idle.idleS} s) is shorter than the poll cycle (pollingQueueWait ${idle.cycleS} s): an idle polling connection leaves the balancer's table silently and the next message is answered with a reset` +
-        `${resets ? ` (${resets} connection${resets === 1 ? '' : 's'} reset)` : ''} -- set the idle timeout well above the poll cycle (AWS NLB: 350 s default, up to 6000 s).`,
+      `The balancer's idle timeout (${idle.idleS} s) is shorter than the poll cycle (pollingQueueWait ${idle.cycleS} s): ${what}` +
+        `${resets ? ` (${resets} connection${resets === 1 ? '' : 's'} reset)` : ''} -- set the idle timeout well above the poll cycle (AWS NLB: 350 s default, up to 6000 s; Azure: 4 min default, up to 100 min).`,
     );
   }
   const saturated = r.harness ? harnessSaturation(r.harness.fleet) : [];
