@@ -54,6 +54,8 @@ export interface Plan {
     /** Who carries a balanced route (null when nothing stands between tentacles and nodes). */
     balancer: BalancerKind | null;
     transport: TransportKind;
+    /** route.preset and the settings it set (the scenario's own ones win), or null. */
+    preset: { name: string; set: string[] } | null;
   };
   queue: QueueKind;
   nodes: PlanNode[];
@@ -160,6 +162,7 @@ export function planScenario(s: Scenario, sources: PlanSources): Plan {
       summary: route.summary,
       balancer: external || !route.balanced ? null : s.route.balancer,
       transport: s.route.transport,
+      preset: s.route.preset,
     },
     queue: external ? 'per-node' : s.cluster.queue,
     nodes,

@@ -42,6 +42,7 @@ function renderEmbedded(plan: Plan, lines: string[]): void {
   const N = plan.nodes.length;
   lines.push(`  target      embedded cluster on loopback: ${N} node(s), route ${plan.route.kind}, queue ${plan.queue}`);
   lines.push(`  route       ${plan.route.summary}${plan.route.balancer ? ` (balancer: ${plan.route.balancer})` : ''}${plan.route.transport === 'websocket' ? ', polling over WebSockets' : ''}`);
+  if (plan.route.preset) lines.push(`  preset      ${plan.route.preset.name}: ${plan.route.preset.set.join('; ') || 'nothing (the scenario sets every field itself)'}`);
   lines.push(`  nodes       ${plan.nodes.map((n) => `${n.name} ${n.address}`).join(', ')}`);
   lines.push(`  entries     ${entries(plan.entries.length)} per tentacle:`);
   for (const e of plan.entries) lines.push(`    ${e.address.padEnd(40)} -> ${e.reaches.length === N && N > 1 ? `any node (${e.reaches.join(', ')})` : e.reaches.join(', ')}`);

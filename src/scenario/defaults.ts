@@ -316,3 +316,36 @@ export const API_LOAD_DEFAULTS = {
   maxRequests: 50_000,
   path: '/api/Spaces-1/machines',
 } as const;
+
+/**
+ * Route sni-passthrough: one address on 443, one SNI host name per node
+ * (polling1.<domain>, polling2.<domain>, ... as the Octopus Helm chart's polling0., polling1.
+ * ingress names), TLS passed through untouched. [LB] "Port 443 routed by SNI".
+ */
+export const SNI_DEFAULTS = {
+  port: 443,
+  domain: 'example.test',
+  /** Host name prefix per node: polling1, polling2, ... (one-name layout: polling). */
+  namePrefix: 'polling',
+  /** How long the router waits for the whole ClientHello (HAProxy tcp-request inspect-delay). */
+  inspectDelayMs: 5_000,
+  /** A ClientHello larger than this is refused (the router reads no further). */
+  maxClientHelloBytes: 16_384,
+} as const;
+
+/**
+ * Balancer presets (route.preset): the documented defaults of each product. [LB] Azure: 4 min
+ * idle, silent drop unless TCP reset; AWS NLB: 350 s, RST on the next packet; ALB: 60 s;
+ * HAProxy/nginx: no idle timeout unless set (pollfleet's one hour).
+ */
+export const BALANCER_PRESET_DEFAULTS = {
+  azureIdleTimeoutMs: 240_000,
+  azureHealthCheckIntervalMs: 5_000,
+  azureHealthCheckTimeoutMs: 5_000,
+  azureUnhealthyThreshold: 2,
+  gcpIdleTimeoutMs: 600_000,
+  gcpHealthCheckIntervalMs: 5_000,
+  gcpHealthCheckTimeoutMs: 5_000,
+  gcpHealthyThreshold: 2,
+  gcpUnhealthyThreshold: 2,
+} as const;

@@ -1,12 +1,14 @@
 import {
   API_LOAD_DEFAULTS,
-  ALB_DEFAULTS, BACKOFF_DEFAULTS, CLUSTER_DEFAULTS, FLEET_DEFAULTS, METRICS_DEFAULTS, NLB_DEFAULTS,
+  ALB_DEFAULTS, BACKOFF_DEFAULTS, BALANCER_PRESET_DEFAULTS, CLUSTER_DEFAULTS, FLEET_DEFAULTS, METRICS_DEFAULTS, NLB_DEFAULTS,
   PING_PATH, PROTOCOL_DEFAULTS, RUN_DEFAULTS, WORKLOAD_DEFAULTS,
   EXTERNAL_SAFETY_DEFAULTS, SYNTHETIC_REGISTRATION_DEFAULTS,
 } from './defaults.js';
 import { formatDuration } from './duration.js';
 import { realBalancerProblems, realBalancerSettings, type HealthCheckSettings, type RealBalancerSettings } from './real-balancer-settings.js';
 import type { ResolveProblem } from './resolve-problem.js';
+import { applyBalancerPreset, type AppliedPreset } from './balancer-presets.js';
+import { resolveSni, type SniSettings } from './sni-settings.js';
 
 export type { HealthCheckSettings, RealBalancerSettings, ResolveProblem };
 import type { ScenarioParsed } from './schema.js';
@@ -89,6 +91,8 @@ export interface Scenario {
       deregistrationDelayMs: number;
       deregistrationTermination: boolean;
       tlsListener: boolean;
+      /** At idle expiry: RST on the next packet (AWS NLB), silent drop (Azure default) or RST both ways at once (Azure TCP reset). */
+      onIdle: 'reset-next-packet' | 'silent-drop' | 'reset';
     };
     alb: {
       idleTimeoutMs: number;
@@ -104,6 +108,10 @@ export interface Scenario {
      * Stickiness and routing always apply (their defaults are the programs' round robin).
      */
     realBalancer: RealBalancerSettings;
+    /** route.preset: what it set (src/scenario/balancer-presets.ts); null without one. */
+    preset: AppliedPreset | null;
+    /** Route sni-passthrough's names and router map (src/scenario/sni-settings.ts); null for other kinds. */
+    sni: SniSettings | null;
   };
   external: {
     nodes: ExternalNode[];
@@ -181,8 +189,11 @@ function splitHostPort(text: string): { host: string; port: number } | null {
 }
 
 /** Fill in defaults and check what spans several fields. Problems are returned, all at once. */
-export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scenario?: Scenario; problems: ResolveProblem[] } {
-  const problems: ResolveProblem[] = [];
+export function resolveScenario(input: ScenarioParsed, fallbackName: string): { scenario?: Scenario; problems: ResolveProblem[] } {
+  // route.preset lays a product's balancer defaults under the scenario's own route settings.
+  const preset = applyBalancerPreset(input);
+  const p = preset.parsed;
+  const problems: ResolveProblem[] = [...preset.problems];
   const target = p.target ?? (p.external ? 'external' : 'embedded');
   const nodes = p.cluster?.nodes ?? CLUSTER_DEFAULTS.nodes;
   const routeKind = p.route?.kind ?? 'direct';
@@ -360,8 +371,11 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
         deregistrationDelayMs: p.route?.nlb?.deregistrationDelay ?? NLB_DEFAULTS.deregistrationDelayMs,
         deregistrationTermination: p.route?.nlb?.deregistrationTermination ?? false,
         tlsListener: p.route?.nlb?.tlsListener ?? false,
+        onIdle: p.route?.nlb?.onIdle ?? (p.route?.nlb?.tcpReset === undefined ? 'reset-next-packet' : p.route.nlb.tcpReset ? 'reset' : 'silent-drop'),
       },
       realBalancer: { idleTimeoutMs: null, healthCheck: null, onUnhealthy: null },
+      preset: preset.applied,
+      sni: null,
       alb: {
         idleTimeoutMs: p.route?.alb?.idleTimeout ?? ALB_DEFAULTS.idleTimeoutMs,
         routing: p.route?.alb?.routing ?? 'round-robin',
@@ -403,6 +417,14 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     shard: null,
   };
   s.route.realBalancer = realBalancerSettings(p, routeKind, s.route);
+  // route sni-passthrough: names per node and the router's map; nlb.tcpReset and nlb.onIdle must agree.
+  const sni = resolveSni(p, routeKind, nodeNames);
+  s.route.sni = sni.sni;
+  problems.push(...sni.problems);
+  const tcpReset = p.route?.nlb?.tcpReset;
+  if (tcpReset !== undefined && input.route?.nlb?.onIdle !== undefined && (tcpReset ? 'reset' : 'silent-drop') !== input.route.nlb.onIdle) {
+    problems.push({ path: 'route.nlb.tcpReset', message: `tcpReset: ${tcpReset} means onIdle ${tcpReset ? 'reset' : 'silent-drop'}, but onIdle is ${input.route.nlb.onIdle}: write one of them` });
+  }
   if (s.backoff.minMs > s.backoff.maxMs) problems.push({ path: 'backoff.min', message: 'must not exceed backoff.max' });
   const faults = resolveFaults(p.faults, { nodeNames, routeKind, balancer: s.route.balancer, processes: s.cluster.processes, target, durationMs: s.durationMs });
   s.faults = faults.faults;
@@ -432,8 +454,11 @@ export function shortenedSettings(s: Scenario): string[] {
   check('backoff.max', s.backoff.maxMs, BACKOFF_DEFAULTS.maxMs);
   check('staleness', s.stalenessMs, METRICS_DEFAULTS.stalenessMs);
   if (['single-address', 'nlb-unique-port'].includes(s.route.kind)) {
-    check('nlb.idleTimeout', s.route.nlb.idleTimeoutMs, NLB_DEFAULTS.idleTimeoutMs);
-    check('nlb.healthCheck.interval', s.route.nlb.healthCheck.intervalMs, NLB_DEFAULTS.healthCheckIntervalMs);
+    // route.preset azure-lb / gcp-network: their own real defaults (shorter checks than AWS's are not "shortened")
+    const preset = s.route.preset?.name;
+    const realIdle = preset === 'azure-lb' ? BALANCER_PRESET_DEFAULTS.azureIdleTimeoutMs : preset === 'gcp-network' ? BALANCER_PRESET_DEFAULTS.gcpIdleTimeoutMs : NLB_DEFAULTS.idleTimeoutMs;
+    check('nlb.idleTimeout', s.route.nlb.idleTimeoutMs, realIdle);
+    if (preset !== 'azure-lb' && preset !== 'gcp-network') check('nlb.healthCheck.interval', s.route.nlb.healthCheck.intervalMs, NLB_DEFAULTS.healthCheckIntervalMs);
     check('nlb.deregistrationDelay', s.route.nlb.deregistrationDelayMs, NLB_DEFAULTS.deregistrationDelayMs);
   }
   if (s.route.kind === 'alb' || s.route.registration === 'alb') {

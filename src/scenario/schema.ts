@@ -26,7 +26,7 @@ const thumbprint = z
   .transform((v) => v.replace(/[\s:]/g, '').toUpperCase())
   .refine((v) => /^[0-9A-F]{40}$/.test(v), 'expected a certificate thumbprint: 40 hex characters (SHA-1)');
 
-export const ROUTE_KINDS = ['direct', 'unique-port', 'single-address', 'nlb-unique-port', 'alb'] as const;
+export const ROUTE_KINDS = ['direct', 'unique-port', 'single-address', 'nlb-unique-port', 'alb', 'sni-passthrough'] as const;
 export const QUEUE_KINDS = ['per-node', 'shared', 'redis'] as const;
 export const BALANCER_KINDS = ['simulator', 'haproxy', 'nginx'] as const;
 /** Polling transports; `websocket` is served by the routes in WEBSOCKET_ROUTE_KINDS. */
@@ -53,6 +53,10 @@ const nlbSchema = z.strictObject({
   deregistrationTermination: z.boolean().optional(),
   /** A TLS listener (terminates TLS with the balancer's own certificate) instead of TCP pass-through. */
   tlsListener: z.boolean().optional(),
+  /** At idle expiry: reset-next-packet (AWS NLB), silent-drop (Azure default), reset (both ways at once: Azure "TCP reset"). */
+  onIdle: z.enum(['reset-next-packet', 'silent-drop', 'reset']).optional(),
+  /** Azure's "TCP reset on idle": true = onIdle reset, false = onIdle silent-drop. */
+  tcpReset: z.boolean().optional(),
 });
 
 const albSchema = z.strictObject({
@@ -60,6 +64,26 @@ const albSchema = z.strictObject({
   routing: z.enum(['round-robin', 'least-outstanding']).optional(),
   mtls: z.enum(['off', 'passthrough']).optional(),
   healthCheck: healthCheckSchema.optional(),
+});
+
+/** route.preset: a product's documented balancer defaults (src/scenario/balancer-presets.ts). */
+export const BALANCER_PRESETS = ['aws-nlb', 'aws-alb', 'azure-lb', 'gcp-network', 'gcp-http', 'haproxy', 'nginx', 'octopus-cloud'] as const;
+
+const sniName = z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, 'expected a DNS host name such as polling1.example.test');
+/** route.sni (route kind sni-passthrough): the router's names and the classic mistakes. */
+const sniSchema = z.strictObject({
+  /** The router's port (443 in real life; 0 = a free port). */
+  port: port.optional(),
+  /** Names are polling1.<domain>, polling2.<domain>, ... (one-name: polling.<domain>). */
+  domain: sniName.optional(),
+  /** per-node (a name per node, the Helm chart's) | one-name (Octopus Cloud: one name, every node behind it). */
+  layout: z.enum(['per-node', 'one-name']).optional(),
+  /** passthrough (TCP, routes by SNI) | http (an HTTP-mode reverse proxy that terminates TLS: the classic mistake). */
+  mode: z.enum(['passthrough', 'http']).optional(),
+  /** The router maps these names to the wrong node: { polling2.example.test: node1 }. */
+  misroute: z.record(sniName, z.string().min(1)).optional(),
+  /** The router has no mapping for these names (a node added without its name). */
+  missing: z.array(sniName).optional(),
 });
 
 const routeSchema = z.strictObject({
@@ -72,6 +96,9 @@ const routeSchema = z.strictObject({
   transport: z.enum(TRANSPORT_KINDS, { message: `expected one of: ${TRANSPORT_KINDS.join(', ')}` }).optional(),
   nlb: nlbSchema.optional(),
   alb: albSchema.optional(),
+  // route.preset and route.sni: balancer presets (src/scenario/balancer-presets.ts) and route sni-passthrough.
+  preset: z.enum(BALANCER_PRESETS, { message: `expected one of: ${BALANCER_PRESETS.join(', ')}` }).optional(),
+  sni: sniSchema.optional(),
 });
 
 const clusterSchema = z.strictObject({

@@ -231,7 +231,8 @@ export class PollingConnection implements SubscriberHooks {
     const t0 = now();
     return new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect({
-        host: o.server.host,
+        // a name the fleet resolves itself (SNI routes) connects to its address; TLS still sends the name
+        host: o.server.connectHost ?? o.server.host,
         port: o.server.port,
         ...(o.localAddress ? { localAddress: o.localAddress } : {}),
         noDelay: false, // Nagle on, as Tentacle has it

@@ -18,6 +18,12 @@ export interface ServerEntry {
   transport?: 'tcp' | 'websocket';
   /** Request path of a `wss://` address, e.g. `/OctopusComms`. */
   path?: string;
+  /**
+   * Where TCP connects when the fleet resolves `host` itself (route sni-passthrough: every
+   * polling<N>.<domain> name is the SNI router's loopback address, no /etc/hosts needed).
+   * `host` is still what TLS sends as the server name (SNI).
+   */
+  connectHost?: string;
 }
 
 export interface ParsedAddress {

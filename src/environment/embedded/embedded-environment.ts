@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import { Agent } from 'undici';
 import { newApiKey } from '../../cluster/api-key.js';
 import { EmbeddedCluster, type RunningNode } from '../../cluster/embedded-cluster.js';
@@ -83,7 +84,9 @@ export class EmbeddedEnvironment implements Environment {
     this.balancer = env.balancer;
 
     const dispatcher = new Agent({ connections: s.fleet.registrationConcurrency, connect: { rejectUnauthorized: false } });
-    const pollingDispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+    // A name the fleet resolves itself (route sni-passthrough) resolves the same way for the port check.
+    const fixedHost = env.entries[0]?.connectHost;
+    const pollingDispatcher = new Agent({ connect: { rejectUnauthorized: false, ...(fixedHost ? { lookup: fixedLookup(fixedHost) } : {}) } });
     this.#dispatcher = dispatcher;
     this.#pollingDispatcher = pollingDispatcher;
     const urls = env.registrationUrls;
@@ -126,4 +129,12 @@ export class EmbeddedEnvironment implements Environment {
     })();
     return this.#stopping;
   }
+}
+
+/** A DNS lookup that answers every name with one IPv4 address (names the fleet resolves itself). */
+function fixedLookup(address: string): LookupFunction {
+  return ((_host: string, opts: { all?: boolean }, cb: (err: Error | null, a: string | { address: string; family: number }[], f?: number) => void) => {
+    if (opts?.all) cb(null, [{ address, family: 4 }]);
+    else cb(null, address, 4);
+  }) as unknown as LookupFunction;
 }

@@ -4,6 +4,7 @@ import { directRoute } from './direct.js';
 import { nlbUniquePortRoute } from './nlb-unique-port.js';
 import type { RouteDefinition } from './route.js';
 import { singleAddressRoute } from './single-address.js';
+import { sniPassthroughRoute } from './sni-passthrough.js';
 import { uniquePortRoute } from './unique-port.js';
 
 /** Every route by kind. */
@@ -13,6 +14,7 @@ export const ROUTES: Record<RouteKind, RouteDefinition> = {
   'single-address': singleAddressRoute,
   'nlb-unique-port': nlbUniquePortRoute,
   alb: albRoute,
+  'sni-passthrough': sniPassthroughRoute,
 };
 
 export function routeFor(kind: RouteKind): RouteDefinition {

@@ -46,6 +46,8 @@ export interface RouteDiagnosisHints {
   coverage?(r: MeasuredRun, generic: { neverPolled: string[]; partlyPolled: string[] }): string[];
   /** The idle timeout (ms) of the layer-4 balancer the route puts in the path, from the Result's scenario (checked against the poll cycle). */
   balancerIdleTimeoutMs?(r: MeasuredRun): number | undefined;
+  /** The TLS-offload sentence in the route's words (`generic`: the generic one); without it the generic one stands. */
+  tlsOffload?(r: MeasuredRun, generic: string): string;
 }
 
 /**
