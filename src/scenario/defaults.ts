@@ -329,3 +329,10 @@ export const REDIS_QUEUE_DEFAULTS = {
   connectTimeoutMs: 20_000,
 };
 export type RedisQueueSettings = typeof REDIS_QUEUE_DEFAULTS;
+
+/** A redis-server pollfleet starts itself (src/cluster/redis/redis-server.ts). pollfleet's own values. */
+export const REDIS_SERVER_DEFAULTS = {
+  startTimeoutMs: 5_000,
+  pingTimeoutMs: 500,
+  pingIntervalMs: 50,
+} as const;
