@@ -31,11 +31,33 @@ export interface EmbeddedClusterOptions {
   workload: { intervalMs: number; scriptShare: number; enabled: boolean };
   queue: 'per-node' | 'shared' | 'redis';
   redisUrl: string | null;
+  /** queue: redis without redisUrl: starts the cluster's own Redis (src/environment/embedded/embedded-redis.ts). */
+  startRedis?: () => Promise<EmbeddedRedis>;
   /** One process per node (real crash/hang faults) or all nodes in this process. */
   processes: boolean;
   /** Per-subscription connection cap of every node; null or unset = no cap. */
   maxConnectionsPerSubscription?: number | null;
   sink: EventSink;
+}
+
+/**
+ * The Redis an embedded cluster started for its queue: a redis-server and a fault proxy the
+ * nodes reach it through (satisfies FaultRedis, src/faults/fault-context.ts).
+ */
+export interface EmbeddedRedis {
+  /** What the nodes connect to (the fault proxy). */
+  readonly url: string;
+  /** The fault proxy in front of it (a FaultProxy; the cluster only hands it to Redis faults). */
+  readonly proxy: {
+    addToxic(kind: unknown, params: unknown, options: unknown): number;
+    removeToxic(id: number): void;
+    resetConnections(share?: number): number;
+  };
+  restart(): Promise<void>;
+  kill(): Promise<void>;
+  start(): Promise<void>;
+  pause(on: boolean): void;
+  stop(): Promise<void>;
 }
 
 export interface RunningNode {
@@ -69,6 +91,8 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
   #sharedQueue: LocalQueue | null = null;
   /** Namespace of this cluster's keys in a shared Redis (parallel runs never collide). */
   readonly #namespace = randomBytes(6).toString('hex');
+  /** queue: redis without a redisUrl: the redis-server this cluster started (behind a fault proxy). */
+  #redis: EmbeddedRedis | null = null;
 
   constructor(o: EmbeddedClusterOptions) {
     super();
@@ -84,7 +108,16 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
     return [...this.#slots.values()].map((s) => s.running).filter((r): r is RunningNode => r !== null);
   }
 
+  /** The redis-server this cluster started, for Redis faults (null when it uses the user's Redis or none). */
+  get redis(): EmbeddedRedis | null {
+    return this.#redis;
+  }
+
   protected async onStart(): Promise<RunningNode[]> {
+    if (this.#o.queue === 'redis' && !this.#o.redisUrl) {
+      if (!this.#o.startRedis) throw new PollfleetError('input.invalid', 'queue: redis needs cluster.redisUrl (e.g. redis://127.0.0.1:6379)');
+      this.#redis = await this.#o.startRedis();
+    }
     await Promise.all([...this.#slots.keys()].map((name) => this.startNode(name)));
     return this.nodes;
   }
@@ -102,7 +135,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       protocol: o.protocol,
       workload: o.workload,
       queue: o.queue,
-      redisUrl: o.redisUrl,
+      redisUrl: this.#redis?.url ?? o.redisUrl,
       queueNamespace: this.#namespace,
       eventFlushIntervalMs: CLUSTER_DEFAULTS.eventFlushIntervalMs,
       machines: this.registry.list(o.spaceId),
@@ -274,5 +307,6 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
   protected async onStop(): Promise<void> {
     await Promise.all([...this.#slots.keys()].map((n) => this.stopNode(n).catch(() => undefined)));
     await this.#sharedQueue?.close();
+    await this.#redis?.stop();
   }
 }

@@ -273,9 +273,6 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
   });
 
   const queue = p.cluster?.queue ?? 'per-node';
-  if (queue === 'redis' && !p.cluster?.redisUrl) {
-    problems.push({ path: 'cluster.redisUrl', message: 'queue: redis needs cluster.redisUrl (e.g. redis://127.0.0.1:6379)' });
-  }
   if (queue === 'shared' && p.cluster?.processes === true) {
     problems.push({ path: 'cluster.processes', message: 'queue: shared keeps the nodes in one process (they share one in-memory queue); leave cluster.processes unset or false' });
   }
@@ -380,7 +377,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
   };
   s.route.realBalancer = realBalancerSettings(p, routeKind, s.route);
   if (s.backoff.minMs > s.backoff.maxMs) problems.push({ path: 'backoff.min', message: 'must not exceed backoff.max' });
-  const faults = resolveFaults(p.faults, { nodeNames, routeKind, balancer: s.route.balancer, processes: s.cluster.processes, target, durationMs: s.durationMs });
+  const faults = resolveFaults(p.faults, { nodeNames, routeKind, balancer: s.route.balancer, processes: s.cluster.processes, target, durationMs: s.durationMs, embeddedRedis: s.cluster.queue === 'redis' && s.cluster.redisUrl === null });
   s.faults = faults.faults;
   problems.push(...faults.problems);
   s.shortened = shortenedSettings(s);
