@@ -111,6 +111,8 @@ export interface Scenario {
     /** Verify the REST API's TLS certificate. */
     apiTlsVerify: boolean;
     multiNodePolling: boolean;
+    /** The cluster's Redis, linted by preflight (multi-node polling). */
+    redisUrl: string | null;
     allowLoad: boolean;
     register: SyntheticRegistration | null;
   } | null;
@@ -234,6 +236,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
         apiKeyFile: p.external.apiKeyFile ?? null,
         apiTlsVerify: p.external.apiTlsVerify ?? true,
         multiNodePolling: p.external.multiNodePolling ?? false,
+        redisUrl: p.external.redisUrl ?? null,
         allowLoad: p.external.allowLoad ?? false,
         register: reg
           ? {

@@ -122,6 +122,8 @@ const externalSchema = z.strictObject({
   apiTlsVerify: z.boolean().optional(),
   /** The cluster uses multi-node polling (a shared queue): preflight checks /api/serverstatus/redis. */
   multiNodePolling: z.boolean().optional(),
+  /** The cluster's Redis, for preflight's lint of its configuration (with multiNodePolling). */
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL').optional(),
   /** Lift the safety limits for real targets (fleet size, registration rate, duration). */
   allowLoad: z.boolean().optional(),
   /** Register synthetic polling machines before the run and delete exactly those afterwards. */

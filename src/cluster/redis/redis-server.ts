@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import net from 'node:net';
 import { PollfleetError } from '../../core/errors.js';
 import { REDIS_SERVER_DEFAULTS } from '../../scenario/defaults.js';
@@ -41,12 +44,16 @@ export class RedisServer {
   async start(): Promise<void> {
     if (this.#child) return;
     if (this.#port === 0) this.#port = await freePort(this.host);
-    const child = spawn(this.#program, ['--port', String(this.#port), '--bind', this.host, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], { stdio: 'ignore' });
+    // its own working directory: nothing it might write (a CONFIG SET appendonly yes) lands in ours
+    const dir = mkdtempSync(join(tmpdir(), 'pollfleet-redis-'));
+    const args = ['--port', String(this.#port), '--bind', this.host, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--dir', dir];
+    const child = spawn(this.#program, args, { stdio: 'ignore' });
     this.#child = child;
     this.#paused = false;
     child.on('error', () => undefined);
     child.once('exit', () => {
       if (this.#child === child) this.#child = null;
+      rmSync(dir, { recursive: true, force: true });
     });
     const until = Date.now() + REDIS_SERVER_DEFAULTS.startTimeoutMs;
     while (Date.now() < until) {
