@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import type { EventSink, NodeEvent } from '../core/events.js';
 import type { CertificateIdentity } from '../pki/certificate.js';
-import { CLUSTER_DEFAULTS } from '../scenario/defaults.js';
+import { CLUSTER_DEFAULTS, type RedisQueueSettings } from '../scenario/defaults.js';
 import type { ProtocolSettings } from '../scenario/resolve.js';
 import { PollfleetError } from '../core/errors.js';
 import { Lifecycle } from '../core/lifecycle.js';
@@ -33,6 +33,8 @@ export interface EmbeddedClusterOptions {
   redisUrl: string | null;
   /** queue: redis without redisUrl: starts the cluster's own Redis (src/environment/embedded/embedded-redis.ts). */
   startRedis?: () => Promise<EmbeddedRedis>;
+  /** Redis queue timings; unset = REDIS_QUEUE_DEFAULTS. */
+  redisQueue?: Partial<RedisQueueSettings>;
   /** One process per node (real crash/hang faults) or all nodes in this process. */
   processes: boolean;
   /** Per-subscription connection cap of every node; null or unset = no cap. */
@@ -140,6 +142,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       eventFlushIntervalMs: CLUSTER_DEFAULTS.eventFlushIntervalMs,
       machines: this.registry.list(o.spaceId),
       maxConnectionsPerSubscription: o.maxConnectionsPerSubscription ?? null,
+      ...(o.redisQueue ? { redisQueue: o.redisQueue } : {}),
     };
   }
 

@@ -1,4 +1,5 @@
 import type { NodeEvent } from '../core/events.js';
+import type { RedisQueueSettings } from '../scenario/defaults.js';
 import type { NodeProtocolSettings } from './node.js';
 import type { Machine, NewMachine } from './machine-registry.js';
 
@@ -24,6 +25,8 @@ export interface NodeProcessConfig {
   machines: Machine[];
   /** Per-subscription connection cap; null or unset = no cap. */
   maxConnectionsPerSubscription?: number | null;
+  /** Redis queue timings (queue: redis); unset = REDIS_QUEUE_DEFAULTS. */
+  redisQueue?: Partial<RedisQueueSettings>;
 }
 
 export type ToNode =

@@ -3,6 +3,8 @@ import {
   ALB_DEFAULTS, BACKOFF_DEFAULTS, CLUSTER_DEFAULTS, FLEET_DEFAULTS, METRICS_DEFAULTS, NLB_DEFAULTS,
   PING_PATH, PROTOCOL_DEFAULTS, RUN_DEFAULTS, WORKLOAD_DEFAULTS,
   EXTERNAL_SAFETY_DEFAULTS, SYNTHETIC_REGISTRATION_DEFAULTS,
+  REDIS_QUEUE_DEFAULTS,
+  type RedisQueueSettings,
 } from './defaults.js';
 import { formatDuration } from './duration.js';
 import { realBalancerProblems, realBalancerSettings, type HealthCheckSettings, type RealBalancerSettings } from './real-balancer-settings.js';
@@ -69,6 +71,8 @@ export interface Scenario {
     processes: boolean;
     /** Embedded nodes' per-subscription connection cap (per node); null = no cap (CLUSTER_DEFAULTS). */
     maxConnectionsPerSubscription: number | null;
+    /** The Redis queue's timings (queue: redis), defaults filled in. */
+    redisQueue: RedisQueueSettings;
   };
   route: {
     kind: RouteKind;
@@ -322,6 +326,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
       apiHttps: p.cluster?.apiHttps ?? p.route?.transport === 'websocket',
       processes: p.cluster?.processes ?? (p.cluster?.queue ?? 'per-node') !== 'shared',
       maxConnectionsPerSubscription: p.cluster?.maxConnectionsPerSubscription ?? CLUSTER_DEFAULTS.maxConnectionsPerSubscription,
+      redisQueue: redisQueueSettings(p.cluster?.redisQueue),
     },
     route: {
       kind: routeKind,
@@ -417,4 +422,20 @@ export function shortenedSettings(s: Scenario): string[] {
     check('alb.healthCheck.interval', s.route.alb.healthCheck.intervalMs, ALB_DEFAULTS.healthCheckIntervalMs);
   }
   return out;
+}
+
+/** cluster.redisQueue as written (durations in ms) over REDIS_QUEUE_DEFAULTS. */
+function redisQueueSettings(r: { [k: string]: number | undefined } | undefined): RedisQueueSettings {
+  const d = REDIS_QUEUE_DEFAULTS;
+  return {
+    ...d,
+    heartbeatIntervalMs: r?.['heartbeatInterval'] ?? d.heartbeatIntervalMs,
+    heartbeatInitialDelayMs: r?.['heartbeatInitialDelay'] ?? d.heartbeatInitialDelayMs,
+    senderGivesUpAfterMs: r?.['senderGivesUpAfter'] ?? d.senderGivesUpAfterMs,
+    processorGivesUpAfterMs: r?.['processorGivesUpAfter'] ?? d.processorGivesUpAfterMs,
+    operationRetryWindowMs: r?.['operationRetryWindow'] ?? d.operationRetryWindowMs,
+    commandTimeoutMs: r?.['commandTimeout'] ?? d.commandTimeoutMs,
+    dequeueErrorDropMaxMs: r?.['dequeueErrorDropMax'] ?? d.dequeueErrorDropMaxMs,
+    dataLossCheckIntervalMs: r?.['dataLossCheckInterval'] ?? d.dataLossCheckIntervalMs,
+  };
 }

@@ -88,6 +88,19 @@ const clusterSchema = z.strictObject({
   processes: z.boolean().optional(),
   /** Embedded nodes close a subscription's connections beyond this many (per node) right after MX-SUBSCRIBER; unset = no cap. */
   maxConnectionsPerSubscription: z.number().int().min(1, 'expected at least 1 connection').max(1000).optional(),
+  /** Timings of the Redis queue (queue: redis), REDIS_QUEUE_DEFAULTS when unset; tests and demos shorten them. */
+  redisQueue: z
+    .strictObject({
+      heartbeatInterval: duration.optional(),
+      heartbeatInitialDelay: duration.optional(),
+      senderGivesUpAfter: duration.optional(),
+      processorGivesUpAfter: duration.optional(),
+      operationRetryWindow: duration.optional(),
+      commandTimeout: duration.optional(),
+      dequeueErrorDropMax: duration.optional(),
+      dataLossCheckInterval: duration.optional(),
+    })
+    .optional(),
 });
 
 const externalNodeSchema = z.strictObject({

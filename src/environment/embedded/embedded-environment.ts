@@ -25,6 +25,7 @@ export function createEmbeddedCluster(s: Scenario, certificate: CertificateIdent
     queue: s.cluster.queue,
     redisUrl: s.cluster.redisUrl,
     startRedis: startEmbeddedRedis,
+    redisQueue: s.cluster.redisQueue,
     processes: s.cluster.processes,
     maxConnectionsPerSubscription: s.cluster.maxConnectionsPerSubscription,
     sink,
