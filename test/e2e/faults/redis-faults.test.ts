@@ -38,6 +38,8 @@ testNeeding(t, ...NEEDS, 'redis-restart mid-run: every node detects the lost dat
   t.same([...new Set(lost.map((e) => e.node))].sort(), ['node1', 'node2'], 'both nodes noticed Redis lost its data');
   const failed = redisEvents(events, 'request-failed').filter((e) => e.reason === 'data-lost');
   t.comment(`in-flight requests cancelled by the data loss: ${failed.length}`);
+  t.equal(result.summary.redisQueue?.['request-failed:data-lost'] ?? 0, failed.length, 'counted in the Result');
+  t.equal(result.summary.redisQueue?.['data-lost'], 2, 'one data loss per node in the Result');
   const runStart = events[0]!.at;
   const lastLoss = Math.max(...lost.map((e) => e.at));
   const answeredAfter = events.filter((e) => e.type === 'request-answered' && e.at > lastLoss).length;
