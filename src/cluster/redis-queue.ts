@@ -501,7 +501,8 @@ export class RedisQueue implements WorkQueue {
     this.#event('data-lost');
     for (const id of [...this.#own.keys()]) this.#fail(id, 'data-lost', 'Redis lost all its data: the request was cancelled');
     this.#marker = randomUUID();
-    this.#bg(this.#link.run('data-loss check', (c) => c.set(this.#markerKey(), this.#marker, { PX: this.#s.dataLossMarkerTtlMs })));
+    // awaited: the next check must not run before the new marker is there
+    await this.#link.run('data-loss check', (c) => c.set(this.#markerKey(), this.#marker, { PX: this.#s.dataLossMarkerTtlMs })).catch(() => undefined);
   }
 
   size(): number {

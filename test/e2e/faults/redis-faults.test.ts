@@ -52,8 +52,8 @@ testNeeding(t, ...NEEDS, 'redis-pause longer than the retry window: tentacle con
   const { result, events } = await runWithEvents(redisScenario('redis-pause', [{ at: '3s', action: 'redis-pause', target: 'redis', for: '3s' }]), t.testdir());
   const dropped = redisEvents(events, 'connection-dropped');
   t.ok(dropped.length >= 2, `waiting connections were dropped by their nodes (${dropped.length})`);
-  const lastDrop = Math.max(...dropped.map((e) => e.at));
-  const identifiedAfter = events.filter((e) => e.type === 'node-identified' && e.at > lastDrop).length;
+  const firstDrop = Math.min(...dropped.map((e) => e.at));
+  const identifiedAfter = events.filter((e) => e.type === 'node-identified' && e.at > firstDrop).length;
   t.ok(identifiedAfter >= dropped.length, `tentacles identified again after the pause (${identifiedAfter})`);
   t.ok(redisEvents(events, 'unavailable').length >= 1 && redisEvents(events, 'recovered').length >= 1, 'the outage and the recovery are events');
   t.equal(result.summary.coverage.final, 1, 'every pair covered at the end');
