@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import type { EventSink, NodeEvent } from '../core/events.js';
 import type { CertificateIdentity } from '../pki/certificate.js';
-import { CLUSTER_DEFAULTS } from '../scenario/defaults.js';
+import { CLUSTER_DEFAULTS, type RedisQueueSettings } from '../scenario/defaults.js';
 import type { ProtocolSettings } from '../scenario/resolve.js';
 import { PollfleetError } from '../core/errors.js';
 import { Lifecycle } from '../core/lifecycle.js';
@@ -33,6 +33,10 @@ export interface EmbeddedClusterOptions {
   workload: { intervalMs: number; scriptShare: number; enabled: boolean };
   queue: 'per-node' | 'shared' | 'redis';
   redisUrl: string | null;
+  /** queue: redis without redisUrl: starts the cluster's own Redis (src/environment/embedded/embedded-redis.ts). */
+  startRedis?: () => Promise<EmbeddedRedis>;
+  /** Redis queue timings; unset = REDIS_QUEUE_DEFAULTS. */
+  redisQueue?: Partial<RedisQueueSettings>;
   /** One process per node (real crash/hang faults) or all nodes in this process. */
   processes: boolean;
   /** Per-subscription connection cap of every node; null or unset = no cap. */
@@ -40,6 +44,26 @@ export interface EmbeddedClusterOptions {
   /** REST API rate limit of every node (429 with Retry-After beyond it); null or unset = none. */
   apiRateLimit?: ApiRateLimit | null;
   sink: EventSink;
+}
+
+/**
+ * The Redis an embedded cluster started for its queue: a redis-server and a fault proxy the
+ * nodes reach it through (satisfies FaultRedis, src/faults/fault-context.ts).
+ */
+export interface EmbeddedRedis {
+  /** What the nodes connect to (the fault proxy). */
+  readonly url: string;
+  /** The fault proxy in front of it (a FaultProxy; the cluster only hands it to Redis faults). */
+  readonly proxy: {
+    addToxic(kind: unknown, params: unknown, options: unknown): number;
+    removeToxic(id: number): void;
+    resetConnections(share?: number): number;
+  };
+  restart(): Promise<void>;
+  kill(): Promise<void>;
+  start(): Promise<void>;
+  pause(on: boolean): void;
+  stop(): Promise<void>;
 }
 
 export interface RunningNode {
@@ -75,6 +99,8 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
   readonly #namespace = randomBytes(6).toString('hex');
   /** The cluster's server nodes as its "database" knows them (GET /api/octopusservernodes on every node). */
   readonly #serverNodes: ServerNodeState[];
+  /** queue: redis without a redisUrl: the redis-server this cluster started (behind a fault proxy). */
+  #redis: EmbeddedRedis | null = null;
 
   constructor(o: EmbeddedClusterOptions) {
     super();
@@ -91,7 +117,16 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
     return [...this.#slots.values()].map((s) => s.running).filter((r): r is RunningNode => r !== null);
   }
 
+  /** The redis-server this cluster started, for Redis faults (null when it uses the user's Redis or none). */
+  get redis(): EmbeddedRedis | null {
+    return this.#redis;
+  }
+
   protected async onStart(): Promise<RunningNode[]> {
+    if (this.#o.queue === 'redis' && !this.#o.redisUrl) {
+      if (!this.#o.startRedis) throw new PollfleetError('input.invalid', 'queue: redis needs cluster.redisUrl (e.g. redis://127.0.0.1:6379)');
+      this.#redis = await this.#o.startRedis();
+    }
     await Promise.all([...this.#slots.keys()].map((name) => this.startNode(name)));
     return this.nodes;
   }
@@ -109,7 +144,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       protocol: o.protocol,
       workload: o.workload,
       queue: o.queue,
-      redisUrl: o.redisUrl,
+      redisUrl: this.#redis?.url ?? o.redisUrl,
       queueNamespace: this.#namespace,
       eventFlushIntervalMs: CLUSTER_DEFAULTS.eventFlushIntervalMs,
       machines: this.registry.list(o.spaceId),
@@ -117,6 +152,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       // In process the array itself (updated in place); a node process gets a copy and `server-nodes` messages.
       serverNodes: this.#serverNodes,
       apiRateLimit: o.apiRateLimit ?? null,
+      ...(o.redisQueue ? { redisQueue: o.redisQueue } : {}),
     };
   }
 
@@ -296,5 +332,6 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
   protected async onStop(): Promise<void> {
     await Promise.all([...this.#slots.keys()].map((n) => this.stopNode(n).catch(() => undefined)));
     await this.#sharedQueue?.close();
+    await this.#redis?.stop();
   }
 }

@@ -1,5 +1,6 @@
 import type { ApiRateLimit } from './rest-api-rate-limit.js';
 import type { NodeEvent } from '../core/events.js';
+import type { RedisQueueSettings } from '../scenario/defaults.js';
 import type { NodeProtocolSettings } from './node.js';
 import type { Machine, NewMachine } from './machine-registry.js';
 import type { ServerNodeState } from './rest-api-server-nodes.js';
@@ -30,6 +31,8 @@ export interface NodeProcessConfig {
   serverNodes?: ServerNodeState[];
   /** REST API rate limit; null or unset = none. */
   apiRateLimit?: ApiRateLimit | null;
+  /** Redis queue timings (queue: redis); unset = REDIS_QUEUE_DEFAULTS. */
+  redisQueue?: Partial<RedisQueueSettings>;
 }
 
 export type ToNode =

@@ -39,7 +39,7 @@ function identityOf(c: NodeProcessConfig): CertificateIdentity {
 async function createQueue(c: NodeProcessConfig, sink: EventSink, shared?: WorkQueue): Promise<{ queue: WorkQueue; owned: boolean }> {
   if (shared) return { queue: shared, owned: false };
   if (c.queue === 'redis') {
-    const q = new RedisQueue({ url: c.redisUrl!, namespace: c.queueNamespace, node: c.name, sink });
+    const q = new RedisQueue({ url: c.redisUrl!, namespace: c.queueNamespace, node: c.name, sink, ...(c.redisQueue ? { settings: c.redisQueue } : {}) });
     await q.connect();
     return { queue: q, owned: true };
   }

@@ -78,6 +78,18 @@ export interface NodeStateEvent {
   state: 'up' | 'draining' | 'stopping' | 'stopped' | 'crashed' | 'hung' | 'resumed';
 }
 
+/**
+ * The Redis queue of a node (src/cluster/redis-queue.ts): Redis became unreachable / answered
+ * again / lost all its data; a request failed or was abandoned because of it; a tentacle
+ * connection was dropped after a dequeue error.
+ */
+export interface RedisQueueEvent {
+  type: 'redis-queue'; at: number; node: string;
+  what: 'unavailable' | 'recovered' | 'data-lost' | 'request-failed' | 'request-abandoned' | 'connection-dropped';
+  reason?: 'heartbeat-lost' | 'data-lost' | 'redis-unavailable';
+  requestKey?: number;
+}
+
 export type FleetEvent =
   | ConnectStartEvent
   | TcpConnectedEvent
@@ -99,7 +111,8 @@ export type NodeEvent =
   | RequestDispatchedEvent
   | RequestAnsweredEvent
   | RequestExpiredEvent
-  | NodeStateEvent;
+  | NodeStateEvent
+  | RedisQueueEvent;
 
 export type PollfleetEvent = FleetEvent | NodeEvent;
 

@@ -10,6 +10,10 @@ import { idleTimeoutFault } from './idle-timeout.js';
 import { latencyFault } from './latency.js';
 import { limitDataFault } from './limit-data.js';
 import { reconnectStormFault } from './reconnect-storm.js';
+import { redisKillFault } from './redis-kill.js';
+import { redisLatencyFault } from './redis-latency.js';
+import { redisPauseFault } from './redis-pause.js';
+import { redisRestartFault } from './redis-restart.js';
 import { registerFault } from './register.js';
 import { resetFault } from './reset.js';
 import { restartFault } from './restart.js';
@@ -44,6 +48,10 @@ export const FAULT_DEFINITIONS = {
   'limit-data': limitDataFault,
   'idle-timeout': idleTimeoutFault,
   'reconnect-storm': reconnectStormFault,
+  'redis-restart': redisRestartFault,
+  'redis-pause': redisPauseFault,
+  'redis-latency': redisLatencyFault,
+  'redis-kill': redisKillFault,
 } as const;
 
 type Definitions = typeof FAULT_DEFINITIONS;

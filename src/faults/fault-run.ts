@@ -97,7 +97,7 @@ export class FaultRun {
     const analyzer = this.#analyzer;
     this.#timeline = new FaultTimeline(
       s.faults,
-      { cluster: a.cluster, balancer: a.env.faultTargets?.balancer ?? null, proxies: this.#proxies, state: new Map(), log: this.#log },
+      { cluster: a.cluster, balancer: a.env.faultTargets?.balancer ?? null, proxies: this.#proxies, redis: a.cluster.redis, state: new Map(), log: this.#log },
       {
         started: (i, at) => analyzer.started(i, at),
         ended: (i, at) => analyzer.ended(i, at),

@@ -70,6 +70,8 @@ export class Recorder {
   /** The data fields (HTTP status, thumbprints, node, address) of the example kept per error kind. */
   readonly errorExampleData: Record<string, ErrorData> = {};
   readonly timeline: TimelinePoint[] = [];
+  /** The Redis queue's events, counted (src/cluster/redis-queue.ts): `what` or `request-failed:<reason>` -> count. */
+  readonly redisQueue: Record<string, number> = {};
   polls = 0;
   reconnects = 0;
   registrations = 0;
@@ -257,6 +259,11 @@ export class Recorder {
       }
       case 'node-accepted':
         return;
+      case 'redis-queue': {
+        const k = e.reason ? `${e.what}:${e.reason}` : e.what;
+        this.redisQueue[k] = (this.redisQueue[k] ?? 0) + 1;
+        return;
+      }
     }
   };
 

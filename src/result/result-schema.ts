@@ -143,6 +143,8 @@ const summarySchema = z.object({
     )
     .optional(),
   nodesNeverPolled: strings,
+  /** The Redis queue's events counted; absent when none (and in older Results). */
+  redisQueue: counts.optional(),
 });
 
 const apiLoadSchema = z.object({

@@ -176,6 +176,12 @@ export interface Summary {
    */
   errorExampleData?: Record<string, ErrorData>;
   nodesNeverPolled: string[];
+  /**
+   * The Redis queue's events counted (queue: redis): `unavailable`, `recovered`, `data-lost`,
+   * `connection-dropped`, `request-abandoned`, `request-failed:<reason>` (heartbeat-lost,
+   * data-lost, redis-unavailable). Absent when nothing happened (and in older Results).
+   */
+  redisQueue?: Record<string, number>;
 }
 
 /** Load on the REST API (the web / registration path), driven with autocannon. */

@@ -349,3 +349,51 @@ export const BALANCER_PRESET_DEFAULTS = {
   gcpHealthyThreshold: 2,
   gcpUnhealthyThreshold: 2,
 } as const;
+
+/**
+ * The Redis pending-request queue (multi-node polling across node processes), after Halibut's
+ * (OctopusDeploy/Halibut docs/RedisQueue.md, source/Halibut/Queue/Redis/): heartbeats per
+ * request both ways, the response stored and announced, every operation retried, data loss
+ * detected with a marker key. [H] section 4 "Multi-node polling".
+ */
+export const REDIS_QUEUE_DEFAULTS = {
+  /** Both roles publish a heartbeat per in-flight request this often. Halibut NodeHeartBeatSender */
+  heartbeatIntervalMs: 15_000,
+  /** ... the first one this long after collection. Halibut HeartBeatInitialDelay */
+  heartbeatInitialDelayMs: 7_000,
+  /** The sender fails a collected request when the processing node sent no heartbeat for this long (retryable in Halibut). */
+  senderGivesUpAfterMs: 60_000,
+  /** The processing node abandons a request when its sender sent no heartbeat for this long. */
+  processorGivesUpAfterMs: 90_000,
+  /** A stored response lives this long in Redis. */
+  responseTtlMs: 20 * 60_000,
+  /** The sender also polls for the stored response: first after this, then +step each time, at most max. Halibut PollAndSubscribeToResponse */
+  responsePollFirstMs: 15_000,
+  responsePollStepMs: 15_000,
+  responsePollMaxMs: 120_000,
+  /** Every Redis operation is retried for this long before it fails. Halibut RedisFacade */
+  operationRetryWindowMs: 30_000,
+  /** Pause between two tries of one operation. pollfleet's own value. */
+  operationRetryIntervalMs: 250,
+  /** One try of a command gives up after this (a paused Redis answers nothing). pollfleet's own value. */
+  commandTimeoutMs: 5_000,
+  /** A Redis error while dequeuing drops the tentacle's connection after a random 0..this. Halibut RedisPendingRequestQueue */
+  dequeueErrorDropMaxMs: 30_000,
+  /** The data-loss marker key is checked this often. Halibut WatchForRedisLosingAllItsData */
+  dataLossCheckIntervalMs: 60_000,
+  /** ... and lives this long without a check. */
+  dataLossMarkerTtlMs: 8 * 3_600_000,
+  /** node-redis reconnects: min(retries x step, max). */
+  reconnectStepMs: 100,
+  reconnectMaxMs: 2_000,
+  /** Connecting at start-up must succeed within this (an unreachable Redis is an environment error). */
+  connectTimeoutMs: 20_000,
+};
+export type RedisQueueSettings = typeof REDIS_QUEUE_DEFAULTS;
+
+/** A redis-server pollfleet starts itself (src/cluster/redis/redis-server.ts). pollfleet's own values. */
+export const REDIS_SERVER_DEFAULTS = {
+  startTimeoutMs: 5_000,
+  pingTimeoutMs: 500,
+  pingIntervalMs: 50,
+} as const;

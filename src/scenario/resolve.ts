@@ -3,6 +3,8 @@ import {
   ALB_DEFAULTS, BACKOFF_DEFAULTS, BALANCER_PRESET_DEFAULTS, CLUSTER_DEFAULTS, FLEET_DEFAULTS, METRICS_DEFAULTS, NLB_DEFAULTS,
   PING_PATH, PROTOCOL_DEFAULTS, RUN_DEFAULTS, WORKLOAD_DEFAULTS,
   EXTERNAL_SAFETY_DEFAULTS, SYNTHETIC_REGISTRATION_DEFAULTS,
+  REDIS_QUEUE_DEFAULTS,
+  type RedisQueueSettings,
 } from './defaults.js';
 import { formatDuration } from './duration.js';
 import { realBalancerProblems, realBalancerSettings, type HealthCheckSettings, type RealBalancerSettings } from './real-balancer-settings.js';
@@ -75,6 +77,8 @@ export interface Scenario {
     maxConnectionsPerSubscription: number | null;
     /** Embedded REST API rate limit per node; null = none (CLUSTER_DEFAULTS). */
     apiRateLimit: { requestsPerSecond: number; burst: number } | null;
+    /** The Redis queue's timings (queue: redis), defaults filled in. */
+    redisQueue: RedisQueueSettings;
   };
   route: {
     kind: RouteKind;
@@ -123,6 +127,8 @@ export interface Scenario {
     /** Verify the REST API's TLS certificate. */
     apiTlsVerify: boolean;
     multiNodePolling: boolean;
+    /** The cluster's Redis, linted by preflight (multi-node polling). */
+    redisUrl: string | null;
     allowLoad: boolean;
     register: SyntheticRegistration | null;
   } | null;
@@ -264,6 +270,7 @@ export function resolveScenario(input: ScenarioParsed, fallbackName: string): { 
         apiKeyFile: p.external.apiKeyFile ?? null,
         apiTlsVerify: p.external.apiTlsVerify ?? true,
         multiNodePolling: p.external.multiNodePolling ?? false,
+        redisUrl: p.external.redisUrl ?? null,
         allowLoad: p.external.allowLoad ?? false,
         register: reg
           ? {
@@ -304,9 +311,6 @@ export function resolveScenario(input: ScenarioParsed, fallbackName: string): { 
   });
 
   const queue = p.cluster?.queue ?? 'per-node';
-  if (queue === 'redis' && !p.cluster?.redisUrl) {
-    problems.push({ path: 'cluster.redisUrl', message: 'queue: redis needs cluster.redisUrl (e.g. redis://127.0.0.1:6379)' });
-  }
   if (queue === 'shared' && p.cluster?.processes === true) {
     problems.push({ path: 'cluster.processes', message: 'queue: shared keeps the nodes in one process (they share one in-memory queue); leave cluster.processes unset or false' });
   }
@@ -356,6 +360,7 @@ export function resolveScenario(input: ScenarioParsed, fallbackName: string): { 
       apiRateLimit: p.cluster?.apiRateLimit
         ? { requestsPerSecond: p.cluster.apiRateLimit.requestsPerSecond, burst: p.cluster.apiRateLimit.burst ?? Math.max(1, Math.ceil(p.cluster.apiRateLimit.requestsPerSecond)) }
         : CLUSTER_DEFAULTS.apiRateLimit,
+      redisQueue: redisQueueSettings(p.cluster?.redisQueue),
     },
     route: {
       kind: routeKind,
@@ -426,7 +431,7 @@ export function resolveScenario(input: ScenarioParsed, fallbackName: string): { 
     problems.push({ path: 'route.nlb.tcpReset', message: `tcpReset: ${tcpReset} means onIdle ${tcpReset ? 'reset' : 'silent-drop'}, but onIdle is ${input.route.nlb.onIdle}: write one of them` });
   }
   if (s.backoff.minMs > s.backoff.maxMs) problems.push({ path: 'backoff.min', message: 'must not exceed backoff.max' });
-  const faults = resolveFaults(p.faults, { nodeNames, routeKind, balancer: s.route.balancer, processes: s.cluster.processes, target, durationMs: s.durationMs });
+  const faults = resolveFaults(p.faults, { nodeNames, routeKind, balancer: s.route.balancer, processes: s.cluster.processes, target, durationMs: s.durationMs, embeddedRedis: s.cluster.queue === 'redis' && s.cluster.redisUrl === null });
   s.faults = faults.faults;
   problems.push(...faults.problems);
   s.shortened = shortenedSettings(s);
@@ -466,4 +471,20 @@ export function shortenedSettings(s: Scenario): string[] {
     check('alb.healthCheck.interval', s.route.alb.healthCheck.intervalMs, ALB_DEFAULTS.healthCheckIntervalMs);
   }
   return out;
+}
+
+/** cluster.redisQueue as written (durations in ms) over REDIS_QUEUE_DEFAULTS. */
+function redisQueueSettings(r: { [k: string]: number | undefined } | undefined): RedisQueueSettings {
+  const d = REDIS_QUEUE_DEFAULTS;
+  return {
+    ...d,
+    heartbeatIntervalMs: r?.['heartbeatInterval'] ?? d.heartbeatIntervalMs,
+    heartbeatInitialDelayMs: r?.['heartbeatInitialDelay'] ?? d.heartbeatInitialDelayMs,
+    senderGivesUpAfterMs: r?.['senderGivesUpAfter'] ?? d.senderGivesUpAfterMs,
+    processorGivesUpAfterMs: r?.['processorGivesUpAfter'] ?? d.processorGivesUpAfterMs,
+    operationRetryWindowMs: r?.['operationRetryWindow'] ?? d.operationRetryWindowMs,
+    commandTimeoutMs: r?.['commandTimeout'] ?? d.commandTimeoutMs,
+    dequeueErrorDropMaxMs: r?.['dequeueErrorDropMax'] ?? d.dequeueErrorDropMaxMs,
+    dataLossCheckIntervalMs: r?.['dataLossCheckInterval'] ?? d.dataLossCheckIntervalMs,
+  };
 }

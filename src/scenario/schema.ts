@@ -123,6 +123,19 @@ const clusterSchema = z.strictObject({
       burst: z.number().int().min(1, 'expected at least 1 request').max(100_000).optional(),
     })
     .optional(),
+  /** Timings of the Redis queue (queue: redis), REDIS_QUEUE_DEFAULTS when unset; tests and demos shorten them. */
+  redisQueue: z
+    .strictObject({
+      heartbeatInterval: duration.optional(),
+      heartbeatInitialDelay: duration.optional(),
+      senderGivesUpAfter: duration.optional(),
+      processorGivesUpAfter: duration.optional(),
+      operationRetryWindow: duration.optional(),
+      commandTimeout: duration.optional(),
+      dequeueErrorDropMax: duration.optional(),
+      dataLossCheckInterval: duration.optional(),
+    })
+    .optional(),
 });
 
 const externalNodeSchema = z.strictObject({
@@ -157,6 +170,8 @@ const externalSchema = z.strictObject({
   apiTlsVerify: z.boolean().optional(),
   /** The cluster uses multi-node polling (a shared queue): preflight checks /api/serverstatus/redis. */
   multiNodePolling: z.boolean().optional(),
+  /** The cluster's Redis, for preflight's lint of its configuration (with multiNodePolling). */
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL').optional(),
   /** Lift the safety limits for real targets (fleet size, registration rate, duration). */
   allowLoad: z.boolean().optional(),
   /** Register synthetic polling machines before the run and delete exactly those afterwards. */

@@ -11,6 +11,7 @@ import { nodeSpecs } from '../../plan/addressing.js';
 import type { Environment, EnvironmentInfo, EnvironmentNode } from '../environment.js';
 import { routeFor } from '../routes/route-registry.js';
 import type { RouteEnvironment } from '../routes/route.js';
+import { startEmbeddedRedis } from './embedded-redis.js';
 
 /** The embedded cluster a scenario asks for (used by `run` and by `pollfleet cluster`). */
 export function createEmbeddedCluster(s: Scenario, certificate: CertificateIdentity, apiKey: string, sink: EventSink): EmbeddedCluster {
@@ -24,6 +25,8 @@ export function createEmbeddedCluster(s: Scenario, certificate: CertificateIdent
     workload: s.workload,
     queue: s.cluster.queue,
     redisUrl: s.cluster.redisUrl,
+    startRedis: startEmbeddedRedis,
+    redisQueue: s.cluster.redisQueue,
     processes: s.cluster.processes,
     maxConnectionsPerSubscription: s.cluster.maxConnectionsPerSubscription,
     apiRateLimit: s.cluster.apiRateLimit,
