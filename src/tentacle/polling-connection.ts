@@ -10,6 +10,7 @@ import { END_LINE } from '../halibut/constants.js';
 import { CLOSE_PROTOCOL_ERROR, WEBSOCKET_PREAMBLE_TEXT, WEBSOCKET_THUMBPRINT_CLOSE_REASON } from '../halibut/websocket-frames.js';
 import type { WebSocketStream } from '../halibut/websocket-stream.js';
 import { thumbprintOfDer } from '../pki/thumbprint.js';
+import { openConnectTunnel, proxyLabel } from './proxy-tunnel.js';
 import type { ServerEntry } from './server-entry.js';
 import { upgradeToWebSocket } from './websocket-transport.js';
 
@@ -93,6 +94,12 @@ function untrustedMessage(server: ServerEntry, thumbprint: string): string {
   );
 }
 
+/** The issuer's common name (or organisation) of a presented certificate: names the CA of a TLS-inspecting proxy. */
+function issuerName(issuer: tls.Certificate | undefined): string | undefined {
+  const v = issuer?.CN ?? issuer?.O;
+  return typeof v === 'string' && v !== '' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
+}
+
 const HTTP_HINT =
   ' -- an HTTP (layer-7) load balancer or proxy is in the path; polling needs TCP pass-through to the node';
 
@@ -161,6 +168,8 @@ export class PollingConnection implements SubscriberHooks {
     if (signal.aborted) return this.#finish({ reason: 'stopped', wasIdentified: false, identificationBegan: false, startedAtMs });
     try {
       const raw = await this.#connect(signal);
+      // Through an HTTP CONNECT proxy: the tunnel first, then TLS to the node inside it (thumbprint still pinned).
+      if (o.server.proxy) await openConnectTunnel(raw, o.server, o.server.proxy, o.timeouts.receiveTimeoutMs, signal);
       const isWebSocket = o.server.transport === 'websocket';
       const secured: Duplex = isWebSocket
         ? await this.#upgrade(await this.#secure(raw, signal), signal)
@@ -207,15 +216,17 @@ export class PollingConnection implements SubscriberHooks {
 
   /** What every error of this connection is about: the server entry's address (its name may be a balancer's, not a node's). */
   #entryData(): ErrorData {
-    return { address: this.#o.server.address };
+    const p = this.#o.server.proxy;
+    return p ? { address: this.#o.server.address, proxy: proxyLabel(p) } : { address: this.#o.server.address };
   }
 
-  #mismatch(presented: string): PollfleetError {
+  #mismatch(presented: string, issuer?: string): PollfleetError {
     const o = this.#o;
     return new PollfleetError('tls.thumbprint-mismatch', mismatchMessage(o.server, presented), {
       ...this.#entryData(),
       expectedThumbprint: o.server.thumbprint,
       presentedThumbprint: presented,
+      ...(issuer ? { presentedIssuer: issuer } : {}),
     });
   }
 
@@ -231,8 +242,8 @@ export class PollingConnection implements SubscriberHooks {
     const t0 = now();
     return new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect({
-        host: o.server.host,
-        port: o.server.port,
+        host: (o.server.proxy ?? o.server).host,
+        port: (o.server.proxy ?? o.server).port,
         ...(o.localAddress ? { localAddress: o.localAddress } : {}),
         noDelay: false, // Nagle on, as Tentacle has it
         keepAlive: true,
@@ -301,7 +312,7 @@ export class PollingConnection implements SubscriberHooks {
         const presented = der ? thumbprintOfDer(der) : '(no certificate)';
         // Exact, case-sensitive compare, as Tentacle does.
         if (presented !== o.server.thumbprint) {
-          done(this.#mismatch(presented));
+          done(this.#mismatch(presented, issuerName(s.getPeerCertificate()?.issuer)));
           return;
         }
         this.#isSecured = true;

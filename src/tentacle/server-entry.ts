@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { PollfleetError } from '../core/errors.js';
 import { isThumbprint } from '../pki/thumbprint.js';
+import type { ProxyEndpoint } from './proxy-tunnel.js';
 
 /**
  * One server entry a tentacle polls (a Tentacle.config TrustedOctopusServers item):
@@ -18,6 +19,8 @@ export interface ServerEntry {
   transport?: 'tcp' | 'websocket';
   /** Request path of a `wss://` address, e.g. `/OctopusComms`. */
   path?: string;
+  /** An HTTP CONNECT proxy every connection to this entry goes through (src/tentacle/proxy-tunnel.ts). */
+  proxy?: ProxyEndpoint;
 }
 
 export interface ParsedAddress {
