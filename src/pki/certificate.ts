@@ -1,4 +1,4 @@
-import { X509Certificate, generateKeyPair as generateNodeKeyPair, privateEncrypt, constants, randomBytes, type KeyObject } from 'node:crypto';
+import { X509Certificate, createPrivateKey, generateKeyPair as generateNodeKeyPair, privateEncrypt, constants, randomBytes, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { thumbprintOfDer } from './thumbprint.js';
@@ -33,6 +33,10 @@ export interface GenerateOptions {
   keys?: KeyPair;
   /** Real Tentacle certificates are valid for ~100 years. */
   validityYears?: number;
+  /** A certificate authority (basicConstraints cA) that can issue others. */
+  isCa?: boolean;
+  /** Issued (signed) by this CA instead of self-signed, as a TLS-inspecting proxy issues a stand-in for the node. */
+  issuer?: Pick<CertificateIdentity, 'commonName' | 'keyPem'>;
 }
 
 /** DER prefix of a DigestInfo for SHA-256 (RFC 8017, section 9.2, note 1); the 32 hash bytes follow. */
@@ -83,10 +87,11 @@ export async function generateCertificate(o: GenerateOptions): Promise<Certifica
   cert.validity.notAfter = notAfter;
   const name = [{ shortName: 'CN', value: o.commonName }];
   cert.setSubject(name);
-  cert.setIssuer(name);
-  cert.setExtensions([{ name: 'basicConstraints', cA: false }]);
+  cert.setIssuer(o.issuer ? [{ shortName: 'CN', value: o.issuer.commonName }] : name);
+  cert.setExtensions([{ name: 'basicConstraints', cA: o.isCa ?? false }]);
+  const signingKey = o.issuer ? createPrivateKey(o.issuer.keyPem) : keys.privateKey;
   // forge's typings want its own private key; any object with sign(md) is what it calls.
-  cert.sign(nodeSigner(keys.privateKey) as unknown as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+  cert.sign(nodeSigner(signingKey) as unknown as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
 
   const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
   const x = new X509Certificate(der);

@@ -7,6 +7,7 @@ import {
 import { formatDuration } from './duration.js';
 import { realBalancerProblems, realBalancerSettings, type HealthCheckSettings, type RealBalancerSettings } from './real-balancer-settings.js';
 import type { ResolveProblem } from './resolve-problem.js';
+import { resolveProxySettings, type ProxySettings } from './proxy-settings.js';
 
 export type { HealthCheckSettings, RealBalancerSettings, ResolveProblem };
 import type { ScenarioParsed } from './schema.js';
@@ -100,6 +101,8 @@ export interface Scenario {
      * Stickiness and routing always apply (their defaults are the programs' round robin).
      */
     realBalancer: RealBalancerSettings;
+    /** Route kind proxy: the HTTP CONNECT proxy and where registration goes (src/scenario/proxy-settings.ts). */
+    proxy: ProxySettings;
   };
   external: {
     nodes: ExternalNode[];
@@ -308,6 +311,8 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
   }
 
   problems.push(...realBalancerProblems(p, routeKind));
+  const proxy = resolveProxySettings(p, routeKind);
+  problems.push(...proxy.problems);
 
   const s: Scenario = {
     name: p.name ?? fallbackName,
@@ -339,6 +344,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
         tlsListener: p.route?.nlb?.tlsListener ?? false,
       },
       realBalancer: { idleTimeoutMs: null, healthCheck: null, onUnhealthy: null },
+      proxy: proxy.proxy,
       alb: {
         idleTimeoutMs: p.route?.alb?.idleTimeout ?? ALB_DEFAULTS.idleTimeoutMs,
         routing: p.route?.alb?.routing ?? 'round-robin',
