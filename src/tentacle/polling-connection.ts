@@ -94,10 +94,18 @@ function untrustedMessage(server: ServerEntry, thumbprint: string): string {
   );
 }
 
-/** The issuer's common name (or organisation) of a presented certificate: names the CA of a TLS-inspecting proxy. */
-function issuerName(issuer: tls.Certificate | undefined): string | undefined {
-  const v = issuer?.CN ?? issuer?.O;
-  return typeof v === 'string' && v !== '' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
+/**
+ * Who issued a presented certificate that is not self-signed (its issuer's CN or O): names the
+ * CA of a TLS-inspecting proxy. Node certificates are self-signed, so they give none.
+ */
+function issuerName(cert: tls.PeerCertificate | undefined): string | undefined {
+  if (!cert?.issuer || !cert.subject) return undefined;
+  const name = (x: tls.Certificate) => {
+    const v: unknown = x.CN ?? x.O;
+    return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
+  };
+  const issuer = name(cert.issuer);
+  return issuer !== '' && issuer !== name(cert.subject) ? issuer : undefined;
 }
 
 const HTTP_HINT =
@@ -312,7 +320,7 @@ export class PollingConnection implements SubscriberHooks {
         const presented = der ? thumbprintOfDer(der) : '(no certificate)';
         // Exact, case-sensitive compare, as Tentacle does.
         if (presented !== o.server.thumbprint) {
-          done(this.#mismatch(presented, issuerName(s.getPeerCertificate()?.issuer)));
+          done(this.#mismatch(presented, issuerName(s.getPeerCertificate())));
           return;
         }
         this.#isSecured = true;

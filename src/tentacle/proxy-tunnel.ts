@@ -1,4 +1,5 @@
 import type * as net from 'node:net';
+import { Pool, ProxyAgent, type Dispatcher } from 'undici';
 import { PollfleetError } from '../core/errors.js';
 
 /**
@@ -125,3 +126,42 @@ export function openConnectTunnel(
     socket.write(connectRequest(target, proxy));
   });
 }
+
+/** The error for a proxy's non-2xx answer to CONNECT: `proxy.auth-required` for 407, `proxy.connect-denied` otherwise. */
+export function proxyRefusal(status: number, proxy: ProxyEndpoint, target: string): PollfleetError {
+  const label = proxyLabel(proxy);
+  return status === 407
+    ? new PollfleetError('proxy.auth-required', `the proxy ${label} wants authentication (407) for CONNECT to ${target}`, { status, proxy: label, address: target })
+    : new PollfleetError('proxy.connect-denied', `the proxy ${label} refused CONNECT to ${target} (${status})`, { status, proxy: label, address: target });
+}
+
+/**
+ * Registration (REST) through an HTTP proxy: undici's ProxyAgent, which tunnels with CONNECT
+ * like the poller does. Its own error for a refused tunnel is a message only, so the client
+ * it talks to the proxy with turns a non-200 answer into proxyRefusal's typed error (status
+ * and proxy as data fields). TLS to the REST API is not verified (the embedded cluster's
+ * certificate is self-signed). The password travels only in Proxy-Authorization.
+ */
+export function registrationProxyAgent(proxy: ProxyEndpoint, connections: number): Dispatcher {
+  const auth = proxyAuthorization(proxy);
+  return new ProxyAgent({
+    uri: `http://${proxyLabel(proxy)}`,
+    ...(auth ? { token: auth } : {}),
+    connections,
+    requestTls: { rejectUnauthorized: false },
+    clientFactory: (origin: URL, opts: object) => {
+      const pool = new Pool(origin, opts);
+      const connect = pool.connect.bind(pool) as (o: Dispatcher.ConnectOptions) => Promise<Dispatcher.ConnectData>;
+      (pool as unknown as { connect: typeof connect }).connect = async (o) => {
+        const r = await connect(o);
+        if (r.statusCode < 200 || r.statusCode >= 300) {
+          r.socket.destroy();
+          throw proxyRefusal(r.statusCode, proxy, o.path);
+        }
+        return r;
+      };
+      return pool;
+    },
+  });
+}
+

@@ -28,6 +28,11 @@ export interface RouteDiagnosis {
    * against the poll cycle.
    */
   balancerIdleTimeoutMs?(r: Measured): number | undefined;
+  /**
+   * Sentences about errors the route explains (route kind proxy: a refused CONNECT, a 407,
+   * TLS inspection), put first, and the error kinds whose generic sentence they replace.
+   */
+  errors?(r: Measured): { sentences: string[]; replaces: string[] };
 }
 
 /**
@@ -40,8 +45,10 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
   const errors = s.errors;
   const T = s.tentacles;
 
+  const routeErrors = route.errors?.(r) ?? { sentences: [], replaces: [] };
+  out.push(...routeErrors.sentences);
   const mismatches = errors['tls.thumbprint-mismatch'] ?? 0;
-  if (mismatches) {
+  if (mismatches && !routeErrors.replaces.includes('tls.thumbprint-mismatch')) {
     const ex = s.errorExampleData?.['tls.thumbprint-mismatch'];
     const [expected, presented] = ex?.expectedThumbprint && ex.presentedThumbprint ? [ex.expectedThumbprint, ex.presentedThumbprint] : [null, null];
     out.push(

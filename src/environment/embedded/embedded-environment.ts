@@ -1,4 +1,4 @@
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { newApiKey } from '../../cluster/api-key.js';
 import { EmbeddedCluster, type RunningNode } from '../../cluster/embedded-cluster.js';
 import type { EventSink } from '../../core/events.js';
@@ -49,7 +49,7 @@ export class EmbeddedEnvironment implements Environment {
   readonly #o: EmbeddedEnvironmentOptions;
   #cluster: EmbeddedCluster | null = null;
   #route: RouteEnvironment | null = null;
-  #dispatcher: Agent | null = null;
+  #dispatcher: Dispatcher | null = null;
   #pollingDispatcher: Agent | null = null;
   #stopping: Promise<void> | null = null;
   balancer: string | null = null;
@@ -81,7 +81,8 @@ export class EmbeddedEnvironment implements Environment {
     this.#route = env;
     this.balancer = env.balancer;
 
-    const dispatcher = new Agent({ connections: s.fleet.registrationConcurrency, connect: { rejectUnauthorized: false } });
+    // Route kind proxy registers through undici's ProxyAgent (closed with the route).
+    const dispatcher = env.registrationDispatcher ?? new Agent({ connections: s.fleet.registrationConcurrency, connect: { rejectUnauthorized: false } });
     const pollingDispatcher = new Agent({ connect: { rejectUnauthorized: false } });
     this.#dispatcher = dispatcher;
     this.#pollingDispatcher = pollingDispatcher;

@@ -2,6 +2,7 @@ import type { RouteKind } from '../../scenario/resolve.js';
 import { albRoute } from './alb.js';
 import { directRoute } from './direct.js';
 import { nlbUniquePortRoute } from './nlb-unique-port.js';
+import { proxyRoute } from './proxy.js';
 import type { RouteDefinition } from './route.js';
 import { singleAddressRoute } from './single-address.js';
 import { uniquePortRoute } from './unique-port.js';
@@ -13,6 +14,7 @@ export const ROUTES: Record<RouteKind, RouteDefinition> = {
   'single-address': singleAddressRoute,
   'nlb-unique-port': nlbUniquePortRoute,
   alb: albRoute,
+  proxy: proxyRoute,
 };
 
 export function routeFor(kind: RouteKind): RouteDefinition {
