@@ -196,8 +196,19 @@ export class ConnectProxySimulator extends Lifecycle<number> {
         timer.unref();
         client.once('close', () => clearTimeout(timer));
       }
-      if (this.#ca) void this.#inspect(client, upstream, dest.host);
-      else this.#splice(client, upstream);
+      if (!this.#ca) {
+        this.#splice(client, upstream);
+        return;
+      }
+      // Only TLS is inspected (a ClientHello starts with the handshake record type 0x16);
+      // plain HTTP in a tunnel (registration to an http:// REST API) passes untouched.
+      client.once('data', (first: Buffer) => {
+        client.pause();
+        client.unshift(first);
+        if (first[0] === 0x16) void this.#inspect(client, upstream, dest.host);
+        else this.#splice(client, upstream);
+      });
+      client.resume();
     });
   }
 

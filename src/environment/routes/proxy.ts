@@ -182,9 +182,9 @@ function proxyErrors(r: MeasuredRun): { sentences: string[]; replaces: string[] 
   const mx = data['tls.thumbprint-mismatch'];
   if (mismatches && mx?.presentedIssuer) {
     out.push(
-      `The proxy inspects TLS: the node certificate was replaced by one issued by ${mx.presentedIssuer} ` +
-        `(expected thumbprint ${mx.expectedThumbprint ?? '?'}, presented ${mx.presentedThumbprint ?? '?'}; ${count(mismatches, 'handshake')} refused); ` +
-        'exempt the polling port from inspection (a tentacle pins the node\'s own certificate, and the node must see the tentacle\'s).',
+      `The proxy inspects TLS: the node certificate was replaced by one issued by ${mx.presentedIssuer}; exempt the polling port from inspection ` +
+        `(expected thumbprint ${mx.expectedThumbprint ?? '?'}, presented ${mx.presentedThumbprint ?? '?'}; ${count(mismatches, 'handshake')} refused: ` +
+        'a tentacle pins the node\'s own certificate, and the node must see the tentacle\'s).',
     );
     replaces.push('tls.thumbprint-mismatch');
     pollingProblems.push(`the proxy inspects TLS (certificates issued by ${mx.presentedIssuer})`);
