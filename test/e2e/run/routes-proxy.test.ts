@@ -37,3 +37,11 @@ t.test('a proxy that inspects TLS: the node certificate replaced by one its CA i
   t.notOk(r.diagnosis.some((d) => /^TLS offload in the path/.test(d)), 'the generic TLS offload sentence is replaced');
   t.ok(r.summary.registrationMs.count > 0, 'registration still worked (install succeeds, polling never works)');
 });
+
+t.test('the other way round: the proxy refuses the REST API, so registration fails and the report says the proxy did it', async (t) => {
+  const r = await runRoute(t, { kind: 'proxy', proxy: { program: 'simulator', denyPorts: ['api'] } });
+  t.equal(r.verdict.pass, false, 'fails');
+  t.equal(r.summary.registrationMs.count, 0, 'no tentacle registered');
+  t.match(r.summary.errorExampleData?.['registration.failed'], { status: 403 }, 'the refusal is in the registration error data');
+  t.ok(r.diagnosis.some((d) => /^Registration through the same proxy failed: the proxy 127\.0\.0\.1:\d+ answered 403 for 6 tentacles/.test(d)), r.diagnosis.join('\n'));
+});
