@@ -178,6 +178,12 @@ function proxyErrors(r: MeasuredRun): { sentences: string[]; replaces: string[] 
     );
     pollingProblems.push('the proxy wanted authentication (407)');
   }
+  const refused = errors['tcp.refused'] ?? 0;
+  const rx = data['tcp.refused'];
+  if (refused && rx?.proxy) {
+    out.push(`The proxy ${rx.proxy} refused ${count(refused, 'TCP connection')} -- is it running and listening there (Octopus.Server.Proxy.ProxyHost / ProxyPort; route.proxy.url)?`);
+    pollingProblems.push(`the proxy ${rx.proxy} refused TCP connections`);
+  }
   const mismatches = errors['tls.thumbprint-mismatch'] ?? 0;
   const mx = data['tls.thumbprint-mismatch'];
   if (mismatches && mx?.presentedIssuer) {

@@ -42,6 +42,12 @@ t.test('TLS inspection replaces the generic TLS offload sentence; a plain mismat
   t.match(plain[0], /^TLS offload in the path/, 'a wrong thumbprint (self-signed, no issuer) is not called inspection');
 });
 
+t.test('a proxy that is not there: named by its address', async (t) => {
+  const d = diagnose(run({ errors: { 'tcp.refused': 5 }, data: { 'tcp.refused': { proxy: '127.0.0.1:3128', address: 'https://127.0.0.11:10943' } } }), hints);
+  t.match(d[0], /^The proxy 127\.0\.0\.1:3128 refused 5 TCP connections -- is it running/);
+  t.match(d[1], /^Registration worked through the same proxy .* the proxy 127\.0\.0\.1:3128 refused TCP connections/);
+});
+
 t.test('the other way round: registration through the proxy refused while polling worked', async (t) => {
   const d = diagnose(run({ polls: 10, registered: 1, regFailures: { 'registration.failed': 1 }, data: { 'registration.failed': { status: 403, proxy: '127.0.0.1:8080' } }, registration: { url: 'http://127.0.0.1:8080' } }), hints);
   t.match(d, [/^Registration through the proxy http:\/\/127\.0\.0\.1:8080 failed: the proxy 127\.0\.0\.1:8080 answered 403 for 1 tentacle while polling through the proxy worked/]);
