@@ -84,7 +84,7 @@ export interface Plan {
     file: string | null;
   };
   registration:
-    | { kind: 'embedded'; through: 'balancer' | 'nodes'; count: number }
+    | { kind: 'embedded'; through: 'balancer' | 'nodes' | 'proxy'; count: number }
     | { kind: 'synthetic'; count: number; apiUrl: string; space: string | null; ratePerSecond: number; namePrefix: string; environment: string; roles: string[]; ledgerFile: string; steps: string[]; apiKeyFrom: string }
     | { kind: 'none' };
   faults: PlanFault[];
@@ -176,7 +176,7 @@ export function planScenario(s: Scenario, sources: PlanSources): Plan {
     identities: given
       ? { count: 1, source: 'given', subscriptions: f.tentacles, file: external.identity.pfx ?? external.identity.cert }
       : { count: f.tentacles, source: 'generated', subscriptions: f.tentacles, file: null },
-    registration: external ? externalRegistration(s, sources.serverCertificatePath) : { kind: 'embedded', through: s.route.registration === 'alb' ? 'balancer' : 'nodes', count: f.tentacles },
+    registration: external ? externalRegistration(s, sources.serverCertificatePath) : { kind: 'embedded', through: s.route.registration === 'alb' ? 'balancer' : s.route.kind === 'proxy' && s.route.proxy.registration !== 'direct' ? 'proxy' : 'nodes', count: f.tentacles },
     faults: s.faults.map((x) => ({ name: x.name, kind: x.action, target: x.targetText, atMs: x.atMs, forMs: x.forMs })),
     pairSource: external ? 'tentacle' : 'node',
     queueGroups: nodeNames.map((_, i) => (!external && s.cluster.queue !== 'per-node' ? allNodes : [i])),

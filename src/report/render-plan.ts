@@ -50,7 +50,7 @@ function renderEmbedded(plan: Plan, lines: string[]): void {
   lines.push(`  fleet       ${f.tentacles} tentacle(s) x ${N} node(s) x ${f.connectionsPerEntry} connection(s), ramp-up ${formatDuration(f.rampUpMs)}`);
   lines.push(`  identities  ${f.tentacles} new certificate(s) and subscription id(s), one per tentacle`);
   if (plan.registration.kind === 'embedded') {
-    lines.push(`  register    ${plan.registration.count} tentacle(s) over the REST API, ${plan.registration.through === 'balancer' ? 'through the balancer' : 'straight to the nodes'}`);
+    lines.push(`  register    ${plan.registration.count} tentacle(s) over the REST API, ${plan.registration.through === 'balancer' ? 'through the balancer' : plan.registration.through === 'proxy' ? 'through an HTTP proxy (route.registrationProxy)' : 'straight to the nodes'}`);
   }
   lines.push(`  duration    ${formatDuration(plan.durationMs)} after ramp-up`);
 }

@@ -139,6 +139,8 @@ const summarySchema = z.object({
         presentedThumbprint: z.string().optional(),
         node: z.string().optional(),
         address: z.string().optional(),
+        proxy: z.string().optional(),
+        presentedIssuer: z.string().optional(),
       }),
     )
     .optional(),

@@ -223,6 +223,22 @@ export const REAL_BALANCER_DEFAULTS = {
   logTailBytes: 64 * 1024,
 } as const;
 
+/**
+ * Route kind proxy: an HTTP CONNECT proxy (pollfleet's simulator or real Squid) on loopback.
+ * [LB] "HTTP CONNECT proxy"; Halibut's HttpProxyClient waits 15 s for the proxy's answer.
+ */
+export const PROXY_DEFAULTS = {
+  host: '127.0.0.1',
+  /** Squid's `shutdown_lifetime`: how long it lets tunnels finish after SIGTERM (its own default is 30 s). */
+  squidShutdownLifetimeMs: 1_000,
+  /** From spawn until Squid accepts connections on its port. */
+  squidStartTimeoutMs: 15_000,
+  /** After SIGTERM, SIGKILL follows when Squid is still there after this long. */
+  squidStopTimeoutMs: 5_000,
+  /** Between readiness probes while Squid starts. */
+  readinessProbeIntervalMs: 100,
+} as const;
+
 /** Tentacle registration over the REST API and the polling-port check. [H] section 8 */
 /**
  * What an expired request costs in real Octopus. An expired (uncollected) request fails the

@@ -11,6 +11,7 @@ import { realBalancerProblems, realBalancerSettings, type HealthCheckSettings, t
 import type { ResolveProblem } from './resolve-problem.js';
 import { applyBalancerPreset, type AppliedPreset } from './balancer-presets.js';
 import { resolveSni, type SniSettings } from './sni-settings.js';
+import { resolveProxySettings, type ProxySettings } from './proxy-settings.js';
 
 export type { HealthCheckSettings, RealBalancerSettings, ResolveProblem };
 import type { ScenarioParsed } from './schema.js';
@@ -116,6 +117,8 @@ export interface Scenario {
     preset: AppliedPreset | null;
     /** Route sni-passthrough's names and router map (src/scenario/sni-settings.ts); null for other kinds. */
     sni: SniSettings | null;
+    /** Route kind proxy: the HTTP CONNECT proxy and where registration goes (src/scenario/proxy-settings.ts). */
+    proxy: ProxySettings;
   };
   external: {
     nodes: ExternalNode[];
@@ -343,6 +346,8 @@ export function resolveScenario(input: ScenarioParsed, fallbackName: string): { 
   }
 
   problems.push(...realBalancerProblems(p, routeKind));
+  const proxy = resolveProxySettings(p, routeKind);
+  problems.push(...proxy.problems);
 
   const s: Scenario = {
     name: p.name ?? fallbackName,
@@ -381,6 +386,7 @@ export function resolveScenario(input: ScenarioParsed, fallbackName: string): { 
       realBalancer: { idleTimeoutMs: null, healthCheck: null, onUnhealthy: null },
       preset: preset.applied,
       sni: null,
+      proxy: proxy.proxy,
       alb: {
         idleTimeoutMs: p.route?.alb?.idleTimeout ?? ALB_DEFAULTS.idleTimeoutMs,
         routing: p.route?.alb?.routing ?? 'round-robin',

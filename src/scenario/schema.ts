@@ -26,7 +26,7 @@ const thumbprint = z
   .transform((v) => v.replace(/[\s:]/g, '').toUpperCase())
   .refine((v) => /^[0-9A-F]{40}$/.test(v), 'expected a certificate thumbprint: 40 hex characters (SHA-1)');
 
-export const ROUTE_KINDS = ['direct', 'unique-port', 'single-address', 'nlb-unique-port', 'alb', 'sni-passthrough'] as const;
+export const ROUTE_KINDS = ['direct', 'unique-port', 'single-address', 'nlb-unique-port', 'alb', 'sni-passthrough', 'proxy'] as const;
 export const QUEUE_KINDS = ['per-node', 'shared', 'redis'] as const;
 export const BALANCER_KINDS = ['simulator', 'haproxy', 'nginx'] as const;
 /** Polling transports; `websocket` is served by the routes in WEBSOCKET_ROUTE_KINDS. */
@@ -86,6 +86,34 @@ const sniSchema = z.strictObject({
   missing: z.array(sniName).optional(),
 });
 
+// ---- route kind proxy (src/environment/routes/proxy.ts): an HTTP CONNECT proxy in the path ----
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+/** A proxy as Tentacle.config names one (Octopus.Server.Proxy.*): no credentials inside the URL. */
+const proxyUrl = z.string().regex(/^http:\/\/(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}\/?$/, 'expected http://host:port (credentials go in username and passwordEnv, not in the URL)');
+const proxyEndpointSchema = z.strictObject({
+  url: proxyUrl,
+  username: z.string().min(1).optional(),
+  /** Name of the environment variable holding the proxy password (never the password itself). */
+  passwordEnv: envName.optional(),
+});
+export const PROXY_PROGRAMS = ['simulator', 'squid', 'none'] as const;
+const proxySchema = z.strictObject({
+  /** Where the proxy is; with program squid or simulator, a loopback address to start it on (default a free port on 127.0.0.1). */
+  url: proxyUrl.optional(),
+  username: z.string().min(1).optional(),
+  passwordEnv: envName.optional(),
+  /** Which proxy pollfleet starts: its CONNECT simulator (default without url), real Squid, or none (use url as it is; default with url). */
+  program: z.enum(PROXY_PROGRAMS, { message: `expected one of: ${PROXY_PROGRAMS.join(', ')}` }).optional(),
+  /** CONNECT to these ports is denied (403); `polling` and `api` stand for the nodes' polling and REST API ports. */
+  denyPorts: z.array(z.union([port, z.enum(['polling', 'api'])])).optional(),
+  /** The proxy demands Basic authentication (407 without the right username and password). */
+  requireAuth: z.boolean().optional(),
+  /** The simulator closes every tunnel this long after it opened. */
+  cutTunnelsAfter: duration.optional(),
+  /** The simulator inspects TLS: it terminates it with a certificate issued by its own CA and re-encrypts to the node. */
+  inspectTls: z.boolean().optional(),
+});
+
 const routeSchema = z.strictObject({
   kind: z.enum(ROUTE_KINDS, { message: `expected one of: ${ROUTE_KINDS.join(', ')}` }),
   /** Which balancer carries a balanced route: pollfleet's simulators, or real HAProxy / nginx. */
@@ -99,6 +127,10 @@ const routeSchema = z.strictObject({
   // route.preset and route.sni: balancer presets (src/scenario/balancer-presets.ts) and route sni-passthrough.
   preset: z.enum(BALANCER_PRESETS, { message: `expected one of: ${BALANCER_PRESETS.join(', ')}` }).optional(),
   sni: sniSchema.optional(),
+  /** Route kind proxy: the HTTP CONNECT proxy every polling connection goes through. */
+  proxy: proxySchema.optional(),
+  /** Route kind proxy: where registration (REST) goes -- through the same proxy (default), straight, or through another one. */
+  registrationProxy: z.union([z.enum(['same', 'direct']), proxyEndpointSchema]).optional(),
 });
 
 const clusterSchema = z.strictObject({

@@ -10,6 +10,7 @@ import { END_LINE } from '../halibut/constants.js';
 import { CLOSE_PROTOCOL_ERROR, WEBSOCKET_PREAMBLE_TEXT, WEBSOCKET_THUMBPRINT_CLOSE_REASON } from '../halibut/websocket-frames.js';
 import type { WebSocketStream } from '../halibut/websocket-stream.js';
 import { thumbprintOfDer } from '../pki/thumbprint.js';
+import { openConnectTunnel, proxyLabel } from './proxy-tunnel.js';
 import type { ServerEntry } from './server-entry.js';
 import { upgradeToWebSocket } from './websocket-transport.js';
 
@@ -93,6 +94,20 @@ function untrustedMessage(server: ServerEntry, thumbprint: string): string {
   );
 }
 
+/**
+ * Who issued a presented certificate that is not self-signed (its issuer's CN or O): names the
+ * CA of a TLS-inspecting proxy. Node certificates are self-signed, so they give none.
+ */
+function issuerName(cert: tls.PeerCertificate | undefined): string | undefined {
+  if (!cert?.issuer || !cert.subject) return undefined;
+  const name = (x: tls.Certificate) => {
+    const v: unknown = x.CN ?? x.O;
+    return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
+  };
+  const issuer = name(cert.issuer);
+  return issuer !== '' && issuer !== name(cert.subject) ? issuer : undefined;
+}
+
 const HTTP_HINT =
   ' -- an HTTP (layer-7) load balancer or proxy is in the path; polling needs TCP pass-through to the node';
 
@@ -161,6 +176,8 @@ export class PollingConnection implements SubscriberHooks {
     if (signal.aborted) return this.#finish({ reason: 'stopped', wasIdentified: false, identificationBegan: false, startedAtMs });
     try {
       const raw = await this.#connect(signal);
+      // Through an HTTP CONNECT proxy: the tunnel first, then TLS to the node inside it (thumbprint still pinned).
+      if (o.server.proxy) await openConnectTunnel(raw, o.server, o.server.proxy, o.timeouts.receiveTimeoutMs, signal);
       const isWebSocket = o.server.transport === 'websocket';
       const secured: Duplex = isWebSocket
         ? await this.#upgrade(await this.#secure(raw, signal), signal)
@@ -207,15 +224,17 @@ export class PollingConnection implements SubscriberHooks {
 
   /** What every error of this connection is about: the server entry's address (its name may be a balancer's, not a node's). */
   #entryData(): ErrorData {
-    return { address: this.#o.server.address };
+    const p = this.#o.server.proxy;
+    return p ? { address: this.#o.server.address, proxy: proxyLabel(p) } : { address: this.#o.server.address };
   }
 
-  #mismatch(presented: string): PollfleetError {
+  #mismatch(presented: string, issuer?: string): PollfleetError {
     const o = this.#o;
     return new PollfleetError('tls.thumbprint-mismatch', mismatchMessage(o.server, presented), {
       ...this.#entryData(),
       expectedThumbprint: o.server.thumbprint,
       presentedThumbprint: presented,
+      ...(issuer ? { presentedIssuer: issuer } : {}),
     });
   }
 
@@ -231,9 +250,10 @@ export class PollingConnection implements SubscriberHooks {
     const t0 = now();
     return new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect({
-        // a name the fleet resolves itself (SNI routes) connects to its address; TLS still sends the name
-        host: o.server.connectHost ?? o.server.host,
-        port: o.server.port,
+        // through a CONNECT proxy: TCP to the proxy; a name the fleet resolves itself (SNI routes):
+        // TCP to its address. TLS still sends the entry's host name.
+        host: o.server.proxy ? o.server.proxy.host : (o.server.connectHost ?? o.server.host),
+        port: (o.server.proxy ?? o.server).port,
         ...(o.localAddress ? { localAddress: o.localAddress } : {}),
         noDelay: false, // Nagle on, as Tentacle has it
         keepAlive: true,
@@ -302,7 +322,7 @@ export class PollingConnection implements SubscriberHooks {
         const presented = der ? thumbprintOfDer(der) : '(no certificate)';
         // Exact, case-sensitive compare, as Tentacle does.
         if (presented !== o.server.thumbprint) {
-          done(this.#mismatch(presented));
+          done(this.#mismatch(presented, issuerName(s.getPeerCertificate())));
           return;
         }
         this.#isSecured = true;

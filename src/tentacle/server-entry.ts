@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { PollfleetError } from '../core/errors.js';
 import { isThumbprint } from '../pki/thumbprint.js';
+import type { ProxyEndpoint } from './proxy-tunnel.js';
 
 /**
  * One server entry a tentacle polls (a Tentacle.config TrustedOctopusServers item):
@@ -24,6 +25,8 @@ export interface ServerEntry {
    * `host` is still what TLS sends as the server name (SNI).
    */
   connectHost?: string;
+  /** An HTTP CONNECT proxy every connection to this entry goes through (src/tentacle/proxy-tunnel.ts). */
+  proxy?: ProxyEndpoint;
 }
 
 export interface ParsedAddress {

@@ -31,6 +31,11 @@ export interface RouteDiagnosis {
   balancerIdleTimeoutMs?(r: Measured): number | undefined;
   /** The TLS-offload sentence in the route's words (`generic`: the generic one, thumbprints included); without it the generic one stands. */
   tlsOffload?(r: Measured, generic: string): string;
+  /**
+   * Sentences about errors the route explains (route kind proxy: a refused CONNECT, a 407,
+   * TLS inspection), put first, and the error kinds whose generic sentence they replace.
+   */
+  errors?(r: Measured): { sentences: string[]; replaces: string[] };
 }
 
 /**
@@ -43,8 +48,10 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
   const errors = s.errors;
   const T = s.tentacles;
 
+  const routeErrors = route.errors?.(r) ?? { sentences: [], replaces: [] };
+  out.push(...routeErrors.sentences);
   const mismatches = errors['tls.thumbprint-mismatch'] ?? 0;
-  if (mismatches) {
+  if (mismatches && !routeErrors.replaces.includes('tls.thumbprint-mismatch')) {
     const ex = s.errorExampleData?.['tls.thumbprint-mismatch'];
     const [expected, presented] = ex?.expectedThumbprint && ex.presentedThumbprint ? [ex.expectedThumbprint, ex.presentedThumbprint] : [null, null];
     const generic =

@@ -29,7 +29,7 @@ t.test('a valid file loads with defaults filled in', async (t) => {
 });
 
 t.test('the shipped scenarios load', async (t) => {
-  for (const f of ['scenarios/direct.yaml', 'scenarios/unique-port.yaml']) {
+  for (const f of ['scenarios/direct.yaml', 'scenarios/unique-port.yaml', 'scenarios/proxy-squid.yaml', 'scenarios/proxy-inspection.yaml']) {
     const loaded = loadScenarioFile(f);
     t.equal(loaded.kind, 'scenario', f);
   }

@@ -1,5 +1,5 @@
 import type { LookupFunction } from 'node:net';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { newApiKey } from '../../cluster/api-key.js';
 import { EmbeddedCluster, type RunningNode } from '../../cluster/embedded-cluster.js';
 import type { EventSink } from '../../core/events.js';
@@ -54,7 +54,7 @@ export class EmbeddedEnvironment implements Environment {
   readonly #o: EmbeddedEnvironmentOptions;
   #cluster: EmbeddedCluster | null = null;
   #route: RouteEnvironment | null = null;
-  #dispatcher: Agent | null = null;
+  #dispatcher: Dispatcher | null = null;
   #pollingDispatcher: Agent | null = null;
   #stopping: Promise<void> | null = null;
   balancer: string | null = null;
@@ -86,7 +86,8 @@ export class EmbeddedEnvironment implements Environment {
     this.#route = env;
     this.balancer = env.balancer;
 
-    const dispatcher = new Agent({ connections: s.fleet.registrationConcurrency, connect: { rejectUnauthorized: false } });
+    // Route kind proxy registers through undici's ProxyAgent (closed with the route).
+    const dispatcher = env.registrationDispatcher ?? new Agent({ connections: s.fleet.registrationConcurrency, connect: { rejectUnauthorized: false } });
     // A name the fleet resolves itself (route sni-passthrough) resolves the same way for the port check.
     const fixedHost = env.entries[0]?.connectHost;
     const pollingDispatcher = new Agent({ connect: { rejectUnauthorized: false, ...(fixedHost ? { lookup: fixedLookup(fixedHost) } : {}) } });

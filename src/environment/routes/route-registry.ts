@@ -2,6 +2,7 @@ import type { RouteKind } from '../../scenario/resolve.js';
 import { albRoute } from './alb.js';
 import { directRoute } from './direct.js';
 import { nlbUniquePortRoute } from './nlb-unique-port.js';
+import { proxyRoute } from './proxy.js';
 import type { RouteDefinition } from './route.js';
 import { singleAddressRoute } from './single-address.js';
 import { sniPassthroughRoute } from './sni-passthrough.js';
@@ -15,6 +16,7 @@ export const ROUTES: Record<RouteKind, RouteDefinition> = {
   'nlb-unique-port': nlbUniquePortRoute,
   alb: albRoute,
   'sni-passthrough': sniPassthroughRoute,
+  proxy: proxyRoute,
 };
 
 export function routeFor(kind: RouteKind): RouteDefinition {
