@@ -1,4 +1,4 @@
-import type { RequestMessage, ResponseMessage, Guid } from '../halibut/index.js';
+import type { OutgoingDataStream, RequestMessage, ResponseMessage } from '../halibut/index.js';
 
 /**
  * Where a node's pending requests wait for a tentacle to collect them.
@@ -13,7 +13,7 @@ export interface QueueItem {
   owner: string;
   subscription: string;
   request: RequestMessage;
-  streams?: { id: Guid; data: Buffer }[];
+  streams?: OutgoingDataStream[];
   enqueuedAt: number;
 }
 
