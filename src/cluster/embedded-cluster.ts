@@ -13,6 +13,7 @@ import { LocalQueue } from './local-queue.js';
 import { MemoryRegistry } from './memory-machine-registry.js';
 import type { Machine } from './machine-registry.js';
 import { startNodeInProcess, type InProcessNode } from './node-process.js';
+import type { WorkloadTaskSettings } from './tasks/server-task.js';
 
 export interface EmbeddedNodeSpec {
   name: string;
@@ -28,7 +29,7 @@ export interface EmbeddedClusterOptions {
   spaceId: string;
   apiHttps: boolean;
   protocol: ProtocolSettings;
-  workload: { intervalMs: number; scriptShare: number; enabled: boolean };
+  workload: { intervalMs: number; scriptShare: number; enabled: boolean; tasks?: Partial<WorkloadTaskSettings> };
   queue: 'per-node' | 'shared' | 'redis';
   redisUrl: string | null;
   /** One process per node (real crash/hang faults) or all nodes in this process. */

@@ -1,6 +1,7 @@
 import type { NodeEvent } from '../core/events.js';
 import type { NodeProtocolSettings } from './node.js';
 import type { Machine, NewMachine } from './machine-registry.js';
+import type { WorkloadTaskSettings } from './tasks/server-task.js';
 
 /**
  * The control channel between the cluster supervisor and a node process (Node's IPC,
@@ -15,7 +16,7 @@ export interface NodeProcessConfig {
   apiKey: string;
   spaceId: string;
   protocol: NodeProtocolSettings;
-  workload: { intervalMs: number; scriptShare: number; enabled: boolean };
+  workload: { intervalMs: number; scriptShare: number; enabled: boolean; tasks?: Partial<WorkloadTaskSettings> };
   queue: 'per-node' | 'shared' | 'redis';
   redisUrl: string | null;
   /** Keys of one cluster run in a shared Redis. */

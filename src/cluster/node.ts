@@ -9,6 +9,7 @@ import { RestApi, type RedisStatus } from './rest-api.js';
 import { WebSocketEndpoint, type WebSocketEndpointOptions } from './websocket-endpoint.js';
 import type { WorkQueue } from './work-queue.js';
 import { Workload, type ProbeKind, type ProbeResult } from './workload.js';
+import type { WorkloadTaskSettings } from './tasks/server-task.js';
 
 /** Protocol timings of a node; every one a named setting (src/scenario/defaults.ts PROTOCOL_DEFAULTS). */
 export interface NodeProtocolSettings {
@@ -48,6 +49,7 @@ export interface ClusterNodeOptions {
     scriptStatusBackoffFactor?: number;
     scriptStatusBackoffMaxMs?: number;
     scriptStatusMaxPolls?: number;
+    tasks?: Partial<WorkloadTaskSettings>;
   };
   redisStatus?: RedisStatus;
   sink: EventSink;
@@ -150,6 +152,7 @@ export class ClusterNode {
         scriptStatusBackoffFactor: w.scriptStatusBackoffFactor ?? WORKLOAD_DEFAULTS.scriptStatusBackoffFactor,
         scriptStatusBackoffMaxMs: w.scriptStatusBackoffMaxMs ?? WORKLOAD_DEFAULTS.scriptStatusBackoffMaxMs,
         scriptStatusMaxPolls: w.scriptStatusMaxPolls ?? WORKLOAD_DEFAULTS.scriptStatusMaxPolls,
+        ...(w.tasks ? { tasks: w.tasks } : {}),
       },
       endpoint: {
         pollingRequestQueueTimeoutMs: p.pollingRequestQueueTimeoutMs,
@@ -215,6 +218,11 @@ export class ClusterNode {
     if (this.#draining === on) return;
     this.#draining = on;
     if (this.#state === 'up') this.#emit(on ? 'draining' : 'up');
+  }
+
+  /** The node's workload and its tasks (src/cluster/tasks/). */
+  get workload(): Workload {
+    return this.#workload;
   }
 
   get isDraining(): boolean {

@@ -12,6 +12,7 @@ export type { HealthCheckSettings, RealBalancerSettings, ResolveProblem };
 import type { ScenarioParsed } from './schema.js';
 import { BALANCER_KINDS, QUEUE_KINDS, ROUTE_KINDS, WEBSOCKET_ROUTE_KINDS, type TRANSPORT_KINDS } from './schema.js';
 import { resolveFaults, type FaultSpec } from '../faults/resolve-faults.js';
+import type { WorkloadTaskSettings } from '../cluster/tasks/server-task.js';
 
 export type RouteKind = (typeof ROUTE_KINDS)[number];
 export type QueueKind = (typeof QUEUE_KINDS)[number];
@@ -123,7 +124,7 @@ export interface Scenario {
     preamble: 'crlf' | 'lf';
     overrides: { from: number; to: number; nodes: string[] }[];
   };
-  workload: { intervalMs: number; scriptShare: number; enabled: boolean };
+  workload: { intervalMs: number; scriptShare: number; enabled: boolean; tasks: WorkloadTaskSettings };
   protocol: ProtocolSettings;
   backoff: { minMs: number; maxMs: number };
   durationMs: number;
@@ -360,6 +361,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
       intervalMs: p.workload?.interval ?? WORKLOAD_DEFAULTS.intervalMs,
       scriptShare: p.workload?.scriptShare ?? WORKLOAD_DEFAULTS.scriptShare,
       enabled: p.workload?.enabled ?? true,
+      tasks: resolveTasks(p.workload),
     },
     protocol,
     backoff: { minMs: p.backoff?.min ?? BACKOFF_DEFAULTS.minMs, maxMs: p.backoff?.max ?? BACKOFF_DEFAULTS.maxMs },
@@ -417,4 +419,20 @@ export function shortenedSettings(s: Scenario): string[] {
     check('alb.healthCheck.interval', s.route.alb.healthCheck.intervalMs, ALB_DEFAULTS.healthCheckIntervalMs);
   }
   return out;
+}
+
+/** The task workload's knobs; a legacy `scriptShare` without `mix` splits health checks and deployment steps. */
+function resolveTasks(w: ScenarioParsed['workload']): WorkloadTaskSettings {
+  const legacy = w?.scriptShare;
+  const mix = w?.mix
+    ? { health: w.mix.health ?? 0, deploy: w.mix.deploy ?? 0, upload: w.mix.upload ?? 0 }
+    : legacy !== undefined ? { health: 1 - legacy, deploy: legacy, upload: 0 } : { ...WORKLOAD_DEFAULTS.mix };
+  return {
+    mix,
+    concurrentTasksPerTentacle: w?.concurrentTasksPerTentacle ?? WORKLOAD_DEFAULTS.concurrentTasksPerTentacle,
+    scriptDurationMs: w?.scriptDuration ?? WORKLOAD_DEFAULTS.scriptDurationMs,
+    uploadBytes: w?.uploadSize ?? WORKLOAD_DEFAULTS.uploadBytes,
+    taskCap: w?.taskCap ?? WORKLOAD_DEFAULTS.taskCap,
+    capabilitiesCacheMs: WORKLOAD_DEFAULTS.capabilitiesCacheMs,
+  };
 }
