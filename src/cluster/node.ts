@@ -162,6 +162,7 @@ export class ClusterNode {
         tcpClientConnectTimeoutMs: p.connectTimeoutMs,
       },
       isPaused: () => this.#draining,
+      sink: o.sink,
     });
   }
 

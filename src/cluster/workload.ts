@@ -1,5 +1,6 @@
 import { setMaxListeners } from 'node:events';
 import { now } from '../core/clock.js';
+import type { EventSink } from '../core/events.js';
 import { WORKLOAD_DEFAULTS } from '../scenario/defaults.js';
 import {
   Guid,
@@ -55,6 +56,8 @@ export interface WorkloadOptions {
   /** ServiceEndPoint fields of every request; `pollingRequestQueueTimeoutMs` is also the collection timeout. */
   endpoint: EndpointTimeouts;
   isPaused: () => boolean;
+  /** Where task-finished events go (the node's sink). */
+  sink?: EventSink;
   /** Injectable for tests; defaults to Math.random. */
   random?: () => number;
 }
@@ -109,6 +112,7 @@ export class Workload {
       onFinished: (r) => {
         const byState = this.#finishedByKind[r.kind];
         byState[r.state] = (byState[r.state] ?? 0) + 1;
+        o.sink?.({ type: 'task-finished', at: r.completedTime ?? now(), node: o.nodeName, kind: r.kind, state: r.state, durationMs: (r.completedTime ?? now()) - (r.startTime ?? r.queueTime) });
       },
     });
   }

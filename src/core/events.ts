@@ -71,6 +71,8 @@ export interface RequestAnsweredEvent {
   subscription: string; ok: boolean;
 }
 export interface RequestExpiredEvent { type: 'request-expired'; at: number; node: string; requestKey: number; subscription: string; enqueuedAt: number }
+/** A server task ended on a node (src/cluster/tasks/): its kind and final state. */
+export interface TaskFinishedEvent { type: 'task-finished'; at: number; node: string; kind: 'health' | 'deploy' | 'upload'; state: string; durationMs: number }
 export interface NodeStateEvent {
   type: 'node-state'; at: number; node: string;
   state: 'up' | 'draining' | 'stopping' | 'stopped' | 'crashed' | 'hung' | 'resumed';
@@ -97,6 +99,7 @@ export type NodeEvent =
   | RequestDispatchedEvent
   | RequestAnsweredEvent
   | RequestExpiredEvent
+  | TaskFinishedEvent
   | NodeStateEvent;
 
 export type PollfleetEvent = FleetEvent | NodeEvent;

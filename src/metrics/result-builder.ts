@@ -109,6 +109,7 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
     errorExamples: { ...rec.errorExamples },
     errorExampleData: { ...rec.errorExampleData },
     nodesNeverPolled: nodes.filter((n) => n.polledBy === 0).map((n) => n.name),
+    ...(Object.keys(rec.tasks).length ? { tasks: structuredClone(rec.tasks) } : {}),
   };
 
   const bucketSize = Math.max(1, Math.ceil(T / MAX_MATRIX_ROWS));

@@ -143,6 +143,8 @@ const summarySchema = z.object({
     )
     .optional(),
   nodesNeverPolled: strings,
+  /** Finished server tasks per kind and state; absent in older Results. */
+  tasks: z.record(z.string(), counts).optional(),
 });
 
 const apiLoadSchema = z.object({

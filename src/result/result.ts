@@ -172,6 +172,11 @@ export interface Summary {
    */
   errorExampleData?: Record<string, ErrorData>;
   nodesNeverPolled: string[];
+  /**
+   * Finished server tasks per kind (health, deploy, upload) and final state (Success,
+   * Failed, ...), when the embedded cluster ran them. Absent in older Results and external runs.
+   */
+  tasks?: Record<string, Record<string, number>>;
 }
 
 /** Load on the REST API (the web / registration path), driven with autocannon. */
