@@ -145,6 +145,8 @@ const summarySchema = z.object({
   nodesNeverPolled: strings,
   /** Finished server tasks per kind and state; absent in older Results. */
   tasks: z.record(z.string(), counts).optional(),
+  /** The queue timeout pickup latency is measured against; absent in older Results. */
+  pickupLimitMs: z.number().nonnegative().optional(),
 });
 
 const apiLoadSchema = z.object({

@@ -177,6 +177,8 @@ export interface Summary {
    * Failed, ...), when the embedded cluster ran them. Absent in older Results and external runs.
    */
   tasks?: Record<string, Record<string, number>>;
+  /** The polling request queue timeout pickup latency is measured against (absent in older Results). */
+  pickupLimitMs?: number;
 }
 
 /** Load on the REST API (the web / registration path), driven with autocannon. */
