@@ -137,6 +137,7 @@ export class ClusterNode {
       api.upgrade = endpoint.handleUpgrade;
     }
     if (o.redisStatus) api.redisStatus = o.redisStatus;
+    api.tasks = { startHealthCheck: (subs, ids) => this.#workload.startTask('health', subs, { machineIds: ids }), get: (id) => this.#workload.tasks.get(id) };
     if (o.version) api.version = o.version;
     this.#api = new RestApi(api);
     const w = o.workload;

@@ -8,6 +8,7 @@ import type { CertificateIdentity } from '../pki/index.js';
 import { z } from 'zod';
 import { CLUSTER_DEFAULTS, PING_PATH } from '../scenario/defaults.js';
 import type { Machine, MachineRegistry, NewMachine } from './machine-registry.js';
+import { handleTaskRoute, type TaskApi } from './rest-api-tasks.js';
 
 /**
  * The subset of the Octopus REST API a polling Tentacle's registration and a load balancer's
@@ -55,6 +56,8 @@ export interface RestApiOptions {
    * for a client certificate and accepts any, so the handler can authorise by thumbprint.
    */
   upgrade?: (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Server tasks (POST /api/tasks, GET /api/tasks/{id}: src/cluster/rest-api-tasks.ts). */
+  tasks?: TaskApi;
 }
 
 class HttpError extends Error {
@@ -309,6 +312,7 @@ export class RestApi {
     };
     const space = this.#o.spaceId;
     const isSpace = (s: string | undefined) => s !== undefined && s === space.toLowerCase();
+    if (this.#o.tasks && (await handleTaskRoute({ tasks: this.#o.tasks, registry: this.#o.registry, spaceId: space, segs, raw, method, req, res }))) return;
 
     if (segs.length === 1) {
       only('GET');
