@@ -55,6 +55,7 @@ interface Waiter {
 const WORK_CHANNEL = 'work';
 
 export class RedisQueue implements WorkQueue {
+  readonly carriesDataStreams = false;
   readonly #o: RedisQueueOptions;
   #cmd: Client | null = null;
   #sub: Client | null = null;

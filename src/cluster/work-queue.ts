@@ -23,6 +23,8 @@ export type QueueOutcome =
   | { outcome: 'failed'; errorKind: string; message: string };
 
 export interface WorkQueue {
+  /** false: this queue cannot carry data streams (the Redis queue today); the workload then starts no uploads. Unset: it can. */
+  readonly carriesDataStreams?: boolean;
   /**
    * Queue a request; resolves when it was answered, expired (not collected within
    * `collectTimeoutMs`), or failed after collection (the connection died).

@@ -166,10 +166,13 @@ export class Workload {
   }
 
   #drawKind(): TaskKind {
-    const total = TASK_KINDS.reduce((n, k) => n + this.#t.mix[k], 0);
+    // A queue that cannot carry data streams gets no uploads (the rest of the mix keeps its proportions).
+    const weight = (k: TaskKind) => (k === 'upload' && this.#o.queue.carriesDataStreams === false ? 0 : this.#t.mix[k]);
+    const total = TASK_KINDS.reduce((n, k) => n + weight(k), 0);
+    if (total <= 0) return 'health';
     let x = this.#random() * total;
     for (const k of TASK_KINDS) {
-      x -= this.#t.mix[k];
+      x -= weight(k);
       if (x < 0) return k;
     }
     return 'health';

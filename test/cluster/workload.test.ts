@@ -186,3 +186,17 @@ t.test('the node queues probes on its interval and stops while draining', async 
   await n.waitFor('request-queued', (e) => e.requestKey > before, 2_000);
   t.pass('probes resume after the drain');
 });
+
+t.test('a queue that cannot carry data streams (Redis today) gets no uploads', async (t) => {
+  const queue = Object.assign(new LocalQueue(), { carriesDataStreams: false });
+  const registry = new MemoryRegistry();
+  t.teardown(() => queue.close());
+  await registry.register({ name: 'm', spaceId: 'Spaces-1', environmentIds: [], roles: [], thumbprint: 'B'.repeat(40), subscriptionId: 'poll://redisxxxxxxxxxxxxxxx/' });
+  const w = new Workload({
+    nodeName: 'node1', queue, registry, endpoint: ENDPOINT, isPaused: () => false,
+    settings: settings({ tasks: { mix: { health: 1, deploy: 0, upload: 9 } } }),
+  });
+  t.teardown(() => w.stop());
+  w.tick();
+  t.equal(w.tasks.get('ServerTasks-node1-1')?.kind, 'health', 'the upload weight is left out');
+});
