@@ -1,7 +1,7 @@
 import Table from 'cli-table3';
 import { formatCount, formatMs, formatPct, NOT_MEASURED } from '../core/format.js';
 import type { ApiLoadResult, Comparison, HarnessProcess, HarnessResult, Result } from '../result/result.js';
-import { pickupHeadroom } from './pickup-headroom.js';
+import { pickupHeadroom, taskCountsLine } from './pickup-headroom.js';
 
 export interface ConsoleOptions {
   /** Terminal colours (the CLI decides: TTY and no NO_COLOR). */
@@ -56,6 +56,8 @@ export function renderConsoleResult(r: Result, o: ConsoleOptions = {}): string {
   );
   const headroom = pickupHeadroom(s);
   if (headroom) lines.push(headroom);
+  const tasks = taskCountsLine(s);
+  if (tasks) lines.push(tasks);
   const errs = Object.entries(s.errors);
   if (errs.length) lines.push(`errors: ${errs.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (r.faults.length) lines.push(renderFailover(r, o));

@@ -1,7 +1,7 @@
 import type { Comparison, FaultResult, HarnessProcess, HarnessResult, NodeResult, Quantiles, Result } from '../result/result.js';
 import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from '../core/format.js';
 import { formatMetricValue, metricUnit } from '../result/metric-catalog.js';
-import { pickupHeadroom } from './pickup-headroom.js';
+import { pickupHeadroom, taskCountsLine } from './pickup-headroom.js';
 
 /**
  * report.md: the run as a document a person reads top to bottom -- verdict first, then
@@ -83,6 +83,7 @@ function resultMarkdown(r: Result, level: number): string {
       `Pickup latency p50 ${q(r.summary.pickupMs, 'p50')}, p99 ${q(r.summary.pickupMs, 'p99')}, max ${q(r.summary.pickupMs, 'max')}. ` +
       `${plural(r.summary.polls, 'poll')}, ${plural(r.summary.reconnects, 'reconnect')}.` +
       (pickupHeadroom(r.summary) ? ` ${mdText(capitalise(pickupHeadroom(r.summary)!))}.` : '') +
+      (taskCountsLine(r.summary) ? ` ${mdText(capitalise(taskCountsLine(r.summary)!))}.` : '') +
       (r.summary.nodesNeverPolled.length > 0 ? ` **Never polled: ${r.summary.nodesNeverPolled.map(mdText).join(', ')}.**` : ''),
   );
 

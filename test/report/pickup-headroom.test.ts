@@ -1,5 +1,5 @@
 import t from 'tap';
-import { pickupHeadroom } from '../../src/report/pickup-headroom.js';
+import { pickupHeadroom, taskCountsLine } from '../../src/report/pickup-headroom.js';
 import type { Summary } from '../../src/result/result.js';
 
 function summary(p99: number | null, limit: number | undefined, expired = 0): Summary {
@@ -17,4 +17,10 @@ t.test('headroom against the queue timeout', async (t) => {
   t.equal(pickupHeadroom(summary(7_000, 10_000, 25)), 'p99 pickup 7 s of the 10 s limit, and 25 requests not collected within it expired: no headroom', 'expired requests are not in the pickup figures');
   t.equal(pickupHeadroom(summary(null, 10_000)), null, 'nothing collected: nothing to say');
   t.equal(pickupHeadroom(summary(500, undefined)), null, 'older Results have no limit');
+});
+
+t.test('finished tasks per kind and state', async (t) => {
+  const s = { tasks: { health: { Success: 104, Failed: 13 }, upload: { Success: 9 } } } as unknown as Summary;
+  t.equal(taskCountsLine(s), 'tasks: health 104 Success, 13 Failed | upload 9 Success');
+  t.equal(taskCountsLine({} as Summary), null, 'older Results and external runs have none');
 });
