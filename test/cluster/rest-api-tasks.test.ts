@@ -68,3 +68,22 @@ t.test('tasks API refusals: other task names, unknown machines, unknown ids, wro
   const res = await fetch(`http://127.0.0.1:${n.apiPort}/api/tasks`, { method: 'POST', body: '{}' });
   t.equal(res.status, 401, 'an API key is needed');
 });
+
+t.test('the REST client side: startHealthCheck and readTask against the embedded node', async (t) => {
+  const { OctopusClient } = await import('../../src/octopus-api/octopus-client.js');
+  const { readTask, startHealthCheck } = await import('../../src/octopus-api/server-tasks.js');
+  const { tentacle } = await testCertificates();
+  const n = await startClusterNode();
+  t.teardown(() => n.close());
+  await registerTentacle(n, tentacle);
+  const machine = n.registry.list('Spaces-1')[0]!;
+  const client = new OctopusClient({ apiUrl: `http://127.0.0.1:${n.apiPort}`, apiKey: API_KEY });
+  const started = await startHealthCheck(client, 'Spaces-1', [machine.id]);
+  t.match(started.id, /^ServerTasks-/);
+  t.equal(started.serverNode, 'node1');
+  const read = await readTask(client, started.id);
+  t.equal(read.id, started.id);
+  t.ok(['Queued', 'Executing'].includes(read.state), `${read.state}: nobody polls, so it waits for collection`);
+  t.ok(read.queueTime !== null && read.isCompleted === false);
+  await t.rejects(readTask(client, 'ServerTasks-none'), /HTTP 404/);
+});
