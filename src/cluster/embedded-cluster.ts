@@ -15,6 +15,7 @@ import { MemoryRegistry } from './memory-machine-registry.js';
 import type { Machine } from './machine-registry.js';
 import type { ServerNodeState } from './rest-api-server-nodes.js';
 import { startNodeInProcess, type InProcessNode } from './node-process.js';
+import type { WorkloadTaskSettings } from './tasks/server-task.js';
 
 export interface EmbeddedNodeSpec {
   name: string;
@@ -30,7 +31,7 @@ export interface EmbeddedClusterOptions {
   spaceId: string;
   apiHttps: boolean;
   protocol: ProtocolSettings;
-  workload: { intervalMs: number; scriptShare: number; enabled: boolean };
+  workload: { intervalMs: number; scriptShare: number; enabled: boolean; tasks?: Partial<WorkloadTaskSettings> };
   queue: 'per-node' | 'shared' | 'redis';
   redisUrl: string | null;
   /** queue: redis without redisUrl: starts the cluster's own Redis (src/environment/embedded/embedded-redis.ts). */

@@ -4,6 +4,7 @@ import type { RedisQueueSettings } from '../scenario/defaults.js';
 import type { NodeProtocolSettings } from './node.js';
 import type { Machine, NewMachine } from './machine-registry.js';
 import type { ServerNodeState } from './rest-api-server-nodes.js';
+import type { WorkloadTaskSettings } from './tasks/server-task.js';
 
 /**
  * The control channel between the cluster supervisor and a node process (Node's IPC,
@@ -18,7 +19,7 @@ export interface NodeProcessConfig {
   apiKey: string;
   spaceId: string;
   protocol: NodeProtocolSettings;
-  workload: { intervalMs: number; scriptShare: number; enabled: boolean };
+  workload: { intervalMs: number; scriptShare: number; enabled: boolean; tasks?: Partial<WorkloadTaskSettings> };
   queue: 'per-node' | 'shared' | 'redis';
   redisUrl: string | null;
   /** Keys of one cluster run in a shared Redis. */

@@ -11,6 +11,7 @@ import type { ServerNodeState } from './rest-api-server-nodes.js';
 import { WebSocketEndpoint, type WebSocketEndpointOptions } from './websocket-endpoint.js';
 import type { WorkQueue } from './work-queue.js';
 import { Workload, type ProbeKind, type ProbeResult } from './workload.js';
+import type { WorkloadTaskSettings } from './tasks/server-task.js';
 
 /** Protocol timings of a node; every one a named setting (src/scenario/defaults.ts PROTOCOL_DEFAULTS). */
 export interface NodeProtocolSettings {
@@ -52,6 +53,7 @@ export interface ClusterNodeOptions {
     scriptStatusBackoffFactor?: number;
     scriptStatusBackoffMaxMs?: number;
     scriptStatusMaxPolls?: number;
+    tasks?: Partial<WorkloadTaskSettings>;
   };
   redisStatus?: RedisStatus;
   sink: EventSink;
@@ -148,6 +150,7 @@ export class ClusterNode {
     }
     if (o.redisStatus) api.redisStatus = o.redisStatus;
     if (o.apiRateLimit) api.rateLimit = o.apiRateLimit;
+    api.tasks = { startHealthCheck: (subs, ids) => this.#workload.startTask('health', subs, { machineIds: ids }), get: (id) => this.#workload.tasks.get(id) };
     if (o.version) api.version = o.version;
     this.#api = new RestApi(api);
     const w = o.workload;
@@ -163,6 +166,7 @@ export class ClusterNode {
         scriptStatusBackoffFactor: w.scriptStatusBackoffFactor ?? WORKLOAD_DEFAULTS.scriptStatusBackoffFactor,
         scriptStatusBackoffMaxMs: w.scriptStatusBackoffMaxMs ?? WORKLOAD_DEFAULTS.scriptStatusBackoffMaxMs,
         scriptStatusMaxPolls: w.scriptStatusMaxPolls ?? WORKLOAD_DEFAULTS.scriptStatusMaxPolls,
+        ...(w.tasks ? { tasks: w.tasks } : {}),
       },
       endpoint: {
         pollingRequestQueueTimeoutMs: p.pollingRequestQueueTimeoutMs,
@@ -172,6 +176,7 @@ export class ClusterNode {
         tcpClientConnectTimeoutMs: p.connectTimeoutMs,
       },
       isPaused: () => this.#draining,
+      sink: o.sink,
     });
   }
 
@@ -228,6 +233,11 @@ export class ClusterNode {
     if (this.#draining === on) return;
     this.#draining = on;
     if (this.#state === 'up') this.#emit(on ? 'draining' : 'up');
+  }
+
+  /** The node's workload and its tasks (src/cluster/tasks/). */
+  get workload(): Workload {
+    return this.#workload;
   }
 
   get isDraining(): boolean {

@@ -97,6 +97,7 @@ const WORK_CHANNEL = 'work';
 const BEAT_CHANNEL = 'hb';
 
 export class RedisQueue implements WorkQueue {
+  readonly carriesDataStreams = false;
   readonly #o: RedisQueueOptions;
   readonly #s: RedisQueueSettings;
   readonly #link: RedisLink;

@@ -73,6 +73,8 @@ export interface RequestAnsweredEvent {
   subscription: string; ok: boolean;
 }
 export interface RequestExpiredEvent { type: 'request-expired'; at: number; node: string; requestKey: number; subscription: string; enqueuedAt: number }
+/** A server task ended on a node (src/cluster/tasks/): its kind and final state. */
+export interface TaskFinishedEvent { type: 'task-finished'; at: number; node: string; kind: 'health' | 'deploy' | 'upload'; state: string; durationMs: number }
 export interface NodeStateEvent {
   type: 'node-state'; at: number; node: string;
   state: 'up' | 'draining' | 'stopping' | 'stopped' | 'crashed' | 'hung' | 'resumed';
@@ -111,6 +113,7 @@ export type NodeEvent =
   | RequestDispatchedEvent
   | RequestAnsweredEvent
   | RequestExpiredEvent
+  | TaskFinishedEvent
   | NodeStateEvent
   | RedisQueueEvent;
 

@@ -7,9 +7,9 @@ import {
   PROCEED_LINE,
   handshakePageResponse,
 } from './constants.js';
-import { encodeDataStream, encodeMessage } from './codec.js';
+import { encodeMessage } from './codec.js';
+import { writeMessageWithStreams, type OutgoingDataStream } from './data-stream.js';
 import { HalibutError } from './halibut-error.js';
-import type { Guid } from './guid.js';
 import { SERVER_IDENTITY_BYTES, parseIdentity, type Identity } from './identity.js';
 import type { RequestMessage, ResponseMessage } from './messages.js';
 import { ProtocolReader } from './reader.js';
@@ -29,7 +29,8 @@ export interface ServerSessionOptions {
 
 export interface QueuedWork {
   request: RequestMessage;
-  streams?: { id: Guid; data: Buffer }[];
+  /** Sent after the message, chunk by chunk with backpressure (any size). */
+  streams?: OutgoingDataStream[];
 }
 
 export interface ServerHooks {
@@ -117,9 +118,7 @@ export async function runServerSession(
         throw new HalibutError('closed.by-peer', 'the tentacle closed the connection while the node was waiting for work');
       }
       if (work) {
-        let out = encodeMessage({ kind: 'request', request: work.request });
-        if (work.streams?.length) out = Buffer.concat([out, ...work.streams.map((s) => encodeDataStream(s.id, s.data))]);
-        await write(duplex, out);
+        await writeMessageWithStreams(duplex, encodeMessage({ kind: 'request', request: work.request }), work.streams);
         hooks.sent('request', work);
         const received = await reader.readMessage({
           firstByteTimeoutMs: o.receiveResponseTimeoutMs,

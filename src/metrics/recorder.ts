@@ -50,6 +50,8 @@ export interface NodeCounters {
  */
 export class Recorder {
   readonly plan: RecorderPlan;
+  /** Finished server tasks per kind and final state (embedded cluster). */
+  readonly tasks: Record<string, Record<string, number>> = {};
   readonly T: number;
   readonly N: number;
   /** Identified connections per pair (tentacle * N + node). */
@@ -255,6 +257,11 @@ export class Recorder {
       case 'node-rejected': {
         const n = e.reason === 'over-subscription-cap' ? this.#nodeIndex.get(e.node) : undefined;
         if (n !== undefined) this.nodes[n]!.connectionsOverSubscriptionCap++;
+        return;
+      }
+      case 'task-finished': {
+        const byState = (this.tasks[e.kind] ??= {});
+        byState[e.state] = (byState[e.state] ?? 0) + 1;
         return;
       }
       case 'node-accepted':

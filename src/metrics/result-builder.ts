@@ -21,6 +21,8 @@ export interface RunFacts {
   nodes: { name: string; address: string; apiUrl: string | null }[];
   /** Node-side figures exist (embedded cluster) or not (external target). */
   nodeSideMeasured: boolean;
+  /** PollingRequestQueueTimeout: what pickup latency is compared with (headroom). */
+  pickupLimitMs?: number;
 }
 
 const MAX_MATRIX_ROWS = 100;
@@ -113,6 +115,8 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
     errorExampleData: { ...rec.errorExampleData },
     nodesNeverPolled: nodes.filter((n) => n.polledBy === 0).map((n) => n.name),
     ...(Object.keys(rec.redisQueue).length ? { redisQueue: { ...rec.redisQueue } } : {}),
+    ...(Object.keys(rec.tasks).length ? { tasks: structuredClone(rec.tasks) } : {}),
+    ...(f.nodeSideMeasured && f.pickupLimitMs !== undefined ? { pickupLimitMs: f.pickupLimitMs } : {}),
   };
 
   const bucketSize = Math.max(1, Math.ceil(T / MAX_MATRIX_ROWS));

@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import { formatCount, formatMs, formatPct, NOT_MEASURED } from '../core/format.js';
 import type { ApiLoadResult, Comparison, HarnessProcess, HarnessResult, Result } from '../result/result.js';
+import { pickupHeadroom, taskCountsLine } from './pickup-headroom.js';
 
 export interface ConsoleOptions {
   /** Terminal colours (the CLI decides: TTY and no NO_COLOR). */
@@ -57,6 +58,10 @@ export function renderConsoleResult(r: Result, o: ConsoleOptions = {}): string {
   );
   const throttled = registrationThrottleLine(r);
   if (throttled) lines.push(throttled);
+  const headroom = pickupHeadroom(s);
+  if (headroom) lines.push(headroom);
+  const tasks = taskCountsLine(s);
+  if (tasks) lines.push(tasks);
   const errs = Object.entries(s.errors);
   if (errs.length) lines.push(`errors: ${errs.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (r.faults.length) lines.push(renderFailover(r, o));
@@ -173,6 +178,10 @@ export function renderConsoleComparison(c: Comparison, o: ConsoleOptions = {}): 
   }
   const shortened = [...new Set(c.runs.flatMap((r) => r.result.shortened))];
   const lines = [`${c.name}: ${c.runs.length} routes compared`, t.toString()];
+  for (const run of c.runs) {
+    const headroom = pickupHeadroom(run.result.summary);
+    if (headroom) lines.push(`${run.name}: ${headroom}`);
+  }
   for (const run of c.runs) if (run.result.apiLoad) lines.push(`REST API load (${run.name}): ${apiLoadLine(run.result.apiLoad)}`);
   for (const run of c.runs) if (run.result.faults.length) lines.push(`${run.name} -- ${renderFailover(run.result, o)}`);
   if (shortened.length) lines.push(`shortened timings (not the real defaults): ${shortened.join(', ')}`);

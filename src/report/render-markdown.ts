@@ -2,6 +2,7 @@ import type { Comparison, FaultResult, HarnessProcess, HarnessResult, NodeResult
 import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from '../core/format.js';
 import { formatMetricValue, metricUnit } from '../result/metric-catalog.js';
 import { registrationThrottleLine } from './render-console.js';
+import { pickupHeadroom, taskCountsLine } from './pickup-headroom.js';
 
 /**
  * report.md: the run as a document a person reads top to bottom -- verdict first, then
@@ -84,6 +85,8 @@ function resultMarkdown(r: Result, level: number): string {
     `Coverage final **${formatPct(c.final)}**, lowest ${formatPct(c.min)}, mean ${formatPct(c.mean)}. ` +
       `Pickup latency p50 ${q(r.summary.pickupMs, 'p50')}, p99 ${q(r.summary.pickupMs, 'p99')}, max ${q(r.summary.pickupMs, 'max')}. ` +
       `${plural(r.summary.polls, 'poll')}, ${plural(r.summary.reconnects, 'reconnect')}.` +
+      (pickupHeadroom(r.summary) ? ` ${mdText(capitalise(pickupHeadroom(r.summary)!))}.` : '') +
+      (taskCountsLine(r.summary) ? ` ${mdText(capitalise(taskCountsLine(r.summary)!))}.` : '') +
       (r.summary.nodesNeverPolled.length > 0 ? ` **Never polled: ${r.summary.nodesNeverPolled.map(mdText).join(', ')}.**` : ''),
   );
 
@@ -252,4 +255,8 @@ function comparisonMarkdown(c: Comparison): string {
   );
   for (const run of c.runs) out.push(resultMarkdown(run.result, 2));
   return out.join('\n\n');
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

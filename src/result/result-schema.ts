@@ -147,6 +147,10 @@ const summarySchema = z.object({
   nodesNeverPolled: strings,
   /** The Redis queue's events counted; absent when none (and in older Results). */
   redisQueue: counts.optional(),
+  /** Finished server tasks per kind and state; absent in older Results. */
+  tasks: z.record(z.string(), counts).optional(),
+  /** The queue timeout pickup latency is measured against; absent in older Results. */
+  pickupLimitMs: z.number().nonnegative().optional(),
 });
 
 const apiLoadSchema = z.object({

@@ -182,6 +182,13 @@ export interface Summary {
    * data-lost, redis-unavailable). Absent when nothing happened (and in older Results).
    */
   redisQueue?: Record<string, number>;
+  /**
+   * Finished server tasks per kind (health, deploy, upload) and final state (Success,
+   * Failed, ...), when the embedded cluster ran them. Absent in older Results and external runs.
+   */
+  tasks?: Record<string, Record<string, number>>;
+  /** The polling request queue timeout pickup latency is measured against (absent in older Results). */
+  pickupLimitMs?: number;
 }
 
 /** Load on the REST API (the web / registration path), driven with autocannon. */

@@ -123,6 +123,24 @@ export const WORKLOAD_DEFAULTS = {
   scriptStatusBackoffMaxMs: 5_000,
   /** A script sequence gives up after this many GetStatus calls (bounds the loop). */
   scriptStatusMaxPolls: 100,
+  /**
+   * Tasks (src/cluster/tasks/): relative weights of what a round starts. Mostly health checks,
+   * some deployment steps, a few package uploads.
+   */
+  mix: { health: 0.8, deploy: 0.15, upload: 0.05 },
+  /** Tasks per tentacle at once (a round tops each machine up to this). */
+  concurrentTasksPerTentacle: 1,
+  /** A deployment step's script runs this long on the tentacle. */
+  scriptDurationMs: 1_000,
+  /** A package upload's data stream (1 MiB: small enough for the default runs to stay fast). */
+  uploadBytes: 1024 * 1024,
+  /**
+   * Tasks executing at once per node. Octopus's default task cap is 5, but one real health
+   * check task covers many machines; here every machine gets its own task, so the cap is scaled.
+   */
+  taskCap: 500,
+  /** Octopus caches GetCapabilities per machine for 10 minutes ([CacheResponse(600)]). */
+  capabilitiesCacheMs: 600_000,
 } as const;
 
 /** Fleet. */

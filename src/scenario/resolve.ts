@@ -17,6 +17,7 @@ export type { HealthCheckSettings, RealBalancerSettings, ResolveProblem };
 import type { ScenarioParsed } from './schema.js';
 import { BALANCER_KINDS, QUEUE_KINDS, ROUTE_KINDS, WEBSOCKET_ROUTE_KINDS, type TRANSPORT_KINDS } from './schema.js';
 import { resolveFaults, type FaultSpec } from '../faults/resolve-faults.js';
+import type { WorkloadTaskSettings } from '../cluster/tasks/server-task.js';
 
 export type RouteKind = (typeof ROUTE_KINDS)[number];
 export type QueueKind = (typeof QUEUE_KINDS)[number];
@@ -144,7 +145,7 @@ export interface Scenario {
     preamble: 'crlf' | 'lf';
     overrides: { from: number; to: number; nodes: string[] }[];
   };
-  workload: { intervalMs: number; scriptShare: number; enabled: boolean };
+  workload: { intervalMs: number; scriptShare: number; enabled: boolean; tasks: WorkloadTaskSettings };
   protocol: ProtocolSettings;
   backoff: { minMs: number; maxMs: number };
   durationMs: number;
@@ -408,6 +409,7 @@ export function resolveScenario(input: ScenarioParsed, fallbackName: string): { 
       intervalMs: p.workload?.interval ?? WORKLOAD_DEFAULTS.intervalMs,
       scriptShare: p.workload?.scriptShare ?? WORKLOAD_DEFAULTS.scriptShare,
       enabled: p.workload?.enabled ?? true,
+      tasks: resolveTasks(p.workload),
     },
     protocol,
     backoff: { minMs: p.backoff?.min ?? BACKOFF_DEFAULTS.minMs, maxMs: p.backoff?.max ?? BACKOFF_DEFAULTS.maxMs },
@@ -492,5 +494,21 @@ function redisQueueSettings(r: { [k: string]: number | undefined } | undefined):
     commandTimeoutMs: r?.['commandTimeout'] ?? d.commandTimeoutMs,
     dequeueErrorDropMaxMs: r?.['dequeueErrorDropMax'] ?? d.dequeueErrorDropMaxMs,
     dataLossCheckIntervalMs: r?.['dataLossCheckInterval'] ?? d.dataLossCheckIntervalMs,
+  };
+}
+
+/** The task workload's knobs; a legacy `scriptShare` without `mix` splits health checks and deployment steps. */
+function resolveTasks(w: ScenarioParsed['workload']): WorkloadTaskSettings {
+  const legacy = w?.scriptShare;
+  const mix = w?.mix
+    ? { health: w.mix.health ?? 0, deploy: w.mix.deploy ?? 0, upload: w.mix.upload ?? 0 }
+    : legacy !== undefined ? { health: 1 - legacy, deploy: legacy, upload: 0 } : { ...WORKLOAD_DEFAULTS.mix };
+  return {
+    mix,
+    concurrentTasksPerTentacle: w?.concurrentTasksPerTentacle ?? WORKLOAD_DEFAULTS.concurrentTasksPerTentacle,
+    scriptDurationMs: w?.scriptDuration ?? WORKLOAD_DEFAULTS.scriptDurationMs,
+    uploadBytes: w?.uploadSize ?? WORKLOAD_DEFAULTS.uploadBytes,
+    taskCap: w?.taskCap ?? WORKLOAD_DEFAULTS.taskCap,
+    capabilitiesCacheMs: WORKLOAD_DEFAULTS.capabilitiesCacheMs,
   };
 }

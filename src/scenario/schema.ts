@@ -243,10 +243,36 @@ const fleetSchema = z.strictObject({
     .optional(),
 });
 
+/** A size: bytes as a number, or `512KiB`, `50MiB`, `1GiB` (also KB/MB/GB, same powers of 1024). */
+const byteSize = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const m = typeof v === 'number' ? [String(v), String(v), ''] : /^\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?\s*$/i.exec(v);
+  const unit = (m?.[2] ?? '').toLowerCase().replace('i', '');
+  const factor = unit === 'kb' ? 1024 : unit === 'mb' ? 1024 ** 2 : unit === 'gb' ? 1024 ** 3 : 1;
+  const bytes = m ? Math.round(Number(m[1]) * factor) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a size like 1048576, 512KiB or 50MiB, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const weight = z.number().min(0, 'expected a weight >= 0');
+
 const workloadSchema = z.strictObject({
   interval: duration.optional(),
+  /** Legacy: without `mix`, this share of tasks are deployment steps and the rest health checks. */
   scriptShare: share.optional(),
   enabled: z.boolean().optional(),
+  /** Relative weights of the task kinds each round starts (src/cluster/tasks/). */
+  mix: z
+    .strictObject({ health: weight.optional(), deploy: weight.optional(), upload: weight.optional() })
+    .refine((m) => (m.health ?? 0) + (m.deploy ?? 0) + (m.upload ?? 0) > 0, 'expected at least one weight above 0')
+    .optional(),
+  concurrentTasksPerTentacle: z.number().int().min(1, 'expected at least 1 task').max(1000, 'expected at most 1000 tasks').optional(),
+  scriptDuration: duration.optional(),
+  uploadSize: byteSize.optional(),
+  /** Tasks executing at once per node (Octopus's task cap); the rest wait Queued. */
+  taskCap: z.number().int().min(1, 'expected at least 1 task').optional(),
 });
 
 const timeoutsSchema = z.strictObject({

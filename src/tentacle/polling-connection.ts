@@ -5,6 +5,7 @@ import { now } from '../core/clock.js';
 import { PollfleetError, errorDataOf, errorKindOf, type ErrorData, type ErrorKind } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import type { RequestMessage, ResponseMessage } from '../halibut/messages.js';
+import type { OutgoingDataStream, ReceivedDataStream } from '../halibut/data-stream.js';
 import { runSubscriberSession, type SessionEnd, type SubscriberHooks } from '../halibut/subscriber-session.js';
 import { END_LINE } from '../halibut/constants.js';
 import { CLOSE_PROTOCOL_ERROR, WEBSOCKET_PREAMBLE_TEXT, WEBSOCKET_THUMBPRINT_CLOSE_REASON } from '../halibut/websocket-frames.js';
@@ -35,6 +36,8 @@ export interface ConnectionTimeouts {
 /** Whatever runs the requests a node sends (TentacleServices). */
 export interface RequestHandler {
   handle(request: RequestMessage): ResponseMessage | Promise<ResponseMessage>;
+  /** With the request's received data streams (hashed, src/halibut/data-stream.ts) and the response's own. */
+  handleWithStreams?(request: RequestMessage, streams: ReceivedDataStream[]): { response: ResponseMessage; streams: OutgoingDataStream[] };
 }
 
 export interface PollingConnectionOptions {
@@ -155,8 +158,9 @@ export class PollingConnection implements SubscriberHooks {
     o.sink({ type: 'polled', at: now(), tentacle: o.tentacle, entry: o.entry, conn: o.conn, kind });
   }
 
-  async handle(request: RequestMessage): Promise<{ response: ResponseMessage }> {
-    return { response: await this.#o.services.handle(request) };
+  async handle(request: RequestMessage, streams: ReceivedDataStream[]): Promise<{ response: ResponseMessage; streams?: OutgoingDataStream[] }> {
+    const s = this.#o.services;
+    return s.handleWithStreams ? s.handleWithStreams(request, streams) : { response: await s.handle(request) };
   }
 
   answered(request: RequestMessage, response: ResponseMessage): void {
