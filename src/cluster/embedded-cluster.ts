@@ -9,6 +9,7 @@ import { Lifecycle } from '../core/lifecycle.js';
 import { now } from '../core/clock.js';
 import { forkModule, siblingModule } from '../core/child-module.js';
 import type { FromNode, NodeProcessConfig, ToNode } from './ipc.js';
+import type { NodeBehaviour } from './polling-listener.js';
 import { LocalQueue } from './local-queue.js';
 import { MemoryRegistry } from './memory-machine-registry.js';
 import type { Machine } from './machine-registry.js';
@@ -35,6 +36,8 @@ export interface EmbeddedClusterOptions {
   processes: boolean;
   /** Per-subscription connection cap of every node; null or unset = no cap. */
   maxConnectionsPerSubscription?: number | null;
+  /** How the nodes handle dead connections; default `real`. */
+  nodeBehaviour?: NodeBehaviour;
   sink: EventSink;
 }
 
@@ -76,7 +79,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
     for (const spec of o.nodes) this.#slots.set(spec.name, { spec, child: null, inProcess: null, running: null, state: 'stopped' });
     if (o.queue === 'shared') {
       if (o.processes) throw new PollfleetError('input.invalid', 'a shared in-memory queue needs the nodes in one process (processes: false)');
-      this.#sharedQueue = new LocalQueue({ sink: o.sink });
+      this.#sharedQueue = new LocalQueue({ sink: o.sink, race: (o.nodeBehaviour ?? 'real') === 'real' });
     }
   }
 
@@ -107,6 +110,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       eventFlushIntervalMs: CLUSTER_DEFAULTS.eventFlushIntervalMs,
       machines: this.registry.list(o.spaceId),
       maxConnectionsPerSubscription: o.maxConnectionsPerSubscription ?? null,
+      nodeBehaviour: o.nodeBehaviour ?? 'real',
     };
   }
 

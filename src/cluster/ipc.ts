@@ -1,5 +1,6 @@
 import type { NodeEvent } from '../core/events.js';
 import type { NodeProtocolSettings } from './node.js';
+import type { NodeBehaviour } from './polling-listener.js';
 import type { Machine, NewMachine } from './machine-registry.js';
 
 /**
@@ -24,6 +25,8 @@ export interface NodeProcessConfig {
   machines: Machine[];
   /** Per-subscription connection cap; null or unset = no cap. */
   maxConnectionsPerSubscription?: number | null;
+  /** How the node handles dead connections; default `real`. */
+  nodeBehaviour?: NodeBehaviour;
 }
 
 export type ToNode =

@@ -3,7 +3,7 @@ import { PollfleetError } from '../core/errors.js';
 import type { EventSink, NodeStateEvent } from '../core/events.js';
 import type { CertificateIdentity } from '../pki/index.js';
 import { CLUSTER_DEFAULTS, WORKLOAD_DEFAULTS } from '../scenario/defaults.js';
-import { PollingListener } from './polling-listener.js';
+import { PollingListener, type NodeBehaviour } from './polling-listener.js';
 import type { MachineRegistry } from './machine-registry.js';
 import { RestApi, type RedisStatus } from './rest-api.js';
 import { WebSocketEndpoint, type WebSocketEndpointOptions } from './websocket-endpoint.js';
@@ -40,6 +40,8 @@ export interface ClusterNodeOptions {
   protocol: NodeProtocolSettings;
   /** Per-subscription connection cap on the polling port; null or unset = no cap. */
   maxConnectionsPerSubscription?: number | null;
+  /** How the node handles dead connections (src/cluster/polling-listener.ts); default `real`. */
+  nodeBehaviour?: NodeBehaviour;
   workload: {
     intervalMs: number;
     scriptShare: number;
@@ -111,6 +113,7 @@ export class ClusterNode {
       },
       keepAliveInitialDelayMs: p.keepAliveInitialDelayMs,
       maxConnectionsPerSubscription: o.maxConnectionsPerSubscription ?? null,
+      nodeBehaviour: o.nodeBehaviour ?? 'real',
     });
     const api: ConstructorParameters<typeof RestApi>[0] = {
       nodeName: o.name,

@@ -71,6 +71,15 @@ export interface RequestAnsweredEvent {
   subscription: string; ok: boolean;
 }
 export interface RequestExpiredEvent { type: 'request-expired'; at: number; node: string; requestKey: number; subscription: string; enqueuedAt: number }
+/**
+ * A request that failed after it was collected: handed to a connection (the serving node
+ * `node`) whose write or response then failed. A real node never requeues it ([H] section 4),
+ * so its caller gets an error: lost after collection. `written`: whether the request went out.
+ */
+export interface RequestLostEvent {
+  type: 'request-lost'; at: number; node: string; owner: string; requestKey: number;
+  subscription: string; enqueuedAt: number; written: boolean; errorKind: ErrorKind;
+}
 export interface NodeStateEvent {
   type: 'node-state'; at: number; node: string;
   state: 'up' | 'draining' | 'stopping' | 'stopped' | 'crashed' | 'hung' | 'resumed';
@@ -97,6 +106,7 @@ export type NodeEvent =
   | RequestDispatchedEvent
   | RequestAnsweredEvent
   | RequestExpiredEvent
+  | RequestLostEvent
   | NodeStateEvent;
 
 export type PollfleetEvent = FleetEvent | NodeEvent;

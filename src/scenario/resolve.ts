@@ -69,6 +69,8 @@ export interface Scenario {
     processes: boolean;
     /** Embedded nodes' per-subscription connection cap (per node); null = no cap (CLUSTER_DEFAULTS). */
     maxConnectionsPerSubscription: number | null;
+    /** How embedded nodes handle dead connections (CLUSTER_DEFAULTS.nodeBehaviour). */
+    nodeBehaviour: 'real' | 'lenient';
   };
   route: {
     kind: RouteKind;
@@ -322,6 +324,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
       apiHttps: p.cluster?.apiHttps ?? p.route?.transport === 'websocket',
       processes: p.cluster?.processes ?? (p.cluster?.queue ?? 'per-node') !== 'shared',
       maxConnectionsPerSubscription: p.cluster?.maxConnectionsPerSubscription ?? CLUSTER_DEFAULTS.maxConnectionsPerSubscription,
+      nodeBehaviour: p.cluster?.nodeBehaviour ?? CLUSTER_DEFAULTS.nodeBehaviour,
     },
     route: {
       kind: routeKind,

@@ -88,6 +88,8 @@ const clusterSchema = z.strictObject({
   processes: z.boolean().optional(),
   /** Embedded nodes close a subscription's connections beyond this many (per node) right after MX-SUBSCRIBER; unset = no cap. */
   maxConnectionsPerSubscription: z.number().int().min(1, 'expected at least 1 connection').max(1000).optional(),
+  /** `real` (default): embedded nodes lose work handed to dead connections, as real nodes; `lenient`: the old forgiving node. */
+  nodeBehaviour: z.enum(['real', 'lenient']).optional(),
 });
 
 const externalNodeSchema = z.strictObject({

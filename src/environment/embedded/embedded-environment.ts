@@ -25,6 +25,7 @@ export function createEmbeddedCluster(s: Scenario, certificate: CertificateIdent
     redisUrl: s.cluster.redisUrl,
     processes: s.cluster.processes,
     maxConnectionsPerSubscription: s.cluster.maxConnectionsPerSubscription,
+    nodeBehaviour: s.cluster.nodeBehaviour,
     sink,
   });
 }
