@@ -51,6 +51,11 @@ export interface FaultAnalysisPlan {
   receiveRequestTimeoutMs: number;
   /** Expiries are counted up to this long after the fault ended. */
   pollingRequestQueueTimeoutMs: number;
+  /**
+   * The end of the measured run (epoch ms), once known: requests lost after it were lost to
+   * pollfleet's own shutdown (tentacles stopping with work in flight), not to a fault.
+   */
+  runEndedAt?: () => number | null;
 }
 
 const ENTRY_SLOTS = 64;
@@ -192,6 +197,8 @@ export class FaultAnalyzer {
         return;
       case 'request-lost': {
         this.#pending.get(e.owner)?.delete(e.requestKey);
+        const end = this.#p.runEndedAt?.() ?? null;
+        if (end !== null && e.at > end) return; // the shutdown's, not a fault's
         for (const tr of this.#t) {
           if (!tr || !this.#hitsNode(tr, e.owner) || e.at < tr.startAt) continue;
           if (tr.endAt !== null && e.at > tr.endAt + this.#p.pollingRequestQueueTimeoutMs) continue;

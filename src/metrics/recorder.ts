@@ -246,8 +246,9 @@ export class Recorder {
       case 'request-lost': {
         const n = this.#nodeIndex.get(e.owner);
         if (n === undefined) return;
-        this.nodes[n]!.lostAfterCollection++;
         if (!e.written) this.nodes[n]!.collected++; // taken, never dispatched: collected all the same
+        // lost after the run's end: to pollfleet's own shutdown (tentacles stopping with work in flight)
+        if (!this.final || e.at <= this.final.at) this.nodes[n]!.lostAfterCollection++;
         return;
       }
       case 'node-state':

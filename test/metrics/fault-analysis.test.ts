@@ -329,3 +329,19 @@ t.test('requests lost after collection are counted for the fault of their node, 
   t.equal(r!.lostAfterCollection, 2);
   t.equal(r!.expired, 0, 'a lost request is not also expired');
 });
+
+t.test('requests lost after the run ended (its own shutdown) are no fault\'s', async (t) => {
+  let end: number | null = null;
+  const analyzer = new FaultAnalyzer({
+    faults: [fault('reset', 'node2', { forMs: 1_000 })], nodeNames: NODES, tentacles: 1, entryNodes: () => NODES.map((_, i) => i),
+    isConnected: () => true, runStartedAt: T0, backoff: 'shortened', receiveRequestTimeoutMs: RECEIVE_TIMEOUT,
+    pollingRequestQueueTimeoutMs: QUEUE_TIMEOUT, runEndedAt: () => end,
+  });
+  analyzer.started(0, T0 + 1_000);
+  analyzer.ended(0, T0 + 2_000);
+  analyzer.record(lost('node2', 1, 2_500, 2_400));
+  end = T0 + 3_000;
+  analyzer.record(lost('node2', 2, 2_900, 2_400)); // before the end, reported late: counted
+  analyzer.record(lost('node2', 3, 3_100, 2_400)); // in the shutdown: not counted
+  t.equal(analyzer.results([])[0]!.lostAfterCollection, 2);
+});

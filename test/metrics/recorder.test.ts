@@ -192,6 +192,10 @@ t.test('requests lost after collection are counted on their owner; one never wri
     lost(2, false), // taken by a dead connection, the write failed
   ]);
   t.same(rec.nodes.map((n) => [n.lostAfterCollection, n.collected]), [[0, 0], [2, 2]]);
+  rec.markFinal(T0 + 10);
+  feed(rec, [lost(3, false), { ...lost(4, false), at: T0 + 11 }]);
+  t.same(rec.nodes[1]!.lostAfterCollection, 3, 'one lost before the end counts (its event came late); one lost in the shutdown does not');
+  t.same(rec.nodes[1]!.collected, 4, 'both left the queue all the same');
 });
 
 t.test('handshake histograms, poll gaps, reconnects, errors and registrations', async (t) => {
