@@ -10,6 +10,7 @@ import { Lifecycle } from '../core/lifecycle.js';
 import { now } from '../core/clock.js';
 import { forkModule, siblingModule } from '../core/child-module.js';
 import type { FromNode, NodeProcessConfig, ToNode } from './ipc.js';
+import type { NodeBehaviour } from './polling-listener.js';
 import { LocalQueue } from './local-queue.js';
 import { MemoryRegistry } from './memory-machine-registry.js';
 import type { Machine } from './machine-registry.js';
@@ -44,6 +45,8 @@ export interface EmbeddedClusterOptions {
   maxConnectionsPerSubscription?: number | null;
   /** REST API rate limit of every node (429 with Retry-After beyond it); null or unset = none. */
   apiRateLimit?: ApiRateLimit | null;
+  /** How the nodes handle dead connections; default `real`. */
+  nodeBehaviour?: NodeBehaviour;
   sink: EventSink;
 }
 
@@ -110,7 +113,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
     this.#serverNodes = o.nodes.map((n) => ({ name: n.name, isDraining: false, isOnline: false }));
     if (o.queue === 'shared') {
       if (o.processes) throw new PollfleetError('input.invalid', 'a shared in-memory queue needs the nodes in one process (processes: false)');
-      this.#sharedQueue = new LocalQueue({ sink: o.sink });
+      this.#sharedQueue = new LocalQueue({ sink: o.sink, race: (o.nodeBehaviour ?? 'real') === 'real' });
     }
   }
 
@@ -154,6 +157,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       serverNodes: this.#serverNodes,
       apiRateLimit: o.apiRateLimit ?? null,
       ...(o.redisQueue ? { redisQueue: o.redisQueue } : {}),
+      nodeBehaviour: o.nodeBehaviour ?? 'real',
     };
   }
 

@@ -2,6 +2,7 @@ import type { ApiRateLimit } from './rest-api-rate-limit.js';
 import type { NodeEvent } from '../core/events.js';
 import type { RedisQueueSettings } from '../scenario/defaults.js';
 import type { NodeProtocolSettings } from './node.js';
+import type { NodeBehaviour } from './polling-listener.js';
 import type { Machine, NewMachine } from './machine-registry.js';
 import type { ServerNodeState } from './rest-api-server-nodes.js';
 import type { WorkloadTaskSettings } from './tasks/server-task.js';
@@ -34,6 +35,8 @@ export interface NodeProcessConfig {
   apiRateLimit?: ApiRateLimit | null;
   /** Redis queue timings (queue: redis); unset = REDIS_QUEUE_DEFAULTS. */
   redisQueue?: Partial<RedisQueueSettings>;
+  /** How the node handles dead connections; default `real`. */
+  nodeBehaviour?: NodeBehaviour;
 }
 
 export type ToNode =

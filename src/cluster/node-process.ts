@@ -43,7 +43,7 @@ async function createQueue(c: NodeProcessConfig, sink: EventSink, shared?: WorkQ
     await q.connect();
     return { queue: q, owned: true };
   }
-  return { queue: new LocalQueue({ sink }), owned: true };
+  return { queue: new LocalQueue({ sink, race: (c.nodeBehaviour ?? 'real') === 'real' }), owned: true };
 }
 
 async function createNode(c: NodeProcessConfig, registry: MachineRegistry, sink: EventSink, shared?: WorkQueue): Promise<{ node: ClusterNode; queue: WorkQueue; owned: boolean }> {
@@ -61,6 +61,7 @@ async function createNode(c: NodeProcessConfig, registry: MachineRegistry, sink:
     protocol: c.protocol,
     maxConnectionsPerSubscription: c.maxConnectionsPerSubscription ?? null,
     apiRateLimit: c.apiRateLimit ?? null,
+    nodeBehaviour: c.nodeBehaviour ?? 'real',
     workload: c.workload,
     redisStatus: { IsEnabled: multiNode, IsConfigured: multiNode, IsReachable: multiNode },
     sink,

@@ -4,7 +4,7 @@ import { PollfleetError } from '../core/errors.js';
 import type { EventSink, NodeStateEvent } from '../core/events.js';
 import type { CertificateIdentity } from '../pki/index.js';
 import { CLUSTER_DEFAULTS, WORKLOAD_DEFAULTS } from '../scenario/defaults.js';
-import { PollingListener } from './polling-listener.js';
+import { PollingListener, type NodeBehaviour } from './polling-listener.js';
 import type { MachineRegistry } from './machine-registry.js';
 import { RestApi, type RedisStatus } from './rest-api.js';
 import type { ServerNodeState } from './rest-api-server-nodes.js';
@@ -45,6 +45,8 @@ export interface ClusterNodeOptions {
   maxConnectionsPerSubscription?: number | null;
   /** REST API rate limit (429 with Retry-After beyond it); null or unset = none. */
   apiRateLimit?: ApiRateLimit | null;
+  /** How the node handles dead connections (src/cluster/polling-listener.ts); default `real`. */
+  nodeBehaviour?: NodeBehaviour;
   workload: {
     intervalMs: number;
     scriptShare: number;
@@ -119,6 +121,7 @@ export class ClusterNode {
       },
       keepAliveInitialDelayMs: p.keepAliveInitialDelayMs,
       maxConnectionsPerSubscription: o.maxConnectionsPerSubscription ?? null,
+      nodeBehaviour: o.nodeBehaviour ?? 'real',
     });
     const api: ConstructorParameters<typeof RestApi>[0] = {
       nodeName: o.name,

@@ -75,6 +75,15 @@ export interface RequestAnsweredEvent {
 export interface RequestExpiredEvent { type: 'request-expired'; at: number; node: string; requestKey: number; subscription: string; enqueuedAt: number }
 /** A server task ended on a node (src/cluster/tasks/): its kind and final state. */
 export interface TaskFinishedEvent { type: 'task-finished'; at: number; node: string; kind: 'health' | 'deploy' | 'upload'; state: string; durationMs: number }
+/**
+ * A request that failed after it was collected: handed to a connection (the serving node
+ * `node`) whose write or response then failed. A real node never requeues it ([H] section 4),
+ * so its caller gets an error: lost after collection. `written`: whether the request went out.
+ */
+export interface RequestLostEvent {
+  type: 'request-lost'; at: number; node: string; owner: string; requestKey: number;
+  subscription: string; enqueuedAt: number; written: boolean; errorKind: ErrorKind;
+}
 export interface NodeStateEvent {
   type: 'node-state'; at: number; node: string;
   state: 'up' | 'draining' | 'stopping' | 'stopped' | 'crashed' | 'hung' | 'resumed';
@@ -114,6 +123,7 @@ export type NodeEvent =
   | RequestAnsweredEvent
   | RequestExpiredEvent
   | TaskFinishedEvent
+  | RequestLostEvent
   | NodeStateEvent
   | RedisQueueEvent;
 

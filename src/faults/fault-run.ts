@@ -93,6 +93,7 @@ export class FaultRun {
       backoff: s.backoff.minMs >= BACKOFF_DEFAULTS.minMs && s.backoff.maxMs >= BACKOFF_DEFAULTS.maxMs ? 'faithful' : 'shortened',
       receiveRequestTimeoutMs: s.protocol.receiveRequestTimeoutMs,
       pollingRequestQueueTimeoutMs: s.protocol.pollingRequestQueueTimeoutMs,
+      runEndedAt: () => a.recorder.final?.at ?? null,
     });
     const analyzer = this.#analyzer;
     this.#timeline = new FaultTimeline(

@@ -36,6 +36,8 @@ export interface NodeCounters {
   queued: number;
   collected: number;
   expired: number;
+  /** Collected requests that failed with their connection (request-lost). */
+  lostAfterCollection: number;
   answered: number;
   maxConnected: number;
   pickup: DurationHistogram;
@@ -99,7 +101,7 @@ export class Recorder {
     this.pairConns = new Int32Array(this.T * this.N);
     this.pairActivity = new Float64Array(this.T * this.N);
     this.pairPolled = new Uint8Array(this.T * this.N);
-    this.nodes = plan.nodeNames.map(() => ({ polls: 0, queued: 0, collected: 0, expired: 0, answered: 0, maxConnected: 0, pickup: new DurationHistogram(), connectionsOverSubscriptionCap: 0 }));
+    this.nodes = plan.nodeNames.map(() => ({ polls: 0, queued: 0, collected: 0, expired: 0, lostAfterCollection: 0, answered: 0, maxConnected: 0, pickup: new DurationHistogram(), connectionsOverSubscriptionCap: 0 }));
     plan.nodeNames.forEach((n, i) => this.#nodeIndex.set(n, i));
     this.startedAt = startedAt;
   }
@@ -248,6 +250,14 @@ export class Recorder {
       case 'request-expired': {
         const n = this.#nodeIndex.get(e.node);
         if (n !== undefined) this.nodes[n]!.expired++;
+        return;
+      }
+      case 'request-lost': {
+        const n = this.#nodeIndex.get(e.owner);
+        if (n === undefined) return;
+        if (!e.written) this.nodes[n]!.collected++; // taken, never dispatched: collected all the same
+        // lost after the run's end: to pollfleet's own shutdown (tentacles stopping with work in flight)
+        if (!this.final || e.at <= this.final.at) this.nodes[n]!.lostAfterCollection++;
         return;
       }
       case 'node-state':

@@ -66,6 +66,7 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
       queued: counters.queued,
       collected: counters.collected,
       expired: counters.expired,
+      lostAfterCollection: counters.lostAfterCollection,
       answered: counters.answered,
       pendingAtEnd: Math.max(0, counters.queued - counters.collected - counters.expired),
     };
@@ -100,7 +101,7 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
     coverage: { final: round(cov.final), min: round(cov.min), mean: round(cov.mean) },
     pickupMs: f.nodeSideMeasured ? allPickup.quantiles() : null,
     requests: f.nodeSideMeasured
-      ? { queued: sum('queued'), collected: sum('collected'), expired: sum('expired'), answered: sum('answered'), pendingAtEnd: sum('pendingAtEnd') }
+      ? { queued: sum('queued'), collected: sum('collected'), expired: sum('expired'), lostAfterCollection: sum('lostAfterCollection'), answered: sum('answered'), pendingAtEnd: sum('pendingAtEnd') }
       : null,
     handshakeMs: { tcp: rec.tcp.quantiles(), tls: rec.tls.quantiles(), identify: rec.identify.quantiles() },
     registrationMs: {

@@ -44,7 +44,7 @@ export const quantilesSchema = z.object({
 
 const coverageStatsSchema = z.object({ final: z.number(), min: z.number(), mean: z.number() });
 
-const requestCountsSchema = z.object({ queued: count, collected: count, expired: count, answered: count, pendingAtEnd: count });
+const requestCountsSchema = z.object({ queued: count, collected: count, expired: count, lostAfterCollection: count.default(0), answered: count, pendingAtEnd: count });
 
 export const nodeResultSchema = z
   .object({
@@ -90,6 +90,7 @@ const faultResultSchema = z.object({
   timeToFullCoverageMs: z.number().nullable(),
   queuedDuringFault: count,
   expired: count,
+  lostAfterCollection: count.default(0),
   reconnectAttempts: count,
   peakHandshakesPerSec: z.number().nonnegative(),
   backoff: z.enum(['faithful', 'shortened']),

@@ -47,10 +47,16 @@ export interface CoverageStats {
 
 export interface RequestCounts {
   queued: number;
-  /** Written to a connection (the tentacle collected it). */
+  /** Collected: written to a connection, or taken by a connection whose write then failed (a real node). */
   collected: number;
   /** Not collected within PollingRequestQueueTimeout: in real Octopus, a failed RPC (retried for about 2.5 min when RPC retries are on). */
   expired: number;
+  /**
+   * Collected, then failed because the write or the response failed (the connection was dead or
+   * died): a real node never requeues such a request, so its task step fails. Read as 0 from
+   * documents written before it existed.
+   */
+  lostAfterCollection: number;
   /** A response came back. */
   answered: number;
   /** Still waiting when the run ended (neither collected nor expired). */
@@ -117,6 +123,9 @@ export interface FaultResult {
   timeToFullCoverageMs: number | null;
   queuedDuringFault: number;
   expired: number;
+  /** Requests of the fault's node(s) lost after collection during the fault and its aftermath (0 in older documents). */
+  lostAfterCollection: number;
+  /** Connection attempts of affected pairs, quick retries included. */
   reconnectAttempts: number;
   peakHandshakesPerSec: number;
   backoff: 'faithful' | 'shortened';

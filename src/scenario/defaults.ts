@@ -84,6 +84,12 @@ export const CLUSTER_DEFAULTS = {
   maxConnectionsPerSubscription: null as number | null,
   /** Embedded REST API rate limit (cluster.apiRateLimit): off by default; a node answers 429 with Retry-After beyond it. */
   apiRateLimit: null as { requestsPerSecond: number; burst: number } | null,
+  /**
+   * `real`: embedded nodes handle dead connections as a real node ([H] section 4: no read while
+   * waiting, work on a dead connection lost after collection, refused connections reset);
+   * `lenient`: the node pollfleet had before, for comparison (a named deviation in reports).
+   */
+  nodeBehaviour: 'real' as 'real' | 'lenient',
   /** Largest request body the embedded REST API accepts (a machine registration is well under 2 KiB); larger answers 413. */
   restMaxBodyBytes: 1024 * 1024,
   /** A REST API request (headers and body) must arrive within this time, else the connection is closed. */

@@ -81,6 +81,8 @@ export interface Scenario {
     apiRateLimit: { requestsPerSecond: number; burst: number } | null;
     /** The Redis queue's timings (queue: redis), defaults filled in. */
     redisQueue: RedisQueueSettings;
+    /** How embedded nodes handle dead connections (CLUSTER_DEFAULTS.nodeBehaviour). */
+    nodeBehaviour: 'real' | 'lenient';
   };
   route: {
     kind: RouteKind;
@@ -367,6 +369,7 @@ export function resolveScenario(input: ScenarioParsed, fallbackName: string): { 
         ? { requestsPerSecond: p.cluster.apiRateLimit.requestsPerSecond, burst: p.cluster.apiRateLimit.burst ?? Math.max(1, Math.ceil(p.cluster.apiRateLimit.requestsPerSecond)) }
         : CLUSTER_DEFAULTS.apiRateLimit,
       redisQueue: redisQueueSettings(p.cluster?.redisQueue),
+      nodeBehaviour: p.cluster?.nodeBehaviour ?? CLUSTER_DEFAULTS.nodeBehaviour,
     },
     route: {
       kind: routeKind,

@@ -168,6 +168,8 @@ const clusterSchema = z.strictObject({
       dataLossCheckInterval: duration.optional(),
     })
     .optional(),
+  /** `real` (default): embedded nodes lose work handed to dead connections, as real nodes; `lenient`: the old forgiving node. */
+  nodeBehaviour: z.enum(['real', 'lenient']).optional(),
 });
 
 const externalNodeSchema = z.strictObject({

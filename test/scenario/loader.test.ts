@@ -91,3 +91,10 @@ t.test('every problem is reported at once', async (t) => {
   t.match(e.message, /cluster\.pollingPort/);
   t.match(e.message, /flet/);
 });
+
+t.test('cluster.nodeBehaviour: real by default, lenient on request, nothing else', async (t) => {
+  t.equal(scenarioFromObject({}).cluster.nodeBehaviour, 'real');
+  t.equal(scenarioFromObject({ cluster: { nodeBehaviour: 'lenient' } }).cluster.nodeBehaviour, 'lenient');
+  const e = loadError(() => scenarioFromObject({ cluster: { nodeBehaviour: 'forgiving' } }, 'flags'));
+  t.match(e.message, /cluster\.nodeBehaviour/);
+});

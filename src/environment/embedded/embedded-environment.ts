@@ -30,6 +30,7 @@ export function createEmbeddedCluster(s: Scenario, certificate: CertificateIdent
     processes: s.cluster.processes,
     maxConnectionsPerSubscription: s.cluster.maxConnectionsPerSubscription,
     apiRateLimit: s.cluster.apiRateLimit,
+    nodeBehaviour: s.cluster.nodeBehaviour,
     sink,
   });
 }
