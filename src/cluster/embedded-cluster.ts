@@ -3,18 +3,20 @@ import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import type { EventSink, NodeEvent } from '../core/events.js';
 import type { CertificateIdentity } from '../pki/certificate.js';
-import { CLUSTER_DEFAULTS } from '../scenario/defaults.js';
+import { CLUSTER_DEFAULTS, type RedisQueueSettings } from '../scenario/defaults.js';
 import type { ProtocolSettings } from '../scenario/resolve.js';
 import { PollfleetError } from '../core/errors.js';
 import { Lifecycle } from '../core/lifecycle.js';
 import { now } from '../core/clock.js';
 import { forkModule, siblingModule } from '../core/child-module.js';
 import type { FromNode, NodeProcessConfig, ToNode } from './ipc.js';
+import type { NodeBehaviour } from './polling-listener.js';
 import { LocalQueue } from './local-queue.js';
 import { MemoryRegistry } from './memory-machine-registry.js';
 import type { Machine } from './machine-registry.js';
 import type { ServerNodeState } from './rest-api-server-nodes.js';
 import { startNodeInProcess, type InProcessNode } from './node-process.js';
+import type { WorkloadTaskSettings } from './tasks/server-task.js';
 
 export interface EmbeddedNodeSpec {
   name: string;
@@ -30,16 +32,42 @@ export interface EmbeddedClusterOptions {
   spaceId: string;
   apiHttps: boolean;
   protocol: ProtocolSettings;
-  workload: { intervalMs: number; scriptShare: number; enabled: boolean };
+  workload: { intervalMs: number; scriptShare: number; enabled: boolean; tasks?: Partial<WorkloadTaskSettings> };
   queue: 'per-node' | 'shared' | 'redis';
   redisUrl: string | null;
+  /** queue: redis without redisUrl: starts the cluster's own Redis (src/environment/embedded/embedded-redis.ts). */
+  startRedis?: () => Promise<EmbeddedRedis>;
+  /** Redis queue timings; unset = REDIS_QUEUE_DEFAULTS. */
+  redisQueue?: Partial<RedisQueueSettings>;
   /** One process per node (real crash/hang faults) or all nodes in this process. */
   processes: boolean;
   /** Per-subscription connection cap of every node; null or unset = no cap. */
   maxConnectionsPerSubscription?: number | null;
   /** REST API rate limit of every node (429 with Retry-After beyond it); null or unset = none. */
   apiRateLimit?: ApiRateLimit | null;
+  /** How the nodes handle dead connections; default `real`. */
+  nodeBehaviour?: NodeBehaviour;
   sink: EventSink;
+}
+
+/**
+ * The Redis an embedded cluster started for its queue: a redis-server and a fault proxy the
+ * nodes reach it through (satisfies FaultRedis, src/faults/fault-context.ts).
+ */
+export interface EmbeddedRedis {
+  /** What the nodes connect to (the fault proxy). */
+  readonly url: string;
+  /** The fault proxy in front of it (a FaultProxy; the cluster only hands it to Redis faults). */
+  readonly proxy: {
+    addToxic(kind: unknown, params: unknown, options: unknown): number;
+    removeToxic(id: number): void;
+    resetConnections(share?: number): number;
+  };
+  restart(): Promise<void>;
+  kill(): Promise<void>;
+  start(): Promise<void>;
+  pause(on: boolean): void;
+  stop(): Promise<void>;
 }
 
 export interface RunningNode {
@@ -75,6 +103,8 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
   readonly #namespace = randomBytes(6).toString('hex');
   /** The cluster's server nodes as its "database" knows them (GET /api/octopusservernodes on every node). */
   readonly #serverNodes: ServerNodeState[];
+  /** queue: redis without a redisUrl: the redis-server this cluster started (behind a fault proxy). */
+  #redis: EmbeddedRedis | null = null;
 
   constructor(o: EmbeddedClusterOptions) {
     super();
@@ -83,7 +113,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
     this.#serverNodes = o.nodes.map((n) => ({ name: n.name, isDraining: false, isOnline: false }));
     if (o.queue === 'shared') {
       if (o.processes) throw new PollfleetError('input.invalid', 'a shared in-memory queue needs the nodes in one process (processes: false)');
-      this.#sharedQueue = new LocalQueue({ sink: o.sink });
+      this.#sharedQueue = new LocalQueue({ sink: o.sink, race: (o.nodeBehaviour ?? 'real') === 'real' });
     }
   }
 
@@ -96,7 +126,16 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
     return this.#slots.get(name)?.state === 'up';
   }
 
+  /** The redis-server this cluster started, for Redis faults (null when it uses the user's Redis or none). */
+  get redis(): EmbeddedRedis | null {
+    return this.#redis;
+  }
+
   protected async onStart(): Promise<RunningNode[]> {
+    if (this.#o.queue === 'redis' && !this.#o.redisUrl) {
+      if (!this.#o.startRedis) throw new PollfleetError('input.invalid', 'queue: redis needs cluster.redisUrl (e.g. redis://127.0.0.1:6379)');
+      this.#redis = await this.#o.startRedis();
+    }
     await Promise.all([...this.#slots.keys()].map((name) => this.startNode(name)));
     return this.nodes;
   }
@@ -114,7 +153,7 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       protocol: o.protocol,
       workload: o.workload,
       queue: o.queue,
-      redisUrl: o.redisUrl,
+      redisUrl: this.#redis?.url ?? o.redisUrl,
       queueNamespace: this.#namespace,
       eventFlushIntervalMs: CLUSTER_DEFAULTS.eventFlushIntervalMs,
       machines: this.registry.list(o.spaceId),
@@ -122,6 +161,8 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       // In process the array itself (updated in place); a node process gets a copy and `server-nodes` messages.
       serverNodes: this.#serverNodes,
       apiRateLimit: o.apiRateLimit ?? null,
+      ...(o.redisQueue ? { redisQueue: o.redisQueue } : {}),
+      nodeBehaviour: o.nodeBehaviour ?? 'real',
     };
   }
 
@@ -301,5 +342,6 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
   protected async onStop(): Promise<void> {
     await Promise.all([...this.#slots.keys()].map((n) => this.stopNode(n).catch(() => undefined)));
     await this.#sharedQueue?.close();
+    await this.#redis?.stop();
   }
 }

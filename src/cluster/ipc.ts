@@ -1,8 +1,11 @@
 import type { ApiRateLimit } from './rest-api-rate-limit.js';
 import type { NodeEvent } from '../core/events.js';
+import type { RedisQueueSettings } from '../scenario/defaults.js';
 import type { NodeProtocolSettings } from './node.js';
+import type { NodeBehaviour } from './polling-listener.js';
 import type { Machine, NewMachine } from './machine-registry.js';
 import type { ServerNodeState } from './rest-api-server-nodes.js';
+import type { WorkloadTaskSettings } from './tasks/server-task.js';
 
 /**
  * The control channel between the cluster supervisor and a node process (Node's IPC,
@@ -17,7 +20,7 @@ export interface NodeProcessConfig {
   apiKey: string;
   spaceId: string;
   protocol: NodeProtocolSettings;
-  workload: { intervalMs: number; scriptShare: number; enabled: boolean };
+  workload: { intervalMs: number; scriptShare: number; enabled: boolean; tasks?: Partial<WorkloadTaskSettings> };
   queue: 'per-node' | 'shared' | 'redis';
   redisUrl: string | null;
   /** Keys of one cluster run in a shared Redis. */
@@ -30,6 +33,10 @@ export interface NodeProcessConfig {
   serverNodes?: ServerNodeState[];
   /** REST API rate limit; null or unset = none. */
   apiRateLimit?: ApiRateLimit | null;
+  /** Redis queue timings (queue: redis); unset = REDIS_QUEUE_DEFAULTS. */
+  redisQueue?: Partial<RedisQueueSettings>;
+  /** How the node handles dead connections; default `real`. */
+  nodeBehaviour?: NodeBehaviour;
 }
 
 export type ToNode =

@@ -26,6 +26,15 @@ import type { QueueItem, QueueOutcome, WorkQueue } from './work-queue.js';
  */
 export interface LocalQueueOptions {
   sink?: EventSink;
+  /**
+   * Every waiter of a subscription races for each request, one (at random) wins -- as a real
+   * node, whose waiters all wake on one event (Halibut
+   * source/Halibut/ServiceModel/PendingRequestQueueAsync.cs, `itemAddedToQueue`, an
+   * AsyncManualResetEvent). false (a lenient node): the longest-waiting waiter gets it.
+   */
+  race?: boolean;
+  /** Injectable for tests; defaults to Math.random. */
+  random?: () => number;
 }
 
 interface Entry {
@@ -164,9 +173,13 @@ export class LocalQueue implements WorkQueue {
   #timer: NodeJS.Timeout | null = null;
   #timerAt = Infinity;
   #closed = false;
+  readonly #race: boolean;
+  readonly #random: () => number;
 
   constructor(o: LocalQueueOptions = {}) {
     this.#sink = o.sink;
+    this.#race = o.race ?? false;
+    this.#random = o.random ?? Math.random;
   }
 
   enqueue(item: QueueItem, collectTimeoutMs: number): Promise<QueueOutcome> {
@@ -268,7 +281,7 @@ export class LocalQueue implements WorkQueue {
     const sub = entry.item.subscription;
     const waiters = this.#waiters.get(sub);
     while (waiters && waiters.length > 0) {
-      const w = waiters.shift()!;
+      const w = this.#pickWaiter(waiters);
       clearTimeout(w.timer);
       w.signal.removeEventListener('abort', w.onAbort);
       if (w.signal.aborted) {
@@ -285,6 +298,15 @@ export class LocalQueue implements WorkQueue {
     if (front) items.unshift(entry);
     else items.push(entry);
     this.#waitingCount++;
+  }
+
+  /** The waiter that gets the next item: the first (FIFO) or, racing, any one of them. */
+  #pickWaiter(waiters: Deque<Waiter>): Waiter {
+    if (!this.#race || waiters.length === 1) return waiters.shift()!;
+    const all = [...waiters];
+    const w = all[Math.min(all.length - 1, Math.floor(this.#random() * all.length))]!;
+    waiters.retain((x) => x !== w);
+    return w;
   }
 
   /** The first entry that still waits and whose deadline has not passed; entries past it are expired here. */

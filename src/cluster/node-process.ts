@@ -39,11 +39,11 @@ function identityOf(c: NodeProcessConfig): CertificateIdentity {
 async function createQueue(c: NodeProcessConfig, sink: EventSink, shared?: WorkQueue): Promise<{ queue: WorkQueue; owned: boolean }> {
   if (shared) return { queue: shared, owned: false };
   if (c.queue === 'redis') {
-    const q = new RedisQueue({ url: c.redisUrl!, namespace: c.queueNamespace, node: c.name, sink });
+    const q = new RedisQueue({ url: c.redisUrl!, namespace: c.queueNamespace, node: c.name, sink, ...(c.redisQueue ? { settings: c.redisQueue } : {}) });
     await q.connect();
     return { queue: q, owned: true };
   }
-  return { queue: new LocalQueue({ sink }), owned: true };
+  return { queue: new LocalQueue({ sink, race: (c.nodeBehaviour ?? 'real') === 'real' }), owned: true };
 }
 
 async function createNode(c: NodeProcessConfig, registry: MachineRegistry, sink: EventSink, shared?: WorkQueue): Promise<{ node: ClusterNode; queue: WorkQueue; owned: boolean }> {
@@ -61,6 +61,7 @@ async function createNode(c: NodeProcessConfig, registry: MachineRegistry, sink:
     protocol: c.protocol,
     maxConnectionsPerSubscription: c.maxConnectionsPerSubscription ?? null,
     apiRateLimit: c.apiRateLimit ?? null,
+    nodeBehaviour: c.nodeBehaviour ?? 'real',
     workload: c.workload,
     redisStatus: { IsEnabled: multiNode, IsConfigured: multiNode, IsReachable: multiNode },
     sink,

@@ -4,13 +4,14 @@ import { PollfleetError } from '../core/errors.js';
 import type { EventSink, NodeStateEvent } from '../core/events.js';
 import type { CertificateIdentity } from '../pki/index.js';
 import { CLUSTER_DEFAULTS, WORKLOAD_DEFAULTS } from '../scenario/defaults.js';
-import { PollingListener } from './polling-listener.js';
+import { PollingListener, type NodeBehaviour } from './polling-listener.js';
 import type { MachineRegistry } from './machine-registry.js';
 import { RestApi, type RedisStatus } from './rest-api.js';
 import type { ServerNodeState } from './rest-api-server-nodes.js';
 import { WebSocketEndpoint, type WebSocketEndpointOptions } from './websocket-endpoint.js';
 import type { WorkQueue } from './work-queue.js';
 import { Workload, type ProbeKind, type ProbeResult } from './workload.js';
+import type { WorkloadTaskSettings } from './tasks/server-task.js';
 
 /** Protocol timings of a node; every one a named setting (src/scenario/defaults.ts PROTOCOL_DEFAULTS). */
 export interface NodeProtocolSettings {
@@ -44,6 +45,8 @@ export interface ClusterNodeOptions {
   maxConnectionsPerSubscription?: number | null;
   /** REST API rate limit (429 with Retry-After beyond it); null or unset = none. */
   apiRateLimit?: ApiRateLimit | null;
+  /** How the node handles dead connections (src/cluster/polling-listener.ts); default `real`. */
+  nodeBehaviour?: NodeBehaviour;
   workload: {
     intervalMs: number;
     scriptShare: number;
@@ -52,6 +55,7 @@ export interface ClusterNodeOptions {
     scriptStatusBackoffFactor?: number;
     scriptStatusBackoffMaxMs?: number;
     scriptStatusMaxPolls?: number;
+    tasks?: Partial<WorkloadTaskSettings>;
   };
   redisStatus?: RedisStatus;
   sink: EventSink;
@@ -117,6 +121,7 @@ export class ClusterNode {
       },
       keepAliveInitialDelayMs: p.keepAliveInitialDelayMs,
       maxConnectionsPerSubscription: o.maxConnectionsPerSubscription ?? null,
+      nodeBehaviour: o.nodeBehaviour ?? 'real',
     });
     const api: ConstructorParameters<typeof RestApi>[0] = {
       nodeName: o.name,
@@ -148,6 +153,7 @@ export class ClusterNode {
     }
     if (o.redisStatus) api.redisStatus = o.redisStatus;
     if (o.apiRateLimit) api.rateLimit = o.apiRateLimit;
+    api.tasks = { startHealthCheck: (subs, ids) => this.#workload.startTask('health', subs, { machineIds: ids }), get: (id) => this.#workload.tasks.get(id) };
     if (o.version) api.version = o.version;
     this.#api = new RestApi(api);
     const w = o.workload;
@@ -163,6 +169,7 @@ export class ClusterNode {
         scriptStatusBackoffFactor: w.scriptStatusBackoffFactor ?? WORKLOAD_DEFAULTS.scriptStatusBackoffFactor,
         scriptStatusBackoffMaxMs: w.scriptStatusBackoffMaxMs ?? WORKLOAD_DEFAULTS.scriptStatusBackoffMaxMs,
         scriptStatusMaxPolls: w.scriptStatusMaxPolls ?? WORKLOAD_DEFAULTS.scriptStatusMaxPolls,
+        ...(w.tasks ? { tasks: w.tasks } : {}),
       },
       endpoint: {
         pollingRequestQueueTimeoutMs: p.pollingRequestQueueTimeoutMs,
@@ -172,6 +179,7 @@ export class ClusterNode {
         tcpClientConnectTimeoutMs: p.connectTimeoutMs,
       },
       isPaused: () => this.#draining,
+      sink: o.sink,
     });
   }
 
@@ -228,6 +236,11 @@ export class ClusterNode {
     if (this.#draining === on) return;
     this.#draining = on;
     if (this.#state === 'up') this.#emit(on ? 'draining' : 'up');
+  }
+
+  /** The node's workload and its tasks (src/cluster/tasks/). */
+  get workload(): Workload {
+    return this.#workload;
   }
 
   get isDraining(): boolean {

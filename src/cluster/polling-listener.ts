@@ -37,7 +37,20 @@ export interface PollingListenerOptions {
    * before MX-SERVER). null or unset = no cap.
    */
   maxConnectionsPerSubscription?: number | null;
+  /**
+   * `real` (default): as a real Octopus node ([H] section 4) -- the socket is not read while
+   * waiting for work, so a tentacle's FIN/END goes unnoticed and a reset is noticed only at the
+   * next write; a request is marked transferred when the connection takes it and, if the write
+   * or the response then fails, fails for its caller (`request-lost`, never requeued); a
+   * connection refused before identification or over the cap is reset (RST).
+   * `lenient`: the node pollfleet had before -- a close while waiting is noticed at once, work
+   * taken by a dying connection is requeued, refused connections are closed with a FIN.
+   */
+  nodeBehaviour?: NodeBehaviour;
 }
+
+/** How faithfully the embedded node handles dead connections (scenario `cluster.nodeBehaviour`). */
+export type NodeBehaviour = 'real' | 'lenient';
 
 /**
  * One accepted polling connection, from either transport: the polling port's TLS socket, or
@@ -61,8 +74,12 @@ interface Connection {
   /** The subscription refused by the per-subscription cap. */
   capSubscription?: string;
   subscription?: string;
+  /** The raw socket under the channel (a refused connection is reset on it). */
+  socket: Socket;
   /** Handed out by the queue and not yet answered. */
   taken: QueueItem | null;
+  /** Whether `taken` is transferred (never requeued): at the take (real) or once written (lenient). */
+  transferred: boolean;
   /** Whether `taken` was written to the tentacle. */
   written: boolean;
 }
@@ -206,7 +223,9 @@ export class PollingListener {
   }
 
   #onSecure(socket: tls.TLSSocket): void {
-    this.#serve({ duplex: socket, socket, peerCertificate: () => peerCertificateOf(socket) });
+    // The TCP socket under the TLS one (for a reset); Node keeps it as `_parent`.
+    const raw = (socket as unknown as { _parent?: Socket })._parent ?? socket;
+    this.#serve({ duplex: socket, socket: raw, peerCertificate: () => peerCertificateOf(socket) });
   }
 
   /**
@@ -231,7 +250,9 @@ export class PollingListener {
 
   #serve(channel: PollingChannel): void {
     const { duplex, socket } = channel;
-    const conn: Connection = { id: this.#nextConnId++, duplex, peerCertificate: () => channel.peerCertificate(), taken: null, written: false };
+    const conn: Connection = {
+      id: this.#nextConnId++, duplex, socket, peerCertificate: () => channel.peerCertificate(), taken: null, transferred: false, written: false,
+    };
     duplex.on('error', () => {
       /* reported through the session's outcome */
     });
@@ -243,10 +264,15 @@ export class PollingListener {
     socket.setKeepAlive(true, this.#o.keepAliveInitialDelayMs);
     socket.setNoDelay(false);
     this.#o.sink({ type: 'node-accepted', at: now(), node: this.#o.nodeName, connId: conn.id });
-    runServerSession(duplex, this.#hooks(conn), this.#o.session, this.#stopping.signal).then(
+    const session = { ...this.#o.session, noticeCloseWhileWaiting: !this.#real };
+    runServerSession(duplex, this.#hooks(conn), session, this.#stopping.signal).then(
       (end) => this.#ended(conn, end),
       (e: unknown) => this.#failed(conn, e),
     );
+  }
+
+  get #real(): boolean {
+    return (this.#o.nodeBehaviour ?? 'real') === 'real';
   }
 
   #hooks(conn: Connection): ServerHooks {
@@ -282,6 +308,9 @@ export class PollingListener {
         const item = await queue.take(subscription, nodeName, waitMs, signal);
         if (item) {
           conn.taken = item;
+          // A real node marks the request transferred before it writes it (Halibut
+          // source/Halibut/ServiceModel/PendingRequestQueueAsync.cs: dequeued = in progress).
+          conn.transferred = this.#real;
           conn.written = false;
         }
         return item;
@@ -292,6 +321,7 @@ export class PollingListener {
         sink({ type: 'node-sent', at, node: nodeName, connId: conn.id, subscription: conn.subscription!, kind });
         if (kind === 'request' && work) {
           const item = work as QueueItem;
+          conn.transferred = true;
           conn.written = true;
           sink({
             type: 'request-dispatched', at, node: nodeName, owner: item.owner, requestKey: item.key,
@@ -302,6 +332,7 @@ export class PollingListener {
       responded: (work: QueuedWork, response: ResponseMessage) => {
         const item = work as QueueItem;
         conn.taken = null;
+        conn.transferred = false;
         conn.written = false;
         const echoed = response.id === item.request.id;
         sink({
@@ -318,9 +349,26 @@ export class PollingListener {
         }
       },
       requeue: (work: QueuedWork) => {
+        const item = work as QueueItem;
+        const transferred = conn.transferred;
         conn.taken = null;
+        conn.transferred = false;
         conn.written = false;
-        queue.requeue(work as QueueItem);
+        if (transferred) this.#lose(item, false, 'closed.by-peer', 'the connection closed before the request was written');
+        else queue.requeue(item);
+      },
+      closeRefused: () => {
+        if (!this.#real) {
+          conn.duplex.destroy();
+          return;
+        }
+        // A real node closes a refused connection at once (Halibut
+        // source/Halibut/Transport/SecureListener.cs, ExecuteRequest's finally:
+        // client.CloseImmediately, a zero linger): the tentacle sees a reset. The TLS layer
+        // is destroyed a turn later: destroying it in the same turn as resetting the socket
+        // under it is unsafe in Node.
+        resetOrDestroy(conn.socket);
+        setImmediate(() => conn.duplex.destroy());
       },
       answeredHttp: () => {
         conn.rejectReason = 'http-page';
@@ -369,10 +417,27 @@ export class PollingListener {
       else this.#identified.set(conn.subscription, n);
     }
     const item = conn.taken;
+    const { transferred, written } = conn;
     conn.taken = null;
+    conn.transferred = false;
+    conn.written = false;
     if (!item) return;
-    if (conn.written) this.#o.queue.complete(item, { outcome: 'failed', errorKind, message });
+    if (transferred) this.#lose(item, written, errorKind, message);
     else this.#o.queue.requeue(item);
+  }
+
+  /**
+   * A collected request whose write or response failed: it fails for its caller and is never
+   * requeued (Halibut source/Halibut/Transport/Protocol/MessageExchangeProtocol.cs: an
+   * exception after the dequeue becomes the request's error response). Counted as lost
+   * after collection.
+   */
+  #lose(item: QueueItem, written: boolean, errorKind: ErrorKind, message: string): void {
+    this.#o.sink({
+      type: 'request-lost', at: now(), node: this.#o.nodeName, owner: item.owner, requestKey: item.key,
+      subscription: item.subscription, enqueuedAt: item.enqueuedAt, written, errorKind,
+    });
+    this.#o.queue.complete(item, { outcome: 'failed', errorKind, message });
   }
 }
 

@@ -10,6 +10,7 @@ import { CLUSTER_DEFAULTS, PING_PATH } from '../scenario/defaults.js';
 import type { Machine, MachineRegistry, NewMachine } from './machine-registry.js';
 import { serverNodesAnswer, type ServerNodeState } from './rest-api-server-nodes.js';
 import { RestApiRateLimiter, sendTooManyRequests, type ApiRateLimit } from './rest-api-rate-limit.js';
+import { handleTaskRoute, type TaskApi } from './rest-api-tasks.js';
 
 /**
  * The subset of the Octopus REST API a polling Tentacle's registration and a load balancer's
@@ -65,6 +66,8 @@ export interface RestApiOptions {
   rateLimit?: ApiRateLimit | null;
   /** Items per page of a collection when the request names no `take` (Octopus: 30). */
   pageSize?: number;
+  /** Server tasks (POST /api/tasks, GET /api/tasks/{id}: src/cluster/rest-api-tasks.ts). */
+  tasks?: TaskApi;
 }
 
 class HttpError extends Error {
@@ -359,6 +362,7 @@ export class RestApi {
     };
     const space = this.#o.spaceId;
     const isSpace = (s: string | undefined) => s !== undefined && s === space.toLowerCase();
+    if (this.#o.tasks && (await handleTaskRoute({ tasks: this.#o.tasks, registry: this.#o.registry, spaceId: space, segs, raw, method, req, res }))) return;
 
     if (segs.length === 1) {
       only('GET');

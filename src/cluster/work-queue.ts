@@ -1,4 +1,4 @@
-import type { RequestMessage, ResponseMessage, Guid } from '../halibut/index.js';
+import type { OutgoingDataStream, RequestMessage, ResponseMessage } from '../halibut/index.js';
 
 /**
  * Where a node's pending requests wait for a tentacle to collect them.
@@ -13,7 +13,7 @@ export interface QueueItem {
   owner: string;
   subscription: string;
   request: RequestMessage;
-  streams?: { id: Guid; data: Buffer }[];
+  streams?: OutgoingDataStream[];
   enqueuedAt: number;
 }
 
@@ -23,6 +23,8 @@ export type QueueOutcome =
   | { outcome: 'failed'; errorKind: string; message: string };
 
 export interface WorkQueue {
+  /** false: this queue cannot carry data streams (the Redis queue today); the workload then starts no uploads. Unset: it can. */
+  readonly carriesDataStreams?: boolean;
   /**
    * Queue a request; resolves when it was answered, expired (not collected within
    * `collectTimeoutMs`), or failed after collection (the connection died).

@@ -19,6 +19,9 @@ export type ErrorKind =
   | 'tls.thumbprint-mismatch'
   | 'tls.handshake-failed'
   | 'tls.untrusted'
+  // an HTTP CONNECT proxy in the path (src/tentacle/proxy-tunnel.ts): refused the tunnel, or wants credentials (407)
+  | 'proxy.connect-denied'
+  | 'proxy.auth-required'
   // protocol (see src/halibut/halibut-error.ts)
   | 'protocol.error'
   | 'protocol.bad-preamble'
@@ -65,9 +68,13 @@ export interface ErrorData {
   node?: string;
   /** The address as configured (`host:port`, a URL) when the error is about one. */
   address?: string;
+  /** The HTTP CONNECT proxy the connection went through (`host:port`, never credentials). */
+  proxy?: string;
+  /** Who issued the certificate the remote host presented (its issuer CN): names a TLS-inspecting proxy's CA. */
+  presentedIssuer?: string;
 }
 
-export const ERROR_DATA_FIELDS = ['status', 'expectedThumbprint', 'presentedThumbprint', 'node', 'address'] as const satisfies readonly (keyof ErrorData)[];
+export const ERROR_DATA_FIELDS = ['status', 'expectedThumbprint', 'presentedThumbprint', 'node', 'address', 'proxy', 'presentedIssuer'] as const satisfies readonly (keyof ErrorData)[];
 
 export interface PollfleetErrorOptions extends ErrorData {
   hint?: string;
@@ -82,6 +89,8 @@ export class PollfleetError extends Error {
   readonly presentedThumbprint: string | undefined;
   readonly node: string | undefined;
   readonly address: string | undefined;
+  readonly proxy: string | undefined;
+  readonly presentedIssuer: string | undefined;
   constructor(kind: ErrorKind, message: string, options?: PollfleetErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PollfleetError';
@@ -92,6 +101,8 @@ export class PollfleetError extends Error {
     this.presentedThumbprint = options?.presentedThumbprint;
     this.node = options?.node;
     this.address = options?.address;
+    this.proxy = options?.proxy;
+    this.presentedIssuer = options?.presentedIssuer;
   }
 
   /** The data fields that are set (an empty object when none is). */
@@ -158,6 +169,7 @@ export const ERROR_KINDS = [
   'input.invalid', 'scenario.invalid', 'scenario.not-found', 'environment.failed', 'dns.failed',
   'tcp.connect-timeout', 'tcp.refused', 'tcp.reset', 'tcp.unreachable', 'tcp.error',
   'tls.thumbprint-mismatch', 'tls.handshake-failed', 'tls.untrusted',
+  'proxy.connect-denied', 'proxy.auth-required',
   'protocol.error', 'protocol.bad-preamble', 'protocol.unexpected-identity', 'protocol.unexpected-control',
   'protocol.message-too-large', 'protocol.bad-message', 'protocol.stream-mismatch', 'protocol.http-response',
   'timeout.receive', 'timeout.heartbeat', 'closed.by-peer', 'api.unauthorized', 'api.error',

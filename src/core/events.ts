@@ -73,9 +73,32 @@ export interface RequestAnsweredEvent {
   subscription: string; ok: boolean;
 }
 export interface RequestExpiredEvent { type: 'request-expired'; at: number; node: string; requestKey: number; subscription: string; enqueuedAt: number }
+/** A server task ended on a node (src/cluster/tasks/): its kind and final state. */
+export interface TaskFinishedEvent { type: 'task-finished'; at: number; node: string; kind: 'health' | 'deploy' | 'upload'; state: string; durationMs: number }
+/**
+ * A request that failed after it was collected: handed to a connection (the serving node
+ * `node`) whose write or response then failed. A real node never requeues it ([H] section 4),
+ * so its caller gets an error: lost after collection. `written`: whether the request went out.
+ */
+export interface RequestLostEvent {
+  type: 'request-lost'; at: number; node: string; owner: string; requestKey: number;
+  subscription: string; enqueuedAt: number; written: boolean; errorKind: ErrorKind;
+}
 export interface NodeStateEvent {
   type: 'node-state'; at: number; node: string;
   state: 'up' | 'draining' | 'stopping' | 'stopped' | 'crashed' | 'hung' | 'resumed';
+}
+
+/**
+ * The Redis queue of a node (src/cluster/redis-queue.ts): Redis became unreachable / answered
+ * again / lost all its data; a request failed or was abandoned because of it; a tentacle
+ * connection was dropped after a dequeue error.
+ */
+export interface RedisQueueEvent {
+  type: 'redis-queue'; at: number; node: string;
+  what: 'unavailable' | 'recovered' | 'data-lost' | 'request-failed' | 'request-abandoned' | 'connection-dropped';
+  reason?: 'heartbeat-lost' | 'data-lost' | 'redis-unavailable';
+  requestKey?: number;
 }
 
 export type FleetEvent =
@@ -99,7 +122,10 @@ export type NodeEvent =
   | RequestDispatchedEvent
   | RequestAnsweredEvent
   | RequestExpiredEvent
-  | NodeStateEvent;
+  | TaskFinishedEvent
+  | RequestLostEvent
+  | NodeStateEvent
+  | RedisQueueEvent;
 
 export type PollfleetEvent = FleetEvent | NodeEvent;
 

@@ -49,6 +49,23 @@ export interface FaultProxyTargets {
   targets(f: Pick<FaultBase, 'target'>): FaultProxyControl[];
 }
 
+/**
+ * What Redis faults use of the redis-server the embedded cluster starts for its Redis queue
+ * (src/cluster/redis/redis-server.ts), and the fault proxy between the nodes and it.
+ */
+export interface FaultRedis {
+  /** Kill and start again on the same port: every key is gone (no persistence). */
+  restart(): Promise<void>;
+  /** SIGKILL it. */
+  kill(): Promise<void>;
+  /** Start it again after kill. */
+  start(): Promise<void>;
+  /** SIGSTOP (true) / SIGCONT (false). */
+  pause(on: boolean): void;
+  /** The fault proxy every node reaches Redis through. */
+  readonly proxy: FaultProxyControl;
+}
+
 /** What a fault can act on in a running environment. */
 export interface FaultContext {
   cluster: FaultCluster;
@@ -56,6 +73,8 @@ export interface FaultContext {
   balancer: FaultBalancer | null;
   /** Fault proxies in front of the nodes, when the scenario has network faults. */
   proxies: FaultProxyTargets | null;
+  /** The embedded cluster's own redis-server, when it started one. */
+  redis?: FaultRedis | null;
   /** Per-fault state a kind keeps between apply and revert (toxic ids, an old setting), keyed by the spec. */
   state: Map<object, unknown>;
   log(line: string): void;
@@ -88,6 +107,12 @@ export function targetNode(f: FaultBase): string {
 export function balancerOf(f: FaultBase, ctx: FaultContext): FaultBalancer {
   if (!ctx.balancer) throw new FaultError(f, 'no layer-4 balancer simulator in the path');
   return ctx.balancer;
+}
+
+/** The embedded redis-server, or a typed error (the validation checks the scenario up front). */
+export function redisOf(f: FaultBase, ctx: FaultContext): FaultRedis {
+  if (!ctx.redis) throw new FaultError(f, 'no redis-server started by pollfleet (cluster.queue: redis without cluster.redisUrl)');
+  return ctx.redis;
 }
 
 /** The fault proxies a network fault acts on, or a typed error. */

@@ -17,7 +17,7 @@ import type { FaultTargetKind, ResolvedFault } from './fault-spec.js';
  *   or nlb-unique-port, balancer simulator);
  * - `fault-proxy`: a fault proxy in front of the nodes (started by the run when needed).
  */
-export type FaultCapability = 'node-processes' | 'balancer-simulator' | 'fault-proxy';
+export type FaultCapability = 'node-processes' | 'balancer-simulator' | 'fault-proxy' | 'embedded-redis';
 
 export interface FaultDefinition<K extends string = string, S extends z.ZodObject = z.ZodObject, P extends object = object> {
   readonly kind: K;

@@ -11,6 +11,10 @@ import { latencyFault } from './latency.js';
 import { limitDataFault } from './limit-data.js';
 import { nodeAddedFault } from './node-added.js';
 import { reconnectStormFault } from './reconnect-storm.js';
+import { redisKillFault } from './redis-kill.js';
+import { redisLatencyFault } from './redis-latency.js';
+import { redisPauseFault } from './redis-pause.js';
+import { redisRestartFault } from './redis-restart.js';
 import { registerFault } from './register.js';
 import { resetFault } from './reset.js';
 import { restartFault } from './restart.js';
@@ -46,6 +50,10 @@ export const FAULT_DEFINITIONS = {
   'idle-timeout': idleTimeoutFault,
   'reconnect-storm': reconnectStormFault,
   'node-added': nodeAddedFault,
+  'redis-restart': redisRestartFault,
+  'redis-pause': redisPauseFault,
+  'redis-latency': redisLatencyFault,
+  'redis-kill': redisKillFault,
 } as const;
 
 type Definitions = typeof FAULT_DEFINITIONS;

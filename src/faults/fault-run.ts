@@ -93,11 +93,12 @@ export class FaultRun {
       backoff: s.backoff.minMs >= BACKOFF_DEFAULTS.minMs && s.backoff.maxMs >= BACKOFF_DEFAULTS.maxMs ? 'faithful' : 'shortened',
       receiveRequestTimeoutMs: s.protocol.receiveRequestTimeoutMs,
       pollingRequestQueueTimeoutMs: s.protocol.pollingRequestQueueTimeoutMs,
+      runEndedAt: () => a.recorder.final?.at ?? null,
     });
     const analyzer = this.#analyzer;
     this.#timeline = new FaultTimeline(
       s.faults,
-      { cluster: a.cluster, balancer: a.env.faultTargets?.balancer ?? null, proxies: this.#proxies, state: new Map(), log: this.#log },
+      { cluster: a.cluster, balancer: a.env.faultTargets?.balancer ?? null, proxies: this.#proxies, redis: a.cluster.redis, state: new Map(), log: this.#log },
       {
         started: (i, at) => analyzer.started(i, at),
         ended: (i, at) => analyzer.ended(i, at),

@@ -5,7 +5,7 @@
  */
 
 /** The kinds of thing a fault can name as its target. */
-export const FAULT_TARGET_KINDS = ['node', 'balancer-target', 'balancer', 'route'] as const;
+export const FAULT_TARGET_KINDS = ['node', 'balancer-target', 'balancer', 'route', 'redis'] as const;
 export type FaultTargetKind = (typeof FAULT_TARGET_KINDS)[number];
 
 /** What a fault acts on. */
@@ -16,7 +16,9 @@ export type FaultTarget =
   /** The balancer as a whole (idle timeout, every flow). */
   | { kind: 'balancer' }
   /** Every polling connection (through the fault proxies). */
-  | { kind: 'route' };
+  | { kind: 'route' }
+  /** The redis-server of the embedded cluster's Redis queue (cluster.queue: redis without redisUrl). */
+  | { kind: 'redis' };
 
 /** The fields every resolved fault has, whatever its kind. */
 export interface FaultBase<K extends string = string> {
@@ -38,6 +40,7 @@ export type ResolvedFault<K extends string, P extends object> = FaultBase<K> & P
 /** Who a fault hits, in words: the node, every polling connection, or the balancer. */
 export function faultSubject(f: FaultBase): string {
   if (f.target.kind === 'node' || f.target.kind === 'balancer-target') return f.target.node;
+  if (f.target.kind === 'redis') return 'Redis';
   return f.target.kind === 'route' ? 'every polling connection' : 'the balancer';
 }
 

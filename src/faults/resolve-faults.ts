@@ -20,9 +20,10 @@ function parseTarget(text: string, nodeNames: string[]): FaultTarget | string {
   const known = `nodes are ${nodeNames.join(', ')}`;
   if (text === 'route') return { kind: 'route' };
   if (text === 'balancer') return { kind: 'balancer' };
+  if (text === 'redis') return { kind: 'redis' };
   const m = /^balancer:(.+)$/.exec(text);
   const node = m ? m[1]! : text;
-  if (!nodeNames.includes(node)) return `unknown node "${node}" (${known}; or balancer:<node>, balancer, route)`;
+  if (!nodeNames.includes(node)) return `unknown node "${node}" (${known}; or balancer:<node>, balancer, route, redis)`;
   return m ? { kind: 'balancer-target', node } : { kind: 'node', node };
 }
 
@@ -68,7 +69,7 @@ export function needsFaultProxy(faults: readonly FaultSpec[]): boolean {
  */
 export function resolveFaults(
   input: FaultInput[] | undefined,
-  ctx: { nodeNames: string[]; routeKind: string; balancer: string; processes: boolean; target: 'embedded' | 'external'; durationMs: number },
+  ctx: { nodeNames: string[]; routeKind: string; balancer: string; processes: boolean; target: 'embedded' | 'external'; durationMs: number; embeddedRedis?: boolean },
 ): { faults: FaultSpec[]; problems: FaultProblem[] } {
   const problems: FaultProblem[] = [];
   const faults: FaultSpec[] = [];
@@ -99,6 +100,9 @@ export function resolveFaults(
     }
     if (def.joinsCluster && SHARED_ENTRY_ROUTES.includes(ctx.routeKind)) {
       problems.push({ path: `${path}.action`, message: `${a} needs a route with one server entry per node (direct, unique-port, nlb-unique-port): behind one shared address (route ${ctx.routeKind}) a new node is reached through the address the tentacles already have` });
+    }
+    if (needs.has('embedded-redis') && !ctx.embeddedRedis) {
+      problems.push({ path: `${path}.action`, message: `${a} acts on the redis-server pollfleet starts itself: set cluster.queue: redis and leave cluster.redisUrl unset` });
     }
     // a fault proxy is started by the run whenever a fault needs one: nothing to check
     if (f.at > ctx.durationMs) {

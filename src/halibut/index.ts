@@ -5,6 +5,7 @@ export * from './timespan.js';
 export * from './subscription.js';
 export * from './messages.js';
 export * from './codec.js';
+export * from './data-stream.js';
 export * from './identity.js';
 export * from './reader.js';
 export * from './subscriber-session.js';

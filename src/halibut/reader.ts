@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { CRLF, PREAMBLE_MAX_CHARS } from './constants.js';
 import { bsonToMessage, findDataStreams, tryInflate, type DataStreamRef } from './codec.js';
+import type { DataStreamSink } from './data-stream.js';
 import { HalibutError, type HalibutErrorKind } from './halibut-error.js';
 import type { Message } from './messages.js';
 
@@ -232,7 +233,7 @@ export class ProtocolReader {
    * waits for more bytes; garbage, an oversized inflate or a stream mismatch is a
    * protocol error.
    */
-  async readMessage(o: ReadOptions & { firstByteTimeoutMs?: number }): Promise<ReceivedMessage> {
+  async readMessage(o: ReadOptions & { firstByteTimeoutMs?: number; streamTo?: (ref: DataStreamRef) => DataStreamSink }): Promise<ReceivedMessage> {
     let first = true;
     for (;;) {
       if (this.#available > 0) {
@@ -243,6 +244,11 @@ export class ProtocolReader {
           const refs =
             message.kind === 'request' ? findDataStreams(message.request.params) :
             message.kind === 'response' ? findDataStreams(message.response.result) : [];
+          if (o.streamTo) {
+            // Streamed to sinks: any size, as a real Tentacle accepts; nothing is held here.
+            for (const ref of refs) await this.pipeDataStream(ref, o.streamTo(ref), o);
+            return { message, wireBytes: attempt.consumed, streams: [] };
+          }
           // All the data streams of one message are held at once: together they get the same cap
           // as one message, or a message announcing many capped streams would hold many times it.
           const announced = refs.reduce((n, r) => n + (r.length > 0n ? r.length : 0n), 0n);
@@ -263,25 +269,52 @@ export class ProtocolReader {
     }
   }
 
-  /** One data stream: 16-byte GUID, int64 LE length, bytes, the same length again. */
-  async readDataStream(expected: DataStreamRef, o: ReadOptions): Promise<Buffer> {
+  /**
+   * One data stream of any size into `sink`, chunk by chunk as it arrives: at most the
+   * reader's high-water mark (plus one socket chunk) is buffered at any time.
+   */
+  async pipeDataStream(expected: DataStreamRef, sink: DataStreamSink, o: ReadOptions): Promise<void> {
+    const length = await this.#dataStreamHead(expected, o, BigInt(Number.MAX_SAFE_INTEGER));
+    for (let left = Number(length); left > 0;) {
+      if (this.#available === 0) await this.#more(o);
+      const buf = this.#merge();
+      const take = Math.min(left, buf.length);
+      sink.write(buf.subarray(0, take));
+      this.#consume(take);
+      left -= take;
+    }
+    await this.#dataStreamTrailer(length, o);
+    sink.end();
+  }
+
+  async #dataStreamHead(expected: DataStreamRef, o: ReadOptions, max: bigint): Promise<bigint> {
     const head = await this.readExact(24, o);
     const id = head.subarray(0, 16);
     if (!id.equals(expected.id.bytes)) {
       throw new HalibutError('protocol.stream-mismatch', `data stream id ${expected.id} expected, another arrived`);
     }
     const length = head.readBigInt64LE(16);
-    if (length < 0n || length > BigInt(this.#maxMessageBytes)) {
+    if (length < 0n || length > max) {
       throw new HalibutError('protocol.stream-mismatch', `data stream length ${length} is out of range`);
     }
     if (length !== expected.length) {
       throw new HalibutError('protocol.stream-mismatch', `data stream announced ${expected.length} bytes, header says ${length}`);
     }
-    const data = await this.readExact(Number(length), o);
+    return length;
+  }
+
+  async #dataStreamTrailer(length: bigint, o: ReadOptions): Promise<void> {
     const trailer = (await this.readExact(8, o)).readBigInt64LE(0);
     if (trailer !== length) {
       throw new HalibutError('protocol.stream-mismatch', `data stream length ${length} does not match trailing length ${trailer}`);
     }
+  }
+
+  /** One data stream: 16-byte GUID, int64 LE length, bytes, the same length again. */
+  async readDataStream(expected: DataStreamRef, o: ReadOptions): Promise<Buffer> {
+    const length = await this.#dataStreamHead(expected, o, BigInt(this.#maxMessageBytes));
+    const data = await this.readExact(Number(length), o);
+    await this.#dataStreamTrailer(length, o);
     return data;
   }
 }

@@ -7,9 +7,9 @@ import {
   PROCEED_LINE,
   handshakePageResponse,
 } from './constants.js';
-import { encodeDataStream, encodeMessage } from './codec.js';
+import { encodeMessage } from './codec.js';
+import { writeMessageWithStreams, type OutgoingDataStream } from './data-stream.js';
 import { HalibutError } from './halibut-error.js';
-import type { Guid } from './guid.js';
 import { SERVER_IDENTITY_BYTES, parseIdentity, type Identity } from './identity.js';
 import type { RequestMessage, ResponseMessage } from './messages.js';
 import { ProtocolReader } from './reader.js';
@@ -25,11 +25,21 @@ export interface ServerSessionOptions {
   /** NEXT / END after a message (TcpClientHeartbeatTimeout). */
   heartbeatTimeoutMs: number;
   maxMessageBytes: number;
+  /**
+   * Whether the node notices, while it waits for work, that the tentacle closed (a lenient
+   * node; the default). false = as a real node: the socket is not read while waiting, so a
+   * FIN or END stays unread and a close (an RST the OS delivers) is noticed only at the next
+   * write -- work handed to such a zombie connection fails (Halibut
+   * source/Halibut/Transport/Protocol/MessageExchangeProtocol.cs, ProcessReceiverInternalAsync:
+   * the request is dequeued, then written, with no read in between).
+   */
+  noticeCloseWhileWaiting?: boolean;
 }
 
 export interface QueuedWork {
   request: RequestMessage;
-  streams?: { id: Guid; data: Buffer }[];
+  /** Sent after the message, chunk by chunk with backpressure (any size). */
+  streams?: OutgoingDataStream[];
 }
 
 export interface ServerHooks {
@@ -44,6 +54,11 @@ export interface ServerHooks {
   responded(work: QueuedWork, response: ResponseMessage, streams: Buffer[]): void;
   /** Work handed out to a connection that closed before it was written: put it back. */
   requeue(work: QueuedWork): void;
+  /**
+   * Close a connection refused by authorize() or identified(); default: destroy the duplex.
+   * (A real node resets it: src/cluster/polling-listener.ts.)
+   */
+  closeRefused?(): void;
   /** The peer was not `MX` and got the handshake page. */
   answeredHttp?(preamble: string): void;
 }
@@ -91,7 +106,8 @@ export async function runServerSession(
       return 'http-page';
     }
     if (!hooks.authorize()) {
-      duplex.destroy();
+      if (hooks.closeRefused) hooks.closeRefused();
+      else duplex.destroy();
       return 'rejected';
     }
     const identity = parseIdentity(await reader.readLine({ timeoutMs: o.receiveTimeoutMs }));
@@ -101,25 +117,33 @@ export async function runServerSession(
       throw new HalibutError('protocol.unexpected-identity', `this node only serves polling subscribers, got ${identity.kind}`);
     }
     if (!hooks.identified(identity)) {
-      duplex.destroy();
+      if (hooks.closeRefused) hooks.closeRefused();
+      else duplex.destroy();
       return 'refused-identity';
     }
     await write(duplex, SERVER_IDENTITY_BYTES);
     const subscription = identity.subscriptionId!;
 
+    const lenient = o.noticeCloseWhileWaiting !== false;
     for (;;) {
-      const waitSignal = AbortSignal.any([gone.signal, stopping]);
+      // A real node does not read while it waits: pause the socket (unless the reader paused it itself).
+      const pausedHere = !lenient && !reader.isPaused;
+      if (pausedHere) duplex.pause();
+      const waitSignal = lenient ? AbortSignal.any([gone.signal, stopping]) : stopping;
       const work = stopping.aborted ? null : await hooks.nextWork(subscription, o.pollingQueueWaitMs, waitSignal);
-      if (gone.signal.aborted) {
+      if (pausedHere) duplex.resume();
+      if (!lenient && gone.signal.aborted) {
+        // The connection died while the node waited (a zombie): the write below is what notices it.
+        throw new HalibutError('closed.by-peer', `the tentacle's connection was gone when the node wrote ${work ? 'a request' : 'the null message'} to it`);
+      }
+      if (lenient && gone.signal.aborted) {
         if (work) hooks.requeue(work); // the waiter died before the work left: give it back untouched
         // A tentacle that stops while the node waits sends END and closes: that is a normal end.
         if (await endAlreadyReceived(reader, o.heartbeatTimeoutMs)) return 'ended-by-peer';
         throw new HalibutError('closed.by-peer', 'the tentacle closed the connection while the node was waiting for work');
       }
       if (work) {
-        let out = encodeMessage({ kind: 'request', request: work.request });
-        if (work.streams?.length) out = Buffer.concat([out, ...work.streams.map((s) => encodeDataStream(s.id, s.data))]);
-        await write(duplex, out);
+        await writeMessageWithStreams(duplex, encodeMessage({ kind: 'request', request: work.request }), work.streams);
         hooks.sent('request', work);
         const received = await reader.readMessage({
           firstByteTimeoutMs: o.receiveResponseTimeoutMs,

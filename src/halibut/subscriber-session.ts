@@ -1,11 +1,11 @@
 import type { Duplex } from 'node:stream';
 import { CONTROL_END, CONTROL_PROCEED, END_LINE, IDENTITY_SERVER, IDENTITY_SUBSCRIBER, NEXT_LINE, PREAMBLE_CRLF } from './constants.js';
-import { encodeMessage, encodeDataStream } from './codec.js';
+import { encodeMessage } from './codec.js';
+import { HashingSink, writeMessageWithStreams, type OutgoingDataStream, type ReceivedDataStream } from './data-stream.js';
 import { HalibutError } from './halibut-error.js';
 import { identityBytes, parseIdentity } from './identity.js';
 import type { RequestMessage, ResponseMessage } from './messages.js';
 import { ProtocolReader } from './reader.js';
-import type { Guid } from './guid.js';
 
 /** Timeouts of the tentacle (subscriber) side; every one a named setting of the caller. */
 export interface SubscriberSessionOptions {
@@ -30,8 +30,12 @@ export interface SubscriberHooks {
   identified(): void;
   /** A poll: a message arrived (a request or the null message). */
   polled(kind: 'null' | 'request', request: RequestMessage | null, wireBytes: number): void;
-  /** Run a request; the returned response is written back. Data streams after it are optional. */
-  handle(request: RequestMessage, streams: Buffer[]): Promise<{ response: ResponseMessage; streams?: { id: Guid; data: Buffer }[] }>;
+  /**
+   * Run a request; the returned response is written back. The request's data streams arrived
+   * streamed through a running SHA-256 (any size; never held in memory): `streams` has their
+   * lengths and hashes. Data streams after the response are optional.
+   */
+  handle(request: RequestMessage, streams: ReceivedDataStream[]): Promise<{ response: ResponseMessage; streams?: OutgoingDataStream[] }>;
   answered?(request: RequestMessage, response: ResponseMessage): void;
 }
 
@@ -82,19 +86,23 @@ export async function runSubscriberSession(
     hooks.identified();
 
     for (;;) {
+      const sinks: HashingSink[] = [];
       const received = await reader.readMessage({
         firstByteTimeoutMs: o.receiveRequestTimeoutMs,
         timeoutMs: o.receiveTimeoutMs,
         timeoutKind: 'timeout.receive',
+        streamTo: (ref) => {
+          const sink = new HashingSink(ref.id);
+          sinks.push(sink);
+          return sink;
+        },
       });
       const m = received.message;
       if (m.kind === 'response') throw new HalibutError('protocol.bad-message', 'the node sent a ResponseMessage to a subscriber');
       if (m.kind === 'request') {
         hooks.polled('request', m.request, received.wireBytes);
-        const { response, streams } = await hooks.handle(m.request, received.streams);
-        let out = encodeMessage({ kind: 'response', response });
-        if (streams?.length) out = Buffer.concat([out, ...streams.map((s) => encodeDataStream(s.id, s.data))]);
-        await write(duplex, out);
+        const { response, streams } = await hooks.handle(m.request, sinks.map((k) => k.received));
+        await writeMessageWithStreams(duplex, encodeMessage({ kind: 'response', response }), streams);
         hooks.answered?.(m.request, response);
       } else {
         hooks.polled('null', null, received.wireBytes);

@@ -51,6 +51,11 @@ export interface FaultAnalysisPlan {
   receiveRequestTimeoutMs: number;
   /** Expiries are counted up to this long after the fault ended. */
   pollingRequestQueueTimeoutMs: number;
+  /**
+   * The end of the measured run (epoch ms), once known: requests lost after it were lost to
+   * pollfleet's own shutdown (tentacles stopping with work in flight), not to a fault.
+   */
+  runEndedAt?: () => number | null;
 }
 
 const ENTRY_SLOTS = 64;
@@ -63,11 +68,18 @@ interface Tracking {
   affected: Set<number>;
   detectedAt: Map<number, number>;
   recoveredAt: Map<number, number>;
-  /** Identifications of affected pairs per second since the fault started. */
+  /**
+   * TLS handshake attempts of affected pairs per second since the fault started: every
+   * connection that got as far as TCP (`tcp-connected`), quick retries included, whether its
+   * handshake then succeeded or not -- the load a returning fleet puts on the nodes.
+   */
   handshakes: Map<number, number>;
+  /** Connection attempts (`connect-start`) of affected pairs between detection and recovery: both retry loops. */
   attempts: number;
   queued: number;
   expired: number;
+  /** Requests of the fault's node(s) collected and then lost with their connection (request-lost). */
+  lostAfterCollection: number;
   /** Requests still queued on the node when its process went away (crash, stop): lost. */
   lost: number;
   failures: string[];
@@ -111,7 +123,7 @@ export class FaultAnalyzer {
     }
     this.#t[index] = {
       fault, nodeIndex, startAt: at, endAt: null, affected, detectedAt: new Map(), recoveredAt: new Map(), handshakes: new Map(),
-      attempts: 0, queued: 0, expired: 0, lost: 0, failures: [],
+      attempts: 0, queued: 0, expired: 0, lostAfterCollection: 0, lost: 0, failures: [],
     };
   }
 
@@ -155,13 +167,21 @@ export class FaultAnalyzer {
         for (const tr of this.#t) if (tr && tr.detectedAt.has(key) && !tr.recoveredAt.has(key)) tr.attempts++;
         return;
       }
+      case 'tcp-connected': {
+        // a TLS handshake starts on every connection that reached TCP, quick retries included
+        const key = e.tentacle * ENTRY_SLOTS + e.entry;
+        for (const tr of this.#t) {
+          if (!tr || !tr.detectedAt.has(key) || tr.recoveredAt.has(key)) continue;
+          const second = Math.floor((e.at - tr.startAt) / 1000);
+          tr.handshakes.set(second, (tr.handshakes.get(second) ?? 0) + 1);
+        }
+        return;
+      }
       case 'identified': {
         const key = e.tentacle * ENTRY_SLOTS + e.entry;
         for (const tr of this.#t) {
           if (!tr || !tr.detectedAt.has(key) || tr.recoveredAt.has(key)) continue;
           tr.recoveredAt.set(key, e.at);
-          const second = Math.floor((e.at - tr.startAt) / 1000);
-          tr.handshakes.set(second, (tr.handshakes.get(second) ?? 0) + 1);
         }
         return;
       }
@@ -175,6 +195,17 @@ export class FaultAnalyzer {
       case 'request-dispatched':
         this.#pending.get(e.owner)?.delete(e.requestKey);
         return;
+      case 'request-lost': {
+        this.#pending.get(e.owner)?.delete(e.requestKey);
+        const end = this.#p.runEndedAt?.() ?? null;
+        if (end !== null && e.at > end) return; // the shutdown's, not a fault's
+        for (const tr of this.#t) {
+          if (!tr || !this.#hitsNode(tr, e.owner) || e.at < tr.startAt) continue;
+          if (tr.endAt !== null && e.at > tr.endAt + this.#p.pollingRequestQueueTimeoutMs) continue;
+          tr.lostAfterCollection++;
+        }
+        return;
+      }
       case 'request-expired': {
         this.#pending.get(e.node)?.delete(e.requestKey);
         for (const tr of this.#t) {
@@ -207,7 +238,7 @@ export class FaultAnalyzer {
     if (!tr) {
       const result: FaultResult = {
         ...base, atMs: 0, affectedPairs: 0, detectionMs: detection.quantiles(), recoveryMs: recovery.quantiles(),
-        timeToFullCoverageMs: null, queuedDuringFault: 0, expired: 0, reconnectAttempts: 0, peakHandshakesPerSec: 0,
+        timeToFullCoverageMs: null, queuedDuringFault: 0, expired: 0, lostAfterCollection: 0, reconnectAttempts: 0, peakHandshakesPerSec: 0,
         story: '', pass: false, reasons: ['the fault did not start before the run ended'],
       };
       return { result, facts: { started: false, node: fault.node, lost: 0, fullAtMs: null, endAtMs: null } };
@@ -250,6 +281,7 @@ export class FaultAnalyzer {
       timeToFullCoverageMs: fullAt === null || ref === null ? null : Math.max(0, Math.round(fullAt - ref)),
       queuedDuringFault: tr.queued,
       expired,
+      lostAfterCollection: tr.lostAfterCollection,
       reconnectAttempts: tr.attempts,
       peakHandshakesPerSec: peak,
       story: '',

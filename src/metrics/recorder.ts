@@ -36,6 +36,8 @@ export interface NodeCounters {
   queued: number;
   collected: number;
   expired: number;
+  /** Collected requests that failed with their connection (request-lost). */
+  lostAfterCollection: number;
   answered: number;
   maxConnected: number;
   pickup: DurationHistogram;
@@ -50,6 +52,8 @@ export interface NodeCounters {
  */
 export class Recorder {
   readonly plan: RecorderPlan;
+  /** Finished server tasks per kind and final state (embedded cluster). */
+  readonly tasks: Record<string, Record<string, number>> = {};
   readonly T: number;
   readonly N: number;
   /** Identified connections per pair (tentacle * N + node). */
@@ -70,6 +74,8 @@ export class Recorder {
   /** The data fields (HTTP status, thumbprints, node, address) of the example kept per error kind. */
   readonly errorExampleData: Record<string, ErrorData> = {};
   readonly timeline: TimelinePoint[] = [];
+  /** The Redis queue's events, counted (src/cluster/redis-queue.ts): `what` or `request-failed:<reason>` -> count. */
+  readonly redisQueue: Record<string, number> = {};
   polls = 0;
   reconnects = 0;
   registrations = 0;
@@ -95,7 +101,7 @@ export class Recorder {
     this.pairConns = new Int32Array(this.T * this.N);
     this.pairActivity = new Float64Array(this.T * this.N);
     this.pairPolled = new Uint8Array(this.T * this.N);
-    this.nodes = plan.nodeNames.map(() => ({ polls: 0, queued: 0, collected: 0, expired: 0, answered: 0, maxConnected: 0, pickup: new DurationHistogram(), connectionsOverSubscriptionCap: 0 }));
+    this.nodes = plan.nodeNames.map(() => ({ polls: 0, queued: 0, collected: 0, expired: 0, lostAfterCollection: 0, answered: 0, maxConnected: 0, pickup: new DurationHistogram(), connectionsOverSubscriptionCap: 0 }));
     plan.nodeNames.forEach((n, i) => this.#nodeIndex.set(n, i));
     this.startedAt = startedAt;
   }
@@ -246,6 +252,14 @@ export class Recorder {
         if (n !== undefined) this.nodes[n]!.expired++;
         return;
       }
+      case 'request-lost': {
+        const n = this.#nodeIndex.get(e.owner);
+        if (n === undefined) return;
+        if (!e.written) this.nodes[n]!.collected++; // taken, never dispatched: collected all the same
+        // lost after the run's end: to pollfleet's own shutdown (tentacles stopping with work in flight)
+        if (!this.final || e.at <= this.final.at) this.nodes[n]!.lostAfterCollection++;
+        return;
+      }
       case 'node-state':
         // a killed node sends no node-closed events: its connections are gone with it
         if (e.state === 'crashed') this.#dropNodeConns(e.node);
@@ -255,8 +269,18 @@ export class Recorder {
         if (n !== undefined) this.nodes[n]!.connectionsOverSubscriptionCap++;
         return;
       }
+      case 'task-finished': {
+        const byState = (this.tasks[e.kind] ??= {});
+        byState[e.state] = (byState[e.state] ?? 0) + 1;
+        return;
+      }
       case 'node-accepted':
         return;
+      case 'redis-queue': {
+        const k = e.reason ? `${e.what}:${e.reason}` : e.what;
+        this.redisQueue[k] = (this.redisQueue[k] ?? 0) + 1;
+        return;
+      }
     }
   };
 

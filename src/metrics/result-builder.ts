@@ -21,6 +21,8 @@ export interface RunFacts {
   nodes: { name: string; address: string; apiUrl: string | null }[];
   /** Node-side figures exist (embedded cluster) or not (external target). */
   nodeSideMeasured: boolean;
+  /** PollingRequestQueueTimeout: what pickup latency is compared with (headroom). */
+  pickupLimitMs?: number;
 }
 
 const MAX_MATRIX_ROWS = 100;
@@ -64,6 +66,7 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
       queued: counters.queued,
       collected: counters.collected,
       expired: counters.expired,
+      lostAfterCollection: counters.lostAfterCollection,
       answered: counters.answered,
       pendingAtEnd: Math.max(0, counters.queued - counters.collected - counters.expired),
     };
@@ -98,7 +101,7 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
     coverage: { final: round(cov.final), min: round(cov.min), mean: round(cov.mean) },
     pickupMs: f.nodeSideMeasured ? allPickup.quantiles() : null,
     requests: f.nodeSideMeasured
-      ? { queued: sum('queued'), collected: sum('collected'), expired: sum('expired'), answered: sum('answered'), pendingAtEnd: sum('pendingAtEnd') }
+      ? { queued: sum('queued'), collected: sum('collected'), expired: sum('expired'), lostAfterCollection: sum('lostAfterCollection'), answered: sum('answered'), pendingAtEnd: sum('pendingAtEnd') }
       : null,
     handshakeMs: { tcp: rec.tcp.quantiles(), tls: rec.tls.quantiles(), identify: rec.identify.quantiles() },
     registrationMs: {
@@ -112,6 +115,9 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
     errorExamples: { ...rec.errorExamples },
     errorExampleData: { ...rec.errorExampleData },
     nodesNeverPolled: nodes.filter((n) => n.polledBy === 0).map((n) => n.name),
+    ...(Object.keys(rec.redisQueue).length ? { redisQueue: { ...rec.redisQueue } } : {}),
+    ...(Object.keys(rec.tasks).length ? { tasks: structuredClone(rec.tasks) } : {}),
+    ...(f.nodeSideMeasured && f.pickupLimitMs !== undefined ? { pickupLimitMs: f.pickupLimitMs } : {}),
   };
 
   const bucketSize = Math.max(1, Math.ceil(T / MAX_MATRIX_ROWS));

@@ -21,6 +21,14 @@ export interface FlowOwner {
   flowClosed(flow: Flow): void;
 }
 
+/**
+ * What a flow does at idle expiry ([LB]): `reset-next-packet` (AWS NLB: nothing is sent, the
+ * next packet from either side gets an RST), `silent-drop` (Azure Load Balancer's default:
+ * nothing is sent and every later packet is dropped, so each side notices only by its own
+ * timeout), `reset` (Azure with "TCP reset on idle": an RST to both sides at once).
+ */
+export type IdleBehaviour = 'reset-next-packet' | 'silent-drop' | 'reset';
+
 /** The two ends of one side: the socket data is read from and written to, and the TCP socket under it (RST goes there). */
 export interface FlowSide {
   data: Socket;
@@ -42,12 +50,16 @@ export class Flow {
   pendingReset: ResetReason | undefined;
   #isExpired = false;
   #isClosed = false;
+  /** Silently dropped (idle expiry with silent-drop): bytes from either side go nowhere. */
+  #isDropped = false;
+  readonly #onIdleBehaviour: IdleBehaviour;
   #openSockets = 2;
   readonly #client: FlowSide;
   readonly #upstream: FlowSide;
   readonly #owner: FlowOwner;
 
-  constructor(client: FlowSide, upstream: FlowSide, target: Target, listenerPort: number, counters: FlowCounters, owner: FlowOwner, idleTimeoutMs: number) {
+  constructor(client: FlowSide, upstream: FlowSide, target: Target, listenerPort: number, counters: FlowCounters, owner: FlowOwner, idleTimeoutMs: number, onIdle: IdleBehaviour = 'reset-next-packet') {
+    this.#onIdleBehaviour = onIdle;
     this.#client = client;
     this.#upstream = upstream;
     this.target = target;
@@ -129,13 +141,13 @@ export class Flow {
 
   readonly #onClientData = (chunk: Buffer): void => {
     if (this.pendingReset !== undefined) return this.reset(this.pendingReset);
-    if (this.target.isBlackholed || this.#owner.isBlackholedAll) return;
+    if (this.#isDropped || this.target.isBlackholed || this.#owner.isBlackholedAll) return;
     if (!this.#upstream.data.write(chunk)) this.#client.data.pause();
   };
 
   readonly #onUpstreamData = (chunk: Buffer): void => {
     if (this.pendingReset !== undefined) return this.reset(this.pendingReset);
-    if (this.target.isBlackholed || this.#owner.isBlackholedAll) return;
+    if (this.#isDropped || this.target.isBlackholed || this.#owner.isBlackholedAll) return;
     if (!this.#client.data.write(chunk)) this.#upstream.data.pause();
   };
 
@@ -149,16 +161,20 @@ export class Flow {
 
   readonly #onClientEnd = (): void => {
     if (this.pendingReset !== undefined) return this.reset(this.pendingReset);
+    // a silently dropped flow carries no FIN either: the other side learns nothing; this side's socket just goes
+    if (this.#isDropped) return void this.#client.data.destroy();
     this.#upstream.data.end();
   };
 
   readonly #onUpstreamEnd = (): void => {
     if (this.pendingReset !== undefined) return this.reset(this.pendingReset);
+    if (this.#isDropped) return void this.#upstream.data.destroy();
     this.#client.data.end();
   };
 
   // A peer's RST (or any socket error) passes through as an RST to the other side.
   readonly #onClientError = (): void => {
+    if (this.#isDropped) return void this.#client.data.destroy();
     this.#passReset();
   };
 
@@ -166,6 +182,7 @@ export class Flow {
     if (this.#isClosed) return;
     // the target refused the connection (its SYN was answered by an RST): the client gets the RST
     if (e.code === 'ECONNREFUSED') return this.reset('target-refused');
+    if (this.#isDropped) return void this.#upstream.data.destroy();
     this.#passReset();
   };
 
@@ -194,9 +211,15 @@ export class Flow {
     this.counters.active--;
     this.counters.expired++;
     this.#client.data.setTimeout(0);
-    // a reset already pending (unhealthy) keeps its reason
-    if (this.pendingReset === undefined) this.pendingReset = 'idle';
     this.#owner.flowIdleExpired(this);
+    // a reset already pending (unhealthy) keeps its reason
+    if (this.pendingReset !== undefined) return;
+    if (this.#onIdleBehaviour === 'reset') return this.reset('idle');
+    if (this.#onIdleBehaviour === 'silent-drop') {
+      this.#isDropped = true;
+      return;
+    }
+    this.pendingReset = 'idle';
   };
 }
 

@@ -3,7 +3,7 @@ import * as tls from 'node:tls';
 import { now } from '../core/clock.js';
 import { PollfleetError } from '../core/errors.js';
 import { NLB_DEFAULTS, PING_PATH } from '../scenario/defaults.js';
-import { Flow, FlowCounters, type FlowOwner, type FlowSide } from './flow.js';
+import { Flow, FlowCounters, type FlowOwner, type FlowSide, type IdleBehaviour } from './flow.js';
 import { flowHash, sourceIpHash } from './flow-hash.js';
 import type { NetworkEvent, NetworkEventSink, ResetReason } from './network-event.js';
 import { resetSocket } from './reset-socket.js';
@@ -43,6 +43,8 @@ export interface NlbOptions {
   targetGroups: TargetGroupOptions[];
   /** Default NLB_DEFAULTS.idleTimeoutMs (350 s); 0 = never. */
   idleTimeoutMs?: number;
+  /** At idle expiry (src/network/flow.ts): reset-next-packet (AWS NLB, default), silent-drop (Azure), reset (Azure TCP reset). */
+  onIdle?: IdleBehaviour;
   /** Seed of the flow hash (default 0): another seed, another (repeatable) spread. */
   hashSeed?: number;
   onEvent?: NetworkEventSink;
@@ -130,6 +132,7 @@ export class NlbSimulator extends Lifecycle<number[]> implements FlowOwner {
   readonly #seed: number;
   readonly #onEvent: NetworkEventSink | undefined;
   #idleTimeoutMs: number;
+  readonly #onIdle: IdleBehaviour;
   #sequence = 0;
 
   constructor(o: NlbOptions) {
@@ -139,6 +142,7 @@ export class NlbSimulator extends Lifecycle<number[]> implements FlowOwner {
     this.#seed = o.hashSeed ?? 0;
     this.#onEvent = o.onEvent;
     this.#idleTimeoutMs = checkIdle(o.idleTimeoutMs ?? NLB_DEFAULTS.idleTimeoutMs, `${this.name} idleTimeoutMs`);
+    this.#onIdle = o.onIdle ?? 'reset-next-packet';
     if (o.listeners.length === 0) throw new PollfleetError('input.invalid', `${this.name}: at least one listener is required`);
     for (const g of o.targetGroups) {
       if (this.#groups.has(g.name)) throw new PollfleetError('input.invalid', `${this.name}: target group "${g.name}" is defined twice`);
@@ -304,7 +308,7 @@ export class NlbSimulator extends Lifecycle<number[]> implements FlowOwner {
     }
     const upRaw = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
     const up = l.isTlsToTarget ? tls.connect({ socket: upRaw, rejectUnauthorized: false }) : upRaw;
-    const flow = new Flow(client, { data: up, raw: upRaw }, target, l.port, l.counters.get(target)!, this, this.#idleTimeoutMs);
+    const flow = new Flow(client, { data: up, raw: upRaw }, target, l.port, l.counters.get(target)!, this, this.#idleTimeoutMs, this.#onIdle);
     this.#flows.add(flow);
     this.#flowsByTarget.get(target)!.add(flow);
   }

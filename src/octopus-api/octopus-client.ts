@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import { now } from '../core/clock.js';
-import { PollfleetError, errorKindOf, type ErrorKind } from '../core/errors.js';
+import { PollfleetError, errorDataOf, errorKindOf, type ErrorKind } from '../core/errors.js';
 import { PING_PATH, REGISTRATION_DEFAULTS } from '../scenario/defaults.js';
 import { apiBaseUrl } from './api-base-url.js';
 import {
@@ -143,6 +143,8 @@ export class OctopusClient {
       } catch (e) {
         const kind = errorKindOf(e);
         throw new PollfleetError(this.#failureKind, this.scrub(`${prefix}${method} ${url} failed (${kind}): ${(e as Error).message}`), {
+          // A proxy that refused the tunnel says so in its data (status, proxy).
+          ...errorDataOf(e),
           cause: e,
           address: url,
         });

@@ -36,7 +36,7 @@ export interface GenerateOptions {
   /** Signature hash; default sha256. `sha1` only to test how a SHA-1 signed certificate is diagnosed. */
   signatureHash?: 'sha256' | 'sha1';
   /** Signed by this certificate (a CA) instead of self-signed: tests of TLS interception. */
-  issuer?: CertificateIdentity;
+  issuer?: Pick<CertificateIdentity, 'commonName' | 'keyPem'>;
   /** A CA certificate (basicConstraints cA). */
   isCa?: boolean;
 }

@@ -56,6 +56,8 @@ export interface Plan {
     /** Who carries a balanced route (null when nothing stands between tentacles and nodes). */
     balancer: BalancerKind | null;
     transport: TransportKind;
+    /** route.preset and the settings it set (the scenario's own ones win), or null. */
+    preset: { name: string; set: string[] } | null;
   };
   queue: QueueKind;
   nodes: PlanNode[];
@@ -86,7 +88,7 @@ export interface Plan {
     file: string | null;
   };
   registration:
-    | { kind: 'embedded'; through: 'balancer' | 'nodes'; count: number }
+    | { kind: 'embedded'; through: 'balancer' | 'nodes' | 'proxy'; count: number }
     | { kind: 'synthetic'; count: number; apiUrl: string; space: string | null; ratePerSecond: number; namePrefix: string; environment: string; roles: string[]; ledgerFile: string; steps: string[]; apiKeyFrom: string }
     | { kind: 'none' };
   faults: PlanFault[];
@@ -170,6 +172,7 @@ export function planScenario(s: Scenario, sources: PlanSources): Plan {
       summary: route.summary,
       balancer: external || !route.balanced ? null : s.route.balancer,
       transport: s.route.transport,
+      preset: s.route.preset,
     },
     queue: external ? 'per-node' : s.cluster.queue,
     nodes,
@@ -183,7 +186,7 @@ export function planScenario(s: Scenario, sources: PlanSources): Plan {
     identities: given
       ? { count: 1, source: 'given', subscriptions: f.tentacles, file: external.identity.pfx ?? external.identity.cert }
       : { count: f.tentacles, source: 'generated', subscriptions: f.tentacles, file: null },
-    registration: external ? externalRegistration(s, sources.serverCertificatePath) : { kind: 'embedded', through: s.route.registration === 'alb' ? 'balancer' : 'nodes', count: f.tentacles },
+    registration: external ? externalRegistration(s, sources.serverCertificatePath) : { kind: 'embedded', through: s.route.registration === 'alb' ? 'balancer' : s.route.kind === 'proxy' && s.route.proxy.registration !== 'direct' ? 'proxy' : 'nodes', count: f.tentacles },
     faults: s.faults.map((x) => ({ name: x.name, kind: x.action, target: x.targetText, atMs: x.atMs, forMs: x.forMs })),
     pairSource: external ? 'tentacle' : 'node',
     queueGroups: nodeNames.map((_, i) => (!external && s.cluster.queue !== 'per-node' ? allNodes : [i])),

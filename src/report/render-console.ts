@@ -1,6 +1,8 @@
 import Table from 'cli-table3';
 import { formatCount, formatMs, formatPct, NOT_MEASURED } from '../core/format.js';
 import type { ApiLoadResult, Comparison, HarnessProcess, HarnessResult, Result } from '../result/result.js';
+import { pickupHeadroom, taskCountsLine } from './pickup-headroom.js';
+import { deviationsOf } from './deviations.js';
 
 export interface ConsoleOptions {
   /** Terminal colours (the CLI decides: TTY and no NO_COLOR). */
@@ -29,8 +31,9 @@ export function renderConsoleResult(r: Result, o: ConsoleOptions = {}): string {
   if (r.shard) lines.push(`shard ${r.shard.index}/${r.shard.count}: tentacles ${r.shard.firstTentacle + 1}-${r.shard.firstTentacle + r.shard.tentacles} of ${r.shard.totalTentacles} (merge the shards with \`pollfleet merge\`)`);
   if (r.merged) lines.push(`merged from ${r.merged.shards} shards`);
   if (r.shortened.length) lines.push(`shortened timings (not the real defaults): ${r.shortened.join(', ')}`);
+  for (const d of deviationsOf(r)) lines.push(`deviation from a real node: ${d}`);
   const t = new Table({
-    head: ['node', 'address', 'connected', 'polled by', 'pickup p50', 'pickup p99', 'pickup max', 'queued', 'expired', 'coverage'],
+    head: ['node', 'address', 'connected', 'polled by', 'pickup p50', 'pickup p99', 'pickup max', 'queued', 'expired', 'lost', 'coverage'],
     style: tableStyle(o),
   });
   for (const n of r.nodes) {
@@ -44,6 +47,7 @@ export function renderConsoleResult(r: Result, o: ConsoleOptions = {}): string {
       formatMs(n.pickupMs?.max ?? null),
       formatCount(n.requests?.queued ?? null),
       n.requests ? (n.requests.expired ? paint(o.color, 31, String(n.requests.expired)) : '0') : NOT_MEASURED,
+      n.requests ? (n.requests.lostAfterCollection ? paint(o.color, 31, String(n.requests.lostAfterCollection)) : '0') : NOT_MEASURED,
       formatPct(n.coverage.final),
     ]);
   }
@@ -57,6 +61,10 @@ export function renderConsoleResult(r: Result, o: ConsoleOptions = {}): string {
   );
   const throttled = registrationThrottleLine(r);
   if (throttled) lines.push(throttled);
+  const headroom = pickupHeadroom(s);
+  if (headroom) lines.push(headroom);
+  const tasks = taskCountsLine(s);
+  if (tasks) lines.push(tasks);
   const errs = Object.entries(s.errors);
   if (errs.length) lines.push(`errors: ${errs.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (r.faults.length) lines.push(renderFailover(r, o));
@@ -87,7 +95,7 @@ export function renderFailover(r: Result, o: ConsoleOptions = {}): string {
     lines.push(
       `       affected ${formatCount(f.affectedPairs)} pairs | detection p50 ${formatMs(f.detectionMs.p50)} p99 ${formatMs(f.detectionMs.p99)} max ${formatMs(f.detectionMs.max)} | ` +
         `recovery p50 ${formatMs(f.recoveryMs.p50)} p99 ${formatMs(f.recoveryMs.p99)} max ${formatMs(f.recoveryMs.max)} | full coverage after ${formatMs(f.timeToFullCoverageMs)} | ` +
-        `queued ${formatCount(f.queuedDuringFault)}, expired ${formatCount(f.expired)} | reconnect attempts ${formatCount(f.reconnectAttempts)}, peak ${formatCount(f.peakHandshakesPerSec)} handshakes/s`,
+        `queued ${formatCount(f.queuedDuringFault)}, expired ${formatCount(f.expired)}, lost after collection ${formatCount(f.lostAfterCollection ?? 0)} | reconnect attempts ${formatCount(f.reconnectAttempts)}, peak ${formatCount(f.peakHandshakesPerSec)} handshakes/s`,
     );
     for (const reason of f.reasons) lines.push(`       ${paint(o.color, 31, reason)}`);
   }
@@ -143,6 +151,8 @@ function passSummary(r: Result): string {
     `coverage ${formatPct(s.coverage.final)} at the end`,
     expired === null ? 'expired requests not measured' : expired === 0 ? 'no work expired' : `${expired} request${expired === 1 ? '' : 's'} expired (allowed by this scenario's thresholds)`,
   ];
+  const lost = s.requests?.lostAfterCollection ?? 0;
+  if (lost > 0) facts.push(`${lost} request${lost === 1 ? '' : 's'} lost after collection`);
   return facts.join(', ');
 }
 
@@ -150,7 +160,7 @@ function passSummary(r: Result): string {
 export function renderConsoleComparison(c: Comparison, o: ConsoleOptions = {}): string {
   const width = Math.max(30, (o.width ?? 160) - 110);
   const t = new Table({
-    head: ['route', 'queue', 'verdict', 'expected', 'coverage', 'never polled', 'pickup p50', 'pickup p99', 'expired', 'TLS failures', 'diagnosis'],
+    head: ['route', 'queue', 'verdict', 'expected', 'coverage', 'never polled', 'pickup p50', 'pickup p99', 'expired', 'lost', 'TLS failures', 'diagnosis'],
     style: tableStyle(o),
     wordWrap: false,
   });
@@ -167,14 +177,20 @@ export function renderConsoleComparison(c: Comparison, o: ConsoleOptions = {}): 
       formatMs(s.pickupMs?.p50 ?? null),
       formatMs(s.pickupMs?.p99 ?? null),
       formatCount(s.requests?.expired ?? null),
+      formatCount(s.requests ? (s.requests.lostAfterCollection ?? 0) : null),
       String(tlsFailures),
       wrap(run.diagnosis[0] ?? (run.pass ? 'every node polled promptly' : run.result.verdict.reasons[0] ?? ''), width),
     ]);
   }
   const shortened = [...new Set(c.runs.flatMap((r) => r.result.shortened))];
   const lines = [`${c.name}: ${c.runs.length} routes compared`, t.toString()];
+  for (const run of c.runs) {
+    const headroom = pickupHeadroom(run.result.summary);
+    if (headroom) lines.push(`${run.name}: ${headroom}`);
+  }
   for (const run of c.runs) if (run.result.apiLoad) lines.push(`REST API load (${run.name}): ${apiLoadLine(run.result.apiLoad)}`);
   for (const run of c.runs) if (run.result.faults.length) lines.push(`${run.name} -- ${renderFailover(run.result, o)}`);
   if (shortened.length) lines.push(`shortened timings (not the real defaults): ${shortened.join(', ')}`);
+  for (const run of c.runs) for (const d of deviationsOf(run.result)) lines.push(`${run.name} -- deviation from a real node: ${d}`);
   return lines.join('\n') + '\n';
 }

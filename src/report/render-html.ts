@@ -2,6 +2,7 @@ import type { Comparison, ComparisonRun, FaultResult, Result } from '../result/r
 import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from '../core/format.js';
 import { handshakeFailures, isComparison } from './render-markdown.js';
 import { harnessLine } from './render-console.js';
+import { deviationsOf } from './deviations.js';
 import { escapeXml as esc } from './svg/escape.js';
 import { lineChart, type ShadedWindow } from './svg/line-chart.js';
 import { columnChart } from './svg/column-chart.js';
@@ -107,6 +108,7 @@ function runSection(r: Result, id: string, level: number, label: string = r.rout
     ['Never polled', s.nodesNeverPolled.length ? s.nodesNeverPolled.join(', ') : 'none', s.nodesNeverPolled.length > 0],
     ['Pickup p99', formatMs(s.pickupMs?.p99 ?? null), false],
     ['Expired', s.requests ? formatCount(s.requests.expired) : NOT_MEASURED, (s.requests?.expired ?? 0) > 0],
+    ['Lost after collection', s.requests ? formatCount(s.requests.lostAfterCollection ?? 0) : NOT_MEASURED, (s.requests?.lostAfterCollection ?? 0) > 0],
     ['Reconnects', formatCount(s.reconnects), false],
   ];
   out.push(`<section class="key" aria-label="Key numbers">${key.map(([k, v, bad]) => `<div class="figure${bad ? ' bad' : ''}"><span>${esc(k)}</span><strong>${esc(v)}</strong></div>`).join('')}</section>`);
@@ -126,6 +128,8 @@ function runSection(r: Result, id: string, level: number, label: string = r.rout
   if (r.harness) facts.push(['Harness', `${harnessLine(r.harness)}${r.harness.saturated ? ` -- saturated (${r.harness.reasons.join('; ')}): its timings cannot be trusted` : ''}`]);
   out.push(`<section>${h(level, 'Run', `${id}-run`)}<dl class="facts">${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>`);
   if (r.shortened.length) out.push(`<p class="note">Shortened for this run: ${r.shortened.map((x) => `<span class="tag">shortened</span> ${esc(x)}`).join('; ')}</p>`);
+  const deviations = deviationsOf(r);
+  if (deviations.length) out.push(`<p class="note">Deviations from a real node: ${deviations.map((x) => `<span class="tag">deviation</span> ${esc(x)}`).join('; ')}</p>`);
   out.push('</section>');
 
   // Diagnosis comes before the charts: it is what to act on.
@@ -225,10 +229,11 @@ function runSection(r: Result, id: string, level: number, label: string = r.rout
 }
 
 function nodesTable(r: Result): string {
-  const head = ['Node', 'Address', 'Connected / fleet', 'Polled by', 'Pickup p50', 'p99', 'max', 'Queued', 'Collected', 'Expired', 'Coverage min'];
+  const head = ['Node', 'Address', 'Connected / fleet', 'Polled by', 'Pickup p50', 'p99', 'max', 'Queued', 'Collected', 'Expired', 'Lost after collection', 'Coverage min'];
   const rows = r.nodes.map((n) => {
     const never = n.polledBy === 0;
     const expired = n.requests?.expired ?? 0;
+    const lost = n.requests?.lostAfterCollection ?? 0;
     const cells = [
       `<th scope="row">${esc(n.name)}</th>`,
       `<td><code>${esc(n.address)}</code></td>`,
@@ -240,6 +245,7 @@ function nodesTable(r: Result): string {
       num(n.requests ? formatCount(n.requests.queued) : NOT_MEASURED),
       num(n.requests ? formatCount(n.requests.collected) : NOT_MEASURED),
       num(n.requests ? formatCount(expired) : NOT_MEASURED, expired > 0),
+      num(n.requests ? formatCount(lost) : NOT_MEASURED, lost > 0),
       num(formatPct(n.coverage.min), n.coverage.min < 1),
     ];
     return `<tr${never ? ' class="bad-row"' : ''}>${cells.join('')}</tr>`;
@@ -273,6 +279,7 @@ function faultBlock(f: FaultResult): string {
     ['Recovery p50 / p99', `${formatMs(f.recoveryMs.p50)} / ${formatMs(f.recoveryMs.p99)}`],
     ['Time to full coverage', f.timeToFullCoverageMs === null ? 'never within the run' : formatMs(f.timeToFullCoverageMs)],
     ['Queued during fault / expired', `${formatCount(f.queuedDuringFault)} / ${formatCount(f.expired)}`],
+    ['Lost after collection', formatCount(f.lostAfterCollection ?? 0)],
     ['Reconnect attempts', formatCount(f.reconnectAttempts)],
     ['Peak handshakes', `${formatCount(f.peakHandshakesPerSec)}/s`],
     ['Back-off', f.backoff],
@@ -328,6 +335,7 @@ function variantCard(run: ComparisonRun, name: string, i: number): string {
     ['Never polled', s.nodesNeverPolled.length ? s.nodesNeverPolled.join(', ') : 'none'],
     ['Pickup p50 / p99', `${formatMs(s.pickupMs?.p50 ?? null)} / ${formatMs(s.pickupMs?.p99 ?? null)}`],
     ['Expired', s.requests ? formatCount(s.requests.expired) : NOT_MEASURED],
+    ['Lost after collection', s.requests ? formatCount(s.requests.lostAfterCollection ?? 0) : NOT_MEASURED],
     ['Handshake failures', formatCount(handshakeFailures(r))],
     ['Reconnects', formatCount(s.reconnects)],
   ];

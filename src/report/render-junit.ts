@@ -83,7 +83,8 @@ function nodeCase(n: NodeResult, r: Result, classname: string, diagnosis: string
   if (n.polledBy === null) message = `${n.name}: tentacles polled by this node were not measured`;
   else if (n.polledBy < fleet) {
     message = `${n.name} was polled by ${formatCount(n.polledBy)} of ${formatCount(fleet)} tentacles${n.polledBy === 0 ? ' (never polled)' : ''}` +
-      (n.requests && n.requests.expired > 0 ? `; ${formatCount(n.requests.expired)} requests expired` : '');
+      (n.requests && n.requests.expired > 0 ? `; ${formatCount(n.requests.expired)} requests expired` : '') +
+      (n.requests && n.requests.lostAfterCollection > 0 ? `; ${formatCount(n.requests.lostAfterCollection)} requests lost after collection` : '');
   }
   return { name: `${n.name} polled by every tentacle`, classname, timeS: 0, failure: message ? { message, body: `${message}${diagnosis}` } : null };
 }

@@ -2,6 +2,8 @@ import type { Comparison, FaultResult, HarnessProcess, HarnessResult, NodeResult
 import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from '../core/format.js';
 import { formatMetricValue, metricUnit } from '../result/metric-catalog.js';
 import { registrationThrottleLine } from './render-console.js';
+import { pickupHeadroom, taskCountsLine } from './pickup-headroom.js';
+import { deviationsOf } from './deviations.js';
 
 /**
  * report.md: the run as a document a person reads top to bottom -- verdict first, then
@@ -77,6 +79,8 @@ function resultMarkdown(r: Result, level: number): string {
   if (r.shortened.length > 0) {
     out.push(`Timeouts shortened for this run (real values in brackets):\n\n${r.shortened.map((s) => `- shortened: ${mdText(s)}`).join('\n')}`);
   }
+  const deviations = deviationsOf(r);
+  if (deviations.length > 0) out.push(`Deviations from a real node:\n\n${deviations.map((d) => `- deviation: ${mdText(d)}`).join('\n')}`);
 
   out.push(heading(level + 1, 'Coverage'));
   const c = r.summary.coverage;
@@ -84,15 +88,17 @@ function resultMarkdown(r: Result, level: number): string {
     `Coverage final **${formatPct(c.final)}**, lowest ${formatPct(c.min)}, mean ${formatPct(c.mean)}. ` +
       `Pickup latency p50 ${q(r.summary.pickupMs, 'p50')}, p99 ${q(r.summary.pickupMs, 'p99')}, max ${q(r.summary.pickupMs, 'max')}. ` +
       `${plural(r.summary.polls, 'poll')}, ${plural(r.summary.reconnects, 'reconnect')}.` +
+      (pickupHeadroom(r.summary) ? ` ${mdText(capitalise(pickupHeadroom(r.summary)!))}.` : '') +
+      (taskCountsLine(r.summary) ? ` ${mdText(capitalise(taskCountsLine(r.summary)!))}.` : '') +
       (r.summary.nodesNeverPolled.length > 0 ? ` **Never polled: ${r.summary.nodesNeverPolled.map(mdText).join(', ')}.**` : ''),
   );
 
   out.push(heading(level + 1, 'Nodes'));
   out.push(
     table(
-      ['Node', 'Address', 'Connected / fleet', 'Polled by', 'Pickup p50', 'p99', 'max', 'Queued', 'Collected', 'Expired', 'Coverage min', 'Coverage final'],
+      ['Node', 'Address', 'Connected / fleet', 'Polled by', 'Pickup p50', 'p99', 'max', 'Queued', 'Collected', 'Expired', 'Lost after collection', 'Coverage min', 'Coverage final'],
       r.nodes.map((n) => nodeRow(n, r.summary.tentacles)),
-      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
     ),
   );
 
@@ -172,6 +178,7 @@ function nodeRow(n: NodeResult, fleet: number): string[] {
   const connected = n.connectedTentacles === null ? NOT_MEASURED : `${formatCount(n.connectedTentacles)} / ${formatCount(fleet)}`;
   const polledBy = n.polledBy === null ? NOT_MEASURED : n.polledBy === 0 ? '**0 (never polled)**' : formatCount(n.polledBy);
   const expired = req === null ? NOT_MEASURED : req.expired > 0 ? `**${formatCount(req.expired)}**` : '0';
+  const lost = req === null ? NOT_MEASURED : req.lostAfterCollection > 0 ? `**${formatCount(req.lostAfterCollection)}**` : '0';
   return [
     mdText(n.name),
     mdCode(n.address),
@@ -183,6 +190,7 @@ function nodeRow(n: NodeResult, fleet: number): string[] {
     req === null ? NOT_MEASURED : formatCount(req.queued),
     req === null ? NOT_MEASURED : formatCount(req.collected),
     expired,
+    lost,
     formatPct(n.coverage.min),
     formatPct(n.coverage.final),
   ];
@@ -202,6 +210,7 @@ function faultBlock(f: FaultResult, level: number): string {
         ['Recovery p50 / p99 / max', `${q(f.recoveryMs, 'p50')} / ${q(f.recoveryMs, 'p99')} / ${q(f.recoveryMs, 'max')}`],
         ['Time to full coverage', f.timeToFullCoverageMs === null ? 'never within the run' : formatMs(f.timeToFullCoverageMs)],
         ['Queued during fault / expired', `${formatCount(f.queuedDuringFault)} / ${formatCount(f.expired)}`],
+        ['Lost after collection', formatCount(f.lostAfterCollection ?? 0)],
         ['Reconnect attempts', formatCount(f.reconnectAttempts)],
         ['Peak handshakes', `${formatCount(f.peakHandshakesPerSec)}/s`],
         ['Back-off', f.backoff === 'shortened' ? 'shortened (real back-off is longer)' : 'faithful'],
@@ -229,7 +238,7 @@ function comparisonMarkdown(c: Comparison): string {
   );
   out.push(
     table(
-      ['Route', 'Verdict', 'Expected', 'Coverage min', 'Coverage final', 'Never polled', 'Pickup p50', 'Pickup p99', 'Expired', 'Handshake failures', 'Diagnosis'],
+      ['Route', 'Verdict', 'Expected', 'Coverage min', 'Coverage final', 'Never polled', 'Pickup p50', 'Pickup p99', 'Expired', 'Lost after collection', 'Handshake failures', 'Diagnosis'],
       c.runs.map((run) => {
         const r = run.result;
         const expected = run.expectedPass === null ? NOT_MEASURED : run.expectedPass === run.pass ? `as expected (${run.expectedPass ? 'pass' : 'fail'})` : `**expected ${run.expectedPass ? 'pass' : 'fail'}**`;
@@ -243,13 +252,18 @@ function comparisonMarkdown(c: Comparison): string {
           q(r.summary.pickupMs, 'p50'),
           q(r.summary.pickupMs, 'p99'),
           r.summary.requests === null ? NOT_MEASURED : formatCount(r.summary.requests.expired),
+          r.summary.requests === null ? NOT_MEASURED : formatCount(r.summary.requests.lostAfterCollection ?? 0),
           formatCount(handshakeFailures(r)),
           run.diagnosis.length === 0 ? '' : run.diagnosis.map(mdText).join('<br>'),
         ];
       }),
-      ['l', 'l', 'l', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'l'],
+      ['l', 'l', 'l', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'l'],
     ),
   );
   for (const run of c.runs) out.push(resultMarkdown(run.result, 2));
   return out.join('\n\n');
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

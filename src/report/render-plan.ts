@@ -42,6 +42,7 @@ function renderEmbedded(plan: Plan, lines: string[]): void {
   const N = plan.nodes.length;
   lines.push(`  target      embedded cluster on loopback: ${N} node(s), route ${plan.route.kind}, queue ${plan.queue}`);
   lines.push(`  route       ${plan.route.summary}${plan.route.balancer ? ` (balancer: ${plan.route.balancer})` : ''}${plan.route.transport === 'websocket' ? ', polling over WebSockets' : ''}`);
+  if (plan.route.preset) lines.push(`  preset      ${plan.route.preset.name}: ${plan.route.preset.set.join('; ') || 'nothing (the scenario sets every field itself)'}`);
   lines.push(`  nodes       ${plan.nodes.map((n) => `${n.name} ${n.address}`).join(', ')}`);
   lines.push(`  entries     ${entries(plan.entries.length)} per tentacle:`);
   for (const e of plan.entries) lines.push(`    ${e.address.padEnd(40)} -> ${e.reaches.length === N && N > 1 ? `any node (${e.reaches.join(', ')})` : e.reaches.join(', ')}`);
@@ -49,7 +50,7 @@ function renderEmbedded(plan: Plan, lines: string[]): void {
   lines.push(`  fleet       ${f.tentacles} ${f.profile === 'kubernetes-agent' ? 'Kubernetes agent(s)' : 'tentacle(s)'} x ${N} node(s) x ${f.connectionsPerEntry} connection(s), ramp-up ${formatDuration(f.rampUpMs)}`);
   lines.push(`  identities  ${f.tentacles} new certificate(s) and subscription id(s), one per tentacle`);
   if (plan.registration.kind === 'embedded') {
-    lines.push(`  register    ${plan.registration.count} tentacle(s) over the REST API, ${plan.registration.through === 'balancer' ? 'through the balancer' : 'straight to the nodes'}`);
+    lines.push(`  register    ${plan.registration.count} tentacle(s) over the REST API, ${plan.registration.through === 'balancer' ? 'through the balancer' : plan.registration.through === 'proxy' ? 'through an HTTP proxy (route.registrationProxy)' : 'straight to the nodes'}`);
   }
   lines.push(`  duration    ${formatDuration(plan.durationMs)} after ramp-up`);
 }

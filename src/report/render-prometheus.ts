@@ -34,6 +34,7 @@ const FAMILIES: Array<Omit<Family, 'samples'>> = [
   { name: 'pollfleet_requests_queued_total', type: 'counter', help: 'Requests the node queued for tentacles during the run.' },
   { name: 'pollfleet_requests_collected_total', type: 'counter', help: 'Queued requests a tentacle collected during the run.' },
   { name: 'pollfleet_requests_expired_total', type: 'counter', help: `Queued requests that expired uncollected (in real Octopus, each fails its RPC; retried for about ${formatRetryWindow(RPC_RETRY_DEFAULTS.windowMs)} when RPC retries are on).` },
+  { name: 'pollfleet_requests_lost_after_collection_total', type: 'counter', help: 'Collected requests that failed with their connection, never requeued (in real Octopus, the RPC fails for its caller).' },
   { name: 'pollfleet_reconnects_total', type: 'counter', help: 'Connection attempts after the first one per connection during the run.' },
   { name: 'pollfleet_errors_total', type: 'counter', help: 'Connection errors during the run, by error kind.' },
   { name: 'pollfleet_check_success', type: 'gauge', help: '1 if the run passed its verdict, 0 if it failed.' },
@@ -88,6 +89,7 @@ function collect(r: Result, families: Map<string, Family>): void {
     add('pollfleet_requests_queued_total', n.requests?.queued, node);
     add('pollfleet_requests_collected_total', n.requests?.collected, node);
     add('pollfleet_requests_expired_total', n.requests?.expired, node);
+    add('pollfleet_requests_lost_after_collection_total', n.requests ? (n.requests.lostAfterCollection ?? 0) : undefined, node);
   }
   add('pollfleet_reconnects_total', s.reconnects);
   for (const [kind, count] of Object.entries(s.errors).sort(([a], [b]) => a.localeCompare(b))) add('pollfleet_errors_total', count, { kind });

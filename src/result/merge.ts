@@ -403,6 +403,7 @@ function mergeFaults(shards: readonly MergeInput[], starts: number[], startedAt:
       timeToFullCoverageMs: full.some((v) => v === null) ? null : Math.max(...(full as number[])),
       queuedDuringFault: sum(parts.map((p) => p.fault.queuedDuringFault)),
       expired: sum(parts.map((p) => p.fault.expired)),
+      lostAfterCollection: sum(parts.map((p) => p.fault.lostAfterCollection ?? 0)),
       reconnectAttempts: sum(parts.map((p) => p.fault.reconnectAttempts)),
       peakHandshakesPerSec: sum(parts.map((p) => p.fault.peakHandshakesPerSec)),
       backoff: f0.backoff,
@@ -464,7 +465,7 @@ function sumRequests(parts: ReadonlyArray<RequestCounts | null>): RequestCounts 
   const present = parts.filter((p): p is RequestCounts => p !== null);
   if (!present.length) return null;
   const k = (key: keyof RequestCounts) => sum(present.map((p) => p[key]));
-  return { queued: k('queued'), collected: k('collected'), expired: k('expired'), answered: k('answered'), pendingAtEnd: k('pendingAtEnd') };
+  return { queued: k('queued'), collected: k('collected'), expired: k('expired'), lostAfterCollection: sum(present.map((p) => p.lostAfterCollection ?? 0)), answered: k('answered'), pendingAtEnd: k('pendingAtEnd') };
 }
 
 /** As src/metrics/result-builder.ts: min and mean over the steady part, `final` when there is none. */

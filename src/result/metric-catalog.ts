@@ -40,7 +40,7 @@ function quantileFields<T>(prefix: string, unit: MetricUnit, pick: (from: T) => 
   }));
 }
 
-const REQUEST_KEYS = ['queued', 'collected', 'expired', 'answered', 'pendingAtEnd'] as const;
+const REQUEST_KEYS = ['queued', 'collected', 'expired', 'lostAfterCollection', 'answered', 'pendingAtEnd'] as const;
 const COVERAGE_KEYS = ['final', 'min', 'mean'] as const;
 
 const RUN_FIELDS: Field<MeasuredResult>[] = [
@@ -95,6 +95,7 @@ const FAULT_FIELDS: Field<FaultResult>[] = [
   { path: 'affectedPairs', unit: 'count', read: (f) => f.affectedPairs },
   { path: 'queuedDuringFault', unit: 'count', read: (f) => f.queuedDuringFault },
   { path: 'expired', unit: 'count', read: (f) => f.expired },
+  { path: 'lostAfterCollection', unit: 'count', read: (f) => f.lostAfterCollection },
   { path: 'reconnectAttempts', unit: 'count', read: (f) => f.reconnectAttempts },
   { path: 'peakHandshakesPerSec', unit: 'per-second', read: (f) => f.peakHandshakesPerSec },
 ];

@@ -44,7 +44,7 @@ export const quantilesSchema = z.object({
 
 const coverageStatsSchema = z.object({ final: z.number(), min: z.number(), mean: z.number() });
 
-const requestCountsSchema = z.object({ queued: count, collected: count, expired: count, answered: count, pendingAtEnd: count });
+const requestCountsSchema = z.object({ queued: count, collected: count, expired: count, lostAfterCollection: count.default(0), answered: count, pendingAtEnd: count });
 
 export const nodeResultSchema = z
   .object({
@@ -90,6 +90,7 @@ const faultResultSchema = z.object({
   timeToFullCoverageMs: z.number().nullable(),
   queuedDuringFault: count,
   expired: count,
+  lostAfterCollection: count.default(0),
   reconnectAttempts: count,
   peakHandshakesPerSec: z.number().nonnegative(),
   backoff: z.enum(['faithful', 'shortened']),
@@ -140,10 +141,18 @@ const summarySchema = z.object({
         presentedThumbprint: z.string().optional(),
         node: z.string().optional(),
         address: z.string().optional(),
+        proxy: z.string().optional(),
+        presentedIssuer: z.string().optional(),
       }),
     )
     .optional(),
   nodesNeverPolled: strings,
+  /** The Redis queue's events counted; absent when none (and in older Results). */
+  redisQueue: counts.optional(),
+  /** Finished server tasks per kind and state; absent in older Results. */
+  tasks: z.record(z.string(), counts).optional(),
+  /** The queue timeout pickup latency is measured against; absent in older Results. */
+  pickupLimitMs: z.number().nonnegative().optional(),
 });
 
 const apiLoadSchema = z.object({

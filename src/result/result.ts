@@ -47,10 +47,16 @@ export interface CoverageStats {
 
 export interface RequestCounts {
   queued: number;
-  /** Written to a connection (the tentacle collected it). */
+  /** Collected: written to a connection, or taken by a connection whose write then failed (a real node). */
   collected: number;
   /** Not collected within PollingRequestQueueTimeout: in real Octopus, a failed RPC (retried for about 2.5 min when RPC retries are on). */
   expired: number;
+  /**
+   * Collected, then failed because the write or the response failed (the connection was dead or
+   * died): a real node never requeues such a request, so its task step fails. Read as 0 from
+   * documents written before it existed.
+   */
+  lostAfterCollection: number;
   /** A response came back. */
   answered: number;
   /** Still waiting when the run ended (neither collected nor expired). */
@@ -117,6 +123,9 @@ export interface FaultResult {
   timeToFullCoverageMs: number | null;
   queuedDuringFault: number;
   expired: number;
+  /** Requests of the fault's node(s) lost after collection during the fault and its aftermath (0 in older documents). */
+  lostAfterCollection: number;
+  /** Connection attempts of affected pairs, quick retries included. */
   reconnectAttempts: number;
   peakHandshakesPerSec: number;
   backoff: 'faithful' | 'shortened';
@@ -178,6 +187,19 @@ export interface Summary {
    */
   errorExampleData?: Record<string, ErrorData>;
   nodesNeverPolled: string[];
+  /**
+   * The Redis queue's events counted (queue: redis): `unavailable`, `recovered`, `data-lost`,
+   * `connection-dropped`, `request-abandoned`, `request-failed:<reason>` (heartbeat-lost,
+   * data-lost, redis-unavailable). Absent when nothing happened (and in older Results).
+   */
+  redisQueue?: Record<string, number>;
+  /**
+   * Finished server tasks per kind (health, deploy, upload) and final state (Success,
+   * Failed, ...), when the embedded cluster ran them. Absent in older Results and external runs.
+   */
+  tasks?: Record<string, Record<string, number>>;
+  /** The polling request queue timeout pickup latency is measured against (absent in older Results). */
+  pickupLimitMs?: number;
 }
 
 /** Load on the REST API (the web / registration path), driven with autocannon. */

@@ -198,6 +198,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
     nodes: env.nodes,
     // Node-side figures (queues, pickup latency) only exist where the nodes are ours; never invented.
     nodeSideMeasured: plan.target === 'embedded',
+    pickupLimitMs: s.protocol.pollingRequestQueueTimeoutMs,
   });
   measured.faults = faultRun.results(recorder.timeline);
   if (fleetHealth) measured.harness = harnessResult(fleetHealth);

@@ -90,6 +90,12 @@ export const CLUSTER_DEFAULTS = {
   maxConnectionsPerSubscription: null as number | null,
   /** Embedded REST API rate limit (cluster.apiRateLimit): off by default; a node answers 429 with Retry-After beyond it. */
   apiRateLimit: null as { requestsPerSecond: number; burst: number } | null,
+  /**
+   * `real`: embedded nodes handle dead connections as a real node ([H] section 4: no read while
+   * waiting, work on a dead connection lost after collection, refused connections reset);
+   * `lenient`: the node pollfleet had before, for comparison (a named deviation in reports).
+   */
+  nodeBehaviour: 'real' as 'real' | 'lenient',
   /** Largest request body the embedded REST API accepts (a machine registration is well under 2 KiB); larger answers 413. */
   restMaxBodyBytes: 1024 * 1024,
   /** A REST API request (headers and body) must arrive within this time, else the connection is closed. */
@@ -129,6 +135,24 @@ export const WORKLOAD_DEFAULTS = {
   scriptStatusBackoffMaxMs: 5_000,
   /** A script sequence gives up after this many GetStatus calls (bounds the loop). */
   scriptStatusMaxPolls: 100,
+  /**
+   * Tasks (src/cluster/tasks/): relative weights of what a round starts. Mostly health checks,
+   * some deployment steps, a few package uploads.
+   */
+  mix: { health: 0.8, deploy: 0.15, upload: 0.05 },
+  /** Tasks per tentacle at once (a round tops each machine up to this). */
+  concurrentTasksPerTentacle: 1,
+  /** A deployment step's script runs this long on the tentacle. */
+  scriptDurationMs: 1_000,
+  /** A package upload's data stream (1 MiB: small enough for the default runs to stay fast). */
+  uploadBytes: 1024 * 1024,
+  /**
+   * Tasks executing at once per node. Octopus's default task cap is 5, but one real health
+   * check task covers many machines; here every machine gets its own task, so the cap is scaled.
+   */
+  taskCap: 500,
+  /** Octopus caches GetCapabilities per machine for 10 minutes ([CacheResponse(600)]). */
+  capabilitiesCacheMs: 600_000,
 } as const;
 
 /** Fleet. */
@@ -229,6 +253,22 @@ export const REAL_BALANCER_DEFAULTS = {
   logTailBytes: 64 * 1024,
 } as const;
 
+/**
+ * Route kind proxy: an HTTP CONNECT proxy (pollfleet's simulator or real Squid) on loopback.
+ * [LB] "HTTP CONNECT proxy"; Halibut's HttpProxyClient waits 15 s for the proxy's answer.
+ */
+export const PROXY_DEFAULTS = {
+  host: '127.0.0.1',
+  /** Squid's `shutdown_lifetime`: how long it lets tunnels finish after SIGTERM (its own default is 30 s). */
+  squidShutdownLifetimeMs: 1_000,
+  /** From spawn until Squid accepts connections on its port. */
+  squidStartTimeoutMs: 15_000,
+  /** After SIGTERM, SIGKILL follows when Squid is still there after this long. */
+  squidStopTimeoutMs: 5_000,
+  /** Between readiness probes while Squid starts. */
+  readinessProbeIntervalMs: 100,
+} as const;
+
 /** Tentacle registration over the REST API and the polling-port check. [H] section 8 */
 /**
  * What an expired request costs in real Octopus. An expired (uncollected) request fails the
@@ -321,4 +361,85 @@ export const API_LOAD_DEFAULTS = {
   /** Bound on requests per load run, whatever the duration. */
   maxRequests: 50_000,
   path: '/api/Spaces-1/machines',
+} as const;
+
+/**
+ * Route sni-passthrough: one address on 443, one SNI host name per node
+ * (polling1.<domain>, polling2.<domain>, ... as the Octopus Helm chart's polling0., polling1.
+ * ingress names), TLS passed through untouched. [LB] "Port 443 routed by SNI".
+ */
+export const SNI_DEFAULTS = {
+  port: 443,
+  domain: 'example.test',
+  /** Host name prefix per node: polling1, polling2, ... (one-name layout: polling). */
+  namePrefix: 'polling',
+  /** How long the router waits for the whole ClientHello (HAProxy tcp-request inspect-delay). */
+  inspectDelayMs: 5_000,
+  /** A ClientHello larger than this is refused (the router reads no further). */
+  maxClientHelloBytes: 16_384,
+} as const;
+
+/**
+ * Balancer presets (route.preset): the documented defaults of each product. [LB] Azure: 4 min
+ * idle, silent drop unless TCP reset; AWS NLB: 350 s, RST on the next packet; ALB: 60 s;
+ * HAProxy/nginx: no idle timeout unless set (pollfleet's one hour).
+ */
+export const BALANCER_PRESET_DEFAULTS = {
+  azureIdleTimeoutMs: 240_000,
+  azureHealthCheckIntervalMs: 5_000,
+  azureHealthCheckTimeoutMs: 5_000,
+  azureUnhealthyThreshold: 2,
+  gcpIdleTimeoutMs: 600_000,
+  gcpHealthCheckIntervalMs: 5_000,
+  gcpHealthCheckTimeoutMs: 5_000,
+  gcpHealthyThreshold: 2,
+  gcpUnhealthyThreshold: 2,
+} as const;
+
+/**
+ * The Redis pending-request queue (multi-node polling across node processes), after Halibut's
+ * (OctopusDeploy/Halibut docs/RedisQueue.md, source/Halibut/Queue/Redis/): heartbeats per
+ * request both ways, the response stored and announced, every operation retried, data loss
+ * detected with a marker key. [H] section 4 "Multi-node polling".
+ */
+export const REDIS_QUEUE_DEFAULTS = {
+  /** Both roles publish a heartbeat per in-flight request this often. Halibut NodeHeartBeatSender */
+  heartbeatIntervalMs: 15_000,
+  /** ... the first one this long after collection. Halibut HeartBeatInitialDelay */
+  heartbeatInitialDelayMs: 7_000,
+  /** The sender fails a collected request when the processing node sent no heartbeat for this long (retryable in Halibut). */
+  senderGivesUpAfterMs: 60_000,
+  /** The processing node abandons a request when its sender sent no heartbeat for this long. */
+  processorGivesUpAfterMs: 90_000,
+  /** A stored response lives this long in Redis. */
+  responseTtlMs: 20 * 60_000,
+  /** The sender also polls for the stored response: first after this, then +step each time, at most max. Halibut PollAndSubscribeToResponse */
+  responsePollFirstMs: 15_000,
+  responsePollStepMs: 15_000,
+  responsePollMaxMs: 120_000,
+  /** Every Redis operation is retried for this long before it fails. Halibut RedisFacade */
+  operationRetryWindowMs: 30_000,
+  /** Pause between two tries of one operation. pollfleet's own value. */
+  operationRetryIntervalMs: 250,
+  /** One try of a command gives up after this (a paused Redis answers nothing). pollfleet's own value. */
+  commandTimeoutMs: 5_000,
+  /** A Redis error while dequeuing drops the tentacle's connection after a random 0..this. Halibut RedisPendingRequestQueue */
+  dequeueErrorDropMaxMs: 30_000,
+  /** The data-loss marker key is checked this often. Halibut WatchForRedisLosingAllItsData */
+  dataLossCheckIntervalMs: 60_000,
+  /** ... and lives this long without a check. */
+  dataLossMarkerTtlMs: 8 * 3_600_000,
+  /** node-redis reconnects: min(retries x step, max). */
+  reconnectStepMs: 100,
+  reconnectMaxMs: 2_000,
+  /** Connecting at start-up must succeed within this (an unreachable Redis is an environment error). */
+  connectTimeoutMs: 20_000,
+};
+export type RedisQueueSettings = typeof REDIS_QUEUE_DEFAULTS;
+
+/** A redis-server pollfleet starts itself (src/cluster/redis/redis-server.ts). pollfleet's own values. */
+export const REDIS_SERVER_DEFAULTS = {
+  startTimeoutMs: 5_000,
+  pingTimeoutMs: 500,
+  pingIntervalMs: 50,
 } as const;

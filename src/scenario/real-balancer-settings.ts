@@ -28,7 +28,7 @@ export interface RealBalancerSettings {
  * | alb.routing: least-outstanding    | balance leastconn                      | least_conn                   |
  * | nlb/alb.healthCheck               | check inter/rise/fall, timeout check, option httpchk (http checks of the REST API via addr/port) | rejected: no active health checks |
  * | nlb.onUnhealthy                   | reset: on-marked-down shutdown-sessions | rejected (no health checks)  |
- * | nlb.hashSeed, nlb.tlsListener, nlb.deregistrationDelay/-Termination, alb.mtls | rejected: simulator only | rejected: simulator only |
+ * | nlb.hashSeed, nlb.tlsListener, nlb.deregistrationDelay/-Termination, nlb.onIdle/tcpReset, alb.mtls | rejected: simulator only | rejected: simulator only |
  */
 
 /** Routes that go through route.nlb's settings, and the one through route.alb's. */
@@ -48,6 +48,8 @@ export function realBalancerProblems(p: ScenarioParsed, routeKind: string): Reso
     if (nlb?.tlsListener !== undefined) simulatorOnly('route.nlb.tlsListener', 'a TLS listener on the layer-4 balancer is available');
     if (nlb?.deregistrationDelay !== undefined) simulatorOnly('route.nlb.deregistrationDelay', 'deregistration (and its delay) works');
     if (nlb?.deregistrationTermination !== undefined) simulatorOnly('route.nlb.deregistrationTermination', 'deregistration (and its termination) works');
+    if (nlb?.onIdle !== undefined) simulatorOnly('route.nlb.onIdle', 'a chosen idle-expiry behaviour (silent drop, RST) works');
+    if (nlb?.tcpReset !== undefined) simulatorOnly('route.nlb.tcpReset', 'a chosen idle-expiry behaviour (silent drop, RST) works');
     if (balancer === 'nginx') {
       if (nlb?.healthCheck !== undefined) {
         out.push({ path: 'route.nlb.healthCheck', message: 'open-source nginx has no active health checks (NGINX Plus has); remove healthCheck, or use balancer: haproxy or simulator' });

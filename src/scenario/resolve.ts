@@ -1,18 +1,24 @@
 import {
   API_LOAD_DEFAULTS,
-  ALB_DEFAULTS, BACKOFF_DEFAULTS, CLUSTER_DEFAULTS, FLEET_DEFAULTS, METRICS_DEFAULTS, NLB_DEFAULTS,
+  ALB_DEFAULTS, BACKOFF_DEFAULTS, BALANCER_PRESET_DEFAULTS, CLUSTER_DEFAULTS, FLEET_DEFAULTS, METRICS_DEFAULTS, NLB_DEFAULTS,
   PING_PATH, PROTOCOL_DEFAULTS, RUN_DEFAULTS, WORKLOAD_DEFAULTS,
   EXTERNAL_SAFETY_DEFAULTS, SYNTHETIC_REGISTRATION_DEFAULTS,
   TENTACLE_DEFAULTS,
+  REDIS_QUEUE_DEFAULTS,
+  type RedisQueueSettings,
 } from './defaults.js';
 import { formatDuration } from './duration.js';
 import { realBalancerProblems, realBalancerSettings, type HealthCheckSettings, type RealBalancerSettings } from './real-balancer-settings.js';
 import type { ResolveProblem } from './resolve-problem.js';
+import { applyBalancerPreset, type AppliedPreset } from './balancer-presets.js';
+import { resolveSni, type SniSettings } from './sni-settings.js';
+import { resolveProxySettings, type ProxySettings } from './proxy-settings.js';
 
 export type { HealthCheckSettings, RealBalancerSettings, ResolveProblem };
 import type { ScenarioParsed } from './schema.js';
 import { BALANCER_KINDS, QUEUE_KINDS, ROUTE_KINDS, WEBSOCKET_ROUTE_KINDS, type TRANSPORT_KINDS } from './schema.js';
 import { resolveFaults, type FaultSpec } from '../faults/resolve-faults.js';
+import type { WorkloadTaskSettings } from '../cluster/tasks/server-task.js';
 
 export type RouteKind = (typeof ROUTE_KINDS)[number];
 export type QueueKind = (typeof QUEUE_KINDS)[number];
@@ -74,6 +80,10 @@ export interface Scenario {
     maxConnectionsPerSubscription: number | null;
     /** Embedded REST API rate limit per node; null = none (CLUSTER_DEFAULTS). */
     apiRateLimit: { requestsPerSecond: number; burst: number } | null;
+    /** The Redis queue's timings (queue: redis), defaults filled in. */
+    redisQueue: RedisQueueSettings;
+    /** How embedded nodes handle dead connections (CLUSTER_DEFAULTS.nodeBehaviour). */
+    nodeBehaviour: 'real' | 'lenient';
   };
   route: {
     kind: RouteKind;
@@ -90,6 +100,8 @@ export interface Scenario {
       deregistrationDelayMs: number;
       deregistrationTermination: boolean;
       tlsListener: boolean;
+      /** At idle expiry: RST on the next packet (AWS NLB), silent drop (Azure default) or RST both ways at once (Azure TCP reset). */
+      onIdle: 'reset-next-packet' | 'silent-drop' | 'reset';
     };
     alb: {
       idleTimeoutMs: number;
@@ -105,6 +117,12 @@ export interface Scenario {
      * Stickiness and routing always apply (their defaults are the programs' round robin).
      */
     realBalancer: RealBalancerSettings;
+    /** route.preset: what it set (src/scenario/balancer-presets.ts); null without one. */
+    preset: AppliedPreset | null;
+    /** Route sni-passthrough's names and router map (src/scenario/sni-settings.ts); null for other kinds. */
+    sni: SniSettings | null;
+    /** Route kind proxy: the HTTP CONNECT proxy and where registration goes (src/scenario/proxy-settings.ts). */
+    proxy: ProxySettings;
   };
   external: {
     nodes: ExternalNode[];
@@ -116,6 +134,8 @@ export interface Scenario {
     /** Verify the REST API's TLS certificate. */
     apiTlsVerify: boolean;
     multiNodePolling: boolean;
+    /** The cluster's Redis, linted by preflight (multi-node polling). */
+    redisUrl: string | null;
     allowLoad: boolean;
     register: SyntheticRegistration | null;
   } | null;
@@ -130,7 +150,7 @@ export interface Scenario {
     preamble: 'crlf' | 'lf';
     overrides: { from: number; to: number; nodes: string[] }[];
   };
-  workload: { intervalMs: number; scriptShare: number; enabled: boolean };
+  workload: { intervalMs: number; scriptShare: number; enabled: boolean; tasks: WorkloadTaskSettings };
   protocol: ProtocolSettings;
   backoff: { minMs: number; maxMs: number };
   durationMs: number;
@@ -184,8 +204,11 @@ function splitHostPort(text: string): { host: string; port: number } | null {
 }
 
 /** Fill in defaults and check what spans several fields. Problems are returned, all at once. */
-export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scenario?: Scenario; problems: ResolveProblem[] } {
-  const problems: ResolveProblem[] = [];
+export function resolveScenario(input: ScenarioParsed, fallbackName: string): { scenario?: Scenario; problems: ResolveProblem[] } {
+  // route.preset lays a product's balancer defaults under the scenario's own route settings.
+  const preset = applyBalancerPreset(input);
+  const p = preset.parsed;
+  const problems: ResolveProblem[] = [...preset.problems];
   const target = p.target ?? (p.external ? 'external' : 'embedded');
   const nodes = p.cluster?.nodes ?? CLUSTER_DEFAULTS.nodes;
   const routeKind = p.route?.kind ?? 'direct';
@@ -256,6 +279,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
         apiKeyFile: p.external.apiKeyFile ?? null,
         apiTlsVerify: p.external.apiTlsVerify ?? true,
         multiNodePolling: p.external.multiNodePolling ?? false,
+        redisUrl: p.external.redisUrl ?? null,
         allowLoad: p.external.allowLoad ?? false,
         register: reg
           ? {
@@ -296,9 +320,6 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
   });
 
   const queue = p.cluster?.queue ?? 'per-node';
-  if (queue === 'redis' && !p.cluster?.redisUrl) {
-    problems.push({ path: 'cluster.redisUrl', message: 'queue: redis needs cluster.redisUrl (e.g. redis://127.0.0.1:6379)' });
-  }
   if (queue === 'shared' && p.cluster?.processes === true) {
     problems.push({ path: 'cluster.processes', message: 'queue: shared keeps the nodes in one process (they share one in-memory queue); leave cluster.processes unset or false' });
   }
@@ -331,6 +352,8 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
   }
 
   problems.push(...realBalancerProblems(p, routeKind));
+  const proxy = resolveProxySettings(p, routeKind);
+  problems.push(...proxy.problems);
 
   const s: Scenario = {
     name: p.name ?? fallbackName,
@@ -348,6 +371,8 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
       apiRateLimit: p.cluster?.apiRateLimit
         ? { requestsPerSecond: p.cluster.apiRateLimit.requestsPerSecond, burst: p.cluster.apiRateLimit.burst ?? Math.max(1, Math.ceil(p.cluster.apiRateLimit.requestsPerSecond)) }
         : CLUSTER_DEFAULTS.apiRateLimit,
+      redisQueue: redisQueueSettings(p.cluster?.redisQueue),
+      nodeBehaviour: p.cluster?.nodeBehaviour ?? CLUSTER_DEFAULTS.nodeBehaviour,
     },
     route: {
       kind: routeKind,
@@ -363,8 +388,12 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
         deregistrationDelayMs: p.route?.nlb?.deregistrationDelay ?? NLB_DEFAULTS.deregistrationDelayMs,
         deregistrationTermination: p.route?.nlb?.deregistrationTermination ?? false,
         tlsListener: p.route?.nlb?.tlsListener ?? false,
+        onIdle: p.route?.nlb?.onIdle ?? (p.route?.nlb?.tcpReset === undefined ? 'reset-next-packet' : p.route.nlb.tcpReset ? 'reset' : 'silent-drop'),
       },
       realBalancer: { idleTimeoutMs: null, healthCheck: null, onUnhealthy: null },
+      preset: preset.applied,
+      sni: null,
+      proxy: proxy.proxy,
       alb: {
         idleTimeoutMs: p.route?.alb?.idleTimeout ?? ALB_DEFAULTS.idleTimeoutMs,
         routing: p.route?.alb?.routing ?? 'round-robin',
@@ -387,6 +416,7 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
       intervalMs: p.workload?.interval ?? WORKLOAD_DEFAULTS.intervalMs,
       scriptShare: p.workload?.scriptShare ?? WORKLOAD_DEFAULTS.scriptShare,
       enabled: p.workload?.enabled ?? true,
+      tasks: resolveTasks(p.workload),
     },
     protocol,
     backoff: { minMs: p.backoff?.min ?? BACKOFF_DEFAULTS.minMs, maxMs: p.backoff?.max ?? BACKOFF_DEFAULTS.maxMs },
@@ -407,8 +437,16 @@ export function resolveScenario(p: ScenarioParsed, fallbackName: string): { scen
     shard: null,
   };
   s.route.realBalancer = realBalancerSettings(p, routeKind, s.route);
+  // route sni-passthrough: names per node and the router's map; nlb.tcpReset and nlb.onIdle must agree.
+  const sni = resolveSni(p, routeKind, nodeNames);
+  s.route.sni = sni.sni;
+  problems.push(...sni.problems);
+  const tcpReset = p.route?.nlb?.tcpReset;
+  if (tcpReset !== undefined && input.route?.nlb?.onIdle !== undefined && (tcpReset ? 'reset' : 'silent-drop') !== input.route.nlb.onIdle) {
+    problems.push({ path: 'route.nlb.tcpReset', message: `tcpReset: ${tcpReset} means onIdle ${tcpReset ? 'reset' : 'silent-drop'}, but onIdle is ${input.route.nlb.onIdle}: write one of them` });
+  }
   if (s.backoff.minMs > s.backoff.maxMs) problems.push({ path: 'backoff.min', message: 'must not exceed backoff.max' });
-  const faults = resolveFaults(p.faults, { nodeNames, routeKind, balancer: s.route.balancer, processes: s.cluster.processes, target, durationMs: s.durationMs });
+  const faults = resolveFaults(p.faults, { nodeNames, routeKind, balancer: s.route.balancer, processes: s.cluster.processes, target, durationMs: s.durationMs, embeddedRedis: s.cluster.queue === 'redis' && s.cluster.redisUrl === null });
   s.faults = faults.faults;
   problems.push(...faults.problems);
   s.shortened = shortenedSettings(s);
@@ -436,8 +474,11 @@ export function shortenedSettings(s: Scenario): string[] {
   check('backoff.max', s.backoff.maxMs, BACKOFF_DEFAULTS.maxMs);
   check('staleness', s.stalenessMs, METRICS_DEFAULTS.stalenessMs);
   if (['single-address', 'nlb-unique-port'].includes(s.route.kind)) {
-    check('nlb.idleTimeout', s.route.nlb.idleTimeoutMs, NLB_DEFAULTS.idleTimeoutMs);
-    check('nlb.healthCheck.interval', s.route.nlb.healthCheck.intervalMs, NLB_DEFAULTS.healthCheckIntervalMs);
+    // route.preset azure-lb / gcp-network: their own real defaults (shorter checks than AWS's are not "shortened")
+    const preset = s.route.preset?.name;
+    const realIdle = preset === 'azure-lb' ? BALANCER_PRESET_DEFAULTS.azureIdleTimeoutMs : preset === 'gcp-network' ? BALANCER_PRESET_DEFAULTS.gcpIdleTimeoutMs : NLB_DEFAULTS.idleTimeoutMs;
+    check('nlb.idleTimeout', s.route.nlb.idleTimeoutMs, realIdle);
+    if (preset !== 'azure-lb' && preset !== 'gcp-network') check('nlb.healthCheck.interval', s.route.nlb.healthCheck.intervalMs, NLB_DEFAULTS.healthCheckIntervalMs);
     check('nlb.deregistrationDelay', s.route.nlb.deregistrationDelayMs, NLB_DEFAULTS.deregistrationDelayMs);
   }
   if (s.route.kind === 'alb' || s.route.registration === 'alb') {
@@ -445,4 +486,36 @@ export function shortenedSettings(s: Scenario): string[] {
     check('alb.healthCheck.interval', s.route.alb.healthCheck.intervalMs, ALB_DEFAULTS.healthCheckIntervalMs);
   }
   return out;
+}
+
+/** cluster.redisQueue as written (durations in ms) over REDIS_QUEUE_DEFAULTS. */
+function redisQueueSettings(r: { [k: string]: number | undefined } | undefined): RedisQueueSettings {
+  const d = REDIS_QUEUE_DEFAULTS;
+  return {
+    ...d,
+    heartbeatIntervalMs: r?.['heartbeatInterval'] ?? d.heartbeatIntervalMs,
+    heartbeatInitialDelayMs: r?.['heartbeatInitialDelay'] ?? d.heartbeatInitialDelayMs,
+    senderGivesUpAfterMs: r?.['senderGivesUpAfter'] ?? d.senderGivesUpAfterMs,
+    processorGivesUpAfterMs: r?.['processorGivesUpAfter'] ?? d.processorGivesUpAfterMs,
+    operationRetryWindowMs: r?.['operationRetryWindow'] ?? d.operationRetryWindowMs,
+    commandTimeoutMs: r?.['commandTimeout'] ?? d.commandTimeoutMs,
+    dequeueErrorDropMaxMs: r?.['dequeueErrorDropMax'] ?? d.dequeueErrorDropMaxMs,
+    dataLossCheckIntervalMs: r?.['dataLossCheckInterval'] ?? d.dataLossCheckIntervalMs,
+  };
+}
+
+/** The task workload's knobs; a legacy `scriptShare` without `mix` splits health checks and deployment steps. */
+function resolveTasks(w: ScenarioParsed['workload']): WorkloadTaskSettings {
+  const legacy = w?.scriptShare;
+  const mix = w?.mix
+    ? { health: w.mix.health ?? 0, deploy: w.mix.deploy ?? 0, upload: w.mix.upload ?? 0 }
+    : legacy !== undefined ? { health: 1 - legacy, deploy: legacy, upload: 0 } : { ...WORKLOAD_DEFAULTS.mix };
+  return {
+    mix,
+    concurrentTasksPerTentacle: w?.concurrentTasksPerTentacle ?? WORKLOAD_DEFAULTS.concurrentTasksPerTentacle,
+    scriptDurationMs: w?.scriptDuration ?? WORKLOAD_DEFAULTS.scriptDurationMs,
+    uploadBytes: w?.uploadSize ?? WORKLOAD_DEFAULTS.uploadBytes,
+    taskCap: w?.taskCap ?? WORKLOAD_DEFAULTS.taskCap,
+    capabilitiesCacheMs: WORKLOAD_DEFAULTS.capabilitiesCacheMs,
+  };
 }

@@ -26,7 +26,7 @@ const thumbprint = z
   .transform((v) => v.replace(/[\s:]/g, '').toUpperCase())
   .refine((v) => /^[0-9A-F]{40}$/.test(v), 'expected a certificate thumbprint: 40 hex characters (SHA-1)');
 
-export const ROUTE_KINDS = ['direct', 'unique-port', 'single-address', 'nlb-unique-port', 'alb'] as const;
+export const ROUTE_KINDS = ['direct', 'unique-port', 'single-address', 'nlb-unique-port', 'alb', 'sni-passthrough', 'proxy'] as const;
 export const QUEUE_KINDS = ['per-node', 'shared', 'redis'] as const;
 export const BALANCER_KINDS = ['simulator', 'haproxy', 'nginx'] as const;
 /** Polling transports; `websocket` is served by the routes in WEBSOCKET_ROUTE_KINDS. */
@@ -53,6 +53,10 @@ const nlbSchema = z.strictObject({
   deregistrationTermination: z.boolean().optional(),
   /** A TLS listener (terminates TLS with the balancer's own certificate) instead of TCP pass-through. */
   tlsListener: z.boolean().optional(),
+  /** At idle expiry: reset-next-packet (AWS NLB), silent-drop (Azure default), reset (both ways at once: Azure "TCP reset"). */
+  onIdle: z.enum(['reset-next-packet', 'silent-drop', 'reset']).optional(),
+  /** Azure's "TCP reset on idle": true = onIdle reset, false = onIdle silent-drop. */
+  tcpReset: z.boolean().optional(),
 });
 
 const albSchema = z.strictObject({
@@ -60,6 +64,54 @@ const albSchema = z.strictObject({
   routing: z.enum(['round-robin', 'least-outstanding']).optional(),
   mtls: z.enum(['off', 'passthrough']).optional(),
   healthCheck: healthCheckSchema.optional(),
+});
+
+/** route.preset: a product's documented balancer defaults (src/scenario/balancer-presets.ts). */
+export const BALANCER_PRESETS = ['aws-nlb', 'aws-alb', 'azure-lb', 'gcp-network', 'gcp-http', 'haproxy', 'nginx', 'octopus-cloud'] as const;
+
+const sniName = z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/i, 'expected a DNS host name such as polling1.example.test');
+/** route.sni (route kind sni-passthrough): the router's names and the classic mistakes. */
+const sniSchema = z.strictObject({
+  /** The router's port (443 in real life; 0 = a free port). */
+  port: port.optional(),
+  /** Names are polling1.<domain>, polling2.<domain>, ... (one-name: polling.<domain>). */
+  domain: sniName.optional(),
+  /** per-node (a name per node, the Helm chart's) | one-name (Octopus Cloud: one name, every node behind it). */
+  layout: z.enum(['per-node', 'one-name']).optional(),
+  /** passthrough (TCP, routes by SNI) | http (an HTTP-mode reverse proxy that terminates TLS: the classic mistake). */
+  mode: z.enum(['passthrough', 'http']).optional(),
+  /** The router maps these names to the wrong node: { polling2.example.test: node1 }. */
+  misroute: z.record(sniName, z.string().min(1)).optional(),
+  /** The router has no mapping for these names (a node added without its name). */
+  missing: z.array(sniName).optional(),
+});
+
+// ---- route kind proxy (src/environment/routes/proxy.ts): an HTTP CONNECT proxy in the path ----
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name');
+/** A proxy as Tentacle.config names one (Octopus.Server.Proxy.*): no credentials inside the URL. */
+const proxyUrl = z.string().regex(/^http:\/\/(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}\/?$/, 'expected http://host:port (credentials go in username and passwordEnv, not in the URL)');
+const proxyEndpointSchema = z.strictObject({
+  url: proxyUrl,
+  username: z.string().min(1).optional(),
+  /** Name of the environment variable holding the proxy password (never the password itself). */
+  passwordEnv: envName.optional(),
+});
+export const PROXY_PROGRAMS = ['simulator', 'squid', 'none'] as const;
+const proxySchema = z.strictObject({
+  /** Where the proxy is; with program squid or simulator, a loopback address to start it on (default a free port on 127.0.0.1). */
+  url: proxyUrl.optional(),
+  username: z.string().min(1).optional(),
+  passwordEnv: envName.optional(),
+  /** Which proxy pollfleet starts: its CONNECT simulator (default without url), real Squid, or none (use url as it is; default with url). */
+  program: z.enum(PROXY_PROGRAMS, { message: `expected one of: ${PROXY_PROGRAMS.join(', ')}` }).optional(),
+  /** CONNECT to these ports is denied (403); `polling` and `api` stand for the nodes' polling and REST API ports. */
+  denyPorts: z.array(z.union([port, z.enum(['polling', 'api'])])).optional(),
+  /** The proxy demands Basic authentication (407 without the right username and password). */
+  requireAuth: z.boolean().optional(),
+  /** The simulator closes every tunnel this long after it opened. */
+  cutTunnelsAfter: duration.optional(),
+  /** The simulator inspects TLS: it terminates it with a certificate issued by its own CA and re-encrypts to the node. */
+  inspectTls: z.boolean().optional(),
 });
 
 const routeSchema = z.strictObject({
@@ -72,6 +124,13 @@ const routeSchema = z.strictObject({
   transport: z.enum(TRANSPORT_KINDS, { message: `expected one of: ${TRANSPORT_KINDS.join(', ')}` }).optional(),
   nlb: nlbSchema.optional(),
   alb: albSchema.optional(),
+  // route.preset and route.sni: balancer presets (src/scenario/balancer-presets.ts) and route sni-passthrough.
+  preset: z.enum(BALANCER_PRESETS, { message: `expected one of: ${BALANCER_PRESETS.join(', ')}` }).optional(),
+  sni: sniSchema.optional(),
+  /** Route kind proxy: the HTTP CONNECT proxy every polling connection goes through. */
+  proxy: proxySchema.optional(),
+  /** Route kind proxy: where registration (REST) goes -- through the same proxy (default), straight, or through another one. */
+  registrationProxy: z.union([z.enum(['same', 'direct']), proxyEndpointSchema]).optional(),
 });
 
 const clusterSchema = z.strictObject({
@@ -96,6 +155,21 @@ const clusterSchema = z.strictObject({
       burst: z.number().int().min(1, 'expected at least 1 request').max(100_000).optional(),
     })
     .optional(),
+  /** Timings of the Redis queue (queue: redis), REDIS_QUEUE_DEFAULTS when unset; tests and demos shorten them. */
+  redisQueue: z
+    .strictObject({
+      heartbeatInterval: duration.optional(),
+      heartbeatInitialDelay: duration.optional(),
+      senderGivesUpAfter: duration.optional(),
+      processorGivesUpAfter: duration.optional(),
+      operationRetryWindow: duration.optional(),
+      commandTimeout: duration.optional(),
+      dequeueErrorDropMax: duration.optional(),
+      dataLossCheckInterval: duration.optional(),
+    })
+    .optional(),
+  /** `real` (default): embedded nodes lose work handed to dead connections, as real nodes; `lenient`: the old forgiving node. */
+  nodeBehaviour: z.enum(['real', 'lenient']).optional(),
 });
 
 const externalNodeSchema = z.strictObject({
@@ -130,6 +204,8 @@ const externalSchema = z.strictObject({
   apiTlsVerify: z.boolean().optional(),
   /** The cluster uses multi-node polling (a shared queue): preflight checks /api/serverstatus/redis. */
   multiNodePolling: z.boolean().optional(),
+  /** The cluster's Redis, for preflight's lint of its configuration (with multiNodePolling). */
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL').optional(),
   /** Lift the safety limits for real targets (fleet size, registration rate, duration). */
   allowLoad: z.boolean().optional(),
   /** Register synthetic polling machines before the run and delete exactly those afterwards. */
@@ -171,10 +247,36 @@ const fleetSchema = z.strictObject({
     .optional(),
 });
 
+/** A size: bytes as a number, or `512KiB`, `50MiB`, `1GiB` (also KB/MB/GB, same powers of 1024). */
+const byteSize = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const m = typeof v === 'number' ? [String(v), String(v), ''] : /^\s*(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?\s*$/i.exec(v);
+  const unit = (m?.[2] ?? '').toLowerCase().replace('i', '');
+  const factor = unit === 'kb' ? 1024 : unit === 'mb' ? 1024 ** 2 : unit === 'gb' ? 1024 ** 3 : 1;
+  const bytes = m ? Math.round(Number(m[1]) * factor) : NaN;
+  if (!Number.isSafeInteger(bytes) || bytes < 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a size like 1048576, 512KiB or 50MiB, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const weight = z.number().min(0, 'expected a weight >= 0');
+
 const workloadSchema = z.strictObject({
   interval: duration.optional(),
+  /** Legacy: without `mix`, this share of tasks are deployment steps and the rest health checks. */
   scriptShare: share.optional(),
   enabled: z.boolean().optional(),
+  /** Relative weights of the task kinds each round starts (src/cluster/tasks/). */
+  mix: z
+    .strictObject({ health: weight.optional(), deploy: weight.optional(), upload: weight.optional() })
+    .refine((m) => (m.health ?? 0) + (m.deploy ?? 0) + (m.upload ?? 0) > 0, 'expected at least one weight above 0')
+    .optional(),
+  concurrentTasksPerTentacle: z.number().int().min(1, 'expected at least 1 task').max(1000, 'expected at most 1000 tasks').optional(),
+  scriptDuration: duration.optional(),
+  uploadSize: byteSize.optional(),
+  /** Tasks executing at once per node (Octopus's task cap); the rest wait Queued. */
+  taskCap: z.number().int().min(1, 'expected at least 1 task').optional(),
 });
 
 const timeoutsSchema = z.strictObject({

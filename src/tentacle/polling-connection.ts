@@ -5,11 +5,13 @@ import { now } from '../core/clock.js';
 import { PollfleetError, errorDataOf, errorKindOf, type ErrorData, type ErrorKind } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import type { RequestMessage, ResponseMessage } from '../halibut/messages.js';
+import type { OutgoingDataStream, ReceivedDataStream } from '../halibut/data-stream.js';
 import { runSubscriberSession, type SessionEnd, type SubscriberHooks } from '../halibut/subscriber-session.js';
 import { END_LINE } from '../halibut/constants.js';
 import { CLOSE_PROTOCOL_ERROR, WEBSOCKET_PREAMBLE_TEXT, WEBSOCKET_THUMBPRINT_CLOSE_REASON } from '../halibut/websocket-frames.js';
 import type { WebSocketStream } from '../halibut/websocket-stream.js';
 import { thumbprintOfDer } from '../pki/thumbprint.js';
+import { openConnectTunnel, proxyLabel } from './proxy-tunnel.js';
 import type { ServerEntry } from './server-entry.js';
 import { upgradeToWebSocket } from './websocket-transport.js';
 
@@ -34,6 +36,8 @@ export interface ConnectionTimeouts {
 /** Whatever runs the requests a node sends (TentacleServices). */
 export interface RequestHandler {
   handle(request: RequestMessage): ResponseMessage | Promise<ResponseMessage>;
+  /** With the request's received data streams (hashed, src/halibut/data-stream.ts) and the response's own. */
+  handleWithStreams?(request: RequestMessage, streams: ReceivedDataStream[]): { response: ResponseMessage; streams: OutgoingDataStream[] };
 }
 
 export interface PollingConnectionOptions {
@@ -93,6 +97,20 @@ function untrustedMessage(server: ServerEntry, thumbprint: string): string {
   );
 }
 
+/**
+ * Who issued a presented certificate that is not self-signed (its issuer's CN or O): names the
+ * CA of a TLS-inspecting proxy. Node certificates are self-signed, so they give none.
+ */
+function issuerName(cert: tls.PeerCertificate | undefined): string | undefined {
+  if (!cert?.issuer || !cert.subject) return undefined;
+  const name = (x: tls.Certificate) => {
+    const v: unknown = x.CN ?? x.O;
+    return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
+  };
+  const issuer = name(cert.issuer);
+  return issuer !== '' && issuer !== name(cert.subject) ? issuer : undefined;
+}
+
 const HTTP_HINT =
   ' -- an HTTP (layer-7) load balancer or proxy is in the path; polling needs TCP pass-through to the node';
 
@@ -140,8 +158,9 @@ export class PollingConnection implements SubscriberHooks {
     o.sink({ type: 'polled', at: now(), tentacle: o.tentacle, entry: o.entry, conn: o.conn, kind });
   }
 
-  async handle(request: RequestMessage): Promise<{ response: ResponseMessage }> {
-    return { response: await this.#o.services.handle(request) };
+  async handle(request: RequestMessage, streams: ReceivedDataStream[]): Promise<{ response: ResponseMessage; streams?: OutgoingDataStream[] }> {
+    const s = this.#o.services;
+    return s.handleWithStreams ? s.handleWithStreams(request, streams) : { response: await s.handle(request) };
   }
 
   answered(request: RequestMessage, response: ResponseMessage): void {
@@ -161,6 +180,8 @@ export class PollingConnection implements SubscriberHooks {
     if (signal.aborted) return this.#finish({ reason: 'stopped', wasIdentified: false, identificationBegan: false, startedAtMs });
     try {
       const raw = await this.#connect(signal);
+      // Through an HTTP CONNECT proxy: the tunnel first, then TLS to the node inside it (thumbprint still pinned).
+      if (o.server.proxy) await openConnectTunnel(raw, o.server, o.server.proxy, o.timeouts.receiveTimeoutMs, signal);
       const isWebSocket = o.server.transport === 'websocket';
       const secured: Duplex = isWebSocket
         ? await this.#upgrade(await this.#secure(raw, signal), signal)
@@ -207,15 +228,17 @@ export class PollingConnection implements SubscriberHooks {
 
   /** What every error of this connection is about: the server entry's address (its name may be a balancer's, not a node's). */
   #entryData(): ErrorData {
-    return { address: this.#o.server.address };
+    const p = this.#o.server.proxy;
+    return p ? { address: this.#o.server.address, proxy: proxyLabel(p) } : { address: this.#o.server.address };
   }
 
-  #mismatch(presented: string): PollfleetError {
+  #mismatch(presented: string, issuer?: string): PollfleetError {
     const o = this.#o;
     return new PollfleetError('tls.thumbprint-mismatch', mismatchMessage(o.server, presented), {
       ...this.#entryData(),
       expectedThumbprint: o.server.thumbprint,
       presentedThumbprint: presented,
+      ...(issuer ? { presentedIssuer: issuer } : {}),
     });
   }
 
@@ -231,8 +254,10 @@ export class PollingConnection implements SubscriberHooks {
     const t0 = now();
     return new Promise<net.Socket>((resolve, reject) => {
       const s = net.connect({
-        host: o.server.host,
-        port: o.server.port,
+        // through a CONNECT proxy: TCP to the proxy; a name the fleet resolves itself (SNI routes):
+        // TCP to its address. TLS still sends the entry's host name.
+        host: o.server.proxy ? o.server.proxy.host : (o.server.connectHost ?? o.server.host),
+        port: (o.server.proxy ?? o.server).port,
         ...(o.localAddress ? { localAddress: o.localAddress } : {}),
         noDelay: false, // Nagle on, as Tentacle has it
         keepAlive: true,
@@ -301,7 +326,7 @@ export class PollingConnection implements SubscriberHooks {
         const presented = der ? thumbprintOfDer(der) : '(no certificate)';
         // Exact, case-sensitive compare, as Tentacle does.
         if (presented !== o.server.thumbprint) {
-          done(this.#mismatch(presented));
+          done(this.#mismatch(presented, issuerName(s.getPeerCertificate())));
           return;
         }
         this.#isSecured = true;

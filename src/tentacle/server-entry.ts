@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { PollfleetError } from '../core/errors.js';
 import { isThumbprint } from '../pki/thumbprint.js';
+import type { ProxyEndpoint } from './proxy-tunnel.js';
 
 /**
  * One server entry a tentacle polls (a Tentacle.config TrustedOctopusServers item):
@@ -18,6 +19,14 @@ export interface ServerEntry {
   transport?: 'tcp' | 'websocket';
   /** Request path of a `wss://` address, e.g. `/OctopusComms`. */
   path?: string;
+  /**
+   * Where TCP connects when the fleet resolves `host` itself (route sni-passthrough: every
+   * polling<N>.<domain> name is the SNI router's loopback address, no /etc/hosts needed).
+   * `host` is still what TLS sends as the server name (SNI).
+   */
+  connectHost?: string;
+  /** An HTTP CONNECT proxy every connection to this entry goes through (src/tentacle/proxy-tunnel.ts). */
+  proxy?: ProxyEndpoint;
 }
 
 export interface ParsedAddress {

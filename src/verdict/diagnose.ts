@@ -29,6 +29,13 @@ export interface RouteDiagnosis {
    * against the poll cycle.
    */
   balancerIdleTimeoutMs?(r: Measured): number | undefined;
+  /** The TLS-offload sentence in the route's words (`generic`: the generic one, thumbprints included); without it the generic one stands. */
+  tlsOffload?(r: Measured, generic: string): string;
+  /**
+   * Sentences about errors the route explains (route kind proxy: a refused CONNECT, a 407,
+   * TLS inspection), put first, and the error kinds whose generic sentence they replace.
+   */
+  errors?(r: Measured): { sentences: string[]; replaces: string[] };
 }
 
 /**
@@ -41,15 +48,17 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
   const errors = s.errors;
   const T = s.tentacles;
 
+  const routeErrors = route.errors?.(r) ?? { sentences: [], replaces: [] };
+  out.push(...routeErrors.sentences);
   const mismatches = errors['tls.thumbprint-mismatch'] ?? 0;
-  if (mismatches) {
+  if (mismatches && !routeErrors.replaces.includes('tls.thumbprint-mismatch')) {
     const ex = s.errorExampleData?.['tls.thumbprint-mismatch'];
     const [expected, presented] = ex?.expectedThumbprint && ex.presentedThumbprint ? [ex.expectedThumbprint, ex.presentedThumbprint] : [null, null];
-    out.push(
+    const generic =
       `TLS offload in the path: ${expected ? `expected thumbprint ${expected}, presented ${presented}` : 'the node presented an unexpected certificate'} ` +
-        `(${mismatches} handshake${mismatches === 1 ? '' : 's'} refused) -- a device terminating TLS (load balancer, proxy) shows its own certificate; ` +
-        'use a TCP pass-through listener (NLB TCP, HAProxy mode tcp) so the node\'s certificate reaches the tentacle.',
-    );
+      `(${mismatches} handshake${mismatches === 1 ? '' : 's'} refused) -- a device terminating TLS (load balancer, proxy) shows its own certificate; ` +
+      'use a TCP pass-through listener (NLB TCP, HAProxy mode tcp) so the node\'s certificate reaches the tentacle.';
+    out.push(route.tlsOffload ? route.tlsOffload(r, generic) : generic);
   }
   const http = errors['protocol.http-response'] ?? 0;
   if (http) {
@@ -107,9 +116,16 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
   const idle = idleTimeoutBelowPollCycle(r, route);
   if (idle) {
     const resets = errors['tcp.reset'] ?? 0;
+    // route.nlb.onIdle (src/network/flow.ts): what the balancer does at expiry
+    const onIdle = (r.scenario as { route?: { nlb?: { onIdle?: unknown } } } | null)?.route?.nlb?.onIdle;
+    const what = onIdle === 'silent-drop'
+      ? 'an idle polling connection is dropped silently (no RST, every later packet lost): the tentacle notices only when its receive timeout runs out'
+      : onIdle === 'reset'
+        ? 'an idle polling connection is reset at expiry (RST both ways)'
+        : "an idle polling connection leaves the balancer's table silently and the next message is answered with a reset";
     out.push(
-      `The balancer's idle timeout (${idle.idleS} s) is shorter than the poll cycle (pollingQueueWait ${idle.cycleS} s): an idle polling connection leaves the balancer's table silently and the next message is answered with a reset` +
-        `${resets ? ` (${resets} connection${resets === 1 ? '' : 's'} reset)` : ''} -- set the idle timeout well above the poll cycle (AWS NLB: 350 s default, up to 6000 s).`,
+      `The balancer's idle timeout (${idle.idleS} s) is shorter than the poll cycle (pollingQueueWait ${idle.cycleS} s): ${what}` +
+        `${resets ? ` (${resets} connection${resets === 1 ? '' : 's'} reset)` : ''} -- set the idle timeout well above the poll cycle (AWS NLB: 350 s default, up to 6000 s; Azure: 4 min default, up to 100 min).`,
     );
   }
   const saturated = r.harness ? harnessSaturation(r.harness.fleet) : [];

@@ -65,6 +65,8 @@ export function faultStory(r: FaultResult, words: FaultStoryWords, x: FaultFacts
     parts.push(`${s(r.expired, 'request')} queued${where} expired${lostNote} -- ${expiredMeaning(windowMs)}`);
   } else if (r.queuedDuringFault > 0) parts.push(`${s(r.queuedDuringFault, 'request')} queued${where} during the fault, none expired`);
   else parts.push('no work expired');
+  const lost = r.lostAfterCollection ?? 0;
+  if (lost > 0) parts.push(`${s(lost, 'request')}${where} lost after collection (handed to a dead connection, never requeued) -- in real Octopus, the RPC fails for its caller`);
   const rec = r.recoveryMs;
   if (noticed > 0) {
     if (rec.count === 0) parts.push('none of them was identified again within the run');

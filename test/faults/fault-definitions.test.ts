@@ -32,6 +32,10 @@ const EXAMPLES: Record<FaultKind, { target: string; params?: Record<string, unkn
   'idle-timeout': { target: 'balancer', params: { idleTimeout: '2s' }, describe: '2s' },
   'reconnect-storm': { target: 'balancer', describe: '' },
   'node-added': { target: 'node3', describe: '' },
+  'redis-restart': { target: 'redis', describe: 'all data lost' },
+  'redis-pause': { target: 'redis', describe: '' },
+  'redis-latency': { target: 'redis', params: { latencyMs: 50 }, describe: '50 ms' },
+  'redis-kill': { target: 'redis', describe: '' },
 };
 
 function input(kind: FaultKind): Record<string, unknown> {
@@ -65,7 +69,9 @@ t.test('every schema parses its example, round-trips, and refuses unknown fields
 
 t.test('every example resolves into a spec of its kind that describes itself and tells its story', async (t) => {
   for (const k of FAULT_KINDS) {
-    const s = scenarioFromObject(faultScenario({ duration: '30s', route: { kind: 'nlb-unique-port' }, faults: [input(k)] }), 'f.yaml');
+    // Redis faults act on the redis-server pollfleet starts for queue: redis (no redisUrl)
+    const cluster = k.startsWith('redis-') ? { cluster: { nodes: 3, pollingPort: 0, queue: 'redis' } } : {};
+    const s = scenarioFromObject(faultScenario({ duration: '30s', route: { kind: 'nlb-unique-port' }, ...cluster, faults: [input(k)] }), 'f.yaml');
     const f = s.faults[0]!;
     t.equal(f.action, k);
     t.equal(f.atMs, 1000);

@@ -14,7 +14,7 @@ const q = (count: number, p99: number): Quantiles => ({ count, p50: 10, p90: 20,
 function result(f: FaultSpec, o: Partial<FaultResult>): FaultResult {
   return {
     name: f.name, action: f.action, target: f.targetText, atMs: f.atMs, forMs: f.forMs, affectedPairs: 6, detectionMs: q(0, 0), recoveryMs: q(0, 0),
-    timeToFullCoverageMs: null, queuedDuringFault: 0, expired: 0, reconnectAttempts: 0, peakHandshakesPerSec: 0, backoff: 'faithful', story: '', pass: true, reasons: [],
+    timeToFullCoverageMs: null, queuedDuringFault: 0, expired: 0, lostAfterCollection: 0, reconnectAttempts: 0, peakHandshakesPerSec: 0, backoff: 'faithful', story: '', pass: true, reasons: [],
     ...o,
   };
 }

@@ -36,7 +36,7 @@ export function cleanRun(o: CleanRunShape = {}): MeasuredResult {
     polls: external ? null : 10 * T,
     coverage: { final: 1, min: 1, mean: 1 },
     pickupMs: external ? null : q(20),
-    requests: external ? null : { queued: 5, collected: 5, expired: 0, answered: 5, pendingAtEnd: 0 },
+    requests: external ? null : { queued: 5, collected: 5, expired: 0, lostAfterCollection: 0, answered: 5, pendingAtEnd: 0 },
   }));
   return {
     schema: RESULT_SCHEMA,
@@ -61,7 +61,7 @@ export function cleanRun(o: CleanRunShape = {}): MeasuredResult {
       coveredPairs: T * names.length,
       coverage: { final: 1, min: 1, mean: 1 },
       pickupMs: external ? null : q(20),
-      requests: external ? null : { queued: 5 * names.length, collected: 5 * names.length, expired: 0, answered: 5 * names.length, pendingAtEnd: 0 },
+      requests: external ? null : { queued: 5 * names.length, collected: 5 * names.length, expired: 0, lostAfterCollection: 0, answered: 5 * names.length, pendingAtEnd: 0 },
       handshakeMs: { tcp: q(1), tls: q(10), identify: q(2) },
       registrationMs: { ...q(40), failures: {} },
       reconnects: 0,

@@ -69,6 +69,10 @@ const closed = (tentacle: number, entry: number, rel: number, reason: 'error' | 
   ({ type: 'closed', at: T0 + rel, tentacle, entry, conn: 0, reason, wasIdentified: true, errorKind: 'tcp.reset' });
 const connectStart = (tentacle: number, entry: number, rel: number): PollfleetEvent => ({ type: 'connect-start', at: T0 + rel, tentacle, entry, conn: 0 });
 const identified = (tentacle: number, entry: number, rel: number): PollfleetEvent => ({ type: 'identified', at: T0 + rel, tentacle, entry, conn: 0 });
+const tcpConnected = (tentacle: number, entry: number, rel: number): PollfleetEvent => ({ type: 'tcp-connected', at: T0 + rel, tentacle, entry, conn: 0, durationMs: 1 });
+const lost = (owner: string, key: number, rel: number, enqueuedRel: number): PollfleetEvent => ({
+  type: 'request-lost', at: T0 + rel, node: owner, owner, requestKey: key, subscription: 'poll://x/', enqueuedAt: T0 + enqueuedRel, written: false, errorKind: 'closed.by-peer',
+});
 const queued = (node: string, key: number, rel: number): PollfleetEvent =>
   ({ type: 'request-queued', at: T0 + rel, node, requestKey: key, subscription: 'poll://x/', service: 'IScriptServiceV2' });
 const dispatched = (owner: string, key: number, rel: number, enqueuedRel: number): PollfleetEvent =>
@@ -106,6 +110,8 @@ t.test('a node crash: affected pairs, detection, recovery from the fault end, wo
   h.analyzer.ended(0, T0 + 20_000);
   h.feed(
     queued('node2', 5, 20_100), // after the fault: not "during"
+    tcpConnected(0, 1, 20_250), // the TLS handshakes of the two recovering connections
+    tcpConnected(1, 1, 20_450),
     identified(0, 1, 20_300),
     identified(1, 1, 20_500),
     expired('node2', 6, 21_000, 10_500), // queued during the fault, expired after it: counted
@@ -122,7 +128,7 @@ t.test('a node crash: affected pairs, detection, recovery from the fault end, wo
   t.equal(r!.recoveryMs.count, 2);
   t.ok(near(r!.recoveryMs.min, 300) && near(r!.recoveryMs.max, 500), `recovery counted from the fault end: 300 and 500 ms (got ${r!.recoveryMs.min}..${r!.recoveryMs.max})`);
   t.equal(r!.reconnectAttempts, 3, 'attempts of detected pairs until they recovered');
-  t.equal(r!.peakHandshakesPerSec, 2, 'both re-identified in the same second');
+  t.equal(r!.peakHandshakesPerSec, 2, 'both handshakes in the same second');
   t.equal(r!.queuedDuringFault, 2, 'node2 work queued between start and end');
   t.equal(r!.expired, 3, '2 still queued when the process died (lost) + 1 expired');
   t.equal(r!.timeToFullCoverageMs, 1_000, 'first 100 % point at or after the last recovery (20.5 s) is 21 s: 1 s after the end');
@@ -287,4 +293,55 @@ t.test('failures reported by the timeline fail the fault', async (t) => {
   t.equal(r.pass, false);
   t.same(r.reasons, ['could not kill node2']);
   t.same({ name: r.name, action: r.action, target: r.target, forMs: r.forMs, backoff: r.backoff }, { name: 'crash@node2', action: 'crash', target: 'node2', forMs: 10_000, backoff: 'shortened' });
+});
+
+t.test('both retry loops count: every attempt, and every TLS handshake attempt (quick retries included) in the peak', async (t) => {
+  const h = harness([fault('reset', 'node2', { forMs: 0 })]);
+  h.analyzer.started(0, T0 + 1_000);
+  h.feed(closed(0, 1, 1_010), closed(1, 1, 1_020));
+  // tentacle 0: three quick tries 1 s apart whose TLS is reset, then one that identifies
+  h.feed(
+    connectStart(0, 1, 2_000), tcpConnected(0, 1, 2_001),
+    connectStart(1, 1, 2_100), tcpConnected(1, 1, 2_101), // both in second 1 since the start
+    connectStart(0, 1, 3_000), tcpConnected(0, 1, 3_001),
+    connectStart(0, 1, 4_000), tcpConnected(0, 1, 4_001),
+    connectStart(0, 1, 5_000), tcpConnected(0, 1, 5_001), identified(0, 1, 5_050),
+    identified(1, 1, 2_150),
+    connectStart(0, 1, 6_000), tcpConnected(0, 1, 6_001), // after recovery: not counted
+  );
+  h.analyzer.ended(0, T0 + 1_000);
+  const [r] = h.results();
+  t.equal(r!.reconnectAttempts, 5, 'each try of the quick loop is an attempt');
+  t.equal(r!.peakHandshakesPerSec, 2, 'two handshake attempts in one second, though only one identified then');
+});
+
+t.test('requests lost after collection are counted for the fault of their node, within the aftermath', async (t) => {
+  const h = harness([fault('reset', 'node2', { forMs: 1_000 })]);
+  h.analyzer.started(0, T0 + 1_000);
+  h.feed(queued('node2', 1, 1_100), lost('node2', 1, 1_200, 1_100));
+  h.analyzer.ended(0, T0 + 2_000);
+  h.feed(
+    lost('node2', 2, 2_500, 2_400), // a zombie found shortly after the end: counted
+    lost('node1', 3, 2_500, 2_400), // another node
+    lost('node2', 4, 2_000 + QUEUE_TIMEOUT + 1, 2_400), // too long after: not counted
+  );
+  const [r] = h.results();
+  t.equal(r!.lostAfterCollection, 2);
+  t.equal(r!.expired, 0, 'a lost request is not also expired');
+});
+
+t.test('requests lost after the run ended (its own shutdown) are no fault\'s', async (t) => {
+  let end: number | null = null;
+  const analyzer = new FaultAnalyzer({
+    faults: [fault('reset', 'node2', { forMs: 1_000 })], nodeNames: NODES, tentacles: 1, entryNodes: () => NODES.map((_, i) => i),
+    isConnected: () => true, runStartedAt: T0, backoff: 'shortened', receiveRequestTimeoutMs: RECEIVE_TIMEOUT,
+    pollingRequestQueueTimeoutMs: QUEUE_TIMEOUT, runEndedAt: () => end,
+  });
+  analyzer.started(0, T0 + 1_000);
+  analyzer.ended(0, T0 + 2_000);
+  analyzer.record(lost('node2', 1, 2_500, 2_400));
+  end = T0 + 3_000;
+  analyzer.record(lost('node2', 2, 2_900, 2_400)); // before the end, reported late: counted
+  analyzer.record(lost('node2', 3, 3_100, 2_400)); // in the shutdown: not counted
+  t.equal(analyzer.results([])[0]!.lostAfterCollection, 2);
 });

@@ -181,6 +181,23 @@ t.test('expiries, answers and node-side polls are counted per node', async (t) =
   t.equal(rec.pairPolled[1], 0, 'node2 sent on a connection it never identified: no pair');
 });
 
+t.test('requests lost after collection are counted on their owner; one never written is collected all the same', async (t) => {
+  const rec = recorder({ tentacles: 1, nodes: 2 });
+  const lost = (key: number, written: boolean): PollfleetEvent => ({
+    type: 'request-lost', at: T0 + 5, node: 'node1', owner: 'node2', requestKey: key, subscription: sub(0), enqueuedAt: T0, written, errorKind: 'closed.by-peer',
+  });
+  feed(rec, [
+    { type: 'request-dispatched', at: T0 + 1, node: 'node1', owner: 'node2', requestKey: 1, subscription: sub(0), enqueuedAt: T0 },
+    lost(1, true), // written, then the response failed: already collected at the dispatch
+    lost(2, false), // taken by a dead connection, the write failed
+  ]);
+  t.same(rec.nodes.map((n) => [n.lostAfterCollection, n.collected]), [[0, 0], [2, 2]]);
+  rec.markFinal(T0 + 10);
+  feed(rec, [lost(3, false), { ...lost(4, false), at: T0 + 11 }]);
+  t.same(rec.nodes[1]!.lostAfterCollection, 3, 'one lost before the end counts (its event came late); one lost in the shutdown does not');
+  t.same(rec.nodes[1]!.collected, 4, 'both left the queue all the same');
+});
+
 t.test('handshake histograms, poll gaps, reconnects, errors and registrations', async (t) => {
   const rec = recorder({ tentacles: 1, nodes: 1 });
   feed(rec, [

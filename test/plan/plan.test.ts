@@ -49,6 +49,10 @@ t.test('balanced routes: the balancer address, what each entry reaches, registra
   t.same(alb.entries, [{ address: 'https://127.0.0.10:10943', reaches: ['node1', 'node2'] }]);
   t.same(alb.registration, { kind: 'embedded', through: 'balancer', count: 50 });
   t.same(plan({ route: { kind: 'alb', registration: 'direct' } }).registration, { kind: 'embedded', through: 'nodes', count: 50 });
+  const viaProxy = plan({ route: { kind: 'proxy', proxy: { program: 'squid' } }, cluster: { nodes: 2, pollingPort: 10943 } });
+  t.same(viaProxy.entries.map((e) => e.address), ['https://127.0.0.11:10943 via CONNECT proxy http://127.0.0.1:<free port> (squid)', 'https://127.0.0.12:10943 via CONNECT proxy http://127.0.0.1:<free port> (squid)']);
+  t.same(viaProxy.registration, { kind: 'embedded', through: 'proxy', count: 50 });
+  t.match(plan({ route: { kind: 'proxy', registrationProxy: 'direct' } }).registration, { through: 'nodes' });
   t.same(plan({ route: { kind: 'alb', transport: 'websocket' } }).entries.map((e) => e.address), ['wss://127.0.0.10:10943/OctopusComms']);
   t.same(plan({ route: { kind: 'direct', transport: 'websocket' }, cluster: { nodes: 1 } }).entries.map((e) => e.address), ['wss://127.0.0.11:<free port>/OctopusComms']);
 });

@@ -25,7 +25,7 @@ t.test('passing run: verdict first, facts, nodes, thresholds', async (t) => {
   t.match(md, /- shortened: pollingQueueWaitMs 5000 \(real 30000\)/);
   const nodes = tableAfter(md, '## Nodes');
   t.equal(nodes.length, 3);
-  t.same(nodes[1], ['node2', '`127.0.0.1:10944`', '6 / 6', '6', '14 ms', '61 ms', '64 ms', '18', '18', '0', '100 %', '100 %']);
+  t.same(nodes[1], ['node2', '`127.0.0.1:10944`', '6 / 6', '6', '14 ms', '61 ms', '64 ms', '18', '18', '0', '0', '100 %', '100 %']);
   const th = tableAfter(md, '## Thresholds');
   t.equal(th.length, 7);
   t.ok(th.every((r) => r[4] === '✅ pass'));
@@ -40,7 +40,7 @@ t.test('failing single-address run: reasons, never-polled nodes, diagnosis', asy
   t.match(md, /nodes\.node2\.connectedTentacles \(from 'nodes\.\\\*\.connectedTentacles == fleet'\) was 0, expected == 6 \(fleet\)/);
   t.match(md, /\*\*Never polled: node2, node3\.\*\*/);
   const nodes = tableAfter(md, '## Nodes');
-  t.same(nodes[2], ['node3', '`127.0.0.1:10943`', '0 / 6', '**0 (never polled)**', '—', '—', '—', '18', '0', '**12**', '0 %', '0 %']);
+  t.same(nodes[2], ['node3', '`127.0.0.1:10943`', '0 / 6', '**0 (never polled)**', '—', '—', '—', '18', '0', '**12**', '0', '0 %', '0 %']);
   t.match(md, /## Diagnosis\n\n- node2 and node3 were never polled: all 6 tentacles reach the cluster/);
   const th = tableAfter(md, '## Thresholds');
   t.same(th.filter((r) => r[4] === '❌ **fail**').length, 5);
@@ -66,9 +66,9 @@ t.test('comparison: one row per route, then each run', async (t) => {
   t.equal(tableLines.length, 3);
   const cells = tableLines.map((l) => l.slice(2, -2).split(/(?<!\\) \| /));
   t.same(cells.map((c) => c[1]), ['✅ PASS', '✅ PASS', '❌ FAIL']);
-  t.same(cells[2]!.slice(2, 10), ['as expected (fail)', '33.3 %', '33.3 %', 'node2, node3', '21 ms', '70 ms', '24', '2']);
+  t.same(cells[2]!.slice(2, 11), ['as expected (fail)', '33.3 %', '33.3 %', 'node2, node3', '21 ms', '70 ms', '24', '0', '2']);
   t.same(cells[1]!.slice(6, 8), ['16 ms', '66 ms']);
-  t.match(cells[2]![10], /never polled/);
+  t.match(cells[2]![11], /never polled/);
   t.equal(md.match(/^## pollfleet: compare-routes \(/gm)?.length, 3, 'each run has its section');
 });
 
@@ -80,5 +80,5 @@ t.test('text from the Result cannot break the table or inject HTML', async (t) =
   t.notMatch(md, /<script>/);
   t.notMatch(md, /<img/);
   const nodes = tableAfter(md, '## Nodes');
-  t.equal(nodes[0]!.length, 12, 'pipe escaped: still 12 cells');
+  t.equal(nodes[0]!.length, 13, 'pipe escaped: still 13 cells');
 });

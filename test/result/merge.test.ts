@@ -199,7 +199,7 @@ t.test('fault figures: detection and recovery histograms merged, counts summed',
   }
   const fault = (h: ReturnType<typeof hists>, over: Partial<FaultResult>): FaultResult => ({
     name: 'crash@node2', action: 'crash', target: 'node2', atMs: 2000, forMs: 3000, affectedPairs: h.detection.count,
-    detectionMs: h.detection.quantiles(), recoveryMs: h.recovery.quantiles(), timeToFullCoverageMs: 1500, queuedDuringFault: 4, expired: 1,
+    detectionMs: h.detection.quantiles(), recoveryMs: h.recovery.quantiles(), timeToFullCoverageMs: 1500, queuedDuringFault: 4, expired: 1, lostAfterCollection: 0,
     reconnectAttempts: 9, peakHandshakesPerSec: 3, backoff: 'shortened', story: 'shard prose', pass: true, reasons: [], ...over,
   });
   const events = runEvents();

@@ -29,7 +29,7 @@ t.test('a valid file loads with defaults filled in', async (t) => {
 });
 
 t.test('the shipped scenarios load', async (t) => {
-  for (const f of ['scenarios/direct.yaml', 'scenarios/unique-port.yaml']) {
+  for (const f of ['scenarios/direct.yaml', 'scenarios/unique-port.yaml', 'scenarios/proxy-squid.yaml', 'scenarios/proxy-inspection.yaml']) {
     const loaded = loadScenarioFile(f);
     t.equal(loaded.kind, 'scenario', f);
   }
@@ -90,4 +90,11 @@ t.test('every problem is reported at once', async (t) => {
   const e = loadError(() => loadScenarioFile(join(dir, 'bad.yaml')));
   t.match(e.message, /cluster\.pollingPort/);
   t.match(e.message, /flet/);
+});
+
+t.test('cluster.nodeBehaviour: real by default, lenient on request, nothing else', async (t) => {
+  t.equal(scenarioFromObject({}).cluster.nodeBehaviour, 'real');
+  t.equal(scenarioFromObject({ cluster: { nodeBehaviour: 'lenient' } }).cluster.nodeBehaviour, 'lenient');
+  const e = loadError(() => scenarioFromObject({ cluster: { nodeBehaviour: 'forgiving' } }, 'flags'));
+  t.match(e.message, /cluster\.nodeBehaviour/);
 });

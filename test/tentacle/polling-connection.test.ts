@@ -144,9 +144,9 @@ t.test('unknown service or method: an error response, and the connection stays u
   const sub = c.o.subscriptionId;
   const a = await withTimeout(node.call(sub, 'IDoesNotExist', 'Anything'), 5_000, 'unknown service');
   t.equal(a.response.id, a.request.id);
-  t.equal(a.response.error?.HalibutErrorType, 'ServiceNotFoundHalibutClientException');
+  t.equal(a.response.error?.HalibutErrorType, 'Halibut.Exceptions.ServiceNotFoundHalibutClientException');
   const b = await withTimeout(node.call(sub, 'ICapabilitiesServiceV2', 'Frobnicate'), 5_000, 'unknown method');
-  t.equal(b.response.error?.HalibutErrorType, 'MethodNotFoundHalibutClientException');
+  t.equal(b.response.error?.HalibutErrorType, 'Halibut.Exceptions.MethodNotFoundHalibutClientException');
   const ok = await withTimeout(node.call(sub, 'ICapabilitiesServiceV2', 'GetCapabilitiesAsync'), 5_000, 'a later request');
   t.equal(ok.response.error, null, 'a later request on the same connection is answered');
   t.same(log.of('answered').map((e) => e.ok), [false, false, true]);

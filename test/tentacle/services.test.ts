@@ -8,7 +8,7 @@ import {
   TYPE_SCRIPT_STATUS_RESPONSE_V2,
   TYPE_SCRIPT_TICKET,
 } from '../../src/halibut/constants.js';
-import { EXIT_CODE_UNKNOWN_SCRIPT, TentacleServices } from '../../src/tentacle/services.js';
+import { EXIT_CODE_UNKNOWN_SCRIPT, TYPE_UPLOAD_RESULT, TentacleServices } from '../../src/tentacle/services.js';
 
 function req(service: string, method: string, params: unknown[] = []): RequestMessage {
   return {
@@ -39,13 +39,13 @@ t.test('GetCapabilities, by sync or async name, any case', async (t) => {
 t.test('unknown service and method get Halibut error responses', async (t) => {
   const s = new TentacleServices({ scriptRunMs: 100 });
   const a = s.handle(req('IFooService', 'Bar'));
-  t.equal(a.error?.HalibutErrorType, 'ServiceNotFoundHalibutClientException');
+  t.equal(a.error?.HalibutErrorType, 'Halibut.Exceptions.ServiceNotFoundHalibutClientException');
   t.match(a.error?.message, /IFooService/);
   const b = s.handle(req('IScriptServiceV2', 'Explode'));
-  t.equal(b.error?.HalibutErrorType, 'MethodNotFoundHalibutClientException');
+  t.equal(b.error?.HalibutErrorType, 'Halibut.Exceptions.MethodNotFoundHalibutClientException');
   t.match(b.error?.message, /Explode/);
   const c = s.handle(req('IScriptServiceV2', 'GetStatus', [null]));
-  t.equal(c.error?.HalibutErrorType, 'ServiceInvocationHalibutClientException', 'a malformed call is an invocation error');
+  t.equal(c.error?.HalibutErrorType, 'Halibut.Exceptions.ServiceInvocationHalibutClientException', 'a malformed call is an invocation error');
 });
 
 t.test('script: Running until scriptRunMs has passed, then Complete with exit 0 and one log line', async (t) => {
@@ -84,4 +84,34 @@ t.test('CancelScript completes the script with the canceled exit code', async (t
   const r = s.handle(req('IScriptServiceV2', 'CancelScript', [{ Ticket: ticket, LastLogSequence: 0n }])).result as Record<string, unknown>;
   t.equal(r['State'], SCRIPT_STATE_COMPLETE);
   t.equal(r['ExitCode'], -43);
+});
+
+t.test('a script body `sleep N` runs N seconds; anything else runs scriptRunMs', async (t) => {
+  let clock = 0;
+  const s = new TentacleServices({ scriptRunMs: 100, clock: () => clock });
+  const ticket = { TaskId: 'ScriptTicket-3' };
+  s.handle(req('IScriptServiceV2', 'StartScript', [{ ScriptTicket: ticket, ScriptBody: 'sleep 2.5' }]));
+  clock = 2_400;
+  const status = () => (s.handle(req('IScriptServiceV2', 'GetStatus', [{ Ticket: ticket, LastLogSequence: 0n }])).result as Record<string, unknown>)['State'];
+  t.equal(status(), SCRIPT_STATE_RUNNING, 'still running at 2.4 s');
+  clock = 2_500;
+  t.equal(status(), SCRIPT_STATE_COMPLETE, 'complete at 2.5 s');
+});
+
+t.test('UploadFile answers an UploadResult with the streamed hash and length; DownloadFile of a missing file is null', async (t) => {
+  const s = new TentacleServices({ scriptRunMs: 100 });
+  const id = Guid.random();
+  const r = s.handleWithStreams(
+    req('IFileTransferService', 'UploadFile', ['Files/pkg.nupkg', { $type: 'Halibut.DataStream, Halibut', id, length: 5n }]),
+    [{ id, length: 5n, sha256: 'ab'.repeat(32) }],
+  );
+  t.equal(r.response.error, null);
+  t.same(r.response.result, { $type: TYPE_UPLOAD_RESULT, FullPath: '/etc/octopus/Tentacle/Files/pkg.nupkg', Hash: 'ab'.repeat(32), Length: 5n });
+  t.same(s.uploads, [{ path: '/etc/octopus/Tentacle/Files/pkg.nupkg', length: 5n, sha256: 'ab'.repeat(32) }]);
+  const missing = s.handle(req('IFileTransferService', 'UploadFile', ['x', { id: Guid.random(), length: 1n }]));
+  t.equal(missing.error?.HalibutErrorType, 'Halibut.Exceptions.ServiceInvocationHalibutClientException', 'a stream that did not arrive is an invocation error');
+  t.equal(s.handle(req('IFileTransferService', 'DownloadFile', ['nope.txt'])).result, null);
+  const d = s.handleWithStreams(req('IFileTransferService', 'downloadfile', ['synthetic/1000']), []);
+  t.equal(d.streams.length, 1);
+  t.match(d.response.result, { $type: 'Halibut.DataStream, Halibut', length: 1000n });
 });

@@ -190,7 +190,7 @@ t.test('connections that cannot reach a node, unless a fault explains them', asy
       name: 'crash@node2', action: 'crash', target: 'node2', atMs: 1_000, forMs: 5_000, affectedPairs: 4,
       detectionMs: { count: 0, min: null, p50: null, p90: null, p99: null, max: null, mean: null, histogram: null },
       recoveryMs: { count: 0, min: null, p50: null, p90: null, p99: null, max: null, mean: null, histogram: null },
-      timeToFullCoverageMs: 1_000, queuedDuringFault: 0, expired: 0, reconnectAttempts: 9, peakHandshakesPerSec: 4,
+      timeToFullCoverageMs: 1_000, queuedDuringFault: 0, expired: 0, lostAfterCollection: 0, reconnectAttempts: 9, peakHandshakesPerSec: 4,
       backoff: 'shortened', story: '', pass: true, reasons: [],
     }];
   });

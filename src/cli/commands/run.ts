@@ -10,6 +10,7 @@ import { planScenario } from '../../plan/plan.js';
 import { parseShard, shardScenario } from '../../plan/shard.js';
 import { PLAN_SOURCES } from '../../environment/plan-sources.js';
 import { routeFor } from '../../environment/routes/route-registry.js';
+import { proxySecrets } from '../../environment/routes/proxy.js';
 import { Ledger } from '../../environment/external/ledger.js';
 import { validateThresholds } from '../../verdict/threshold-parser.js';
 import type { CliContext } from '../context.js';
@@ -165,6 +166,8 @@ export async function runOne(ctx: CliContext, s: Scenario, dir: string, f: RunFl
   });
   // An internal error (process-policy.ts) stops the run like Ctrl-C: the partial Result names it.
   const internal = new AbortController();
+  // Literal secrets this run knows (route kind proxy: the proxy passwords read from passwordEnv).
+  const secrets = proxySecrets(s);
   const offInternal = onInternalError(() => {
     progress.done();
     internal.abort();
@@ -177,13 +180,13 @@ export async function runOne(ctx: CliContext, s: Scenario, dir: string, f: RunFl
       progress: (p) => progress.update(p),
       log: f.quiet || f.json ? undefined : (line) => {
         progress.done();
-        ctx.stderr.write(redactText(`${label}${line}\n`));
+        ctx.stderr.write(redactText(`${label}${line}\n`, secrets));
       },
     });
     progress.done();
     const judged = judgeRun(measured, s, extra, outputs.history);
     const errors = internalErrors();
-    const result = redact(errors.length ? { ...judged, interrupted: true, internalErrors: [...errors], diagnosis: [...errors.map((m) => `internal error (a bug in pollfleet) stopped the run: ${m}`), ...judged.diagnosis] } : judged);
+    const result = redact(errors.length ? { ...judged, interrupted: true, internalErrors: [...errors], diagnosis: [...errors.map((m) => `internal error (a bug in pollfleet) stopped the run: ${m}`), ...judged.diagnosis] } : judged, secrets);
     await publishRun(outputs, dir, result, f.format, ctx.stderr);
     return result;
   } finally {

@@ -1,4 +1,5 @@
-import { Agent } from 'undici';
+import type { LookupFunction } from 'node:net';
+import { Agent, type Dispatcher } from 'undici';
 import { newApiKey } from '../../cluster/api-key.js';
 import { EmbeddedCluster, type RunningNode } from '../../cluster/embedded-cluster.js';
 import type { EventSink } from '../../core/events.js';
@@ -10,6 +11,7 @@ import { nodeSpecs } from '../../plan/addressing.js';
 import type { Environment, EnvironmentInfo, EnvironmentNode } from '../environment.js';
 import { routeFor } from '../routes/route-registry.js';
 import type { RouteEnvironment } from '../routes/route.js';
+import { startEmbeddedRedis } from './embedded-redis.js';
 
 /** The embedded cluster a scenario asks for (used by `run` and by `pollfleet cluster`). */
 export function createEmbeddedCluster(s: Scenario, certificate: CertificateIdentity, apiKey: string, sink: EventSink): EmbeddedCluster {
@@ -23,9 +25,12 @@ export function createEmbeddedCluster(s: Scenario, certificate: CertificateIdent
     workload: s.workload,
     queue: s.cluster.queue,
     redisUrl: s.cluster.redisUrl,
+    startRedis: startEmbeddedRedis,
+    redisQueue: s.cluster.redisQueue,
     processes: s.cluster.processes,
     maxConnectionsPerSubscription: s.cluster.maxConnectionsPerSubscription,
     apiRateLimit: s.cluster.apiRateLimit,
+    nodeBehaviour: s.cluster.nodeBehaviour,
     sink,
   });
 }
@@ -50,7 +55,7 @@ export class EmbeddedEnvironment implements Environment {
   readonly #o: EmbeddedEnvironmentOptions;
   #cluster: EmbeddedCluster | null = null;
   #route: RouteEnvironment | null = null;
-  #dispatcher: Agent | null = null;
+  #dispatcher: Dispatcher | null = null;
   #pollingDispatcher: Agent | null = null;
   #stopping: Promise<void> | null = null;
   balancer: string | null = null;
@@ -82,8 +87,11 @@ export class EmbeddedEnvironment implements Environment {
     this.#route = env;
     this.balancer = env.balancer;
 
-    const dispatcher = new Agent({ connections: s.fleet.registrationConcurrency, connect: { rejectUnauthorized: false } });
-    const pollingDispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+    // Route kind proxy registers through undici's ProxyAgent (closed with the route).
+    const dispatcher = env.registrationDispatcher ?? new Agent({ connections: s.fleet.registrationConcurrency, connect: { rejectUnauthorized: false } });
+    // A name the fleet resolves itself (route sni-passthrough) resolves the same way for the port check.
+    const fixedHost = env.entries[0]?.connectHost;
+    const pollingDispatcher = new Agent({ connect: { rejectUnauthorized: false, ...(fixedHost ? { lookup: fixedLookup(fixedHost) } : {}) } });
     this.#dispatcher = dispatcher;
     this.#pollingDispatcher = pollingDispatcher;
     const urls = env.registrationUrls;
@@ -137,4 +145,12 @@ export class EmbeddedEnvironment implements Environment {
     })();
     return this.#stopping;
   }
+}
+
+/** A DNS lookup that answers every name with one IPv4 address (names the fleet resolves itself). */
+function fixedLookup(address: string): LookupFunction {
+  return ((_host: string, opts: { all?: boolean }, cb: (err: Error | null, a: string | { address: string; family: number }[], f?: number) => void) => {
+    if (opts?.all) cb(null, [{ address, family: 4 }]);
+    else cb(null, address, 4);
+  }) as unknown as LookupFunction;
 }

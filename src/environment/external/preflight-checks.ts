@@ -8,6 +8,7 @@ import { newSubscriptionId } from '../../halibut/subscription.js';
 import type { CertificateIdentity } from '../../pki/certificate.js';
 import { OctopusClient, type ApiAnswer } from '../../octopus-api/octopus-client.js';
 import { REDIS_STATUS_PATH, ROOT_PATH } from '../../octopus-api/api-paths.js';
+import { lintRedis } from './preflight-redis.js';
 import { checkPollingPort } from '../../octopus-api/polling-port-check.js';
 import { PING_PATH, PREFLIGHT_DEFAULTS, TENTACLE_DEFAULTS } from '../../scenario/defaults.js';
 import type { ExternalNode, Scenario } from '../../scenario/resolve.js';
@@ -425,6 +426,7 @@ export async function runPreflight(s: Scenario, o: PreflightOptions): Promise<Pr
   if (ext.multiNodePolling) {
     const base = ext.apiUrl ?? ext.nodes.find((n) => n.apiUrl)?.apiUrl ?? null;
     cluster.push(base ? await redisStep(base, o.apiKey, T.httpTimeoutMs, T.dispatcher) : { step: 'redis', status: 'skip', detail: 'no API URL to ask', hint: 'set external.apiUrl' });
+    if (ext.redisUrl) cluster.push(await lintRedis(ext.redisUrl, T.httpTimeoutMs));
   }
   const driftUrl = ext.apiUrl ?? ext.nodes.find((n) => n.apiUrl)?.apiUrl ?? null;
   const drift = await checkDrift({ apiUrl: driftUrl, apiKey: o.apiKey, nodes: ext.nodes, multiNodePolling: ext.multiNodePolling, timeoutMs: T.httpTimeoutMs, ...(T.dispatcher ? { dispatcher: T.dispatcher } : {}) });

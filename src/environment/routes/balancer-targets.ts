@@ -61,7 +61,7 @@ export async function startL4(ctx: RouteContext, layout: 'single' | 'unique-port
       const cert = await ctx.balancerCertificate();
       listeners = listeners.map((l) => ({ ...l, tls: { certPem: cert.certPem, keyPem: cert.keyPem } }));
     }
-    const sim = new NlbSimulator({ name: 'nlb', host, listeners, targetGroups, idleTimeoutMs: nlb.idleTimeoutMs, hashSeed: nlb.hashSeed });
+    const sim = new NlbSimulator({ name: 'nlb', host, listeners, targetGroups, idleTimeoutMs: nlb.idleTimeoutMs, onIdle: nlb.onIdle, hashSeed: nlb.hashSeed });
     const ports = await sim.start();
     return { host, ports, label: `nlb simulator on ${host}:${ports.join(',')}${nlb.tlsListener ? ' (TLS listener)' : ''}`, stop: () => sim.stop(), simulator: sim };
   }

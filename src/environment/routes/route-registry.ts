@@ -2,8 +2,10 @@ import type { RouteKind } from '../../scenario/resolve.js';
 import { albRoute } from './alb.js';
 import { directRoute } from './direct.js';
 import { nlbUniquePortRoute } from './nlb-unique-port.js';
+import { proxyRoute } from './proxy.js';
 import type { RouteDefinition } from './route.js';
 import { singleAddressRoute } from './single-address.js';
+import { sniPassthroughRoute } from './sni-passthrough.js';
 import { uniquePortRoute } from './unique-port.js';
 
 /** Every route by kind. */
@@ -13,6 +15,8 @@ export const ROUTES: Record<RouteKind, RouteDefinition> = {
   'single-address': singleAddressRoute,
   'nlb-unique-port': nlbUniquePortRoute,
   alb: albRoute,
+  'sni-passthrough': sniPassthroughRoute,
+  proxy: proxyRoute,
 };
 
 export function routeFor(kind: RouteKind): RouteDefinition {

@@ -1,6 +1,7 @@
 import type { RunningNode } from '../../cluster/embedded-cluster.js';
 import type { NlbSimulator } from '../../network/nlb-simulator.js';
 import type { CertificateIdentity } from '../../pki/certificate.js';
+import type { Dispatcher } from 'undici';
 import type { RouteKind, Scenario } from '../../scenario/resolve.js';
 import type { ServerEntry } from '../../tentacle/server-entry.js';
 import type { RoutePlanner } from '../../plan/plan.js';
@@ -14,6 +15,8 @@ export interface RouteEnvironment {
   entryNodes: number[];
   /** REST API base URLs tentacles register through (used round robin); `route.registration` picks them. */
   registrationUrls: string[];
+  /** What registration's REST calls go through (route kind proxy: undici's ProxyAgent); a plain Agent when absent. Closed by stop(). */
+  registrationDispatcher?: Dispatcher;
   /** What stands in the path (for reports), e.g. "nlb simulator on 127.0.0.10:10943". */
   balancer: string | null;
   /** Stop whatever the route started. */
@@ -46,6 +49,10 @@ export interface RouteDiagnosisHints {
   coverage?(r: MeasuredRun, generic: { neverPolled: string[]; partlyPolled: string[] }): string[];
   /** The idle timeout (ms) of the layer-4 balancer the route puts in the path, from the Result's scenario (checked against the poll cycle). */
   balancerIdleTimeoutMs?(r: MeasuredRun): number | undefined;
+  /** The TLS-offload sentence in the route's words (`generic`: the generic one); without it the generic one stands. */
+  tlsOffload?(r: MeasuredRun, generic: string): string;
+  /** Sentences about errors the route explains, and the error kinds whose generic sentence they stand in for. */
+  errors?(r: MeasuredRun): { sentences: string[]; replaces: string[] };
 }
 
 /**

@@ -2,16 +2,17 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { PollfleetError } from '../../core/errors.js';
 
-/** Programs pollfleet can start as a real balancer. */
-export type BalancerBinary = 'haproxy' | 'nginx';
+/** Programs pollfleet can start as a real balancer (or, Squid, as the HTTP CONNECT proxy of route kind proxy). */
+export type BalancerBinary = 'haproxy' | 'nginx' | 'squid';
 
 /** The Debian / Ubuntu packages that provide each program (the same list CI installs). */
 export const INSTALL_HINTS: Record<BalancerBinary, string> = {
   haproxy: 'apt-get install haproxy',
   nginx: 'apt-get install nginx libnginx-mod-stream',
+  squid: 'apt-get install squid',
 };
 
-/** Both programs live in sbin on Debian, which is often not in a normal user's PATH. */
+/** These programs live in sbin on Debian, which is often not in a normal user's PATH. */
 const SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
 
 export interface FindBinaryOptions {

@@ -5,6 +5,7 @@ import type {
   BalancerFile,
   HttpTlsFrontend,
   RealBalancerSpec,
+  SniFrontend,
   ResolvedBalancerSpec,
   TcpFrontend,
 } from './real-balancer-types.js';
@@ -84,6 +85,33 @@ function httpTlsSections(spec: ResolvedBalancerSpec, f: HttpTlsFrontend): string
   ];
 }
 
+/**
+ * SNI passthrough: wait up to inspect-delay for a whole ClientHello, then pick the backend by
+ * `req.ssl_sni`; no default backend, so a name without a mapping (or no name) is closed.
+ * The TLS stream passes untouched (mode tcp): the node's certificate reaches the tentacle.
+ */
+function sniSections(spec: ResolvedBalancerSpec, f: SniFrontend): string[] {
+  const be = (i: number) => `be-${f.name}-${i + 1}`;
+  const mapped = f.routes.map((r, i) => ({ ...r, backend: be(i) })).filter((r) => r.targets.length > 0);
+  return [
+    `frontend fe-${f.name}`,
+    '    mode tcp',
+    `    bind ${spec.listenHost}:${f.port}`,
+    `    tcp-request inspect-delay ${f.inspectDelayMs}ms`,
+    '    tcp-request content accept if { req.ssl_hello_type 1 }',
+    ...mapped.map((r) => `    use_backend ${r.backend} if { req.ssl_sni -i ${r.serverName} }`),
+    ...f.routes.filter((r) => r.targets.length === 0).map((r) => `    # ${r.serverName}: no mapping (connections for it are closed)`),
+    '',
+    ...mapped.flatMap((r) => [
+      `backend ${r.backend}`,
+      '    mode tcp',
+      '    balance roundrobin',
+      ...r.targets.map((t) => `    server ${t.name} ${t.host}:${t.port}`),
+      '',
+    ]),
+  ];
+}
+
 /** The health check's timing, once for every server: interval, thresholds, timeout, what a DOWN does to sessions. */
 function healthCheckDefaults(spec: ResolvedBalancerSpec): string[] {
   const hc = spec.healthCheck;
@@ -111,7 +139,7 @@ export function renderHaproxyConfig(spec: ResolvedBalancerSpec): string {
     ...healthCheckDefaults(spec),
     '',
   ];
-  for (const f of spec.frontends) lines.push(...(f.mode === 'tcp' ? tcpSections(spec, f) : httpTlsSections(spec, f)));
+  for (const f of spec.frontends) lines.push(...(f.mode === 'tcp' ? tcpSections(spec, f) : f.mode === 'sni' ? sniSections(spec, f) : httpTlsSections(spec, f)));
   return lines.join('\n');
 }
 

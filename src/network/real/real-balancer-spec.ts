@@ -110,3 +110,30 @@ export function realL7Spec(i: RealL7SpecInput): RealBalancerSpec {
     ...(hc ? { healthCheck: healthCheck(hc, null) } : {}),
   };
 }
+
+export interface RealSniSpecInput {
+  kind: RealBalancerKind;
+  workDir: string;
+  listenHost: string;
+  /** 0 = a free port. */
+  port: number;
+  /** Server name -> the nodes' polling ports it forwards to (empty: no mapping). */
+  routes: { serverName: string; targets: BalancerTarget[] }[];
+  inspectDelayMs: number;
+}
+
+/** SNI passthrough (sni-passthrough): one port, the backend chosen by the ClientHello's server name, TLS untouched. */
+export function realSniSpec(i: RealSniSpecInput): RealBalancerSpec {
+  return {
+    kind: i.kind,
+    workDir: i.workDir,
+    listenHost: i.listenHost,
+    frontends: [{ mode: 'sni', name: 'sni', port: i.port, routes: i.routes, inspectDelayMs: i.inspectDelayMs }],
+    timeouts: {
+      connectMs: REAL_BALANCER_DEFAULTS.connectTimeoutMs,
+      clientMs: REAL_BALANCER_DEFAULTS.clientTimeoutMs,
+      serverMs: REAL_BALANCER_DEFAULTS.serverTimeoutMs,
+      tunnelMs: REAL_BALANCER_DEFAULTS.tunnelTimeoutMs,
+    },
+  };
+}

@@ -54,7 +54,23 @@ export interface HttpTlsFrontend {
   balance?: 'roundrobin' | 'leastconn';
 }
 
-export type RealFrontend = TcpFrontend | HttpTlsFrontend;
+/**
+ * SNI passthrough on one port: the balancer reads the TLS ClientHello's server name and
+ * forwards the untouched TLS stream to that name's targets (HAProxy `req.ssl_sni`, nginx
+ * `ssl_preread`). A name with no targets, or no name, is closed (no default backend).
+ */
+export interface SniFrontend {
+  mode: 'sni';
+  name: string;
+  /** 0 = pick a free port. */
+  port: number;
+  /** Server name (lower case) -> its targets, round robin; an empty list = no mapping for that name. */
+  routes: { serverName: string; targets: BalancerTarget[] }[];
+  /** How long to wait for the ClientHello (HAProxy tcp-request inspect-delay, nginx preread_timeout). */
+  inspectDelayMs: number;
+}
+
+export type RealFrontend = TcpFrontend | HttpTlsFrontend | SniFrontend;
 
 export interface BalancerTimeouts {
   connectMs: number;

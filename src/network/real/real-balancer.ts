@@ -35,6 +35,7 @@ export type {
   HttpBalancerTarget,
   TcpFrontend,
   HttpTlsFrontend,
+  SniFrontend,
   RealFrontend,
   BalancerTimeouts,
   BalancerHealthCheck,
@@ -106,6 +107,16 @@ const specSchema = z.strictObject({
             .min(1, 'expected at least one target')
             .refine(distinctTargets, 'target names must be distinct'),
           balance: z.enum(['roundrobin', 'leastconn']).optional(),
+        }),
+        z.strictObject({
+          mode: z.literal('sni'),
+          name,
+          port,
+          routes: z
+            .array(z.strictObject({ serverName: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/, 'expected a lower-case DNS name'), targets: z.array(target).refine(distinctTargets, 'target names must be distinct') }))
+            .min(1, 'expected at least one server name')
+            .refine((rs) => new Set(rs.map((r) => r.serverName)).size === rs.length, 'server names must be distinct'),
+          inspectDelayMs: durationMs,
         }),
       ]),
     )

@@ -29,7 +29,7 @@ t.test('check twice: one line each, reports written, history in order, metrics p
   t.equal(one.code, 0, `exit 0 (stderr: ${first.stderr()})`);
   const lines = first.stdout().split('\n').filter(Boolean);
   t.equal(lines.length, 1, 'exactly one line on stdout');
-  t.match(lines[0], /^pollfleet check tiny: PASS coverage 100 % pickup p99 [\d.]+ (ms|s) expired 0 \(.*r1\)$/);
+  t.match(lines[0], /^pollfleet check tiny: PASS coverage 100 % pickup p99 [\d.]+ (ms|s) expired 0 lost 0 \(.*r1\)$/);
   t.equal(first.stderr(), '', 'no progress or log without --progress');
   for (const f of ['result.json', 'metrics.prom', 'report.html', 'report.md', 'junit.xml']) t.ok(existsSync(join(dir, 'r1', f)), `${f} written`);
   t.match(readFileSync(join(dir, 'r1', 'metrics.prom'), 'utf8'), /pollfleet_check_success\{[^}]*\} 1/);
@@ -77,7 +77,7 @@ t.test('a failing check (exit 1, a failed push only a warning) and run --history
   const lines = failing.stdout().split('\n').filter(Boolean);
   t.equal(lines.length, 1, 'check: one line');
   // "(+1 more)": check's default harness threshold also fails when this loaded machine lagged the fleet's loop.
-  t.match(lines[0], /^pollfleet check tiny: FAIL polls was [\d,]+, expected < 1( \(\+1 more\))?; coverage [\d.]+ % pickup p99 .* expired \d+ \(/);
+  t.match(lines[0], /^pollfleet check tiny: FAIL polls was [\d,]+, expected < 1( \(\+1 more\))?; coverage [\d.]+ % pickup p99 .* expired \d+ lost \d+ \(/);
   t.match(failing.stderr(), /warning: could not push metrics to the Pushgateway/);
   t.match(failing.stderr(), /exit code is unchanged/);
   t.notMatch(failing.stderr(), '    at ', 'no stack trace');

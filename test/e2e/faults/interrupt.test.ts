@@ -40,7 +40,7 @@ t.test('SIGINT during a fault: complete result.json with the fault, marked inter
   t.equal(r.interrupted, true);
   t.equal(r.faults.length, 1);
   const f = r.faults[0]!;
-  for (const k of ['name', 'action', 'target', 'atMs', 'forMs', 'affectedPairs', 'detectionMs', 'recoveryMs', 'timeToFullCoverageMs', 'queuedDuringFault', 'expired', 'reconnectAttempts', 'peakHandshakesPerSec', 'backoff', 'story', 'pass', 'reasons']) {
+  for (const k of ['name', 'action', 'target', 'atMs', 'forMs', 'affectedPairs', 'detectionMs', 'recoveryMs', 'timeToFullCoverageMs', 'queuedDuringFault', 'expired', 'lostAfterCollection', 'reconnectAttempts', 'peakHandshakesPerSec', 'backoff', 'story', 'pass', 'reasons']) {
     t.ok(k in f, `fault has ${k}`);
   }
   t.equal(f.name, 'hang@node2');
