@@ -116,6 +116,7 @@ export class EmbeddedEnvironment implements Environment {
       register: async (t, id) => {
         await registerTentacle({
           apiUrl: registrationUrl(t),
+          communicationStyle: s.fleet.profile === 'kubernetes-agent' ? 'KubernetesTentacle' : 'TentacleActive',
           apiKey: key,
           space: CLUSTER_DEFAULTS.spaceId,
           name: `pollfleet-${String(t + 1).padStart(5, '0')}`,
