@@ -121,6 +121,11 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
     return [...this.#slots.values()].map((s) => s.running).filter((r): r is RunningNode => r !== null);
   }
 
+  /** The node is running and answering (not stopped, crashed or hung). */
+  isUp(name: string): boolean {
+    return this.#slots.get(name)?.state === 'up';
+  }
+
   /** The redis-server this cluster started, for Redis faults (null when it uses the user's Redis or none). */
   get redis(): EmbeddedRedis | null {
     return this.#redis;

@@ -12,6 +12,8 @@ export interface Machine {
   thumbprint: string;
   /** poll://.../ subscription id. */
   subscriptionId: string;
+  /** A Kubernetes agent (KubernetesTentacle, polling mode); absent for a polling Tentacle (TentacleActive). */
+  communicationStyle?: 'KubernetesTentacle';
   createdAt: string;
 }
 

@@ -183,14 +183,37 @@ function machineBodySchema(knownEnvironmentIds: readonly string[]) {
         }
       }),
     Roles: z.array(z.string(roles).max(MAX_CHARS, tooLong), roles).max(MAX_ITEMS, `expected at most ${MAX_ITEMS} roles.`),
-    Endpoint: z.object({
-      CommunicationStyle: z.unknown().superRefine((v, ctx) => {
-        if (v !== 'TentacleActive') ctx.addIssue({ code: 'custom', message: `expected "TentacleActive" (a polling Tentacle), got ${describe(v ?? null)}.` });
-      }),
-      Thumbprint: z.string(thumbprint).regex(/^[0-9a-fA-F]{40}$/, thumbprint),
-      Uri: z.string(uri).max(MAX_CHARS, tooLong).refine(isSubscriptionId, uri),
-    }, 'expected an object with CommunicationStyle, Thumbprint and Uri.'),
+    // A polling Tentacle (TentacleActive: Thumbprint and Uri on the endpoint) or a Kubernetes agent in
+    // polling mode (KubernetesTentacle: them inside TentacleEndpointConfiguration, as OctopusClients'
+    // KubernetesTentacleEndpointResource).
+    Endpoint: z.union(
+      [
+        z.object({
+          CommunicationStyle: z.literal('TentacleActive'),
+          Thumbprint: z.string(thumbprint).regex(/^[0-9a-fA-F]{40}$/, thumbprint),
+          Uri: z.string(uri).max(MAX_CHARS, tooLong).refine(isSubscriptionId, uri),
+        }),
+        z.object({
+          CommunicationStyle: z.literal('KubernetesTentacle'),
+          TentacleEndpointConfiguration: z.object({
+            CommunicationMode: z.literal('Polling', 'expected "Polling" (pollfleet simulates polling agents).'),
+            Thumbprint: z.string(thumbprint).regex(/^[0-9a-fA-F]{40}$/, thumbprint),
+            Uri: z.string(uri).max(MAX_CHARS, tooLong).refine(isSubscriptionId, uri),
+          }, 'expected an object with CommunicationMode, Thumbprint and Uri.'),
+        }),
+      ],
+      { error: (iss) => (iss.code === 'invalid_union' ? endpointProblem(iss.input) : undefined) },
+    ),
   }, 'The request body must be a JSON object.');
+}
+
+/** Why an Endpoint is refused, in one sentence: its style, or what the style needs. */
+function endpointProblem(v: unknown): string {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'expected an object with CommunicationStyle, Thumbprint and Uri.';
+  const style = (v as { CommunicationStyle?: unknown }).CommunicationStyle;
+  if (style === 'TentacleActive') return 'expected Thumbprint (40 hex characters) and Uri (poll://<subscription id>/) for a polling Tentacle.';
+  if (style === 'KubernetesTentacle') return 'expected TentacleEndpointConfiguration { CommunicationMode: "Polling", Thumbprint, Uri } for a Kubernetes agent.';
+  return `expected CommunicationStyle "TentacleActive" (a polling Tentacle) or "KubernetesTentacle" (a Kubernetes agent), got ${describe(style ?? null)}.`;
 }
 
 /** A request value quoted in an error message: short strings and scalars as JSON, anything else by its type (never echoed whole). */
@@ -458,14 +481,17 @@ export class RestApi {
     }
     const errors = validateMachineBody(body, ENVIRONMENTS.map((e) => e.Id));
     if (errors.length > 0) throw new HttpError(400, 'There was a problem with your request.', errors);
-    const b = body as { Name: string; EnvironmentIds: string[]; Roles: string[]; Endpoint: { Thumbprint: string; Uri: string } };
+    type Ends = { CommunicationStyle: 'TentacleActive'; Thumbprint: string; Uri: string } | { CommunicationStyle: 'KubernetesTentacle'; TentacleEndpointConfiguration: { Thumbprint: string; Uri: string } };
+    const b = body as { Name: string; EnvironmentIds: string[]; Roles: string[]; Endpoint: Ends };
+    const end = b.Endpoint.CommunicationStyle === 'KubernetesTentacle' ? b.Endpoint.TentacleEndpointConfiguration : b.Endpoint;
     const m: NewMachine = {
       name: b.Name.trim(),
       spaceId: this.#o.spaceId,
       environmentIds: b.EnvironmentIds,
       roles: b.Roles,
-      thumbprint: b.Endpoint.Thumbprint.toUpperCase(),
-      subscriptionId: b.Endpoint.Uri,
+      thumbprint: end.Thumbprint.toUpperCase(),
+      subscriptionId: end.Uri,
+      ...(b.Endpoint.CommunicationStyle === 'KubernetesTentacle' ? { communicationStyle: 'KubernetesTentacle' as const } : {}),
     };
     return m;
   }
@@ -555,7 +581,10 @@ export class RestApi {
       Status: 'Unknown',
       HealthStatus: 'Unknown',
       SpaceId: m.spaceId,
-      Endpoint: { CommunicationStyle: 'TentacleActive', Thumbprint: m.thumbprint, Uri: m.subscriptionId },
+      Endpoint:
+        m.communicationStyle === 'KubernetesTentacle'
+          ? { CommunicationStyle: 'KubernetesTentacle', TentacleEndpointConfiguration: { CommunicationMode: 'Polling', Thumbprint: m.thumbprint, Uri: m.subscriptionId } }
+          : { CommunicationStyle: 'TentacleActive', Thumbprint: m.thumbprint, Uri: m.subscriptionId },
       Links: { Self: `/api/${m.spaceId}/machines/${m.id}` },
     };
   }

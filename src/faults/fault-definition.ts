@@ -47,6 +47,13 @@ export interface FaultDefinition<K extends string = string, S extends z.ZodObjec
    * away and took its queue with it): crash and stop. The analysis counts them as expired.
    */
   readonly losesQueuedWork: boolean;
+  /**
+   * The target node is not part of the cluster until this fault applies (node-added): the
+   * run starts without it and no tentacle lists it, as a fleet configured before it joined.
+   */
+  readonly joinsCluster?: boolean;
+  /** One sentence for the run's diagnosis when the fault ran: the pitfall it shows, in words a user can act on. */
+  diagnosis?(spec: ResolvedFault<K, P>): string;
   apply(spec: ResolvedFault<K, P>, ctx: FaultContext): void | Promise<void>;
   /** What `for` runs when it expires; absent = nothing to undo (restart, reset ...) and `for` is not accepted. */
   revert?(spec: ResolvedFault<K, P>, ctx: FaultContext): void | Promise<void>;

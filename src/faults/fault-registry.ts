@@ -9,6 +9,7 @@ import { hangFault } from './hang.js';
 import { idleTimeoutFault } from './idle-timeout.js';
 import { latencyFault } from './latency.js';
 import { limitDataFault } from './limit-data.js';
+import { nodeAddedFault } from './node-added.js';
 import { reconnectStormFault } from './reconnect-storm.js';
 import { redisKillFault } from './redis-kill.js';
 import { redisLatencyFault } from './redis-latency.js';
@@ -48,6 +49,7 @@ export const FAULT_DEFINITIONS = {
   'limit-data': limitDataFault,
   'idle-timeout': idleTimeoutFault,
   'reconnect-storm': reconnectStormFault,
+  'node-added': nodeAddedFault,
   'redis-restart': redisRestartFault,
   'redis-pause': redisPauseFault,
   'redis-latency': redisLatencyFault,

@@ -110,6 +110,20 @@ export class FaultRun {
     );
   }
 
+  /**
+   * Before the fleet starts: nodes that join the cluster only with their fault (node-added)
+   * are taken out, so the run begins without them.
+   */
+  async prepare(cluster: Pick<EmbeddedCluster, 'stopNode'>): Promise<void> {
+    for (const f of this.#s.faults) {
+      const node = faultNode(f);
+      if (faultDefinition(f.action).joinsCluster && node) {
+        await cluster.stopNode(node);
+        this.#log(`${node} is not in the cluster until ${f.name}`);
+      }
+    }
+  }
+
   /** Start the timeline: fault times count from `steadyFrom` (epoch ms). */
   start(steadyFrom: number): void {
     this.#timeline?.start(steadyFrom);
@@ -131,7 +145,9 @@ export class FaultRun {
     const receiveRequestTimeoutMs = this.#s.protocol.receiveRequestTimeoutMs;
     return this.#analyzer.measure(timeline).map(({ result, facts }, i) => {
       const f = this.#s.faults[i]!;
-      result.story = faultStory(result, faultDefinition(f.action).story(f), { ...facts, receiveRequestTimeoutMs });
+      const def = faultDefinition(f.action);
+      result.story = faultStory(result, def.story(f), { ...facts, receiveRequestTimeoutMs });
+      if (def.diagnosis && facts.started) result.diagnosis = def.diagnosis(f);
       return result;
     });
   }

@@ -13,6 +13,8 @@ export interface FaultProblem {
 }
 
 const BALANCED_ROUTES = ['single-address', 'nlb-unique-port'];
+/** Routes whose tentacles have one server entry for all nodes (as scenario/resolve.ts treats fleet.overrides). */
+const SHARED_ENTRY_ROUTES = ['single-address', 'alb'];
 
 function parseTarget(text: string, nodeNames: string[]): FaultTarget | string {
   const known = `nodes are ${nodeNames.join(', ')}`;
@@ -95,6 +97,9 @@ export function resolveFaults(
     }
     if (needs.has('balancer-simulator') && !isBalanced) {
       problems.push({ path: `${path}.target`, message: `${a} on ${f.target} needs the layer-4 balancer simulator in the path (route single-address or nlb-unique-port, balancer simulator)` });
+    }
+    if (def.joinsCluster && SHARED_ENTRY_ROUTES.includes(ctx.routeKind)) {
+      problems.push({ path: `${path}.action`, message: `${a} needs a route with one server entry per node (direct, unique-port, nlb-unique-port): behind one shared address (route ${ctx.routeKind}) a new node is reached through the address the tentacles already have` });
     }
     if (needs.has('embedded-redis') && !ctx.embeddedRedis) {
       problems.push({ path: `${path}.action`, message: `${a} acts on the redis-server pollfleet starts itself: set cluster.queue: redis and leave cluster.redisUrl unset` });

@@ -22,7 +22,23 @@ export interface NewPollingMachine {
   TenantTags: string[];
   TenantedDeploymentParticipation: 'Untenanted';
   MachinePolicyId?: string;
-  Endpoint: { CommunicationStyle: 'TentacleActive'; Thumbprint: string; Uri: string };
+  Endpoint: PollingEndpoint;
+}
+
+/**
+ * A polling machine's endpoint: a Tentacle (TentacleActive) or a Kubernetes agent in polling mode
+ * (KubernetesTentacle; OctopusClients KubernetesTentacleEndpointResource +
+ * TentacleEndpointConfigurationResource).
+ */
+export type PollingEndpoint =
+  | { CommunicationStyle: 'TentacleActive'; Thumbprint: string; Uri: string }
+  | { CommunicationStyle: 'KubernetesTentacle'; TentacleEndpointConfiguration: { CommunicationMode: 'Polling'; Thumbprint: string; Uri: string } };
+
+/** The endpoint pollfleet registers for a tentacle of `fleet.profile`. */
+export function pollingEndpoint(style: 'TentacleActive' | 'KubernetesTentacle', thumbprint: string, subscriptionId: string): PollingEndpoint {
+  return style === 'KubernetesTentacle'
+    ? { CommunicationStyle: 'KubernetesTentacle', TentacleEndpointConfiguration: { CommunicationMode: 'Polling', Thumbprint: thumbprint, Uri: subscriptionId } }
+    : { CommunicationStyle: 'TentacleActive', Thumbprint: thumbprint, Uri: subscriptionId };
 }
 
 /** The list in a collection document (`{ Items: [...] }`) or a bare array; objects only. */

@@ -1,6 +1,8 @@
 import { EXTERNAL_SAFETY_DEFAULTS, RUN_DEFAULTS } from '../scenario/defaults.js';
 import type { BalancerKind, QueueKind, RouteKind, Scenario, TransportKind } from '../scenario/resolve.js';
 import { balancerAddress, nodeSpecs } from './addressing.js';
+import { faultDefinition } from '../faults/fault-registry.js';
+import { faultNode } from '../faults/fault-spec.js';
 
 /** One node of the plan: where it listens for polling (embedded: port 0 = a free port chosen at start). */
 export interface PlanNode {
@@ -63,6 +65,8 @@ export interface Plan {
   entries: PlanEntry[];
   overrides: PlanOverride[];
   fleet: {
+    /** `fleet.profile`: polling Tentacles or Kubernetes agents. */
+    profile: 'tentacle' | 'kubernetes-agent';
     tentacles: number;
     /** Polling connections per server entry (`fleet.pollingConnectionCount`). */
     connectionsPerEntry: number;
@@ -151,7 +155,13 @@ export function planScenario(s: Scenario, sources: PlanSources): Plan {
   const entries: PlanEntry[] = external
     ? external.nodes.map((n) => ({ address: n.address, reaches: [n.name] }))
     : route.planEntries({ scenario: s, nodeNames, nodeHosts: nodeSpecs(s).map((n) => n.polling.host), nodePorts: nodeSpecs(s).map((n) => n.polling.port), balancerHost: balancerAddress(s) });
-  const overrides = f.overrides.map((o) => ({ ...o, entries: entries.filter((e) => e.reaches.length === 1 && o.nodes.includes(e.reaches[0]!)).length }));
+  // A node that joins mid-run (node-added) is in no tentacle's server list: the fleet was
+  // configured before it existed. Every tentacle polls the other nodes only.
+  const joining = s.faults.filter((x) => faultDefinition(x.action).joinsCluster).map((x) => faultNode(x)).filter((n): n is string => n !== null);
+  const rawOverrides = joining.length
+    ? [...f.overrides.map((o) => ({ ...o, nodes: o.nodes.filter((n) => !joining.includes(n)) })), { from: 0, to: f.tentacles - 1, nodes: nodes.map((n) => n.name).filter((n) => !joining.includes(n)) }]
+    : f.overrides;
+  const overrides = rawOverrides.map((o) => ({ ...o, entries: entries.filter((e) => e.reaches.length === 1 && o.nodes.includes(e.reaches[0]!)).length }));
   const allNodes = nodeNames.map((_, i) => i);
   const given = !!external && !external.register;
   return {
@@ -168,7 +178,7 @@ export function planScenario(s: Scenario, sources: PlanSources): Plan {
     nodes,
     entries,
     overrides,
-    fleet: { tentacles: f.tentacles, connectionsPerEntry: f.pollingConnectionCount, rampUpMs: f.rampUpMs },
+    fleet: { profile: f.profile, tentacles: f.tentacles, connectionsPerEntry: f.pollingConnectionCount, rampUpMs: f.rampUpMs },
     shard: s.shard,
     durationMs: s.durationMs,
     // External: the steady phase starts with the last tentacle (the real cluster is not ours to wait for).

@@ -95,6 +95,7 @@ const faultResultSchema = z.object({
   peakHandshakesPerSec: z.number().nonnegative(),
   backoff: z.enum(['faithful', 'shortened']),
   story: z.string(),
+  diagnosis: z.string().optional(),
   pass: z.boolean(),
   reasons: strings,
 });

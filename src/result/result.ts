@@ -131,6 +131,8 @@ export interface FaultResult {
   backoff: 'faithful' | 'shortened';
   /** Plain words, e.g. "node2 crashed at 0:30: ..." */
   story: string;
+  /** The pitfall this fault kind shows, as a diagnosis sentence (node-added); absent for most kinds. */
+  diagnosis?: string;
   pass: boolean;
   reasons: string[];
 }

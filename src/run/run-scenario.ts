@@ -131,6 +131,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
     fleet = new Fleet({ scenario: s, identities, entriesFor, sink, register: info.register });
     if (info.faultTargets) {
       faultRun.attach({ cluster: info.faultTargets.cluster, env: info.faultTargets.route, recorder, entriesFor, nodeNames, runStartedAt: startedAt });
+      await faultRun.prepare(info.faultTargets.cluster);
     }
 
     let steadyFrom = Infinity;

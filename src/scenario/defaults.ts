@@ -53,6 +53,12 @@ export const BACKOFF_DEFAULTS = {
 /** Tentacle defaults. [H] sections 4 and 8 */
 export const TENTACLE_DEFAULTS = {
   pollingConnectionCount: 1,
+  /**
+   * The Kubernetes agent's polling connections per server entry (the chart sets
+   * TentaclePollingConnectionCount, which OctopusTentacle
+   * source/Octopus.Tentacle/Communications/HalibutInitializer.cs reads and clamps to 1..8).
+   */
+  kubernetesAgentPollingConnectionCount: 5,
   maxPollingConnectionCount: 512,
   /** Script runs: GetStatus is polled from 300 ms x1.4 up to 5 s by the caller; our scripts finish in this long. */
   scriptRunMs: 200,

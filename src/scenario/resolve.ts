@@ -3,6 +3,7 @@ import {
   ALB_DEFAULTS, BACKOFF_DEFAULTS, BALANCER_PRESET_DEFAULTS, CLUSTER_DEFAULTS, FLEET_DEFAULTS, METRICS_DEFAULTS, NLB_DEFAULTS,
   PING_PATH, PROTOCOL_DEFAULTS, RUN_DEFAULTS, WORKLOAD_DEFAULTS,
   EXTERNAL_SAFETY_DEFAULTS, SYNTHETIC_REGISTRATION_DEFAULTS,
+  TENTACLE_DEFAULTS,
   REDIS_QUEUE_DEFAULTS,
   type RedisQueueSettings,
 } from './defaults.js';
@@ -142,6 +143,8 @@ export interface Scenario {
     tentacles: number;
     rampUpMs: number;
     pollingConnectionCount: number;
+    /** What the simulated machines are: polling Tentacles, or Kubernetes agents (fleet.profile). */
+    profile: 'tentacle' | 'kubernetes-agent';
     keyPairs: number;
     registrationConcurrency: number;
     preamble: 'crlf' | 'lf';
@@ -402,7 +405,8 @@ export function resolveScenario(input: ScenarioParsed, fallbackName: string): { 
     fleet: {
       tentacles,
       rampUpMs: p.fleet?.rampUp ?? (target === 'external' ? 0 : FLEET_DEFAULTS.rampUpMs),
-      pollingConnectionCount: p.fleet?.pollingConnectionCount ?? 1,
+      pollingConnectionCount: p.fleet?.pollingConnectionCount ?? (p.fleet?.profile === 'kubernetes-agent' ? TENTACLE_DEFAULTS.kubernetesAgentPollingConnectionCount : TENTACLE_DEFAULTS.pollingConnectionCount),
+      profile: p.fleet?.profile ?? 'tentacle',
       keyPairs: p.fleet?.keyPairs ?? FLEET_DEFAULTS.keyPairs,
       registrationConcurrency: p.fleet?.registrationConcurrency ?? FLEET_DEFAULTS.registrationConcurrency,
       preamble: p.fleet?.preamble ?? 'crlf',

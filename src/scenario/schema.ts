@@ -230,6 +230,8 @@ const fleetSchema = z.strictObject({
   tentacles: z.number().int().min(1, 'expected at least 1 tentacle').max(100_000).optional(),
   rampUp: duration.optional(),
   pollingConnectionCount: z.number().int().min(1).max(512, 'Tentacle allows 1..512 polling connections').optional(),
+  /** `kubernetes-agent`: the Octopus Kubernetes agent (a polling Tentacle in a pod): 5 polling connections per entry unless given, registered as KubernetesTentacle. */
+  profile: z.enum(['tentacle', 'kubernetes-agent']).optional(),
   keyPairs: z.number().int().min(1).max(1000).optional(),
   registrationConcurrency: z.number().int().min(1).max(256).optional(),
   /** Preamble style: Windows Tentacles send MX\r\n\r\n, Linux ones MX\n\n. */

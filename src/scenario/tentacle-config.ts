@@ -332,7 +332,9 @@ export function scenarioYamlFromTentacleConfig(cfg: TentacleConfig, file: string
     } : {}),
     fleet: {
       tentacles: 1,
-      pollingConnectionCount: cfg.pollingConnectionCount ?? TENTACLE_DEFAULTS.pollingConnectionCount,
+      // A Kubernetes agent's entries (CommunicationStyle 11): the agent profile, registered as KubernetesTentacle.
+      ...(cfg.pollingServers.some((s) => s.kubernetes) ? { profile: 'kubernetes-agent' } : {}),
+      pollingConnectionCount: cfg.pollingConnectionCount ?? (cfg.pollingServers.some((s) => s.kubernetes) ? TENTACLE_DEFAULTS.kubernetesAgentPollingConnectionCount : TENTACLE_DEFAULTS.pollingConnectionCount),
     },
     duration: '2m',
   };

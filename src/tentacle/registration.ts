@@ -5,7 +5,7 @@ import type { EventSink } from '../core/events.js';
 import type { Dispatcher } from 'undici';
 import { REGISTRATION_DEFAULTS } from '../scenario/defaults.js';
 import { OctopusClient } from '../octopus-api/octopus-client.js';
-import { nameAndId, type NewPollingMachine, type Resource } from '../octopus-api/octopus-resources.js';
+import { nameAndId, pollingEndpoint, type NewPollingMachine, type Resource } from '../octopus-api/octopus-resources.js';
 import { checkPollingPort, type PollingPortCheck, type PortCheckResult } from '../octopus-api/polling-port-check.js';
 import { scrubSecret } from '../octopus-api/scrub-secret.js';
 
@@ -54,6 +54,8 @@ export interface RegistrationOptions {
   /** For the polling-port check (must not verify TLS). */
   pollingDispatcher?: Dispatcher;
   timeoutMs?: number;
+  /** TentacleActive (default) or KubernetesTentacle: what register-with / the Kubernetes agent's registration sends. */
+  communicationStyle?: 'TentacleActive' | 'KubernetesTentacle';
   /** Replace a machine of the same name (register-with --force); without it an existing name is an error. */
   force?: boolean;
   /** Aborts waits (HTTP 429, port-check retries): the run is stopping. */
@@ -216,7 +218,7 @@ async function register(o: RegistrationOptions, api: OctopusClient, t0: number):
     TenantTags: [],
     TenantedDeploymentParticipation: 'Untenanted',
     ...(o.machinePolicyId ? { MachinePolicyId: o.machinePolicyId } : {}),
-    Endpoint: { CommunicationStyle: 'TentacleActive', Thumbprint: o.thumbprint, Uri: o.subscriptionId },
+    Endpoint: pollingEndpoint(o.communicationStyle ?? 'TentacleActive', o.thumbprint, o.subscriptionId),
   };
   const machineId = await timed(steps, 'register', () =>
     existing ? api.modifyMachine(spaceId, String(existing['Id']), body) : api.createMachine(spaceId, body),

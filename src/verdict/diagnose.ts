@@ -94,6 +94,9 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
   }
   out.push(...(route.coverage ? route.coverage(r, { neverPolled, partlyPolled }) : [...neverPolled, ...partlyPolled]));
 
+  // Pitfalls a fault kind shows (node-added), in its own words.
+  for (const f of r.faults) if (f.diagnosis) out.push(f.diagnosis);
+
   const expired = s.requests?.expired ?? 0;
   if (expired) {
     const where = r.nodes.filter((n) => (n.requests?.expired ?? 0) > 0).map((n) => `${n.name}: ${n.requests!.expired}`);

@@ -31,6 +31,7 @@ const EXAMPLES: Record<FaultKind, { target: string; params?: Record<string, unkn
   'limit-data': { target: 'route', params: { bytes: 4096 }, describe: '4096 bytes' },
   'idle-timeout': { target: 'balancer', params: { idleTimeout: '2s' }, describe: '2s' },
   'reconnect-storm': { target: 'balancer', describe: '' },
+  'node-added': { target: 'node3', describe: '' },
   'redis-restart': { target: 'redis', describe: 'all data lost' },
   'redis-pause': { target: 'redis', describe: '' },
   'redis-latency': { target: 'redis', params: { latencyMs: 50 }, describe: '50 ms' },

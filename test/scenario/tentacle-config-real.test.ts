@@ -32,6 +32,8 @@ t.test('CommunicationStyle 11 (the Kubernetes agent) is polled; 0 is treated as 
   const yaml = scenarioYamlFromTentacleConfig(cfg, 'T.config');
   t.match(yaml, /# Note: 2 polled entries are the Kubernetes agent \(CommunicationStyle 11\)/);
   t.match(yaml, /# Note: 1 entry has CommunicationStyle 0 \(None\), which the Tentacle treats as 1 \(listening\): not polled\./);
+  t.match(yaml, /profile: kubernetes-agent/, 'a Kubernetes agent imports as the agent profile (registered as KubernetesTentacle)');
+  t.match(yaml, /pollingConnectionCount: 5/, "with the agent's 5 polling connections when the file sets none");
 });
 
 t.test('a null SubscriptionId with Octopus.Communications.Squid: the poll://<squid>/ subscription is a comment only', async (t) => {

@@ -98,13 +98,25 @@ export class EmbeddedEnvironment implements Environment {
     // The POST /handshake port check is for the TCP polling port; a wss:// entry has none (it is the HTTPS API).
     const firstEntry = env.entryNodes[0] !== undefined && env.entryNodes[0] >= 0 && env.entries[0]?.transport !== 'websocket' ? env.entries[0] : undefined;
     const sink = this.#o.sink;
+    // Registering straight to the nodes: a node that is not up (one that joins later, node-added)
+    // is skipped, as a user registers through whichever node answers.
+    const nodeNames = running.map((n) => n.name);
+    const registrationUrl = (t: number): string => {
+      if (urls.length !== nodeNames.length) return urls[t % urls.length]!;
+      for (let k = 0; k < urls.length; k++) {
+        const i = (t + k) % urls.length;
+        if (cluster.isUp(nodeNames[i]!)) return urls[i]!;
+      }
+      return urls[t % urls.length]!;
+    };
     return {
       entries: env.entries,
       entryNodes: env.entryNodes,
       identities: null,
       register: async (t, id) => {
         await registerTentacle({
-          apiUrl: urls[t % urls.length]!,
+          apiUrl: registrationUrl(t),
+          communicationStyle: s.fleet.profile === 'kubernetes-agent' ? 'KubernetesTentacle' : 'TentacleActive',
           apiKey: key,
           space: CLUSTER_DEFAULTS.spaceId,
           name: `pollfleet-${String(t + 1).padStart(5, '0')}`,

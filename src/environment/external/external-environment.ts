@@ -83,6 +83,7 @@ export class ExternalEnvironment implements Environment {
         concurrency: s.fleet.registrationConcurrency,
         sink: this.#o.sink,
         log,
+        communicationStyle: s.fleet.profile === 'kubernetes-agent' ? 'KubernetesTentacle' : 'TentacleActive',
       });
     }
     const reg = this.#registrar;

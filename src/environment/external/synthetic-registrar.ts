@@ -24,6 +24,8 @@ export interface SyntheticRegistrarOptions {
   sink: EventSink;
   log?: (line: string) => void;
   timeoutMs?: number;
+  /** KubernetesTentacle for fleet.profile kubernetes-agent; TentacleActive (default) otherwise. */
+  communicationStyle?: 'TentacleActive' | 'KubernetesTentacle';
 }
 
 /**
@@ -86,6 +88,7 @@ export class SyntheticRegistrar {
       pollingDispatcher: this.#pollingDispatcher,
       ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
       force: o.spec.force,
+      communicationStyle: this.#o.communicationStyle,
       signal: this.#stopping.signal,
       events: { sink: o.sink, tentacle: t },
     });
