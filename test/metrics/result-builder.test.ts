@@ -76,7 +76,7 @@ t.test('summary: final coverage from the frozen state, min and mean over the ste
   const s = r.summary;
   t.same([s.tentacles, s.nodes, s.pairs, s.coveredPairs], [3, 2, 6, 3]);
   t.same(s.coverage, { final: 0.5, min: 0.5, mean: 0.5833 }, 'steady + fault points only: (4/6 + 3/6) / 2');
-  t.same(s.requests, { queued: 5, collected: 3, expired: 1, answered: 2, pendingAtEnd: 1 });
+  t.same(s.requests, { queued: 5, collected: 3, expired: 1, answered: 2, pendingAtEnd: 1, lostAfterCollection: 0 });
   t.equal(s.pickupMs!.count, 3, 'pickup over every node');
   t.equal(s.pickupMs!.min, 100);
   t.equal(s.pickupMs!.max, 300);
@@ -101,8 +101,8 @@ t.test('node results: connected at the end, max connected, polled by, requests, 
     ['node1', '127.0.0.1:10943', 1, 2, 2, 2],
   );
   t.same([n2!.connectedTentacles, n2!.maxConnectedTentacles, n2!.polledBy, n2!.polls], [2, 2, 1, 1]);
-  t.same(n1!.requests, { queued: 3, collected: 2, expired: 1, answered: 2, pendingAtEnd: 0 });
-  t.same(n2!.requests, { queued: 2, collected: 1, expired: 0, answered: 0, pendingAtEnd: 1 });
+  t.same(n1!.requests, { queued: 3, collected: 2, expired: 1, answered: 2, pendingAtEnd: 0, lostAfterCollection: 0 });
+  t.same(n2!.requests, { queued: 2, collected: 1, expired: 0, answered: 0, pendingAtEnd: 1, lostAfterCollection: 0 });
   t.equal(n1!.pickupMs!.count, 2);
   t.equal(n1!.pickupMs!.max, 300);
   t.type(n1!.pickupMs!.histogram, 'string', 'pickup kept encoded for merging');
