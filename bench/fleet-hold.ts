@@ -22,15 +22,33 @@ function arg(name: string, fallback: string | null): string | null {
   return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
+/**
+ * The direct child processes of this one (the node processes): /proc/<pid>/task/<tid>/children
+ * names them without scanning every process of the machine each second (which cost the fleet
+ * process ~1.5 % of its CPU in the profile); the full scan is the fallback.
+ */
+function childPids(): string[] {
+  try {
+    return readdirSync(`/proc/${process.pid}/task`).flatMap((tid) =>
+      readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'utf8').split(' ').filter((p) => p !== ''));
+  } catch {
+    return readdirSync('/proc').filter((d) => {
+      if (!/^\d+$/.test(d)) return false;
+      try {
+        return Number(/PPid:\s+(\d+)/.exec(readFileSync(`/proc/${d}/status`, 'utf8'))?.[1]) === process.pid;
+      } catch {
+        return false;
+      }
+    });
+  }
+}
+
 /** RSS (bytes) of every direct child process of this one (the node processes). */
 function childrenRss(): number {
   let sum = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
+  for (const d of childPids()) {
     try {
-      const status = readFileSync(`/proc/${d}/status`, 'utf8');
-      if (Number(/PPid:\s+(\d+)/.exec(status)?.[1]) !== process.pid) continue;
-      sum += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+      sum += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d}/status`, 'utf8'))?.[1] ?? 0) * 1024;
     } catch {
       /* gone */
     }

@@ -49,6 +49,17 @@ export class Fleet {
       active--;
       queue.shift()?.();
     };
+    // What every tentacle shares, made once for the fleet rather than once per tentacle.
+    const timeouts = {
+      connectTimeoutMs: s.protocol.connectTimeoutMs,
+      receiveRequestTimeoutMs: s.protocol.receiveRequestTimeoutMs,
+      receiveTimeoutMs: s.protocol.receiveTimeoutMs,
+      heartbeatTimeoutMs: s.protocol.heartbeatTimeoutMs,
+      keepAliveInitialDelayMs: s.protocol.keepAliveInitialDelayMs,
+      maxMessageBytes: s.protocol.maxMessageBytes,
+    };
+    const quickRetry = { tries: s.protocol.retryCountLimit, intervalMs: s.protocol.retryListeningSleepIntervalMs, windowMs: s.protocol.connectionErrorRetryTimeoutMs };
+    const nextConnId = () => this.#nextConn++;
     const t0 = performance.now();
     const all: Promise<void>[] = [];
     for (let t = 0; t < T; t++) {
@@ -79,19 +90,12 @@ export class Fleet {
             subscriptionId: id.subscriptionId,
             servers: this.#o.entriesFor(t),
             pollingConnectionCount: s.fleet.pollingConnectionCount,
-            timeouts: {
-              connectTimeoutMs: s.protocol.connectTimeoutMs,
-              receiveRequestTimeoutMs: s.protocol.receiveRequestTimeoutMs,
-              receiveTimeoutMs: s.protocol.receiveTimeoutMs,
-              heartbeatTimeoutMs: s.protocol.heartbeatTimeoutMs,
-              keepAliveInitialDelayMs: s.protocol.keepAliveInitialDelayMs,
-              maxMessageBytes: s.protocol.maxMessageBytes,
-            },
+            timeouts,
             backoff: s.backoff,
-            quickRetry: { tries: s.protocol.retryCountLimit, intervalMs: s.protocol.retryListeningSleepIntervalMs, windowMs: s.protocol.connectionErrorRetryTimeoutMs },
+            quickRetry,
             preamble: s.fleet.preamble,
             sink: this.#o.sink,
-            nextConnId: () => this.#nextConn++,
+            nextConnId,
           });
           this.tentacles.push(tentacle);
           tentacle.start();

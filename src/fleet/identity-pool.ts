@@ -17,8 +17,12 @@ export interface FleetIdentity {
 export async function createFleetIdentities(count: number, keyPairs: number, onProgress?: (done: number) => void): Promise<FleetIdentity[]> {
   const keys = await Promise.all(Array.from({ length: Math.min(keyPairs, count) }, () => generateKeyPair()));
   const out: FleetIdentity[] = [];
+  // Each certificate comes with its key exported afresh; the tentacles of one key pair keep one copy of it.
+  const keyPems: string[] = [];
   for (let i = 0; i < count; i++) {
-    const identity = await generateCertificate({ commonName: 'Octopus Tentacle', keys: keys[i % keys.length] });
+    const k = i % keys.length;
+    const generated = await generateCertificate({ commonName: 'Octopus Tentacle', keys: keys[k] });
+    const identity: CertificateIdentity = { ...generated, keyPem: (keyPems[k] ??= generated.keyPem) };
     out.push({ identity, secureContext: tentacleSecureContext(identity), subscriptionId: newSubscriptionId() });
     if (onProgress && i % 100 === 99) onProgress(i + 1);
   }
