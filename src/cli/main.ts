@@ -107,6 +107,7 @@ program
   .option('--polling-queue-wait <duration>', 'how long a node waits for work before the null message (real 30s)')
   .option('--collection-timeout <duration>', 'PollingRequestQueueTimeout (real 2m)')
   .option('--workload-interval <duration>', 'how often each node queues a probe per tentacle (default 10s)')
+  .option('--no-workload', 'queue no work of its own: only tasks started over the REST API (POST /api/tasks) run')
   .option('--state-dir <dir>', 'write cluster.json (API key, thumbprint, node addresses) and the server certificate here')
   .action(async (opts) => {
     process.exitCode = await clusterCommand(ctx, opts);

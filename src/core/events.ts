@@ -23,7 +23,7 @@ export interface TlsDoneEvent {
 }
 export interface IdentifiedEvent { type: 'identified'; at: number; tentacle: number; entry: number; conn: number }
 /** A poll: one message received by the tentacle (a request or the null message). */
-export interface PolledEvent { type: 'polled'; at: number; tentacle: number; entry: number; conn: number; kind: 'null' | 'request' }
+export interface PolledEvent { type: 'polled'; at: number; tentacle: number; entry: number; conn: number; kind: 'null' | 'request'; service?: string; method?: string }
 export interface AnsweredEvent {
   type: 'answered'; at: number; tentacle: number; entry: number; conn: number;
   service: string; method: string; ok: boolean;

@@ -1,4 +1,6 @@
 import type { EmbeddedCluster } from '../cluster/embedded-cluster.js';
+import type { PollfleetEvent } from '../core/events.js';
+import type { HealthChecksResult } from '../result/result.js';
 import type { FleetIdentity } from '../fleet/identity-pool.js';
 import type { ServerEntry } from '../tentacle/server-entry.js';
 import type { RouteEnvironment } from './routes/route.js';
@@ -25,6 +27,16 @@ export interface EnvironmentInfo {
   web: { url: string; apiKey: string } | null;
   /** What faults act on: the embedded cluster and the route; null = nothing (a real cluster is not ours to break). */
   faultTargets: { cluster: EmbeddedCluster; route: RouteEnvironment } | null;
+  /** Real work the environment queues during the steady phase (external.healthChecks); absent = none. */
+  work?: RunWork | null;
+}
+
+/** Work queued through the cluster while the fleet runs: it sees the fleet's events and reports what it measured. */
+export interface RunWork {
+  observe(e: PollfleetEvent): void;
+  start(): void;
+  stop(): Promise<void>;
+  result(): HealthChecksResult;
 }
 
 /**

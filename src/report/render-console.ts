@@ -59,6 +59,8 @@ export function renderConsoleResult(r: Result, o: ConsoleOptions = {}): string {
       `TLS handshake p50 ${formatMs(hs.tls.p50)} p99 ${formatMs(hs.tls.p99)} | polls ${formatCount(s.polls)} | reconnects ${formatCount(s.reconnects)}` +
       (s.registrationMs.count ? ` | registration p50 ${formatMs(s.registrationMs.p50)}` : ''),
   );
+  const health = healthChecksLine(r);
+  if (health) lines.push(health);
   const throttled = registrationThrottleLine(r);
   if (throttled) lines.push(throttled);
   const headroom = pickupHeadroom(s);
@@ -85,6 +87,24 @@ export function registrationThrottleLine(r: Result): string | null {
   const waited = Math.round((r.summary.registrationMs.throttledWaitMs ?? 0) / 1000);
   return `registration throttled ${formatCount(n)} time${n === 1 ? '' : 's'}, ${waited} s waited ` +
     '(HTTP 429 with Retry-After: the server rate-limits its REST API; waited out, not a failure)';
+}
+
+/**
+ * "health checks: 3 tasks (Success 2, Executing 1); node1: 2 tasks, first request after p50 1.2 s
+ * p99 2.0 s; arrived: IScriptServiceV2.StartScript 4, ..." -- external.healthChecks; null without.
+ */
+export function healthChecksLine(r: Result): string | null {
+  const h = r.healthChecks;
+  if (!h) return null;
+  const states = Object.entries(h.states).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+  const nodes = Object.entries(h.perNode).map(([node, p]) =>
+    `${node}: ${p.tasks} task${p.tasks === 1 ? '' : 's'}, first request after p50 ${formatMs(p.firstRequestMs.p50)} p99 ${formatMs(p.firstRequestMs.p99)}${p.withoutRequest ? `, ${p.withoutRequest} without a request reaching a machine` : ''}`);
+  const seen = Object.entries(h.requestsSeen).map(([k, v]) => `${k} ${v}`).join(', ') || 'nothing';
+  return `health checks (every ${formatMs(h.everyMs)}): ${h.tasks} task${h.tasks === 1 ? '' : 's'} queued for the synthetic machines, final states as the server gave them: ${states}` +
+    (nodes.length ? `; ${nodes.join('; ')}` : '') +
+    `; arrived at the synthetic tentacles: ${seen}` +
+    (h.errors.length ? `; errors: ${h.errors.join('; ')}` : '') +
+    ' (what a real server sends in a health check, and whether it accepts the synthetic answers, is not verified here)';
 }
 
 /** The failover block: one paragraph per fault in plain words, with its figures and verdict. */

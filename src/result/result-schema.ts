@@ -210,6 +210,16 @@ export const resultSchema = z.object({
   faults: z.array(faultResultSchema),
   apiLoad: apiLoadSchema.nullable().optional(),
   harness: harnessSchema.optional(),
+  healthChecks: z
+    .object({
+      everyMs: z.number().nonnegative(),
+      tasks: count,
+      states: counts,
+      perNode: z.record(z.string(), z.object({ tasks: count, firstRequestMs: quantilesSchema, withoutRequest: count })),
+      requestsSeen: counts,
+      errors: strings,
+    })
+    .optional(),
   shard: z.object({ index: z.number().int().min(1), count: z.number().int().min(1), firstTentacle: count, tentacles: count, totalTentacles: count }).optional(),
   merged: z.object({ shards: z.number().int().min(1) }).optional(),
   diagnosis: strings,

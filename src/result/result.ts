@@ -240,6 +240,23 @@ export interface HarnessResult {
   reasons: string[];
 }
 
+/**
+ * Real health-check tasks queued for the synthetic machines through a real cluster's REST API
+ * (external.healthChecks). States are the server's; times are pollfleet's clock (queued -> the
+ * first request reaching one of the task's machines), per the node that ran the task.
+ */
+export interface HealthChecksResult {
+  everyMs: number;
+  tasks: number;
+  /** Final task states as the server gave them (Success, Failed, TimedOut, Executing, ...). */
+  states: Record<string, number>;
+  perNode: Record<string, { tasks: number; firstRequestMs: Quantiles; withoutRequest: number }>;
+  /** What reached the synthetic tentacles during the run: `Service.Method` -> count. */
+  requestsSeen: Record<string, number>;
+  /** Tasks that could not be queued or read (at most 5). */
+  errors: string[];
+}
+
 /** One shard's slice of the fleet: tentacles firstTentacle .. firstTentacle + tentacles - 1 of totalTentacles. */
 export interface ResultShard {
   index: number;
@@ -285,6 +302,8 @@ export interface Result {
   apiLoad?: ApiLoadResult | null;
   /** The harness's own event-loop delay and CPU share (absent in older results). */
   harness?: HarnessResult;
+  /** Real health-check tasks through a real cluster (external.healthChecks); absent otherwise. */
+  healthChecks?: HealthChecksResult;
   /** The slice of the fleet this Result measured (`--shard i/n`); absent for a whole run. */
   shard?: ResultShard;
   /** A Result merged from shards (`pollfleet merge`): how many; absent otherwise. */

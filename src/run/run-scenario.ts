@@ -13,7 +13,7 @@ import { planScenario, type Plan } from '../plan/plan.js';
 import { PLAN_SOURCES } from '../environment/plan-sources.js';
 import { EmbeddedEnvironment } from '../environment/embedded/embedded-environment.js';
 import { ExternalEnvironment } from '../environment/external/external-environment.js';
-import type { Environment } from '../environment/environment.js';
+import type { Environment, RunWork } from '../environment/environment.js';
 import { FaultRun } from '../faults/fault-run.js';
 import { runApiLoad } from './api-load.js';
 import { redactScenario } from './redact.js';
@@ -103,7 +103,12 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
     now(),
   );
   const faultRun = new FaultRun(s, log);
-  const sink = recorder.sinkWith(faultRun.sinkWith(deps.onEvent));
+  // Work queued through the environment (external.healthChecks) watches the fleet's events too.
+  let work: RunWork | null = null;
+  const sink = recorder.sinkWith(faultRun.sinkWith((e) => {
+    work?.observe(e);
+    deps.onEvent?.(e);
+  }));
   const env: Environment =
     plan.target === 'external'
       ? new ExternalEnvironment(s, { sink, log, ...(deps.signal ? { signal: deps.signal } : {}) })
@@ -161,6 +166,8 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
     steadyFrom = now() + plan.settleMs;
     if (plan.settleMs === 0) phase = 'steady';
     faultRun.start(steadyFrom);
+    work = info.work ?? null;
+    work?.start();
     await sleep(plan.durationMs, deps.signal);
     if (s.apiLoad && info.web && !deps.signal?.aborted) {
       log(`driving the REST API at ${info.web.url}${s.apiLoad.path} with ${s.apiLoad.connections} connections for ${s.apiLoad.durationMs} ms`);
@@ -179,6 +186,8 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
   recorder.markFinal(finalAt);
   const fleetHealth = harness.stop();
   phase = 'stopping';
+  // Before the fleet stops: the tasks' last states are read while their machines still exist.
+  const workResult = work ? await work.stop().then(() => work!.result(), () => null) : null;
   await cleanup();
 
   const finishedAt = now();
@@ -203,6 +212,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
   measured.faults = faultRun.results(recorder.timeline);
   if (fleetHealth) measured.harness = harnessResult(fleetHealth);
   if (s.shard) measured.shard = { ...s.shard };
+  if (workResult) measured.healthChecks = workResult;
   return plan.target === 'embedded' ? { ...measured, apiLoad } : measured;
 
   /** Faults first (cancel what is not due), then the fleet (END on every connection), then the environment. */

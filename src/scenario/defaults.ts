@@ -50,6 +50,14 @@ export const BACKOFF_DEFAULTS = {
   maxMs: 120_000,
 } as const;
 
+/** external.healthChecks: real health-check tasks for the synthetic machines. pollfleet's own values. */
+export const HEALTH_CHECK_TASK_DEFAULTS = {
+  /** Open tasks are read back (GET /api/tasks/{id}) this often. */
+  readIntervalMs: 2_000,
+  /** At most this many task errors are kept for the report. */
+  maxErrors: 5,
+} as const;
+
 /** Tentacle defaults. [H] sections 4 and 8 */
 export const TENTACLE_DEFAULTS = {
   pollingConnectionCount: 1,

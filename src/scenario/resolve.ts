@@ -138,6 +138,8 @@ export interface Scenario {
     redisUrl: string | null;
     allowLoad: boolean;
     register: SyntheticRegistration | null;
+    /** Real health-check tasks for the synthetic machines (external.healthChecks); null = none. */
+    healthChecks: { everyMs: number } | null;
   } | null;
   fleet: {
     tentacles: number;
@@ -267,6 +269,9 @@ export function resolveScenario(input: ScenarioParsed, fallbackName: string): { 
       if (reg && !p.external.apiUrl) {
         problems.push({ path: 'external.apiUrl', message: 'external.register needs the public API URL (where machines are registered)' });
       }
+      if (p.external.healthChecks && !reg) {
+        problems.push({ path: 'external.healthChecks', message: 'health checks are queued for the synthetic machines pollfleet registers: add external.register (a real machine is never named in a task)' });
+      }
       if (reg?.count !== undefined && p.fleet?.tentacles !== undefined && reg.count !== p.fleet.tentacles) {
         problems.push({ path: 'external.register.count', message: `registers one machine per tentacle: expected ${p.fleet.tentacles} (fleet.tentacles) or leave one of them out` });
       }
@@ -281,6 +286,7 @@ export function resolveScenario(input: ScenarioParsed, fallbackName: string): { 
         multiNodePolling: p.external.multiNodePolling ?? false,
         redisUrl: p.external.redisUrl ?? null,
         allowLoad: p.external.allowLoad ?? false,
+        healthChecks: p.external.healthChecks ? { everyMs: p.external.healthChecks.every } : null,
         register: reg
           ? {
               count: reg.count ?? p.fleet?.tentacles ?? 1,

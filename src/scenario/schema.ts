@@ -208,6 +208,8 @@ const externalSchema = z.strictObject({
   redisUrl: z.string().regex(/^rediss?:\/\//, 'expected a redis:// URL').optional(),
   /** Lift the safety limits for real targets (fleet size, registration rate, duration). */
   allowLoad: z.boolean().optional(),
+  /** With register: queue a real health-check task for the synthetic machines this often (POST /api/tasks) and measure it. */
+  healthChecks: z.strictObject({ every: duration }).optional(),
   /** Register synthetic polling machines before the run and delete exactly those afterwards. */
   register: z
     .strictObject({

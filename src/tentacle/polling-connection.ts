@@ -167,9 +167,9 @@ export class PollingConnection implements SubscriberHooks {
     o.sink({ type: 'identified', at: now(), tentacle: o.tentacle, entry: o.entry, conn: o.conn });
   }
 
-  polled(kind: 'null' | 'request'): void {
+  polled(kind: 'null' | 'request', request?: RequestMessage | null): void {
     const o = this.#o;
-    o.sink({ type: 'polled', at: now(), tentacle: o.tentacle, entry: o.entry, conn: o.conn, kind });
+    o.sink({ type: 'polled', at: now(), tentacle: o.tentacle, entry: o.entry, conn: o.conn, kind, ...(request ? { service: request.service, method: request.method } : {}) });
   }
 
   async handle(request: RequestMessage, streams: ReceivedDataStream[]): Promise<{ response: ResponseMessage; streams?: OutgoingDataStream[] }> {

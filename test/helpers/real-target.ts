@@ -25,10 +25,10 @@ export interface ExternalCluster {
 
 type Teardown = { teardown(fn: () => void | Promise<void>): void };
 
-export async function startExternalCluster(t: Teardown, dir: string, nodes = 3): Promise<ExternalCluster> {
+export async function startExternalCluster(t: Teardown, dir: string, nodes = 3, extraArgs: string[] = []): Promise<ExternalCluster> {
   const stateFile = join(dir, 'cluster.json');
   rmSync(stateFile, { force: true }); // never read a file an earlier cluster left
-  const proc = spawnCli(['cluster', '--state-dir', dir, '--polling-port', '0', '--nodes', String(nodes), '--polling-queue-wait', '2s', '--workload-interval', '1s']);
+  const proc = spawnCli(['cluster', '--state-dir', dir, '--polling-port', '0', '--nodes', String(nodes), '--polling-queue-wait', '2s', '--workload-interval', '1s', ...extraArgs]);
   let exited = false;
   proc.child.once('exit', () => (exited = true));
   t.teardown(async () => {

@@ -23,6 +23,8 @@ export interface ClusterFlags {
   pollingQueueWait?: string;
   collectionTimeout?: string;
   workloadInterval?: string;
+  /** false (--no-workload): the nodes queue no work of their own; only tasks started over the REST API run. */
+  workload?: boolean;
 }
 
 export interface ClusterState {
@@ -60,7 +62,7 @@ export async function clusterCommand(ctx: CliContext, f: ClusterFlags): Promise<
       ...(f.pollingQueueWait ? { pollingQueueWait: f.pollingQueueWait } : {}),
       ...(f.collectionTimeout ? { pollingRequestQueueTimeout: f.collectionTimeout } : {}),
     },
-    ...(f.workloadInterval ? { workload: { interval: f.workloadInterval } } : {}),
+    ...(f.workloadInterval || f.workload === false ? { workload: { ...(f.workloadInterval ? { interval: f.workloadInterval } : {}), ...(f.workload === false ? { enabled: false } : {}) } } : {}),
   };
   const s = scenarioFromObject(raw, 'command line');
   const certificate = await generateCertificate({ commonName: 'Octopus Portal' });

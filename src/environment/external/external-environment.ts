@@ -7,6 +7,7 @@ import { pollingAddress, serverEntry } from '../../tentacle/server-entry.js';
 import type { Environment, EnvironmentInfo, EnvironmentNode } from '../environment.js';
 import { requireApiKey } from './api-key-source.js';
 import { checkExternalSafety } from './safety.js';
+import { HealthCheckTasks } from './health-check-tasks.js';
 import { SyntheticRegistrar } from './synthetic-registrar.js';
 
 function loadIdentity(s: Scenario) {
@@ -100,6 +101,7 @@ export class ExternalEnvironment implements Environment {
       register: reg ? (t, id) => reg.register(t, id) : null,
       web: null,
       faultTargets: null,
+      work: reg && ext.healthChecks ? new HealthCheckTasks({ client: reg.client(), everyMs: ext.healthChecks.everyMs, machines: () => reg.machines, log }) : null,
     };
   }
 

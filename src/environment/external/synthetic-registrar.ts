@@ -6,6 +6,7 @@ import type { FleetIdentity } from '../../fleet/identity-pool.js';
 import type { SyntheticRegistration } from '../../scenario/resolve.js';
 import type { PollingPortCheck } from '../../octopus-api/polling-port-check.js';
 import { registerTentacle } from '../../tentacle/registration.js';
+import { OctopusClient } from '../../octopus-api/octopus-client.js';
 import { Ledger } from './ledger.js';
 import { deleteLedgerEntries, isProcessGone, type CleanupOutcome } from './machine-cleanup.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -34,6 +35,8 @@ export interface SyntheticRegistrarOptions {
  * ledger before it is used, and `cleanup()` deletes exactly the machines of this run.
  */
 export class SyntheticRegistrar {
+  /** The machines this run created, by tentacle index (what health-check tasks name). */
+  readonly machines = new Map<number, { machineId: string; spaceId: string }>();
   readonly runId = randomBytes(4).toString('hex');
   readonly ledger: Ledger;
   readonly #o: SyntheticRegistrarOptions;
@@ -51,6 +54,11 @@ export class SyntheticRegistrar {
     this.ledger = new Ledger(o.spec.ledgerFile);
     this.#limiter = new RateLimiter(o.spec.ratePerSecond);
     this.#dispatcher = new Agent({ connections: o.concurrency, ...(o.apiTlsVerify === false ? { connect: { rejectUnauthorized: false } } : {}) });
+  }
+
+  /** A REST client for this run's own calls (health-check tasks for its machines); the key stays inside. */
+  client(): OctopusClient {
+    return new OctopusClient({ apiUrl: this.#o.apiUrl, apiKey: this.#o.apiKey, dispatcher: this.#dispatcher, ...(this.#o.timeoutMs ? { timeoutMs: this.#o.timeoutMs } : {}) });
   }
 
   nameOf(t: number): string {
@@ -96,6 +104,7 @@ export class SyntheticRegistrar {
     try {
       const r = await call;
       this.ledger.setCreated(name, o.apiUrl, r.machineId, r.spaceId);
+      this.machines.set(t, { machineId: r.machineId, spaceId: r.spaceId });
       this.created++;
     } catch (e) {
       // An HTTP answer other than success means nothing was created; a lost answer may
