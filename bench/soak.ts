@@ -18,7 +18,8 @@
  *
  * Slopes (the verdict; exit 1 when one fails):
  *   memory flat   RSS growth between the sample at 1/6 of the run (minute 10 of 60; at least
- *                 one sample after the steady phase began) and the end under --max-growth (5 %), each process (median of 3 samples at each end);
+ *                 one sample after the steady phase began) and the end under --max-growth (5 %), each process (median of the samples at minutes 10-14
+ *                 and 56-60: timers and buffers in flight move both by a few per cent);
  *   no handle leak handles at the end at most --max-handle-growth (5 %) over the same point;
  *   no drift      pickup p99 of the last sixth (last 10 minutes) at most --max-pickup-ratio (2x)
  *                 the sixth after the warm-up sample, or within --pickup-slack-ms (250 ms) of it.
@@ -152,6 +153,9 @@ const lag = (ns: number) => Math.max(0, ns / 1e6 - 10);
 const startedAt = Date.now();
 let lastProgress = { phase: 'registering', coverage: 0 };
 
+function round1(x: number | null): number | null {
+  return x === null ? null : Math.round(x * 10) / 10;
+}
 function p99(xs: number[]): number | null {
   if (!xs.length) return null;
   const s = [...xs].sort((a, b) => a - b);
@@ -172,7 +176,7 @@ function takeSample(): void {
     loopDelayP99Ms: loop.count ? Math.round(lag(loop.percentile(99)) * 10) / 10 : 0,
     loopDelayMaxMs: loop.count ? Math.round(lag(loop.max) * 10) / 10 : 0,
     pickups: pickups.length,
-    pickupP99Ms: p99(pickups),
+    pickupP99Ms: round1(p99(pickups)),
   };
   loop.reset();
   for (const ms of pickups) allPickups.push({ minute, ms });
@@ -196,7 +200,7 @@ function takeSample(): void {
 function mib(b: number): string {
   return (b / 2 ** 20).toFixed(1);
 }
-function median3(xs: number[]): number {
+function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? NaN;
 }
@@ -220,11 +224,13 @@ const n = samples.length;
 const steadyFrom = Math.max(1, samples.findIndex((x) => x.phase !== 'registering' && x.phase !== 'ramping') + 1);
 const sixth = Math.max(1, Math.round(n / 6));
 const warm = Math.min(n, Math.max(sixth, steadyFrom + 1));
+/** Samples whose median stands for each end (handles and RSS move with the timers in flight): 5 of 60. */
+const ends = Math.max(3, Math.round(sixth / 2));
 const checks: { what: string; value: number; limit: number; pass: boolean }[] = [];
 function growth(what: string, xs: number[], limit: number): { from: number; to: number; growth: number } | null {
-  if (xs.length < warm + 3) return null;
-  const from = median3(xs.slice(warm - 1, warm + 2));
-  const to = median3(xs.slice(-3));
+  if (xs.length < warm + ends) return null;
+  const from = median(xs.slice(warm - 1, warm - 1 + ends));
+  const to = median(xs.slice(-ends));
   const g = (to - from) / from;
   checks.push({ what, value: Math.round(g * 1000) / 1000, limit, pass: g <= limit });
   return { from, to, growth: g };
@@ -235,10 +241,10 @@ function summarise(name: string, xs: { rss: number; heapUsed: number; handles: n
   const lastPid = xs.at(-1)?.pid;
   const restarts = new Set(xs.map((x) => x.pid)).size - 1;
   const same = lastPid === undefined ? xs : xs.filter((x) => x.pid === lastPid);
-  const window = same.length >= warm + 3 ? same : xs;
+  const window = same.length >= warm + ends ? same : xs;
   const rss = growth(`${name} rss growth`, window.map((x) => x.rss), maxGrowth);
   const handles = growth(`${name} handle growth`, window.map((x) => x.handles), maxHandleGrowth);
-  const heap = window.length >= warm + 3 ? { from: median3(window.slice(warm - 1, warm + 2).map((x) => x.heapUsed)), to: median3(window.slice(-3).map((x) => x.heapUsed)) } : null;
+  const heap = window.length >= warm + ends ? { from: median(window.slice(warm - 1, warm - 1 + ends).map((x) => x.heapUsed)), to: median(window.slice(-ends).map((x) => x.heapUsed)) } : null;
   processes[name] = {
     rssAtWarm: rss?.from ?? NaN,
     rssAtEnd: rss?.to ?? NaN,
@@ -256,8 +262,8 @@ for (const [name, xs] of Object.entries(nodeSamples).sort()) summarise(name, xs)
 
 const firstWindow = allPickups.filter((p) => p.minute > warm && p.minute <= warm + sixth).map((p) => p.ms);
 const lastWindow = allPickups.filter((p) => p.minute > n - sixth).map((p) => p.ms);
-const pickupFirstP99 = p99(firstWindow);
-const pickupLastP99 = p99(lastWindow);
+const pickupFirstP99 = round1(p99(firstWindow));
+const pickupLastP99 = round1(p99(lastWindow));
 if (pickupFirstP99 !== null && pickupLastP99 !== null) {
   const limit = Math.max(pickupFirstP99 * maxPickupRatio, pickupFirstP99 + pickupSlackMs);
   checks.push({ what: 'pickup p99 last vs first window (ms)', value: pickupLastP99, limit, pass: pickupLastP99 <= limit });
