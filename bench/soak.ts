@@ -18,8 +18,9 @@
  *
  * Slopes (the verdict; exit 1 when one fails):
  *   memory flat   RSS growth between the sample at 1/6 of the run (minute 10 of 60; at least
- *                 one sample after the steady phase began) and the end under --max-growth (5 %), each process (median of the samples at minutes 10-14
- *                 and 56-60: timers and buffers in flight move both by a few per cent);
+ *                 one sample after the steady phase began) and the end under --max-growth
+ *                 (5 %), each process, comparing the median of the samples at minutes 10-14
+ *                 and 56-60 (timers and buffers in flight move single samples by a few %);
  *   no handle leak handles at the end at most --max-handle-growth (5 %) over the same point;
  *   no drift      pickup p99 of the last sixth (last 10 minutes) at most --max-pickup-ratio (2x)
  *                 the sixth after the warm-up sample, or within --pickup-slack-ms (250 ms) of it.
