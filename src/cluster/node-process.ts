@@ -1,4 +1,6 @@
 import { X509Certificate } from 'node:crypto';
+import { renameSync, writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { now } from '../core/clock.js';
@@ -7,7 +9,7 @@ import type { EventSink, NodeEvent } from '../core/events.js';
 import { installProcessPolicy } from '../core/process-policy.js';
 import type { CertificateIdentity } from '../pki/certificate.js';
 import { thumbprintOfDer } from '../pki/thumbprint.js';
-import { NODE_PROCESS_DEFAULTS } from '../scenario/defaults.js';
+import { HARNESS_DEFAULTS, NODE_PROCESS_DEFAULTS } from '../scenario/defaults.js';
 import type { FromNode, NodeProcessConfig, ToNode } from './ipc.js';
 import { IpcRegistry, type RegistryRequest } from './ipc-machine-registry.js';
 import { RedisQueue } from './redis-queue.js';
@@ -86,6 +88,57 @@ export async function startNodeInProcess(c: NodeProcessConfig, registry: Machine
   };
 }
 
+/**
+ * Process figures for long runs (bench/soak.ts): when POLLFLEET_PROCESS_STATS_DIR and
+ * POLLFLEET_PROCESS_STATS_MS are set, every interval the node process writes its RSS, heap,
+ * active handles and event-loop delay since the last sample to `<dir>/<node>.json`
+ * (atomically: written aside, then renamed). Off by default; never on the hot path.
+ */
+export interface ProcessStats {
+  node: string;
+  pid: number;
+  at: number;
+  rss: number;
+  heapUsed: number;
+  handles: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+}
+
+function startStatsWriter(nodeName: () => string | null): void {
+  const dir = process.env['POLLFLEET_PROCESS_STATS_DIR'];
+  const everyMs = Number(process.env['POLLFLEET_PROCESS_STATS_MS']);
+  if (!dir || !Number.isFinite(everyMs) || everyMs <= 0) return;
+  const delay = monitorEventLoopDelay({ resolution: HARNESS_DEFAULTS.loopResolutionMs });
+  // The histogram holds whole timer intervals (the resolution plus the lag): report the lag.
+  const lagMs = (ns: number) => Math.max(0, ns / 1e6 - HARNESS_DEFAULTS.loopResolutionMs);
+  delay.enable();
+  const write = () => {
+    const name = nodeName();
+    if (name === null) return;
+    const m = process.memoryUsage();
+    const stats: ProcessStats = {
+      node: name,
+      pid: process.pid,
+      at: Date.now(),
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      handles: process.getActiveResourcesInfo().length,
+      loopDelayP99Ms: delay.count ? lagMs(delay.percentile(99)) : 0,
+      loopDelayMaxMs: delay.count ? lagMs(delay.max) : 0,
+    };
+    delay.reset();
+    try {
+      const file = resolve(dir, `${name}.json`);
+      writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(stats));
+      renameSync(`${file}.${process.pid}.tmp`, file);
+    } catch {
+      // the figures are best effort: a full disk must not take the node down
+    }
+  };
+  setInterval(write, everyMs).unref();
+}
+
 /** Entry point of a node process: wait for `init`, run the node, obey the control channel. */
 function main(): void {
   const send = (m: FromNode) => {
@@ -149,6 +202,8 @@ function main(): void {
     send({ t: 'internal-error', message });
     setTimeout(() => process.exit(EXIT_INTERNAL_ERROR), NODE_PROCESS_DEFAULTS.exitAfterInternalErrorMs);
   });
+
+  startStatsWriter(() => nodeName);
 
   process.on('message', (m: ToNode) => {
     switch (m.t) {

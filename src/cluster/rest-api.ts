@@ -106,9 +106,26 @@ function clientErrorResponse(status: number, message: string): string {
 
 const tooLarge = () => new HttpError(413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
 
+/**
+ * Content-Type of a request body: JSON (`application/json`, `application/*+json`, `text/json`)
+ * in UTF-8, or no Content-Type at all (the Octopus clients always send JSON). Anything else
+ * is 415 in the JSON error form: Octopus Server's API (ASP.NET Core input formatters) answers
+ * a body it has no formatter for with 415 Unsupported Media Type.
+ */
+function unsupportedMediaType(type: string | undefined): HttpError | null {
+  if (type === undefined) return null;
+  const [media = '', ...params] = type.split(';').map((p) => p.trim().toLowerCase());
+  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  const json = media === 'application/json' || media === 'text/json' || /^application\/[a-z0-9.+-]+\+json$/.test(media);
+  if (json && (charset === undefined || charset === 'utf-8' || charset === 'utf8')) return null;
+  return new HttpError(415, 'The request body must be JSON.', [`Content-Type ${JSON.stringify(type.slice(0, 100))} is not supported: send application/json (UTF-8).`]);
+}
+
 function readBody(req: http.IncomingMessage): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) return Promise.reject(tooLarge());
+  // Read (bounded) even a body of the wrong type, so the 415 answer reaches the client.
+  const wrongType = unsupportedMediaType(req.headers['content-type']);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -125,7 +142,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
       chunks.push(c);
     };
     req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => (wrongType ? reject(wrongType) : resolve(Buffer.concat(chunks).toString('utf8'))));
     req.on('error', reject);
   });
 }

@@ -11,7 +11,9 @@
  * - in objects, the values of fields named like a secret (apiKey, password, passphrase,
  *   secret, token) -- not fields that only name where a secret lives (apiKeyEnv, apiKeyFile,
  *   passphraseEnv);
- * - any literal `secrets` the caller knows (a key read from a file or an environment variable).
+ * - any literal `secrets` the caller knows, and every secret registered with registerSecret
+ *   (the API key read from --api-key, an environment variable or a key file: hidden even
+ *   where it appears without a recognisable shape).
  */
 export const REDACTED = '***';
 
@@ -22,10 +24,28 @@ const API_KEY_HEADER = /(X-Octopus-ApiKey["']?\s*[:=]\s*["']?)[^\s"',;}]+/gi;
 const OCTOPUS_API_KEY = /\bAPI-[A-Z0-9]{8,}\b/g;
 const SECRET_FIELD = /^(?:api[-_]?key|x-octopus-apikey|password|passwd|passphrase|secret|client[-_]?secret|token|access[-_]?token|private[-_]?key)$/i;
 
-/** `text` with every secret it recognises (and every one of `secrets`) replaced. */
+/** Literal secrets known to this process (registerSecret), longest first when replaced. */
+const registered = new Set<string>();
+
+/**
+ * Remember a secret this process has read (an API key): from now on every redaction step
+ * replaces it as a literal, whatever its shape. Shorter than 4 characters: not registered
+ * (it would blank out ordinary words).
+ */
+export function registerSecret(secret: string | null | undefined): void {
+  if (secret && secret.length >= 4) registered.add(secret);
+}
+
+/** Forget the registered secrets (tests). */
+export function clearRegisteredSecrets(): void {
+  registered.clear();
+}
+
+/** `text` with every secret it recognises (and every one of `secrets` and the registered ones) replaced. */
 export function redactText(text: string, secrets: readonly (string | null | undefined)[] = []): string {
   let out = text;
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join(REDACTED);
+  const literals = [...registered, ...secrets.filter((s): s is string => !!s && s.length >= 4)].sort((a, b) => b.length - a.length);
+  for (const s of literals) if (out.includes(s)) out = out.split(s).join(REDACTED);
   return out
     .replace(PRIVATE_KEY, (_m, kind: string) => `-----BEGIN ${kind}PRIVATE KEY-----${REDACTED}-----END ${kind}PRIVATE KEY-----`)
     .replace(URL_PASSWORD, (_m, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`)

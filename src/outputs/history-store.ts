@@ -106,9 +106,25 @@ export class HistoryStore implements HistorySource {
     this.file = file;
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
     this.#db = new Database(file);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('foreign_keys = ON');
-    this.#db.exec(SCHEMA);
+    try {
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('foreign_keys = ON');
+      checkSchema(this.#db, file);
+      this.#db.exec(SCHEMA);
+    } catch (e) {
+      this.#db.close();
+      throw e;
+    }
+  }
+
+  /** A read of the store: a damaged file (SQLITE_CORRUPT ...) is bad input naming the file, never a crash. */
+  #read<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof PollfleetError || e instanceof RangeError) throw e;
+      throw new PollfleetError('input.invalid', `${this.file}: not a usable pollfleet history store (${(e as Error).message})`);
+    }
   }
 
   /** Append one run and its nodes (redacted: no secret is stored); returns the run id. */
@@ -166,11 +182,11 @@ export class HistoryStore implements HistorySource {
       sql = `SELECT * FROM (SELECT * FROM runs ${filter} ORDER BY started_at DESC, id DESC LIMIT @last) ORDER BY started_at ASC, id ASC`;
       params.last = options.last;
     }
-    return (this.#db.prepare(sql).all(params) as RunRow[]).map(toRun);
+    return this.#read(() => this.#db.prepare(sql).all(params) as RunRow[]).map((r) => toRun(r, this.file));
   }
 
   nodeRuns(runId: number): HistoryNodeRun[] {
-    const rows = this.#db.prepare('SELECT * FROM node_runs WHERE run_id = ? ORDER BY node').all(runId) as Array<{
+    const rows = this.#read(() => this.#db.prepare('SELECT * FROM node_runs WHERE run_id = ? ORDER BY node').all(runId)) as Array<{
       run_id: number; node: string; connected: number | null; pickup_p99: number | null; expired: number | null; coverage_min: number;
     }>;
     return rows.map((r) => ({ runId: r.run_id, node: r.node, connected: r.connected, pickupP99: r.pickup_p99, expired: r.expired, coverageMin: r.coverage_min }));
@@ -183,10 +199,12 @@ export class HistoryStore implements HistorySource {
    */
   values(scenario: string, route: string, metric: HistoryMetric, last: number): number[] {
     const column = COLUMN_OF[metric];
-    const rows = this.#db
-      .prepare(`SELECT v FROM (SELECT ${column} AS v, started_at, id FROM runs WHERE scenario = ? AND route = ? AND ${column} IS NOT NULL ORDER BY started_at DESC, id DESC LIMIT ?) ORDER BY started_at ASC, id ASC`)
-      .all(scenario, route, last) as Array<{ v: number }>;
-    return rows.map((r) => r.v);
+    const rows = this.#read(() =>
+      this.#db
+        .prepare(`SELECT v FROM (SELECT ${column} AS v, started_at, id FROM runs WHERE scenario = ? AND route = ? AND ${column} IS NOT NULL ORDER BY started_at DESC, id DESC LIMIT ?) ORDER BY started_at ASC, id ASC`)
+        .all(scenario, route, last),
+    ) as Array<{ v: unknown }>;
+    return rows.map((r, i) => cell(r.v, 'number', this.file, `${column} of the ${i + 1}. of the last runs`) as number);
   }
 
   close(): void {
@@ -194,20 +212,57 @@ export class HistoryStore implements HistorySource {
   }
 }
 
-function toRun(r: RunRow): HistoryRun {
+/** The columns each table must have (a store written by this or an earlier pollfleet). */
+const REQUIRED_COLUMNS: Record<string, string[]> = {
+  runs: ['id', 'scenario', 'route', 'started_at', 'duration_ms', 'pass', 'coverage_min', 'coverage_final', 'pickup_p99', 'expired', 'reconnects', 'result_path'],
+  node_runs: ['run_id', 'node', 'connected', 'pickup_p99', 'expired', 'coverage_min'],
+};
+
+/**
+ * An empty database becomes a store; one with tables must be a pollfleet store already:
+ * another application's database is refused, never written to.
+ */
+function checkSchema(db: Database.Database, file: string): void {
+  const objects = db.prepare("SELECT name, type FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").all() as Array<{ name: string; type: string }>;
+  if (objects.length === 0) return;
+  for (const [table, columns] of Object.entries(REQUIRED_COLUMNS)) {
+    const o = objects.find((x) => x.name === table);
+    if (!o || o.type !== 'table') throw new PollfleetError('input.invalid', `${file}: not a pollfleet history store (no table ${table}; it holds ${objects.map((x) => x.name).slice(0, 5).join(', ')})`);
+    const have = new Set((db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name));
+    const missing = columns.filter((c) => !have.has(c));
+    if (missing.length) throw new PollfleetError('input.invalid', `${file}: not a pollfleet history store (table ${table} has no column ${missing.join(', ')})`);
+  }
+}
+
+/** One value read back, of the type the store writes (SQLite keeps whatever was written). */
+function cell(v: unknown, type: 'number' | 'string', file: string, where: string, nullable = false): unknown {
+  if (v === null && nullable) return null;
+  if (typeof v === type && (type !== 'number' || Number.isFinite(v))) return v;
+  const got = v === null ? 'null' : v instanceof Uint8Array ? 'binary data' : typeof v === 'string' ? `text ${JSON.stringify(v.slice(0, 20))}` : `${typeof v} ${String(v)}`;
+  throw new PollfleetError('input.invalid', `${file}: ${where}: expected ${type === 'number' ? 'a number' : 'text'}, got ${got} (not a pollfleet history store, or a damaged one)`);
+}
+
+function toRun(r: RunRow, file: string): HistoryRun {
+  const at = (column: string) => `runs row ${String(r.id)}: ${column}`;
+  const num = (v: unknown, column: string, nullable = false) => cell(v, 'number', file, at(column), nullable) as number;
+  const text = (v: unknown, column: string, nullable = false) => cell(v, 'string', file, at(column), nullable) as string;
+  const pass = num(r.pass, 'pass');
+  if (pass !== 0 && pass !== 1) throw new PollfleetError('input.invalid', `${file}: ${at('pass')}: expected 0 or 1, got ${pass}`);
+  const startedAt = text(r.started_at, 'started_at');
+  if (Number.isNaN(Date.parse(startedAt))) throw new PollfleetError('input.invalid', `${file}: ${at('started_at')}: expected a timestamp, got ${JSON.stringify(startedAt.slice(0, 30))}`);
   return {
-    id: r.id,
-    scenario: r.scenario,
-    route: r.route,
-    startedAt: r.started_at,
-    durationMs: r.duration_ms,
-    pass: r.pass === 1,
-    coverageMin: r.coverage_min,
-    coverageFinal: r.coverage_final,
-    pickupP99: r.pickup_p99,
-    expired: r.expired,
-    reconnects: r.reconnects,
-    resultPath: r.result_path,
+    id: num(r.id, 'id'),
+    scenario: text(r.scenario, 'scenario'),
+    route: text(r.route, 'route'),
+    startedAt,
+    durationMs: num(r.duration_ms, 'duration_ms'),
+    pass: pass === 1,
+    coverageMin: num(r.coverage_min, 'coverage_min'),
+    coverageFinal: num(r.coverage_final, 'coverage_final'),
+    pickupP99: num(r.pickup_p99, 'pickup_p99', true),
+    expired: num(r.expired, 'expired', true),
+    reconnects: num(r.reconnects, 'reconnects'),
+    resultPath: text(r.result_path, 'result_path', true),
   };
 }
 

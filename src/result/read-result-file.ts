@@ -34,7 +34,7 @@ export function parseResultDocument(doc: unknown, file: string): Result | Compar
   }
   const schema = (doc as { schema?: unknown }).schema;
   if (schema !== RESULT_SCHEMA && schema !== COMPARISON_SCHEMA) {
-    const got = schema === undefined ? 'nothing (the field is missing)' : JSON.stringify(schema);
+    const got = schema === undefined ? 'nothing (the field is missing)' : typeof schema === 'string' ? short(schema) : typeName(schema);
     throw new PollfleetError('input.invalid', `${file}: schema: expected "${RESULT_SCHEMA}" or "${COMPARISON_SCHEMA}", got ${got}`);
   }
   const parsed = schema === RESULT_SCHEMA ? resultSchema.safeParse(doc) : comparisonSchema.safeParse(doc);
@@ -82,7 +82,12 @@ function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function short(v: unknown): string {
-  const text = JSON.stringify(v) ?? String(v);
+  let text: string;
+  try {
+    text = JSON.stringify(v) ?? String(v);
+  } catch {
+    text = typeName(v); // nested too deeply to print
+  }
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { parseDocument } from 'yaml';
+import { isScalar, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
 import { PollfleetError } from '../core/errors.js';
 import { resolveScenario, type Scenario } from './resolve.js';
@@ -22,7 +22,10 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function deepMerge(base: unknown, over: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
   const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = deepMerge(base[k], v);
+  // defineProperty, not assignment: a `__proto__` key in a file stays a (refused) field.
+  for (const [k, v] of Object.entries(over)) {
+    Object.defineProperty(out, k, { value: deepMerge(Object.hasOwn(base, k) ? base[k] : undefined, v), enumerable: true, writable: true, configurable: true });
+  }
   return out;
 }
 
@@ -69,11 +72,49 @@ function issueLines(prefix: string, issues: z.core.$ZodIssue[]): string[] {
   });
 }
 
+/** A scenario is a few KB; anything this large is not one (and would only cost parse time). */
+export const SCENARIO_FILE_MAX_BYTES = 1024 * 1024;
+/** More faults than this in one scenario is a mistake (checking them grows with the square of the count). */
+export const SCENARIO_MAX_FAULTS = 1000;
+
+/**
+ * The first key that appears twice in one YAML mapping, with its line. The yaml library's own
+ * check compares every key with every other (minutes for a file of 20,000 keys), so it is off
+ * and this one uses a set per mapping.
+ */
+function duplicateKey(doc: Document, text: string): { key: string; line: number } | null {
+  let found: { key: string; line: number } | null = null;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        const key = String(pair.key.value);
+        if (seen.has(key)) {
+          const at = pair.key.range?.[0] ?? 0;
+          let line = 1;
+          for (let i = 0; i < at; i++) if (text.charCodeAt(i) === 10) line++;
+          found = { key, line };
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
 function parseFile(file: string): unknown {
   let text: string;
   try {
+    const size = statSync(file).size;
+    if (size > SCENARIO_FILE_MAX_BYTES) {
+      throw new PollfleetError('scenario.invalid', `${file}: not a scenario file: ${size} bytes (a scenario is a few KB; at most ${SCENARIO_FILE_MAX_BYTES})`);
+    }
     text = readFileSync(file, 'utf8');
   } catch (e) {
+    if (e instanceof PollfleetError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new PollfleetError(
       'scenario.not-found',
@@ -88,16 +129,27 @@ function parseFile(file: string): unknown {
       throw new PollfleetError('scenario.invalid', `${file}: not valid JSON: ${(e as Error).message}`);
     }
   }
-  const doc = parseDocument(text, { prettyErrors: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: false });
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const pos = e.linePos?.[0];
     throw new PollfleetError('scenario.invalid', `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: YAML syntax error: ${e.message.split('\n')[0]}`);
   }
-  return doc.toJS();
+  const dup = duplicateKey(doc, text);
+  if (dup) throw new PollfleetError('scenario.invalid', `${file}:${dup.line}: ${dup.key}: the key appears twice in one mapping`);
+  try {
+    // The yaml library refuses alias bombs (its maxAliasCount) with a ReferenceError; deep
+    // nesting can overflow the stack: both are a bad file, not a bug.
+    return doc.toJS();
+  } catch (e) {
+    const why = e instanceof RangeError ? 'nested too deeply' : (e as Error).message;
+    throw new PollfleetError('scenario.invalid', `${file}: not a usable YAML scenario file: ${why}`);
+  }
 }
 
 function validateBody(raw: unknown, file: string, prefix: string, fallbackName: string): { scenario?: Scenario; lines: string[] } {
+  const faults = isPlainObject(raw) ? raw['faults'] : undefined;
+  if (Array.isArray(faults) && faults.length > SCENARIO_MAX_FAULTS) return { lines: [`${file}: ${prefix}faults: at most ${SCENARIO_MAX_FAULTS} faults, got ${faults.length}`] };
   const parsed = scenarioBodySchema.safeParse(raw);
   if (!parsed.success) return { lines: issueLines(`${file}: ${prefix}`, parsed.error.issues) };
   // Thresholds are checked here too, so a bad metric is reported before any traffic is sent.

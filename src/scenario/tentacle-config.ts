@@ -85,13 +85,14 @@ function bad(file: string, what: string, hint?: string): PollfleetError {
 export function decodeXmlText(raw: string, file: string, text: string, at: number): string {
   return raw.replace(/&([^;\s&<]*);?/g, (m, name: string, offset: number) => {
     if (!m.endsWith(';')) throw bad(file, `line ${lineOf(text, at + offset)}: a bare "&" (write &amp;)`);
-    if (name.startsWith('#x') || name.startsWith('#X')) {
+    // Digits only: parseInt would take "-5" (and fromCodePoint would throw on it).
+    if (/^#x[0-9a-f]+$/i.test(name)) {
       const cp = Number.parseInt(name.slice(2), 16);
-      if (Number.isFinite(cp) && cp <= 0x10ffff) return String.fromCodePoint(cp);
-    } else if (name.startsWith('#')) {
+      if (cp <= 0x10ffff) return String.fromCodePoint(cp);
+    } else if (/^#[0-9]+$/.test(name)) {
       const cp = Number.parseInt(name.slice(1), 10);
-      if (Number.isFinite(cp) && cp <= 0x10ffff) return String.fromCodePoint(cp);
-    } else if (name in ENTITIES) return ENTITIES[name]!;
+      if (cp <= 0x10ffff) return String.fromCodePoint(cp);
+    } else if (Object.hasOwn(ENTITIES, name)) return ENTITIES[name]!;
     throw bad(file, `line ${lineOf(text, at + offset)}: unknown XML entity ${m}`);
   });
 }

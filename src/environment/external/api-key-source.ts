@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { PollfleetError } from '../../core/errors.js';
+import { registerSecret } from '../../core/redact.js';
 
 /**
  * Where the API key of a real cluster comes from: an environment variable (external.apiKeyEnv)
@@ -30,6 +31,33 @@ function checkShape(key: string, from: string, warnings: string[]): void {
  * is empty or unreadable. `flagKey` is a key given on the command line (warned about).
  */
 export function resolveApiKey(src: ApiKeySource, flagKey?: string, env: NodeJS.ProcessEnv = process.env): ResolvedApiKey | null {
+  const k = readApiKey(src, flagKey, env);
+  // The key is a literal for every redaction step from now on: hidden even where it does not look like API-...
+  registerSecret(k?.key);
+  return k;
+}
+
+/**
+ * The key of a cluster.json written by `pollfleet cluster --state-dir` (its `apiKey` field),
+ * when the key file is one: an external run against the embedded cluster can point
+ * external.apiKeyFile at it.
+ */
+function keyFromClusterJson(text: string, file: string): string {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new PollfleetError('input.invalid', `external.apiKeyFile: ${file} starts with "{" but is not a cluster.json file (not valid JSON)`);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new PollfleetError('input.invalid', `external.apiKeyFile: ${file}: not a cluster.json file (expected a JSON object)`);
+  const key = (doc as Record<string, unknown>)['apiKey'];
+  if (typeof key !== 'string' || key.trim() === '') {
+    throw new PollfleetError('input.invalid', `external.apiKeyFile: ${file}: apiKey: expected the API key (a string), got ${key === undefined ? 'nothing (the field is missing)' : key === null ? 'null' : Array.isArray(key) ? 'a list' : typeof key}`);
+  }
+  return key.trim();
+}
+
+function readApiKey(src: ApiKeySource, flagKey: string | undefined, env: NodeJS.ProcessEnv): ResolvedApiKey | null {
   const warnings: string[] = [];
   if (flagKey !== undefined) {
     warnings.push('--api-key puts the key in your shell history and the process list; prefer external.apiKeyEnv or external.apiKeyFile');
@@ -63,7 +91,9 @@ export function resolveApiKey(src: ApiKeySource, flagKey?: string, env: NodeJS.P
     if ((mode & 0o077) !== 0) {
       warnings.push(`${src.apiKeyFile} is readable by ${mode & 0o007 ? 'everyone' : 'its group'} (mode ${(mode & 0o777).toString(8)}); run chmod 600 ${src.apiKeyFile}`);
     }
-    const key = text.split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#')) ?? '';
+    const key = text.trimStart().startsWith('{')
+      ? keyFromClusterJson(text, src.apiKeyFile)
+      : (text.split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#')) ?? '');
     if (!key) throw new PollfleetError('input.invalid', `external.apiKeyFile: ${src.apiKeyFile} holds no key`);
     checkShape(key, from, warnings);
     return { key, from, warnings };

@@ -1,0 +1,315 @@
+/**
+ * Soak: hold a fleet on the embedded cluster for a long time with a realistic workload and a
+ * fault every few minutes, sample every process, and report whether anything drifts.
+ *   npm run soak -- --minutes 60 --tentacles 2000 [--json FILE]
+ *   npm run soak -- --minutes 2 --tentacles 30 --sample 5s --fault-every 20s --short-timers   (CI size)
+ *
+ * Workload: the real idle cadence (pollingQueueWait 30 s: a null message per connection every
+ * 30 s), one probe per tentacle per node every `--work-every` (default 3m; a fifth of them a
+ * script sequence), real timeouts and back-off (`--short-timers` uses the shortened values of
+ * the sample scenarios, for CI). Faults cycle through reset, crash (30 s) + return, latency
+ * (200 ms for 1 m) and drain (1 m), one every `--fault-every` (default 5m), none in the last
+ * interval so the run ends settled.
+ *
+ * Each sample (`--sample`, default 1m, a "minute" below): RSS, heap used, active handles and
+ * event-loop delay of the fleet process (this one) and of every node process (which write their
+ * figures when POLLFLEET_PROCESS_STATS_DIR is set: src/cluster/node-process.ts), and the pickup
+ * latencies of the requests dispatched in the sample.
+ *
+ * Slopes (the verdict; exit 1 when one fails):
+ *   memory flat   RSS growth between the sample at 1/6 of the run (minute 10 of 60; at least
+ *                 one sample after the steady phase began) and the end under --max-growth
+ *                 (5 %), each process, comparing the median of the samples at minutes 10-14
+ *                 and 56-60 (timers and buffers in flight move single samples by a few %);
+ *   no handle leak handles at the end at most --max-handle-growth (5 %) over the same point;
+ *   no drift      pickup p99 of the last sixth (last 10 minutes) at most --max-pickup-ratio (2x)
+ *                 the sixth after the warm-up sample, or within --pickup-slack-ms (250 ms) of it.
+ * A node the faults crashed restarts as a new process: its memory is compared from its restart.
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { parseDuration } from '../src/scenario/duration.js';
+import { scenarioFromObject } from '../src/scenario/loader.js';
+import { runScenario } from '../src/run/run-scenario.js';
+
+interface Sample {
+  minute: number;
+  elapsedMs: number;
+  phase: string;
+  coverage: number;
+  rss: number;
+  heapUsed: number;
+  handles: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  pickups: number;
+  pickupP99Ms: number | null;
+}
+interface NodeSample {
+  minute: number;
+  pid: number;
+  rss: number;
+  heapUsed: number;
+  handles: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+}
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '60' },
+    tentacles: { type: 'string', default: '2000' },
+    nodes: { type: 'string', default: '3' },
+    sample: { type: 'string', default: '1m' },
+    'fault-every': { type: 'string', default: '5m' },
+    'work-every': { type: 'string', default: '3m' },
+    'ramp-up': { type: 'string' },
+    'short-timers': { type: 'boolean', default: false },
+    json: { type: 'string' },
+    'max-growth': { type: 'string', default: '0.05' },
+    'max-handle-growth': { type: 'string', default: '0.05' },
+    'max-pickup-ratio': { type: 'string', default: '2' },
+    'pickup-slack-ms': { type: 'string', default: '250' },
+  },
+  allowPositionals: false,
+});
+
+function num(name: string, v: string | undefined, min: number): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min) {
+    console.error(`--${name} must be a number >= ${min}, got ${v}`);
+    process.exit(2);
+  }
+  return n;
+}
+function dur(name: string, v: string): number {
+  const ms = parseDuration(v);
+  if (ms === null || ms <= 0) {
+    console.error(`--${name} must be a duration (30s, 5m), got ${v}`);
+    process.exit(2);
+  }
+  return ms;
+}
+
+const minutes = num('minutes', values.minutes, 0.1);
+const tentacles = Math.round(num('tentacles', values.tentacles, 1));
+const nodeCount = Math.round(num('nodes', values.nodes, 3));
+const sampleMs = dur('sample', values.sample!);
+const faultEveryMs = dur('fault-every', values['fault-every']!);
+const workEveryMs = dur('work-every', values['work-every']!);
+const maxGrowth = num('max-growth', values['max-growth'], 0);
+const maxHandleGrowth = num('max-handle-growth', values['max-handle-growth'], 0);
+const maxPickupRatio = num('max-pickup-ratio', values['max-pickup-ratio'], 1);
+const pickupSlackMs = num('pickup-slack-ms', values['pickup-slack-ms'], 0);
+const totalMs = minutes * 60_000;
+const rampUp = values['ramp-up'] ?? `${Math.max(5, Math.min(120, Math.ceil(tentacles / 25)))}s`;
+const short = values['short-timers'];
+
+/** One fault every `faultEveryMs`, cycling through the kinds; none in the last interval. */
+function faultPlan(): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const faultFor = (ms: number) => `${Math.max(1, Math.round(Math.min(ms, faultEveryMs / 2) / 1000))}s`;
+  const cycle = [
+    (at: string) => ({ at, action: 'reset', target: 'node1' }),
+    (at: string) => ({ at, action: 'crash', target: 'node2', for: faultFor(30_000) }),
+    (at: string) => ({ at, action: 'latency', target: 'node3', latencyMs: 200, for: faultFor(60_000) }),
+    (at: string) => ({ at, action: 'drain', target: 'node1', for: faultFor(60_000) }),
+  ];
+  for (let i = 0, at = faultEveryMs; at + faultEveryMs <= totalMs; i++, at += faultEveryMs) out.push(cycle[i % cycle.length]!(`${Math.round(at / 1000)}s`));
+  return out;
+}
+
+const faults = faultPlan();
+const scenario = scenarioFromObject({
+  name: 'soak',
+  description: `soak: ${tentacles} tentacles x ${nodeCount} nodes for ${minutes} min, a fault every ${values['fault-every']}`,
+  route: { kind: 'direct' },
+  cluster: { nodes: nodeCount, pollingPort: 0 },
+  fleet: { tentacles, rampUp, registrationConcurrency: 32 },
+  workload: { interval: `${Math.round(workEveryMs / 1000)}s`, scriptShare: 0.2 },
+  ...(short
+    ? {
+        timeouts: { pollingQueueWait: '5s', pollingRequestQueueTimeout: '20s', receiveRequestTimeout: '20s' },
+        backoff: { min: '1s', max: '5s' },
+      }
+    : {}),
+  duration: `${Math.round(totalMs / 1000)}s`,
+  faults,
+});
+
+const statsDir = mkdtempSync(join(os.tmpdir(), 'pollfleet-soak-'));
+process.env['POLLFLEET_PROCESS_STATS_DIR'] = statsDir;
+process.env['POLLFLEET_PROCESS_STATS_MS'] = String(Math.max(500, Math.min(sampleMs / 2, 10_000)));
+
+const samples: Sample[] = [];
+const nodeSamples: Record<string, NodeSample[]> = {};
+let pickups: number[] = [];
+const allPickups: { minute: number; ms: number }[] = [];
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+const lag = (ns: number) => Math.max(0, ns / 1e6 - 10);
+const startedAt = Date.now();
+let lastProgress = { phase: 'registering', coverage: 0 };
+
+function round1(x: number | null): number | null {
+  return x === null ? null : Math.round(x * 10) / 10;
+}
+function p99(xs: number[]): number | null {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil(s.length * 0.99) - 1)]!;
+}
+
+function takeSample(): void {
+  const minute = samples.length + 1;
+  const m = process.memoryUsage();
+  const s: Sample = {
+    minute,
+    elapsedMs: Date.now() - startedAt,
+    phase: lastProgress.phase,
+    coverage: lastProgress.coverage,
+    rss: m.rss,
+    heapUsed: m.heapUsed,
+    handles: process.getActiveResourcesInfo().length,
+    loopDelayP99Ms: loop.count ? Math.round(lag(loop.percentile(99)) * 10) / 10 : 0,
+    loopDelayMaxMs: loop.count ? Math.round(lag(loop.max) * 10) / 10 : 0,
+    pickups: pickups.length,
+    pickupP99Ms: round1(p99(pickups)),
+  };
+  loop.reset();
+  for (const ms of pickups) allPickups.push({ minute, ms });
+  pickups = [];
+  samples.push(s);
+  const nodeLine: string[] = [];
+  for (const f of readdirSync(statsDir)) {
+    if (!f.endsWith('.json')) continue;
+    try {
+      const st = JSON.parse(readFileSync(join(statsDir, f), 'utf8')) as NodeSample & { node: string; at: number };
+      if (Date.now() - st.at > sampleMs * 2) continue; // a crashed node's last figures
+      (nodeSamples[st.node] ??= []).push({ minute, pid: st.pid, rss: st.rss, heapUsed: st.heapUsed, handles: st.handles, loopDelayP99Ms: Math.round(st.loopDelayP99Ms * 10) / 10, loopDelayMaxMs: Math.round(st.loopDelayMaxMs * 10) / 10 });
+      nodeLine.push(`${st.node} ${mib(st.rss)} MiB h${st.handles} d${st.loopDelayP99Ms.toFixed(0)}`);
+    } catch {
+      /* being replaced */
+    }
+  }
+  console.error(`[${minute}] ${s.phase} coverage ${(s.coverage * 100).toFixed(1)}% fleet rss ${mib(s.rss)} MiB heap ${mib(s.heapUsed)} MiB handles ${s.handles} loop p99 ${s.loopDelayP99Ms} ms; pickups ${s.pickups} p99 ${s.pickupP99Ms ?? '-'} ms; ${nodeLine.sort().join(', ')}`);
+}
+
+function mib(b: number): string {
+  return (b / 2 ** 20).toFixed(1);
+}
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? NaN;
+}
+
+const timer = setInterval(takeSample, sampleMs);
+const result = await runScenario(scenario, {
+  workDir: os.tmpdir(),
+  toolVersion: 'soak',
+  progress: (p) => {
+    lastProgress = { phase: p.phase, coverage: p.point.coverage };
+  },
+  onEvent: (e) => {
+    if (e.type === 'request-dispatched') pickups.push(Math.max(0, e.at - e.enqueuedAt));
+  },
+});
+clearInterval(timer);
+rmSync(statsDir, { recursive: true, force: true });
+
+// The checks. Warm-up: the sample at 1/6 of the run (minute 10 of 60), after ramp-up.
+const n = samples.length;
+const steadyFrom = Math.max(1, samples.findIndex((x) => x.phase !== 'registering' && x.phase !== 'ramping') + 1);
+const sixth = Math.max(1, Math.round(n / 6));
+const warm = Math.min(n, Math.max(sixth, steadyFrom + 1));
+/** Samples whose median stands for each end (handles and RSS move with the timers in flight): 5 of 60. */
+const ends = Math.max(3, Math.round(sixth / 2));
+const checks: { what: string; value: number; limit: number; pass: boolean }[] = [];
+function growth(what: string, xs: number[], limit: number): { from: number; to: number; growth: number } | null {
+  if (xs.length < warm + ends) return null;
+  const from = median(xs.slice(warm - 1, warm - 1 + ends));
+  const to = median(xs.slice(-ends));
+  const g = (to - from) / from;
+  checks.push({ what, value: Math.round(g * 1000) / 1000, limit, pass: g <= limit });
+  return { from, to, growth: g };
+}
+const processes: Record<string, { rssAtWarm: number; rssAtEnd: number; rssGrowth: number; handlesAtWarm: number; handlesAtEnd: number; heapAtWarm: number; heapAtEnd: number; loopDelayP99MaxMs: number; restarts: number }> = {};
+function summarise(name: string, xs: { rss: number; heapUsed: number; handles: number; loopDelayP99Ms: number; pid?: number }[]): void {
+  // Compare within the last process of a node that was restarted (a crash fault).
+  const lastPid = xs.at(-1)?.pid;
+  const restarts = new Set(xs.map((x) => x.pid)).size - 1;
+  const same = lastPid === undefined ? xs : xs.filter((x) => x.pid === lastPid);
+  const window = same.length >= warm + ends ? same : xs;
+  const rss = growth(`${name} rss growth`, window.map((x) => x.rss), maxGrowth);
+  const handles = growth(`${name} handle growth`, window.map((x) => x.handles), maxHandleGrowth);
+  const heap = window.length >= warm + ends ? { from: median(window.slice(warm - 1, warm - 1 + ends).map((x) => x.heapUsed)), to: median(window.slice(-ends).map((x) => x.heapUsed)) } : null;
+  processes[name] = {
+    rssAtWarm: rss?.from ?? NaN,
+    rssAtEnd: rss?.to ?? NaN,
+    rssGrowth: rss ? Math.round(rss.growth * 1000) / 1000 : NaN,
+    handlesAtWarm: handles?.from ?? NaN,
+    handlesAtEnd: handles?.to ?? NaN,
+    heapAtWarm: heap?.from ?? NaN,
+    heapAtEnd: heap?.to ?? NaN,
+    loopDelayP99MaxMs: Math.max(0, ...xs.map((x) => x.loopDelayP99Ms)),
+    restarts: Math.max(0, restarts),
+  };
+}
+summarise('fleet', samples);
+for (const [name, xs] of Object.entries(nodeSamples).sort()) summarise(name, xs);
+
+const firstWindow = allPickups.filter((p) => p.minute > warm && p.minute <= warm + sixth).map((p) => p.ms);
+const lastWindow = allPickups.filter((p) => p.minute > n - sixth).map((p) => p.ms);
+const pickupFirstP99 = round1(p99(firstWindow));
+const pickupLastP99 = round1(p99(lastWindow));
+if (pickupFirstP99 !== null && pickupLastP99 !== null) {
+  const limit = Math.max(pickupFirstP99 * maxPickupRatio, pickupFirstP99 + pickupSlackMs);
+  checks.push({ what: 'pickup p99 last vs first window (ms)', value: pickupLastP99, limit, pass: pickupLastP99 <= limit });
+} else {
+  checks.push({ what: 'pickups in the first and last window', value: Math.min(firstWindow.length, lastWindow.length), limit: 1, pass: false });
+}
+const pass = checks.every((c) => c.pass);
+
+const figures = {
+  conditions: {
+    machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    minutes,
+    tentacles,
+    nodes: nodeCount,
+    sampleMs,
+    faultEveryMs,
+    workEveryMs,
+    shortTimers: short,
+    faults,
+  },
+  windows: { warmSample: warm, samples: n, firstPickupWindow: [warm + 1, warm + sixth], lastPickupWindow: [n - sixth + 1, n] },
+  processes,
+  pickup: { firstWindowP99Ms: pickupFirstP99, lastWindowP99Ms: pickupLastP99, firstWindowCount: firstWindow.length, lastWindowCount: lastWindow.length },
+  run: {
+    coverageFinal: result.summary.coverage.final,
+    coverageMin: result.summary.coverage.min,
+    pickupP99Ms: result.summary.pickupMs?.p99 ?? null,
+    expired: result.summary.requests?.expired ?? null,
+    errors: result.summary.errors,
+    interrupted: result.interrupted,
+    faults: result.faults.map((f) => ({ name: f.name, action: f.action, target: f.target, atMs: f.atMs })),
+  },
+  checks,
+  pass,
+  samples,
+  nodeSamples,
+};
+if (values.json) writeFileSync(values.json, JSON.stringify(figures, null, 2));
+
+console.log(`soak: ${tentacles} tentacles x ${nodeCount} nodes, ${minutes} min, ${n} samples of ${sampleMs / 1000} s, ${faults.length} faults; ${figures.conditions.machine}`);
+for (const [name, p] of Object.entries(processes)) {
+  console.log(`  ${name.padEnd(6)} rss ${mib(p.rssAtWarm)} -> ${mib(p.rssAtEnd)} MiB (${(p.rssGrowth * 100).toFixed(1)} %), heap ${mib(p.heapAtWarm)} -> ${mib(p.heapAtEnd)} MiB, handles ${p.handlesAtWarm} -> ${p.handlesAtEnd}, loop delay p99 max ${p.loopDelayP99MaxMs} ms${p.restarts ? `, ${p.restarts} restart(s)` : ''}`);
+}
+console.log(`  pickup p99 first window ${pickupFirstP99 ?? '-'} ms (${firstWindow.length}), last window ${pickupLastP99 ?? '-'} ms (${lastWindow.length})`);
+console.log(`  coverage final ${result.summary.coverage.final}, expired ${result.summary.requests?.expired ?? '-'}, errors ${JSON.stringify(result.summary.errors)}`);
+for (const c of checks) console.log(`  ${c.pass ? 'ok  ' : 'FAIL'} ${c.what}: ${c.value} (limit ${Math.round(c.limit * 1000) / 1000})`);
+console.log(pass ? 'soak: PASS' : 'soak: FAIL');
+process.exit(pass ? 0 : 1);
