@@ -1,5 +1,6 @@
 import * as net from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { X509Certificate } from 'node:crypto';
 import * as tls from 'node:tls';
 import { now } from '../core/clock.js';
 import { PollfleetError, errorDataOf, errorKindOf, type ErrorData, type ErrorKind } from '../core/errors.js';
@@ -101,12 +102,10 @@ function untrustedMessage(server: ServerEntry, thumbprint: string): string {
  * Who issued a presented certificate that is not self-signed (its issuer's CN or O): names the
  * CA of a TLS-inspecting proxy. Node certificates are self-signed, so they give none.
  */
-function issuerName(cert: tls.PeerCertificate | undefined): string | undefined {
-  if (!cert?.issuer || !cert.subject) return undefined;
-  const name = (x: tls.Certificate) => {
-    const v: unknown = x.CN ?? x.O;
-    return typeof v === 'string' ? v : Array.isArray(v) && typeof v[0] === 'string' ? v[0] : '';
-  };
+function issuerName(cert: X509Certificate | undefined): string | undefined {
+  if (!cert) return undefined;
+  // Distinguished names as node:crypto prints them: one "KEY=value" per line.
+  const name = (dn: string) => /(?:^|\n)CN=([^\n]*)/.exec(dn)?.[1] ?? /(?:^|\n)O=([^\n]*)/.exec(dn)?.[1] ?? '';
   const issuer = name(cert.issuer);
   return issuer !== '' && issuer !== name(cert.subject) ? issuer : undefined;
 }
@@ -117,9 +116,11 @@ function issuerName(cert: tls.PeerCertificate | undefined): string | undefined {
  * (subject, issuer, key modulus as hex, ...) only for its DER bytes -- about ten times the cost,
  * once per handshake.
  */
-function presentedThumbprint(s: tls.TLSSocket): string {
-  const der = s.getPeerX509Certificate()?.raw;
-  return der ? thumbprintOfDer(der) : '(no certificate)';
+function presentedCertificate(s: tls.TLSSocket): { thumbprint: string; cert: X509Certificate | undefined } {
+  // Read once: on Node 20 a second getPeerX509Certificate() (or getPeerCertificate()) on the
+  // same socket answers nothing.
+  const cert = s.getPeerX509Certificate();
+  return { thumbprint: cert ? thumbprintOfDer(cert.raw) : '(no certificate)', cert };
 }
 
 /** Socket errors are reported through the session or the connect/TLS promises; this keeps late ones from crashing (one function for every connection). */
@@ -333,10 +334,10 @@ export class PollingConnection implements SubscriberHooks {
           done(null);
           return;
         }
-        const presented = presentedThumbprint(s);
+        const { thumbprint: presented, cert } = presentedCertificate(s);
         // Exact, case-sensitive compare, as Tentacle does.
         if (presented !== o.server.thumbprint) {
-          done(this.#mismatch(presented, issuerName(s.getPeerCertificate())));
+          done(this.#mismatch(presented, issuerName(cert)));
           return;
         }
         this.#isSecured = true;
@@ -383,10 +384,10 @@ export class PollingConnection implements SubscriberHooks {
     );
     this.#ws = ws;
     ws.on('error', ignoreSocketError);
-    const presented = presentedThumbprint(s);
+    const { thumbprint: presented, cert } = presentedCertificate(s);
     if (presented !== o.server.thumbprint) {
       await ws.close(CLOSE_PROTOCOL_ERROR, WEBSOCKET_THUMBPRINT_CLOSE_REASON, o.timeouts.heartbeatTimeoutMs);
-      throw this.#mismatch(presented);
+      throw this.#mismatch(presented, issuerName(cert));
     }
     this.#isSecured = true;
     o.sink({
