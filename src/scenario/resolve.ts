@@ -301,8 +301,13 @@ export function resolveScenario(input: ScenarioParsed, fallbackName: string): { 
           : null,
       };
     }
-    if (p.route && p.route.kind !== 'direct') {
-      problems.push({ path: 'route.kind', message: 'an external target is polled at the addresses listed in external.nodes; route must be direct (balanced routes are built only for the embedded cluster)' });
+    if (p.route && p.route.kind !== 'direct' && p.route.kind !== 'proxy') {
+      problems.push({ path: 'route.kind', message: 'an external target is polled at the addresses listed in external.nodes; route must be direct, or proxy (through a CONNECT proxy you run) -- balanced routes are built only for the embedded cluster' });
+    }
+    if (p.route?.kind === 'proxy' && !p.route.proxy?.url) {
+      problems.push({ path: 'route.proxy.url', message: 'against a real cluster pollfleet polls through the proxy you run: give its url (http://host:port), as Tentacle.config\'s Octopus.Server.Proxy.ProxyHost/ProxyPort' });
+    } else if (p.route?.kind === 'proxy' && p.route.proxy?.program && p.route.proxy.program !== 'none') {
+      problems.push({ path: 'route.proxy.program', message: 'against a real cluster pollfleet starts no proxy: leave program out (none), the proxy at url is used as it is' });
     }
   } else if (p.external) {
     problems.push({ path: 'external', message: 'only used with target: external' });

@@ -354,8 +354,8 @@ export function scenarioYamlFromTentacleConfig(cfg: TentacleConfig, file: string
     ] : []),
     ...cfg.notes.map((n) => `# Note: ${n}`),
     ...(proxy.kind === 'custom' ? [
-      `# The Tentacle polls through the HTTP proxy ${proxy.host}:${proxy.port}${proxy.portAssumed ? ` (${PROXY_KEYS.port} is not set: ${DEFAULT_PROXY_PORT} assumed)` : ''}: the proxy route below is used,`,
-      '# so a run refuses (exit 2) rather than silently connecting directly where the proxy route is not available.',
+      `# The Tentacle polls through the HTTP proxy ${proxy.host}:${proxy.port}${proxy.portAssumed ? ` (${PROXY_KEYS.port} is not set: ${DEFAULT_PROXY_PORT} assumed)` : ''}: the proxy route below is used:`,
+      '# every polling connection (and registration, route.registrationProxy) goes through it, never directly.',
       ...(proxy.username ? [`# Set ${PROXY_PASSWORD_ENV} to the proxy password: ${PROXY_KEYS.password} is encrypted in the file and never copied.`] : []),
     ] : []),
     ...(proxy.kind === 'system' ? [

@@ -142,13 +142,14 @@ export function proxyRefusal(status: number, proxy: ProxyEndpoint, target: strin
  * and proxy as data fields). TLS to the REST API is not verified (the embedded cluster's
  * certificate is self-signed). The password travels only in Proxy-Authorization.
  */
-export function registrationProxyAgent(proxy: ProxyEndpoint, connections: number): Dispatcher {
+export function registrationProxyAgent(proxy: ProxyEndpoint, connections: number, verifyTls = false): Dispatcher {
   const auth = proxyAuthorization(proxy);
   return new ProxyAgent({
     uri: `http://${proxyLabel(proxy)}`,
     ...(auth ? { token: auth } : {}),
     connections,
-    requestTls: { rejectUnauthorized: false },
+    // The embedded cluster's REST API has a self-signed certificate; a real one is verified unless external.apiTlsVerify is false.
+    requestTls: { rejectUnauthorized: verifyTls },
     clientFactory: (origin: URL, opts: object) => {
       const pool = new Pool(origin, opts);
       const connect = pool.connect.bind(pool) as (o: Dispatcher.ConnectOptions) => Promise<Dispatcher.ConnectData>;

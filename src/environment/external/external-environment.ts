@@ -8,6 +8,7 @@ import type { Environment, EnvironmentInfo, EnvironmentNode } from '../environme
 import { requireApiKey } from './api-key-source.js';
 import { checkExternalSafety } from './safety.js';
 import { HealthCheckTasks } from './health-check-tasks.js';
+import { userProxy } from '../routes/proxy.js';
 import { SyntheticRegistrar } from './synthetic-registrar.js';
 
 function loadIdentity(s: Scenario) {
@@ -70,7 +71,10 @@ export class ExternalEnvironment implements Environment {
       for (const w of key.warnings) log(`warning: ${w}`);
       apiKey = key.key;
     }
-    const entries = ext.nodes.map((n) => serverEntry(pollingAddress(n), n.thumbprint!, n.name));
+    // Route kind proxy: every connection through the CONNECT proxy the user runs (Tentacle.config's Octopus.Server.Proxy.*).
+    const viaProxy = s.route.kind === 'proxy' ? userProxy(s, ext.apiTlsVerify, !!ext.register) : null;
+    const entries = ext.nodes.map((n) => ({ ...serverEntry(pollingAddress(n), n.thumbprint!, n.name), ...(viaProxy ? { proxy: viaProxy.polling } : {}) }));
+    if (viaProxy) log(`polling through the ${viaProxy.label}`);
     if (ext.register && apiKey) {
       const first = ext.nodes[0]!;
       this.#registrar = new SyntheticRegistrar({
@@ -85,6 +89,7 @@ export class ExternalEnvironment implements Environment {
         sink: this.#o.sink,
         log,
         communicationStyle: s.fleet.profile === 'kubernetes-agent' ? 'KubernetesTentacle' : 'TentacleActive',
+        ...(viaProxy?.registration ? { dispatcher: viaProxy.registration } : {}),
       });
     }
     const reg = this.#registrar;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { PollfleetError } from '../../core/errors.js';
 import type { EventSink } from '../../core/events.js';
 import type { FleetIdentity } from '../../fleet/identity-pool.js';
@@ -25,6 +25,8 @@ export interface SyntheticRegistrarOptions {
   sink: EventSink;
   log?: (line: string) => void;
   timeoutMs?: number;
+  /** Registration's HTTP client (a ProxyAgent for route kind proxy); closed by the registrar at the end. Default: its own Agent. */
+  dispatcher?: Dispatcher;
   /** KubernetesTentacle for fleet.profile kubernetes-agent; TentacleActive (default) otherwise. */
   communicationStyle?: 'TentacleActive' | 'KubernetesTentacle';
 }
@@ -41,7 +43,7 @@ export class SyntheticRegistrar {
   readonly ledger: Ledger;
   readonly #o: SyntheticRegistrarOptions;
   readonly #limiter: RateLimiter;
-  readonly #dispatcher: Agent;
+  readonly #dispatcher: Dispatcher;
   readonly #pollingDispatcher = new Agent({ connect: { rejectUnauthorized: false }, pipelining: 0 });
   #cleanup: Promise<CleanupOutcome> | null = null;
   /** Aborted at clean-up: a registration waiting out HTTP 429s (or a port-check retry) stops waiting. */
@@ -53,7 +55,7 @@ export class SyntheticRegistrar {
     this.#o = o;
     this.ledger = new Ledger(o.spec.ledgerFile);
     this.#limiter = new RateLimiter(o.spec.ratePerSecond);
-    this.#dispatcher = new Agent({ connections: o.concurrency, ...(o.apiTlsVerify === false ? { connect: { rejectUnauthorized: false } } : {}) });
+    this.#dispatcher = o.dispatcher ?? new Agent({ connections: o.concurrency, ...(o.apiTlsVerify === false ? { connect: { rejectUnauthorized: false } } : {}) });
   }
 
   /** A REST client for this run's own calls (health-check tasks for its machines); the key stays inside. */

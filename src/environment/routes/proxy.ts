@@ -58,6 +58,24 @@ function describeRegistration(reg: ProxySettings['registration']): string {
   return `registration through ${proxyLabel(reg)}`;
 }
 
+/**
+ * An external target polled through the proxy the user runs (route kind proxy with `url`, as
+ * import-config writes from Tentacle.config's Octopus.Server.Proxy.*): the polling proxy of
+ * every entry, and the dispatcher registration goes through (null: straight to the API).
+ */
+export function userProxy(s: Scenario, verifyTls: boolean, registers: boolean): { polling: ProxyEndpoint; registration: Dispatcher | null; label: string } {
+  const p = s.route.proxy;
+  const polling = endpoint(p.host, p.port, p.username, passwordFrom(p.passwordEnv, 'route.proxy.passwordEnv'));
+  const reg = p.registration;
+  const registration =
+    !registers || reg === 'direct'
+      ? null
+      : reg === 'same'
+        ? registrationProxyAgent(polling, s.fleet.registrationConcurrency, verifyTls)
+        : registrationProxyAgent(endpoint(reg.host, reg.port, reg.username, passwordFrom(reg.passwordEnv, 'route.registrationProxy.passwordEnv')), s.fleet.registrationConcurrency, verifyTls);
+  return { polling, registration, label: `CONNECT proxy at ${proxyLabel(polling)}; ${describeRegistration(reg)}` };
+}
+
 async function build(ctx: RouteContext) {
   const s = ctx.scenario;
   const p = s.route.proxy;
