@@ -32,9 +32,10 @@ export interface TaskRouteContext {
   method: string;
   req: http.IncomingMessage;
   res: http.ServerResponse;
+  /** The REST API's own bounded body reader (413 and 415 answered as for every route). */
+  readBody(req: http.IncomingMessage): Promise<string>;
 }
 
-const MAX_BODY_BYTES = CLUSTER_DEFAULTS.restMaxBodyBytes;
 const MAX_MACHINES = CLUSTER_DEFAULTS.restMaxArrayItems;
 
 function send(res: http.ServerResponse, status: number, body: unknown): void {
@@ -45,26 +46,6 @@ function send(res: http.ServerResponse, status: number, body: unknown): void {
 
 function fail(res: http.ServerResponse, status: number, message: string, errors: string[] = []): void {
   send(res, status, { ErrorMessage: message, Errors: errors });
-}
-
-function readBody(req: http.IncomingMessage): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        req.off('data', onData);
-        req.pause();
-        resolve(null);
-        return;
-      }
-      chunks.push(c);
-    };
-    req.on('data', onData);
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 /** Handle a tasks route; false when the path is not one (the caller goes on routing). */
@@ -96,8 +77,7 @@ export async function handleTaskRoute(c: TaskRouteContext): Promise<boolean> {
 }
 
 async function startTask(c: TaskRouteContext): Promise<void> {
-  const text = await readBody(c.req);
-  if (text === null) return fail(c.res, 413, `The request body is larger than ${MAX_BODY_BYTES} bytes.`);
+  const text = await c.readBody(c.req);
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -379,7 +379,7 @@ export class RestApi {
     };
     const space = this.#o.spaceId;
     const isSpace = (s: string | undefined) => s !== undefined && s === space.toLowerCase();
-    if (this.#o.tasks && (await handleTaskRoute({ tasks: this.#o.tasks, registry: this.#o.registry, spaceId: space, segs, raw, method, req, res }))) return;
+    if (this.#o.tasks && (await handleTaskRoute({ tasks: this.#o.tasks, registry: this.#o.registry, spaceId: space, segs, raw, method, req, res, readBody }))) return;
 
     if (segs.length === 1) {
       only('GET');

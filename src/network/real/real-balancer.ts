@@ -1,7 +1,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { readdirSync, readFileSync } from 'node:fs';
-import { isIPv4, createConnection, createServer, type Server } from 'node:net';
+import { isIPv4, createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { PollfleetError } from '../../core/errors.js';
@@ -18,6 +18,7 @@ import type {
   ResolvedBalancerSpec,
   BalancerDefinition,
 } from './real-balancer-types.js';
+import { canConnect } from './can-connect.js';
 
 /**
  * A real HAProxy or nginx process as a balancer: a spec describes its frontends (TCP
@@ -315,20 +316,6 @@ async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> 
   } finally {
     clearTimeout(timer);
   }
-}
-
-function canConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((ok) => {
-    const s = createConnection({ host, port });
-    const done = (v: boolean) => {
-      clearTimeout(timer);
-      s.destroy();
-      ok(v);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
 }
 
 function runCheck(binary: string, args: string[], cwd: string, timeoutMs: number): Promise<{ ok: boolean; output: string }> {

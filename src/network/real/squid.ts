@@ -2,13 +2,14 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
-import { createConnection, isIPv4 } from 'node:net';
+import { isIPv4 } from 'node:net';
 import { join, resolve } from 'node:path';
 import { PollfleetError } from '../../core/errors.js';
 import { Lifecycle } from '../../core/lifecycle.js';
 import { PROXY_DEFAULTS, REAL_BALANCER_DEFAULTS } from '../../scenario/defaults.js';
 import { findBinary, INSTALL_HINTS } from './find-binary.js';
 import { reservePorts } from './real-balancer.js';
+import { canConnect } from './can-connect.js';
 
 /**
  * Real Squid (Debian package `squid`) as the HTTP CONNECT proxy of route kind proxy -- the
@@ -145,20 +146,6 @@ function squidUser(): { uid: number; gid: number } | null {
   } catch {
     return null;
   }
-}
-
-function canConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((ok) => {
-    const s = createConnection({ host, port });
-    const done = (v: boolean) => {
-      clearTimeout(timer);
-      s.destroy();
-      ok(v);
-    };
-    const timer = setTimeout(() => done(false), timeoutMs);
-    s.once('connect', () => done(true));
-    s.once('error', () => done(false));
-  });
 }
 
 /** Squid processes still running when this process exits are killed, so none outlives its run. */
