@@ -202,35 +202,32 @@ function machineBodySchema(knownEnvironmentIds: readonly string[]) {
     Roles: z.array(z.string(roles).max(MAX_CHARS, tooLong), roles).max(MAX_ITEMS, `expected at most ${MAX_ITEMS} roles.`),
     // A polling Tentacle (TentacleActive: Thumbprint and Uri on the endpoint) or a Kubernetes agent in
     // polling mode (KubernetesTentacle: them inside TentacleEndpointConfiguration, as OctopusClients'
-    // KubernetesTentacleEndpointResource).
-    Endpoint: z.union(
-      [
-        z.object({
-          CommunicationStyle: z.literal('TentacleActive'),
-          Thumbprint: z.string(thumbprint).regex(/^[0-9a-fA-F]{40}$/, thumbprint),
-          Uri: z.string(uri).max(MAX_CHARS, tooLong).refine(isSubscriptionId, uri),
+    // KubernetesTentacleEndpointResource). Each wrong field is named on its own.
+    Endpoint: z
+      .object({
+        CommunicationStyle: z.unknown().superRefine((v, ctx) => {
+          if (v !== 'TentacleActive' && v !== 'KubernetesTentacle') {
+            ctx.addIssue({ code: 'custom', message: `expected "TentacleActive" (a polling Tentacle) or "KubernetesTentacle" (a Kubernetes agent), got ${describe(v ?? null)}.` });
+          }
         }),
-        z.object({
-          CommunicationStyle: z.literal('KubernetesTentacle'),
-          TentacleEndpointConfiguration: z.object({
-            CommunicationMode: z.literal('Polling', 'expected "Polling" (pollfleet simulates polling agents).'),
-            Thumbprint: z.string(thumbprint).regex(/^[0-9a-fA-F]{40}$/, thumbprint),
-            Uri: z.string(uri).max(MAX_CHARS, tooLong).refine(isSubscriptionId, uri),
-          }, 'expected an object with CommunicationMode, Thumbprint and Uri.'),
-        }),
-      ],
-      { error: (iss) => (iss.code === 'invalid_union' ? endpointProblem(iss.input) : undefined) },
-    ),
+        Thumbprint: z.unknown().optional(),
+        Uri: z.unknown().optional(),
+        TentacleEndpointConfiguration: z.unknown().optional(),
+      }, 'expected an object with CommunicationStyle, Thumbprint and Uri.')
+      .superRefine((e, ctx) => {
+        const k8s = e.CommunicationStyle === 'KubernetesTentacle';
+        const at = k8s ? ['TentacleEndpointConfiguration'] : [];
+        const inner = k8s ? e.TentacleEndpointConfiguration : e;
+        if (typeof inner !== 'object' || inner === null || Array.isArray(inner)) {
+          ctx.addIssue({ code: 'custom', path: at, message: 'expected an object with CommunicationMode "Polling", Thumbprint and Uri (a Kubernetes agent).' });
+          return;
+        }
+        const o = inner as Record<string, unknown>;
+        if (k8s && o['CommunicationMode'] !== 'Polling') ctx.addIssue({ code: 'custom', path: [...at, 'CommunicationMode'], message: 'expected "Polling" (pollfleet simulates polling agents).' });
+        if (!z.string().regex(/^[0-9a-fA-F]{40}$/).safeParse(o['Thumbprint']).success) ctx.addIssue({ code: 'custom', path: [...at, 'Thumbprint'], message: thumbprint });
+        if (!z.string().max(MAX_CHARS).refine(isSubscriptionId).safeParse(o['Uri']).success) ctx.addIssue({ code: 'custom', path: [...at, 'Uri'], message: uri });
+      }),
   }, 'The request body must be a JSON object.');
-}
-
-/** Why an Endpoint is refused, in one sentence: its style, or what the style needs. */
-function endpointProblem(v: unknown): string {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'expected an object with CommunicationStyle, Thumbprint and Uri.';
-  const style = (v as { CommunicationStyle?: unknown }).CommunicationStyle;
-  if (style === 'TentacleActive') return 'expected Thumbprint (40 hex characters) and Uri (poll://<subscription id>/) for a polling Tentacle.';
-  if (style === 'KubernetesTentacle') return 'expected TentacleEndpointConfiguration { CommunicationMode: "Polling", Thumbprint, Uri } for a Kubernetes agent.';
-  return `expected CommunicationStyle "TentacleActive" (a polling Tentacle) or "KubernetesTentacle" (a Kubernetes agent), got ${describe(style ?? null)}.`;
 }
 
 /** A request value quoted in an error message: short strings and scalars as JSON, anything else by its type (never echoed whole). */
@@ -498,9 +495,9 @@ export class RestApi {
     }
     const errors = validateMachineBody(body, ENVIRONMENTS.map((e) => e.Id));
     if (errors.length > 0) throw new HttpError(400, 'There was a problem with your request.', errors);
-    type Ends = { CommunicationStyle: 'TentacleActive'; Thumbprint: string; Uri: string } | { CommunicationStyle: 'KubernetesTentacle'; TentacleEndpointConfiguration: { Thumbprint: string; Uri: string } };
+    type Ends = { CommunicationStyle: 'TentacleActive' | 'KubernetesTentacle'; Thumbprint?: string; Uri?: string; TentacleEndpointConfiguration?: { Thumbprint: string; Uri: string } };
     const b = body as { Name: string; EnvironmentIds: string[]; Roles: string[]; Endpoint: Ends };
-    const end = b.Endpoint.CommunicationStyle === 'KubernetesTentacle' ? b.Endpoint.TentacleEndpointConfiguration : b.Endpoint;
+    const end = (b.Endpoint.CommunicationStyle === 'KubernetesTentacle' ? b.Endpoint.TentacleEndpointConfiguration : b.Endpoint) as { Thumbprint: string; Uri: string };
     const m: NewMachine = {
       name: b.Name.trim(),
       spaceId: this.#o.spaceId,

@@ -51,5 +51,5 @@ t.test('a wrong endpoint is refused with what its style needs', async (t) => {
   t.match(k8s.text, /TentacleEndpointConfiguration/);
   const other = await post({ CommunicationStyle: 'TentaclePassive', Thumbprint: 'A'.repeat(40), Uri: 'https://x:10933/' });
   t.equal(other.status, 400);
-  t.match(other.text, /expected CommunicationStyle \\"TentacleActive\\" \(a polling Tentacle\) or \\"KubernetesTentacle\\"/);
+  t.match(other.text, /CommunicationStyle: expected \\"TentacleActive\\" \(a polling Tentacle\) or \\"KubernetesTentacle\\"/);
 });
