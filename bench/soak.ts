@@ -42,6 +42,10 @@ interface Sample {
   coverage: number;
   rss: number;
   heapUsed: number;
+  /** V8's committed heap, C++ objects bound to JS, and Buffer memory: where RSS growth lives when heapUsed is flat. */
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
   handles: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
@@ -173,6 +177,9 @@ function takeSample(): void {
     coverage: lastProgress.coverage,
     rss: m.rss,
     heapUsed: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
+    arrayBuffers: m.arrayBuffers,
     handles: process.getActiveResourcesInfo().length,
     loopDelayP99Ms: loop.count ? Math.round(lag(loop.percentile(99)) * 10) / 10 : 0,
     loopDelayMaxMs: loop.count ? Math.round(lag(loop.max) * 10) / 10 : 0,
@@ -195,7 +202,7 @@ function takeSample(): void {
       /* being replaced */
     }
   }
-  console.error(`[${minute}] ${s.phase} coverage ${(s.coverage * 100).toFixed(1)}% fleet rss ${mib(s.rss)} MiB heap ${mib(s.heapUsed)} MiB handles ${s.handles} loop p99 ${s.loopDelayP99Ms} ms; pickups ${s.pickups} p99 ${s.pickupP99Ms ?? '-'} ms; ${nodeLine.sort().join(', ')}`);
+  console.error(`[${minute}] ${s.phase} coverage ${(s.coverage * 100).toFixed(1)}% fleet rss ${mib(s.rss)} MiB heap ${mib(s.heapUsed)}/${mib(s.heapTotal)} MiB ext ${mib(s.external)} MiB handles ${s.handles} loop p99 ${s.loopDelayP99Ms} ms; pickups ${s.pickups} p99 ${s.pickupP99Ms ?? '-'} ms; ${nodeLine.sort().join(', ')}`);
 }
 
 function mib(b: number): string {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import forge from 'node-forge';
-import { describeCertificate, generateCertificate, generateKeyPair } from '../../src/pki/certificate.js';
+import { describeCertificate, generateCertificate, generateKeyPair, serialNumberHex } from '../../src/pki/certificate.js';
 import { isThumbprint, normaliseThumbprint, thumbprintOfDer, thumbprintOfPem } from '../../src/pki/thumbprint.js';
 
 const YEAR_MS = 365.25 * 24 * 3600 * 1000;
@@ -75,4 +75,16 @@ t.test('thumbprint helpers', async (t) => {
   t.equal(normaliseThumbprint('77:75:1f:90:f9:ee:dc:ee:0c:0c:d8:4f:7a:3c:c7:26:ad:12:3f:a6'), '77751F90F9EEDCEE0C0CD84F7A3CC726AD123FA6');
   t.equal(normaliseThumbprint(' 77751f90f9eedcee0c0cd84f7a3cc726ad123fa6 '), '77751F90F9EEDCEE0C0CD84F7A3CC726AD123FA6');
   t.equal(normaliseThumbprint('not a thumbprint'), null);
+});
+
+t.test('serial numbers: positive, no leading zero byte, so every certificate parses', async (t) => {
+  t.equal(serialNumberHex(Buffer.alloc(16)).slice(0, 2), '01', 'all-zero random bytes still start with a non-zero byte');
+  t.equal(serialNumberHex(Buffer.alloc(16, 0xff)).slice(0, 2), '7f', 'the top bit is cleared (a positive INTEGER)');
+  const keys = await generateKeyPair();
+  // Two leading zero bytes once made a certificate OpenSSL refused ("illegal padding"): one in ~32,768.
+  for (const serialBytes of [Buffer.alloc(16), Buffer.from('00001ce66e8d9152cc9113e2a4e00538', 'hex'), Buffer.from('0080' + 'aa'.repeat(14), 'hex')]) {
+    const id = await generateCertificate({ commonName: 'Octopus Tentacle', keys, serialBytes });
+    const x = new X509Certificate(id.der);
+    t.match(x.serialNumber, /^(0[1-9A-F]|[1-7][0-9A-F])[0-9A-F]{30}$/i, `serial ${serialBytes.toString('hex').slice(0, 6)}... parses as ${x.serialNumber.slice(0, 6)}...`);
+  }
 });
