@@ -243,7 +243,25 @@ function growth(what: string, xs: number[], limit: number): { from: number; to: 
   checks.push({ what, value: Math.round(g * 1000) / 1000, limit, pass: g <= limit });
   return { from, to, growth: g };
 }
-const processes: Record<string, { rssAtWarm: number; rssAtEnd: number; rssGrowth: number; handlesAtWarm: number; handlesAtEnd: number; heapAtWarm: number; heapAtEnd: number; loopDelayP99MaxMs: number; restarts: number }> = {};
+/**
+ * Least-squares slope of `ys` (one value per sample), in units per hour: a leak climbs at a
+ * steady rate, a process still filling to its working size levels off -- the slope of the second
+ * half tells the two apart where the end-to-end growth alone cannot. Informative; not a check.
+ */
+function slopePerHour(ys: number[]): number {
+  const k = ys.length;
+  if (k < 2) return NaN;
+  const mx = (k - 1) / 2;
+  const my = ys.reduce((a, b) => a + b, 0) / k;
+  let num = 0;
+  let den = 0;
+  ys.forEach((y, i) => {
+    num += (i - mx) * (y - my);
+    den += (i - mx) ** 2;
+  });
+  return (num / den) * (3_600_000 / sampleMs);
+}
+const processes: Record<string, { rssAtWarm: number; rssAtEnd: number; rssGrowth: number; rssSlopeMiBPerHour: number; rssSlopeSecondHalfMiBPerHour: number; handlesAtWarm: number; handlesAtEnd: number; heapAtWarm: number; heapAtEnd: number; loopDelayP99MaxMs: number; restarts: number }> = {};
 function summarise(name: string, xs: { rss: number; heapUsed: number; handles: number; loopDelayP99Ms: number; pid?: number }[]): void {
   // Compare within the last process of a node that was restarted (a crash fault).
   const lastPid = xs.at(-1)?.pid;
@@ -252,11 +270,14 @@ function summarise(name: string, xs: { rss: number; heapUsed: number; handles: n
   const window = same.length >= warm + ends ? same : xs;
   const rss = growth(`${name} rss growth`, window.map((x) => x.rss), maxGrowth);
   const handles = growth(`${name} handle growth`, window.map((x) => x.handles), maxHandleGrowth);
+  const measured = window.slice(warm - 1).map((x) => x.rss / 2 ** 20);
   const heap = window.length >= warm + ends ? { from: median(window.slice(warm - 1, warm - 1 + ends).map((x) => x.heapUsed)), to: median(window.slice(-ends).map((x) => x.heapUsed)) } : null;
   processes[name] = {
     rssAtWarm: rss?.from ?? NaN,
     rssAtEnd: rss?.to ?? NaN,
     rssGrowth: rss ? Math.round(rss.growth * 1000) / 1000 : NaN,
+    rssSlopeMiBPerHour: Math.round(slopePerHour(measured) * 10) / 10,
+    rssSlopeSecondHalfMiBPerHour: Math.round(slopePerHour(measured.slice(Math.floor(measured.length / 2))) * 10) / 10,
     handlesAtWarm: handles?.from ?? NaN,
     handlesAtEnd: handles?.to ?? NaN,
     heapAtWarm: heap?.from ?? NaN,
@@ -313,7 +334,7 @@ if (values.json) writeFileSync(values.json, JSON.stringify(figures, null, 2));
 
 console.log(`soak: ${tentacles} tentacles x ${nodeCount} nodes, ${minutes} min, ${n} samples of ${sampleMs / 1000} s, ${faults.length} faults; ${figures.conditions.machine}`);
 for (const [name, p] of Object.entries(processes)) {
-  console.log(`  ${name.padEnd(6)} rss ${mib(p.rssAtWarm)} -> ${mib(p.rssAtEnd)} MiB (${(p.rssGrowth * 100).toFixed(1)} %), heap ${mib(p.heapAtWarm)} -> ${mib(p.heapAtEnd)} MiB, handles ${p.handlesAtWarm} -> ${p.handlesAtEnd}, loop delay p99 max ${p.loopDelayP99MaxMs} ms${p.restarts ? `, ${p.restarts} restart(s)` : ''}`);
+  console.log(`  ${name.padEnd(6)} rss ${mib(p.rssAtWarm)} -> ${mib(p.rssAtEnd)} MiB (${(p.rssGrowth * 100).toFixed(1)} %; trend ${p.rssSlopeMiBPerHour} MiB/h, second half ${p.rssSlopeSecondHalfMiBPerHour} MiB/h), heap ${mib(p.heapAtWarm)} -> ${mib(p.heapAtEnd)} MiB, handles ${p.handlesAtWarm} -> ${p.handlesAtEnd}, loop delay p99 max ${p.loopDelayP99MaxMs} ms${p.restarts ? `, ${p.restarts} restart(s)` : ''}`);
 }
 console.log(`  pickup p99 first window ${pickupFirstP99 ?? '-'} ms (${firstWindow.length}), last window ${pickupLastP99 ?? '-'} ms (${lastWindow.length})`);
 console.log(`  coverage final ${result.summary.coverage.final}, expired ${result.summary.requests?.expired ?? '-'}, errors ${JSON.stringify(result.summary.errors)}`);
