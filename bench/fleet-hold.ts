@@ -137,7 +137,7 @@ const figures = {
 
 const row = (name: string, raw: string, fleet: string, r: number | string | null, target: string) => `${name.padEnd(28)} ${raw.padStart(12)} ${fleet.padStart(12)} ${(r === null ? '-' : typeof r === 'string' ? r : `${r}x`).padStart(8)}   ${target}`;
 console.log(`machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-console.log(`fleet: ${tentacles} tentacles x ${NODES} nodes, ${workerThreads} fleet thread${workerThreads === 1 ? '' : 's'} (--workers ${workersArg}), ramp-up ${rampUp}, steady ${duration}; connections held ${held} of ${connections}; coverage final ${result.summary.coverage.final}, expired ${result.summary.requests?.expired ?? '-'}`);
+console.log(`fleet: ${tentacles} tentacles x ${NODES} nodes, ${workerThreads === 1 ? 'single-threaded fleet' : `${workerThreads} fleet worker threads`} (--workers ${workersArg}), ramp-up ${rampUp}, steady ${duration}; connections held ${held} of ${connections}; coverage final ${result.summary.coverage.final}, expired ${result.summary.requests?.expired ?? '-'}`);
 console.log(row('', 'raw TLS', 'pollfleet', 'ratio', 'target'));
 console.log(row('handshakes/s (ramp)', String(raw.handshakesPerSec), String(handshakesPerSec), figures.handshakeRatio, '>= 0.9x'));
 console.log(row('KiB per connection, client', String(raw.clientKiBPerSocket), String(fleetKiB), figures.fleetRssRatio, '<= 1.1x'));
