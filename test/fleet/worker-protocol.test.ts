@@ -6,6 +6,7 @@ import { exitCodeFor, PollfleetError } from '../../src/core/errors.js';
 import { FLEET_DEFAULTS, HARNESS_DEFAULTS } from '../../src/scenario/defaults.js';
 import { scenarioFromObject } from '../../src/scenario/loader.js';
 import { harnessSaturation, withWorkerLoops } from '../../src/metrics/harness-monitor.js';
+import { overridesFromFlags } from '../../src/cli/commands/run.js';
 
 t.test('connection ids: worker w of W counts w+1, W+w+1, ... and no two workers ever meet', async (t) => {
   const W = 3;
@@ -73,6 +74,13 @@ t.test('fleet.workers in a scenario: default 1, auto or a number; anything else 
       t.match((e as Error).message, /fleet\.workers/, 'names the field');
     }
   }
+});
+
+t.test('--workers on the command line sets fleet.workers, next to --tentacles', async (t) => {
+  t.same(overridesFromFlags({ workers: 'auto', tentacles: '10' }), { fleet: { tentacles: 10, workers: 'auto' } });
+  t.same(overridesFromFlags({ workers: '3' }), { fleet: { workers: 3 } });
+  t.throws(() => overridesFromFlags({ workers: 'lots' }), { name: 'PollfleetError', message: /--workers/ });
+  t.equal(scenarioFromObject({ name: 'w', ...overridesFromFlags({ workers: '2' }), duration: '5s' }, 'flags').fleet.workers, 2);
 });
 
 t.test('harness with workers: the worst loop of every thread, CPU judged per usable core', async (t) => {
