@@ -13,6 +13,7 @@ import type { Result } from '../../src/result/result.js';
 import { resultSchema } from '../../src/result/result-schema.js';
 import { runScenario } from '../../src/run/run-scenario.js';
 import { scenarioFromObject } from '../../src/scenario/loader.js';
+import { harnessLine } from '../../src/report/render-console.js';
 import { judge } from '../../src/verdict/judge.js';
 import { smallScenario } from '../helpers/run.js';
 
@@ -76,6 +77,8 @@ t.test('workers 1 and workers 2: same Result shape, full coverage, every tentacl
   t.equal(one.result.harness?.fleet.usableCores, undefined);
   t.same(two.result.harness?.workers?.map((w) => w.worker), [0, 1], 'workers 2: each worker\'s loop delay');
   t.ok((two.result.harness?.fleet.usableCores ?? 0) >= 1, 'workers 2: the cores the CPU rule divides by');
+  t.match(harnessLine(two.result.harness!), /^fleet \(main thread \+ 2 worker threads/, 'the report says the figures cover the worker threads');
+  t.match(harnessLine(one.result.harness!), /^fleet loop delay/, 'single-threaded: the line as before');
   // Worker w of 2 gives conn ids w+1, w+3, ...: tentacle t's connections all come from worker t mod 2.
   const misplaced = two.events.filter((e) => e.type === 'connect-start' && (e.conn - 1) % 2 !== e.tentacle % 2);
   t.same(misplaced, [], 'each tentacle runs in worker t mod 2 and its ids come from that worker');
