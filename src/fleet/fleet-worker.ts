@@ -35,7 +35,10 @@ function loopHealth(): WorkerLoopHealth {
   return health;
 }
 
+let deaf = false;
+
 port.on('message', (m: ToWorker) => {
+  if (deaf) return;
   switch (m.type) {
     case 'start': {
       if (stopping) return;
@@ -72,6 +75,9 @@ port.on('message', (m: ToWorker) => {
         batcher.flush();
         send({ type: 'stopped', health: loopHealth() });
       });
+      return;
+    case 'deafen':
+      deaf = true;
       return;
     case 'crash':
       setImmediate(() => {

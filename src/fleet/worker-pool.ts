@@ -8,11 +8,18 @@ import {
 } from './worker-protocol.js';
 
 /**
- * Tests only: make worker `crashWorker` throw an uncaught error once it has been handed its
- * first tentacle (the run must then fail with an internal error naming it, not hang). Not an
- * option of any scenario or command.
+ * Tests only, not an option of any scenario or command: once handed its first tentacle, worker
+ * `crashWorker` throws an uncaught error, and worker `deafWorker` stops answering (health,
+ * stop) as a stuck thread would; `replyTimeoutMs` shortens how long a reply is awaited. The
+ * run must then fail with an internal error naming the worker, in bounded time.
  */
-export const workerTestHooks: { crashWorker: number | null } = { crashWorker: null };
+export const workerTestHooks: { crashWorker: number | null; deafWorker: number | null; replyTimeoutMs: number | null } = {
+  crashWorker: null,
+  deafWorker: null,
+  replyTimeoutMs: null,
+};
+
+const replyTimeoutMs = () => workerTestHooks.replyTimeoutMs ?? FLEET_DEFAULTS.workerStopTimeoutMs;
 
 interface Slot {
   index: number;
@@ -73,6 +80,7 @@ export class WorkerPool {
     if (this.#stopping || this.#failure || s.exited) return;
     s.worker.postMessage({ type: 'start', tentacle: t } satisfies ToWorker);
     if (++s.started === 1 && workerTestHooks.crashWorker === s.index) s.worker.postMessage({ type: 'crash' } satisfies ToWorker);
+    if (s.started === 1 && workerTestHooks.deafWorker === s.index) s.worker.postMessage({ type: 'deafen' } satisfies ToWorker);
   }
 
   /** Each live worker's loop delay so far (bounded; a worker that does not answer in time is left out). */
@@ -92,7 +100,7 @@ export class WorkerPool {
       const replies = await Promise.all(
         this.#slots.map(async (s) => {
           const m = await this.#ask(s, { type: 'stop' }, 'stopped');
-          if (!m && !s.exited) this.#fail(s, `did not stop its tentacles within ${FLEET_DEFAULTS.workerStopTimeoutMs} ms`);
+          if (!m && !s.exited) this.#fail(s, `did not stop its tentacles within ${replyTimeoutMs()} ms`);
           s.exited = true;
           await s.worker.terminate().catch(() => undefined);
           return m?.type === 'stopped' ? [m.health] : [];
@@ -108,7 +116,7 @@ export class WorkerPool {
   #ask(s: Slot, m: ToWorker, reply: FromWorker['type']): Promise<FromWorker | null> {
     if (s.exited) return Promise.resolve(null);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => done(null), FLEET_DEFAULTS.workerStopTimeoutMs);
+      const timer = setTimeout(() => done(null), replyTimeoutMs());
       const done = (r: FromWorker | null) => {
         clearTimeout(timer);
         s.onReply = null;

@@ -46,7 +46,9 @@ export type ToWorker =
   /** Stop every tentacle (END on identified connections), flush the events, reply `stopped`. */
   | { type: 'stop' }
   /** Tests only (src/fleet/worker-pool.ts workerTestHooks): throw an uncaught error in the worker. */
-  | { type: 'crash' };
+  | { type: 'crash' }
+  /** Tests only: answer nothing from now on (a stuck worker). */
+  | { type: 'deafen' };
 
 export type FromWorker =
   | { type: 'ready' }

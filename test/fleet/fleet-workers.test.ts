@@ -104,3 +104,28 @@ t.test('a worker thread that fails makes the run fail with an internal error nam
   t.match(e.message, /fleet worker thread 2 of 2 failed: injected failure/);
   t.ok(performance.now() - started < 30_000, 'in bounded time');
 });
+
+t.test('a worker thread that stops answering makes the run fail with an internal error, in bounded time', async (t) => {
+  workerTestHooks.deafWorker = 0;
+  workerTestHooks.replyTimeoutMs = 1_000;
+  t.teardown(() => {
+    workerTestHooks.deafWorker = null;
+    workerTestHooks.replyTimeoutMs = null;
+  });
+  const s = scenario(2, 'workers-deaf');
+  const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    runScenario(s, { workDir: t.testdir(), toolVersion: 'test' }).then(
+      () => 'resolved',
+      (e: unknown) => e,
+    ),
+    new Promise((r) => (timer = setTimeout(() => r('hung'), 60_000))),
+  ]);
+  clearTimeout(timer);
+  t.ok(outcome instanceof PollfleetError, `the run failed (${String(outcome)})`);
+  const e = outcome as PollfleetError;
+  t.equal(e.kind, 'internal');
+  t.match(e.message, /fleet worker thread 1 of 2 failed: did not stop its tentacles within 1000 ms/);
+  t.ok(performance.now() - started < 30_000, 'in bounded time');
+});
