@@ -9,6 +9,7 @@ import type { SecureContext } from 'node:tls';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { PollfleetEvent } from '../core/events.js';
 import { HarnessMonitor } from '../metrics/harness-monitor.js';
+import type { ServerEntry } from '../tentacle/server-entry.js';
 import { Tentacle, tentacleSecureContext } from '../tentacle/tentacle.js';
 import { EventBatcher } from './event-batcher.js';
 import { workerConnIds, type FromWorker, type ToWorker, type WorkerLoopHealth, type WorkerSettings } from './worker-protocol.js';
@@ -22,6 +23,15 @@ const batcher = new EventBatcher<PollfleetEvent>((events) => send({ type: 'event
 const sink = (e: PollfleetEvent) => batcher.push(e);
 const nextConnId = workerConnIds(settings.index, settings.count);
 const contexts = new Map<string, SecureContext>();
+// Every message brings its own copies; like the main thread, keep one per distinct key and entry list (a fleet shares a few keys and usually one list).
+const keyPems = new Map<string, string>();
+const entryLists = new Map<string, ServerEntry[]>();
+function shared<T>(map: Map<string, T>, key: string, value: T): T {
+  const known = map.get(key);
+  if (known !== undefined) return known;
+  map.set(key, value);
+  return value;
+}
 const tentacles: Tentacle[] = [];
 // This thread's own event loop, from its start; the CPU figures are the process's (every thread) and left to the main thread.
 const monitor = new HarnessMonitor(settings.loopResolutionMs);
@@ -44,7 +54,7 @@ port.on('message', (m: ToWorker) => {
       if (stopping) return;
       const t = m.tentacle;
       // Structured clone turns the DER Buffer into a Uint8Array: give it back its type.
-      const identity = { ...t.identity, der: Buffer.from(t.identity.der) };
+      const identity = { ...t.identity, der: Buffer.from(t.identity.der), keyPem: shared(keyPems, t.identity.keyPem, t.identity.keyPem) };
       let secureContext = contexts.get(identity.certPem);
       if (!secureContext) contexts.set(identity.certPem, (secureContext = tentacleSecureContext(identity)));
       const tentacle = new Tentacle({
@@ -52,7 +62,7 @@ port.on('message', (m: ToWorker) => {
         identity,
         secureContext,
         subscriptionId: t.subscriptionId,
-        servers: t.servers,
+        servers: shared(entryLists, JSON.stringify(t.servers), t.servers),
         pollingConnectionCount: settings.pollingConnectionCount,
         timeouts: settings.timeouts,
         backoff: settings.backoff,
