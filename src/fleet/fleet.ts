@@ -2,8 +2,8 @@ import type { EventSink } from '../core/events.js';
 import type { Scenario } from '../scenario/resolve.js';
 import type { ServerEntry } from '../tentacle/server-entry.js';
 import { Tentacle } from '../tentacle/tentacle.js';
+import { FLEET_DEFAULTS, HARNESS_DEFAULTS } from '../scenario/defaults.js';
 import type { FleetIdentity } from './identity-pool.js';
-import { HARNESS_DEFAULTS, FLEET_DEFAULTS } from '../scenario/defaults.js';
 import { fleetWorkerCount } from './worker-count.js';
 import { WorkerPool } from './worker-pool.js';
 import type { WorkerLoopHealth, WorkerSettings } from './worker-protocol.js';
@@ -75,13 +75,19 @@ export class Fleet {
     this.workers = fleetWorkerCount(s.fleet.workers, T);
     const pool = this.workers > 1 ? this.#startPool(timeouts, quickRetry) : null;
     if (pool) await pool.start();
+    // A failing worker ends the ramp at once: start() rejects with its error (below), not after the ramp-up.
+    let failed = false;
+    pool?.failed.catch(() => {
+      failed = true;
+      this.#wakeSleeps();
+    });
     const t0 = performance.now();
     const all: Promise<void>[] = [];
     for (let t = 0; t < T; t++) {
-      if (this.#stopped) break;
+      if (this.#stopped || failed) break;
       const due = t0 + t * stepMs - performance.now();
       if (due > 1) await this.#sleep(due);
-      if (this.#stopped) break;
+      if (this.#stopped || failed) break;
       all.push(
         (async () => {
           const id = this.#o.identities[t % this.#o.identities.length]!;
@@ -123,7 +129,6 @@ export class Fleet {
         })(),
       );
     }
-    // A failing worker ends the ramp at once (its tentacles no longer poll).
     await (pool ? Promise.race([Promise.all(all), pool.failed]) : Promise.all(all));
   }
 
@@ -156,6 +161,15 @@ export class Fleet {
     return this.#pool;
   }
 
+  /** End the ramp's sleeps now. */
+  #wakeSleeps(): void {
+    for (const [timer, wake] of this.#timers) {
+      clearTimeout(timer);
+      wake();
+    }
+    this.#timers.clear();
+  }
+
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -173,11 +187,7 @@ export class Fleet {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const [timer, wake] of this.#timers) {
-      clearTimeout(timer);
-      wake();
-    }
-    this.#timers.clear();
+    this.#wakeSleeps();
     await Promise.all(this.tentacles.map((t) => t.stop()));
     await this.#pool?.stop();
   }
