@@ -27,9 +27,10 @@ interface Slot {
   /** Exited (or terminated by us). */
   exited: boolean;
   started: number;
-  ready: () => void;
-  /** Waiting for a reply; called with null when the worker exits first. */
-  onReply: ((m: FromWorker | null) => void) | null;
+  /** Resolves when the worker said `ready`. */
+  ready: Promise<void>;
+  /** Waiting for replies; each is called with null when the worker exits first. */
+  waiters: Set<(m: FromWorker | null) => void>;
 }
 
 /**
@@ -59,7 +60,7 @@ export class WorkerPool {
 
   /** Resolves when every worker is ready for tentacles (bounded); rejects when one fails first. */
   async start(): Promise<void> {
-    const ready = Promise.all(this.#slots.map((s) => new Promise<void>((r) => (s.ready = r))));
+    const ready = Promise.all(this.#slots.map((s) => s.ready));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -117,28 +118,31 @@ export class WorkerPool {
     if (s.exited) return Promise.resolve(null);
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(null), replyTimeoutMs());
-      const done = (r: FromWorker | null) => {
-        clearTimeout(timer);
-        s.onReply = null;
-        resolve(r);
-      };
-      s.onReply = (r) => {
+      const waiter = (r: FromWorker | null) => {
         if (r === null || r.type === reply) done(r);
       };
+      const done = (r: FromWorker | null) => {
+        clearTimeout(timer);
+        s.waiters.delete(waiter);
+        resolve(r);
+      };
+      s.waiters.add(waiter);
       s.worker.postMessage(m);
     });
   }
 
   #spawn(settings: WorkerSettings): Slot {
-    const slot: Slot = { index: settings.index, worker: startWorker(settings), exited: false, started: 0, ready: () => undefined, onReply: null };
+    let markReady: () => void = () => undefined;
+    const ready = new Promise<void>((r) => (markReady = r));
+    const slot: Slot = { index: settings.index, worker: startWorker(settings), exited: false, started: 0, ready, waiters: new Set() };
     const w = slot.worker;
     w.on('message', (m: FromWorker) => {
       if (m.type === 'events') {
         for (const e of m.events) this.#sink(e);
       } else if (m.type === 'ready') {
-        slot.ready();
+        markReady();
       } else {
-        slot.onReply?.(m);
+        for (const waiter of [...slot.waiters]) waiter(m);
       }
     });
     w.on('error', (e) => this.#fail(slot, e instanceof Error ? e.message : String(e)));
@@ -147,7 +151,7 @@ export class WorkerPool {
       const expected = slot.exited;
       slot.exited = true;
       if (!expected) this.#fail(slot, `exited unexpectedly (exit code ${code})`);
-      slot.onReply?.(null);
+      for (const waiter of [...slot.waiters]) waiter(null);
     });
     return slot;
   }

@@ -41,7 +41,9 @@ const KEYED_BY_DATA = new Set(['failures', 'errors', 'errorExamples', 'errorExam
 function shape(v: unknown, path = '', out = new Set<string>()): Set<string> {
   if (Array.isArray(v)) for (const x of v) shape(x, `${path}[]`, out);
   else if (v && typeof v === 'object') {
-    const keyedByData = KEYED_BY_DATA.has(path.slice(path.lastIndexOf('.') + 1));
+    // Within a data-keyed map too (task kind -> state -> count): its values hold data, not shape.
+    const last = path.slice(path.lastIndexOf('.') + 1);
+    const keyedByData = KEYED_BY_DATA.has(last) || last === '*';
     for (const [k, x] of Object.entries(v)) {
       const p = `${path}.${keyedByData ? '*' : k}`;
       out.add(p);
