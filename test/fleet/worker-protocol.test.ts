@@ -7,6 +7,9 @@ import { FLEET_DEFAULTS, HARNESS_DEFAULTS } from '../../src/scenario/defaults.js
 import { scenarioFromObject } from '../../src/scenario/loader.js';
 import { harnessSaturation, withWorkerLoops } from '../../src/metrics/harness-monitor.js';
 import { overridesFromFlags } from '../../src/cli/commands/run.js';
+import { harnessResult } from '../../src/metrics/harness-monitor.js';
+import { renderMarkdown } from '../../src/report/render-markdown.js';
+import { loadResult } from '../helpers/report-fixtures.js';
 
 t.test('connection ids: worker w of W counts w+1, W+w+1, ... and no two workers ever meet', async (t) => {
   const W = 3;
@@ -97,4 +100,14 @@ t.test('harness with workers: the worst loop of every thread, CPU judged per usa
   const busy = { ...f, loopDelayMs: main.loopDelayMs, cpuShare: 2.9 };
   t.match(harnessSaturation(busy).join(''), /97 % of each of the 3 cores/);
   t.ok(harnessSaturation({ ...main, cpuShare: HARNESS_DEFAULTS.cpuShareLimit + 0.05 }).join('').includes('of one core'), 'single-threaded: the rule as before');
+});
+
+t.test('markdown report: with workers, the fleet row covers every thread and each worker has its loop row', async (t) => {
+  const main = { loopDelayMs: { p50: 1, p99: 5, max: 30 }, cpuShare: 1.5, cpuCores: 0.375 };
+  const workers = [{ worker: 0, loopDelayMs: { p50: 2, p99: 70, max: 20 } }, { worker: 1, loopDelayMs: { p50: 1, p99: 4, max: 9 } }];
+  const r = { ...loadResult('result-pass-direct'), harness: harnessResult(withWorkerLoops(main, workers, 4), null, workers) };
+  const text = renderMarkdown(r);
+  t.match(text, /\| fleet \(every thread\) \| 2 ms \| 70 ms \| 30 ms \| 150 % \|/);
+  t.match(text, /\| fleet worker 1 \| 2 ms \| 70 ms \| 20 ms \|/);
+  t.match(text, /\| fleet worker 2 \| 1 ms \| 4 ms \| 9 ms \|/);
 });
