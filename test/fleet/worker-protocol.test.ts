@@ -10,6 +10,7 @@ import { overridesFromFlags } from '../../src/cli/commands/run.js';
 import { harnessResult } from '../../src/metrics/harness-monitor.js';
 import { renderMarkdown } from '../../src/report/render-markdown.js';
 import { loadResult } from '../helpers/report-fixtures.js';
+import { spawnCli } from '../helpers/run.js';
 
 t.test('connection ids: worker w of W counts w+1, W+w+1, ... and no two workers ever meet', async (t) => {
   const W = 3;
@@ -84,6 +85,13 @@ t.test('--workers on the command line sets fleet.workers, next to --tentacles', 
   t.same(overridesFromFlags({ workers: '3' }), { fleet: { workers: 3 } });
   t.throws(() => overridesFromFlags({ workers: 'lots' }), { name: 'PollfleetError', message: /--workers/ });
   t.equal(scenarioFromObject({ name: 'w', ...overridesFromFlags({ workers: '2' }), duration: '5s' }, 'flags').fleet.workers, 2);
+});
+
+t.test('run --help lists --workers', async (t) => {
+  const cli = spawnCli(['run', '--help']);
+  const { code } = await cli.exited(60_000);
+  t.equal(code, 0);
+  t.match(cli.stdout(), /--workers <auto\|n>\s+fleet\.workers: worker threads/);
 });
 
 t.test('harness with workers: the worst loop of every thread, CPU judged per usable core', async (t) => {
