@@ -6,13 +6,15 @@
  *   npm run bench -- --tentacles 10000 --duration 60s --json bench.json
  * Options: --tentacles N, --duration D, --ramp-up D (default: the time the raw pair needs for
  * the same number of handshakes, so a fleet that keeps up with raw TLS ramps at its speed),
- * --raw-sockets N (default: the fleet's connection count, at most 30,000), --json FILE.
+ * --raw-sockets N (default: the fleet's connection count, at most 30,000), --workers auto|N
+ * (fleet.workers, default auto: one worker thread per ~2,500 tentacles, at most cores - 1), --json FILE.
  * The workload is the realistic one: a node waits the real 30 s before its null message, and
  * queues one short request per tentacle every 5 minutes. Not a test: numbers, not verdicts.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { writeFileAtomic } from '../src/core/atomic-write.js';
+import { fleetWorkerCount } from '../src/fleet/worker-count.js';
 import { scenarioFromObject } from '../src/scenario/loader.js';
 import { runScenario } from '../src/run/run-scenario.js';
 import { measureRawTls } from './raw-tls.js';
@@ -62,6 +64,8 @@ const duration = arg('duration', '60s')!;
 const connections = tentacles * NODES;
 const rawSockets = Number(arg('raw-sockets', String(Math.min(connections, 30_000))));
 const jsonFile = arg('json', null);
+const workersArg = arg('workers', 'auto')!;
+const workers = workersArg === 'auto' ? 'auto' : Number(workersArg);
 
 process.stderr.write(`raw baseline: ${rawSockets} mutual-TLS sockets (node:tls, RSA-2048), 64 handshakes in flight...\n`);
 const raw = await measureRawTls(rawSockets);
@@ -72,10 +76,12 @@ const s = scenarioFromObject({
   name: 'bench-fleet-hold',
   route: { kind: 'direct' },
   cluster: { nodes: NODES, pollingPort: 0 },
-  fleet: { tentacles, rampUp, registrationConcurrency: 32 },
+  fleet: { tentacles, rampUp, registrationConcurrency: 32, workers },
   workload: { interval: '5m', scriptShare: 0.1 },
   duration,
 }, 'bench');
+const workerThreads = fleetWorkerCount(s.fleet.workers, tentacles);
+process.stderr.write(`fleet: ${workerThreads === 1 ? 'one thread (no worker threads)' : `${workerThreads} worker threads`} (--workers ${workersArg})\n`);
 
 (globalThis as { gc?: () => void }).gc?.();
 const fleetRss0 = process.memoryUsage().rss;
@@ -113,6 +119,7 @@ const nodeKiB = per(peakNodesRss - (nodesRss0 ?? 0));
 const figures = {
   tentacles,
   nodes: NODES,
+  workers: workerThreads,
   connectionsHeld: held,
   coverageFinal: result.summary.coverage.final,
   handshakesPerSec,
@@ -130,7 +137,7 @@ const figures = {
 
 const row = (name: string, raw: string, fleet: string, r: number | string | null, target: string) => `${name.padEnd(28)} ${raw.padStart(12)} ${fleet.padStart(12)} ${(r === null ? '-' : typeof r === 'string' ? r : `${r}x`).padStart(8)}   ${target}`;
 console.log(`machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-console.log(`fleet: ${tentacles} tentacles x ${NODES} nodes, ramp-up ${rampUp}, steady ${duration}; connections held ${held} of ${connections}; coverage final ${result.summary.coverage.final}, expired ${result.summary.requests?.expired ?? '-'}`);
+console.log(`fleet: ${tentacles} tentacles x ${NODES} nodes, ${workerThreads === 1 ? 'single-threaded fleet' : `${workerThreads} fleet worker threads`} (--workers ${workersArg}), ramp-up ${rampUp}, steady ${duration}; connections held ${held} of ${connections}; coverage final ${result.summary.coverage.final}, expired ${result.summary.requests?.expired ?? '-'}`);
 console.log(row('', 'raw TLS', 'pollfleet', 'ratio', 'target'));
 console.log(row('handshakes/s (ramp)', String(raw.handshakesPerSec), String(handshakesPerSec), figures.handshakeRatio, '>= 0.9x'));
 console.log(row('KiB per connection, client', String(raw.clientKiBPerSocket), String(fleetKiB), figures.fleetRssRatio, '<= 1.1x'));

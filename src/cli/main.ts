@@ -58,6 +58,7 @@ const runOptions = (c: Command) =>
     .option('-o, --out <dir>', 'run folder (default reports/<name>-<time>)')
     .option('-d, --duration <duration>', 'steady-state length after ramp-up, e.g. 30s, 2m')
     .option('-t, --tentacles <n>', 'fleet size')
+    .option('--workers <auto|n>', 'fleet.workers: worker threads running the tentacles (default 1: single-threaded; auto: one per ~2,500 tentacles, at most cores - 1)')
     .option('-n, --nodes <n>', 'embedded cluster size')
     .addOption(new Option('--route <kind>', 'how polling reaches the nodes').choices([...ROUTE_KINDS]))
     .addOption(new Option('--queue <kind>', 'pending-request queue: one per node (classic HA) or shared (multi-node polling)').choices([...QUEUE_KINDS]))

@@ -2,7 +2,11 @@ import type { EventSink } from '../core/events.js';
 import type { Scenario } from '../scenario/resolve.js';
 import type { ServerEntry } from '../tentacle/server-entry.js';
 import { Tentacle } from '../tentacle/tentacle.js';
+import { FLEET_DEFAULTS, HARNESS_DEFAULTS } from '../scenario/defaults.js';
 import type { FleetIdentity } from './identity-pool.js';
+import { fleetWorkerCount } from './worker-count.js';
+import { WorkerPool } from './worker-pool.js';
+import type { WorkerLoopHealth, WorkerSettings } from './worker-protocol.js';
 
 export interface FleetOptions {
   scenario: Scenario;
@@ -17,9 +21,17 @@ export interface FleetOptions {
 /**
  * N tentacles, started evenly over `fleet.rampUp`, each registering first (bounded
  * concurrency) and then polling every server entry until stop().
+ *
+ * With `fleet.workers` above 1 the ramp and registration stay here, and each tentacle, once due
+ * and registered, runs in worker thread t mod W (src/fleet/worker-pool.ts); its events reach
+ * the same sink. With 1 (the default) there is no worker: the tentacles run on this thread.
  */
 export class Fleet {
+  /** The tentacles running on this thread (all of them without workers; none with workers). */
   readonly tentacles: Tentacle[] = [];
+  /** Worker threads running the tentacles (1: none, the fleet runs on this thread); known once start() began. */
+  workers = 1;
+  #pool: WorkerPool | null = null;
   #o: FleetOptions;
   #nextConn = 1;
   #stopped = false;
@@ -60,13 +72,22 @@ export class Fleet {
     };
     const quickRetry = { tries: s.protocol.retryCountLimit, intervalMs: s.protocol.retryListeningSleepIntervalMs, windowMs: s.protocol.connectionErrorRetryTimeoutMs };
     const nextConnId = () => this.#nextConn++;
+    this.workers = fleetWorkerCount(s.fleet.workers, T);
+    const pool = this.workers > 1 ? this.#startPool(timeouts, quickRetry) : null;
+    if (pool) await pool.start();
+    // A failing worker ends the ramp at once: start() rejects with its error (below), not after the ramp-up.
+    let failed = false;
+    pool?.failed.catch(() => {
+      failed = true;
+      this.#wakeSleeps();
+    });
     const t0 = performance.now();
     const all: Promise<void>[] = [];
     for (let t = 0; t < T; t++) {
-      if (this.#stopped) break;
+      if (this.#stopped || failed) break;
       const due = t0 + t * stepMs - performance.now();
       if (due > 1) await this.#sleep(due);
-      if (this.#stopped) break;
+      if (this.#stopped || failed) break;
       all.push(
         (async () => {
           const id = this.#o.identities[t % this.#o.identities.length]!;
@@ -83,6 +104,11 @@ export class Fleet {
             }
           }
           if (this.#stopped) return;
+          if (pool) {
+            pool.run({ index: t, identity: id.identity, subscriptionId: id.subscriptionId, servers: this.#o.entriesFor(t) });
+            this.started++;
+            return;
+          }
           const tentacle = new Tentacle({
             index: t,
             identity: id.identity,
@@ -103,7 +129,45 @@ export class Fleet {
         })(),
       );
     }
-    await Promise.all(all);
+    await (pool ? Promise.race([Promise.all(all), pool.failed]) : Promise.all(all));
+  }
+
+  /** Rejects with the internal error of a failed worker thread; never settles without workers or failure. */
+  get failed(): Promise<never> {
+    return this.#pool?.failed ?? new Promise<never>(() => undefined);
+  }
+
+  /** Each worker thread's own event-loop delay so far (none without workers). */
+  async workerHealth(): Promise<WorkerLoopHealth[]> {
+    return this.#pool ? this.#pool.health() : [];
+  }
+
+  #startPool(timeouts: WorkerSettings['timeouts'], quickRetry: WorkerSettings['quickRetry']): WorkerPool {
+    const s = this.#o.scenario;
+    this.#pool = new WorkerPool(
+      {
+        pollingConnectionCount: s.fleet.pollingConnectionCount,
+        timeouts,
+        backoff: s.backoff,
+        quickRetry,
+        preamble: s.fleet.preamble,
+        batchMs: FLEET_DEFAULTS.workerBatchMs,
+        batchEvents: FLEET_DEFAULTS.workerBatchEvents,
+        loopResolutionMs: HARNESS_DEFAULTS.loopResolutionMs,
+      },
+      this.workers,
+      this.#o.sink,
+    );
+    return this.#pool;
+  }
+
+  /** End the ramp's sleeps now. */
+  #wakeSleeps(): void {
+    for (const [timer, wake] of this.#timers) {
+      clearTimeout(timer);
+      wake();
+    }
+    this.#timers.clear();
   }
 
   #sleep(ms: number): Promise<void> {
@@ -116,14 +180,15 @@ export class Fleet {
     });
   }
 
-  /** Every tentacle ends its connections with END; no reconnects after this. */
+  /**
+   * Every tentacle ends its connections with END; no reconnects after this. With workers: each
+   * stops its tentacles and sends its last events (bounded); rejects with the internal error when
+   * a worker failed.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const [timer, wake] of this.#timers) {
-      clearTimeout(timer);
-      wake();
-    }
-    this.#timers.clear();
+    this.#wakeSleeps();
     await Promise.all(this.tentacles.map((t) => t.stop()));
+    await this.#pool?.stop();
   }
 }

@@ -1,13 +1,14 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { availableParallelism } from 'node:os';
 import { HARNESS_DEFAULTS } from '../scenario/defaults.js';
-import type { HarnessProcess, HarnessResult } from '../result/result.js';
+import type { HarnessProcess, HarnessResult, HarnessWorker } from '../result/result.js';
 
 /**
  * The harness's own health, measured in the process that runs it: event-loop delay
  * (perf_hooks.monitorEventLoopDelay, p50/p99/max in ms: how late a timer of `resolutionMs`
  * fired; sampled every ~10-20 ms, so a lag shorter than that can be missed) and CPU share (process.cpuUsage over the
- * wall time between start and stop: of one core, and of all the machine's cores).
+ * wall time between start and stop: of one core, and of all the machine's cores). process.cpuUsage() is the
+ * whole process's, every thread included: with fleet worker threads see withWorkerLoops().
  * Numbers only: judging them is the verdict's job (src/verdict/diagnose.ts).
  */
 export type ProcessHealth = HarnessProcess;
@@ -71,14 +72,36 @@ export function harnessSaturation(fleet: HarnessProcess, limits: HarnessLimits =
   if (p99 !== null && p99 > limits.loopDelayP99LimitMs) {
     reasons.push(`the fleet's own event loop lagged ${Math.round(p99)} ms at p99 (limit ${limits.loopDelayP99LimitMs} ms)`);
   }
-  if (fleet.cpuShare > limits.cpuShareLimit) {
-    reasons.push(`the fleet process used ${Math.round(fleet.cpuShare * 100)} % of one core (limit ${Math.round(limits.cpuShareLimit * 100)} %)`);
+  // With worker threads cpuShare is every thread's (it can pass 1): judged per core the threads can use.
+  const cores = fleet.usableCores ?? 1;
+  if (fleet.cpuShare / cores > limits.cpuShareLimit) {
+    reasons.push(
+      cores > 1
+        ? `the fleet process used ${Math.round((fleet.cpuShare / cores) * 100)} % of each of the ${cores} cores its threads can use (limit ${Math.round(limits.cpuShareLimit * 100)} %)`
+        : `the fleet process used ${Math.round(fleet.cpuShare * 100)} % of one core (limit ${Math.round(limits.cpuShareLimit * 100)} %)`,
+    );
   }
   return reasons;
 }
 
-/** The Result's harness block from the fleet's figures (and the nodes', when reported). */
-export function harnessResult(fleet: HarnessProcess, nodes: Record<string, HarnessProcess> | null = null): HarnessResult {
+/**
+ * The fleet's figures when its tentacles run in worker threads (fleet.workers > 1): the loop
+ * delay is the worst of the main thread's and every worker's (each figure on its own), the CPU
+ * share stays the process's -- process.cpuUsage() counts every thread of the process already --
+ * and `usableCores` (main thread + workers, at most the machine's cores) is what the CPU rule
+ * divides it by. Without workers the figures are returned as they are.
+ */
+export function withWorkerLoops(main: HarnessProcess, workers: HarnessWorker[], cores: number = availableParallelism()): HarnessProcess {
+  if (workers.length === 0) return main;
+  const worst = (k: 'p50' | 'p99' | 'max') => {
+    const v = [main.loopDelayMs[k], ...workers.map((w) => w.loopDelayMs[k])].filter((x): x is number => x !== null);
+    return v.length > 0 ? Math.max(...v) : null;
+  };
+  return { ...main, loopDelayMs: { p50: worst('p50'), p99: worst('p99'), max: worst('max') }, usableCores: Math.max(1, Math.min(1 + workers.length, cores)) };
+}
+
+/** The Result's harness block from the fleet's figures (and the nodes', when reported; and each fleet worker's, when there are any). */
+export function harnessResult(fleet: HarnessProcess, nodes: Record<string, HarnessProcess> | null = null, workers: HarnessWorker[] = []): HarnessResult {
   const reasons = harnessSaturation(fleet);
-  return { fleet, nodes, saturated: reasons.length > 0, reasons };
+  return { fleet, nodes, saturated: reasons.length > 0, reasons, ...(workers.length > 0 ? { workers } : {}) };
 }

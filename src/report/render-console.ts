@@ -145,7 +145,8 @@ export function harnessProcessLine(p: HarnessProcess): string {
 /** The harness self-check in one line: the fleet's figures, then each node's when reported. */
 export function harnessLine(h: HarnessResult): string {
   const nodes = Object.entries(h.nodes ?? {}).map(([name, p]) => `; ${name} ${harnessProcessLine(p)}`);
-  return `fleet ${harnessProcessLine(h.fleet)}${nodes.join('')}`;
+  const threads = h.workers?.length ? ` (main thread + ${h.workers.length} worker threads: each loop figure the worst of them)` : '';
+  return `fleet${threads} ${harnessProcessLine(h.fleet)}${nodes.join('')}`;
 }
 
 function wrap(text: string, width: number): string {

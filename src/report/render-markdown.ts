@@ -164,7 +164,9 @@ function harnessBlock(h: HarnessResult): string {
     formatPct(p.cpuShare),
     formatPct(p.cpuCores),
   ];
-  const rows = [row('fleet', h.fleet), ...Object.entries(h.nodes ?? {}).map(([n, p]) => row(mdText(n), p))];
+  // Fleet worker threads: each one's own loop (the fleet row is the worst thread's); CPU is only measured for the whole process.
+  const workers = (h.workers ?? []).map((w) => [`fleet worker ${w.worker + 1}`, formatMs(w.loopDelayMs.p50), formatMs(w.loopDelayMs.p99), formatMs(w.loopDelayMs.max), NOT_MEASURED, NOT_MEASURED]);
+  const rows = [row(workers.length ? 'fleet (every thread)' : 'fleet', h.fleet), ...workers, ...Object.entries(h.nodes ?? {}).map(([n, p]) => row(mdText(n), p))];
   const verdict = h.saturated
     ? `**Saturated:** ${h.reasons.map(mdText).join('; ')} -- the fleet's timings cannot be trusted.`
     : "The fleet kept up: its timings can be trusted.";

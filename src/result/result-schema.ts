@@ -173,6 +173,7 @@ const harnessProcessSchema = z.object({
   loopDelayMs: z.object({ p50: figure, p99: figure, max: figure }),
   cpuShare: z.number().nonnegative(),
   cpuCores: z.number().nonnegative(),
+  usableCores: z.number().int().min(1).optional(),
 });
 
 const harnessSchema = z.object({
@@ -180,6 +181,7 @@ const harnessSchema = z.object({
   nodes: z.record(z.string(), harnessProcessSchema).nullable(),
   saturated: z.boolean(),
   reasons: strings,
+  workers: z.array(z.object({ worker: z.number().int().nonnegative(), loopDelayMs: z.object({ p50: figure, p99: figure, max: figure }) })).optional(),
 });
 
 function versionSchema(newest: number) {

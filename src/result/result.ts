@@ -227,6 +227,18 @@ export interface HarnessProcess {
   cpuShare: number;
   /** The same as a share of all the machine's cores (0..1). */
   cpuCores: number;
+  /**
+   * Fleet with worker threads (fleet.workers > 1) only: the cores its threads can keep busy at
+   * once, min(main thread + workers, the machine's cores). cpuShare is the whole process's (every
+   * thread), so it can pass 1; the saturation rule divides it by this. Absent: 1.
+   */
+  usableCores?: number;
+}
+
+/** One fleet worker thread's own event-loop delay (fleet.workers > 1). */
+export interface HarnessWorker {
+  worker: number;
+  loopDelayMs: { p50: number | null; p99: number | null; max: number | null };
 }
 
 /** The harness self-check: can the fleet's timings be trusted? */
@@ -238,6 +250,8 @@ export interface HarnessResult {
   saturated: boolean;
   /** Which figure passed which limit, in words. */
   reasons: string[];
+  /** Per fleet worker thread (fleet.workers > 1); `fleet.loopDelayMs` is then the worst of the main thread and these. */
+  workers?: HarnessWorker[];
 }
 
 /**

@@ -1,10 +1,11 @@
 import { now } from '../core/clock.js';
+import { PollfleetError } from '../core/errors.js';
 import type { EventSink } from '../core/events.js';
 import { Fleet } from '../fleet/fleet.js';
 import { createFleetIdentities } from '../fleet/identity-pool.js';
 import { Recorder, type Phase } from '../metrics/recorder.js';
 import { buildResult } from '../metrics/result-builder.js';
-import { HarnessMonitor, harnessResult } from '../metrics/harness-monitor.js';
+import { HarnessMonitor, harnessResult, withWorkerLoops } from '../metrics/harness-monitor.js';
 import type { ApiLoadResult, MeasuredResult, TimelinePoint } from '../result/result.js';
 import { METRICS_DEFAULTS } from '../scenario/defaults.js';
 import type { Scenario } from '../scenario/resolve.js';
@@ -122,6 +123,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
   const totalMs = plan.fleet.rampUpMs + plan.durationMs;
   // The fleet process's own loop delay and CPU, from the fleet's start to the end of the run.
   const harness = new HarnessMonitor();
+  let fleetFailure: PollfleetError | null = null;
 
   try {
     const info = await env.start();
@@ -168,7 +170,8 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
     faultRun.start(steadyFrom);
     work = info.work ?? null;
     work?.start();
-    await sleep(plan.durationMs, deps.signal);
+    // A fleet worker thread that fails ends the run with its internal error (never a hang).
+    await Promise.race([sleep(plan.durationMs, deps.signal), fleet.failed]);
     if (s.apiLoad && info.web && !deps.signal?.aborted) {
       log(`driving the REST API at ${info.web.url}${s.apiLoad.path} with ${s.apiLoad.connections} connections for ${s.apiLoad.durationMs} ms`);
       apiLoad = await runApiLoad(info.web.url, info.web.apiKey, s.apiLoad);
@@ -185,10 +188,13 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
   recorder.sample(finalAt, phase);
   recorder.markFinal(finalAt);
   const fleetHealth = harness.stop();
+  // Fleet worker threads (fleet.workers > 1) measure their own loops; asked at the same moment.
+  const workerHealth = fleet ? await fleet.workerHealth().catch(() => []) : [];
   phase = 'stopping';
   // Before the fleet stops: the tasks' last states are read while their machines still exist.
   const workResult = work ? await work.stop().then(() => work!.result(), () => null) : null;
   await cleanup();
+  if (fleetFailure && !interrupted) throw fleetFailure;
 
   const finishedAt = now();
   const measured = buildResult(recorder, {
@@ -210,7 +216,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
     pickupLimitMs: s.protocol.pollingRequestQueueTimeoutMs,
   });
   measured.faults = faultRun.results(recorder.timeline);
-  if (fleetHealth) measured.harness = harnessResult(fleetHealth);
+  if (fleetHealth) measured.harness = harnessResult(withWorkerLoops(fleetHealth, workerHealth), null, workerHealth);
   if (s.shard) measured.shard = { ...s.shard };
   if (workResult) measured.healthChecks = workResult;
   return plan.target === 'embedded' ? { ...measured, apiLoad } : measured;
@@ -221,7 +227,10 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
     sampler = null;
     harness.stop();
     await faultRun.stop().catch(() => undefined);
-    await fleet?.stop().catch(() => undefined);
+    // A fleet worker thread that failed is an internal error of the run, also when it shows only at stop.
+    await fleet?.stop().catch((e: unknown) => {
+      if (e instanceof PollfleetError && e.kind === 'internal') fleetFailure ??= e;
+    });
     fleet = null;
     await env.stop().catch(() => undefined);
   }

@@ -170,6 +170,15 @@ export const FLEET_DEFAULTS = {
   /** RSA-2048 key generation costs ~50-100 ms; tentacles share this many key pairs, each with its own certificate (own thumbprint). */
   keyPairs: 8,
   registrationConcurrency: 16,
+  /** fleet.workers: 1 = the single-threaded fleet; `auto` = one worker thread per this many tentacles (src/fleet/worker-count.ts). */
+  workers: 1,
+  tentaclesPerWorker: 2_500,
+  /** A worker sends its events to the main thread at least this often, or sooner once this many are waiting. pollfleet's own values. */
+  workerBatchMs: 20,
+  workerBatchEvents: 1_000,
+  /** A worker has this long to start, or to stop its tentacles (END on every connection) and answer; then it is an internal error. */
+  workerStartTimeoutMs: 15_000,
+  workerStopTimeoutMs: 15_000,
 } as const;
 
 /** Measurement. */

@@ -150,6 +150,8 @@ export interface Scenario {
     keyPairs: number;
     registrationConcurrency: number;
     preamble: 'crlf' | 'lf';
+    /** Worker threads for the tentacles (fleet.workers): a number, or `auto`, sized when the fleet starts (src/fleet/worker-count.ts). */
+    workers: number | 'auto';
     overrides: { from: number; to: number; nodes: string[] }[];
   };
   workload: { intervalMs: number; scriptShare: number; enabled: boolean; tasks: WorkloadTaskSettings };
@@ -421,6 +423,7 @@ export function resolveScenario(input: ScenarioParsed, fallbackName: string): { 
       keyPairs: p.fleet?.keyPairs ?? FLEET_DEFAULTS.keyPairs,
       registrationConcurrency: p.fleet?.registrationConcurrency ?? FLEET_DEFAULTS.registrationConcurrency,
       preamble: p.fleet?.preamble ?? 'crlf',
+      workers: p.fleet?.workers ?? FLEET_DEFAULTS.workers,
       overrides,
     },
     workload: {

@@ -238,6 +238,8 @@ const fleetSchema = z.strictObject({
   registrationConcurrency: z.number().int().min(1).max(256).optional(),
   /** Preamble style: Windows Tentacles send MX\r\n\r\n, Linux ones MX\n\n. */
   preamble: z.enum(['crlf', 'lf']).optional(),
+  /** Worker threads running the tentacles: 1 = single-threaded (default), N, or `auto` (one per ~2,500 tentacles, at most cores - 1). */
+  workers: z.union([z.literal('auto'), z.number().int().min(1, 'expected auto or a number of worker threads from 1').max(64, 'expected at most 64 worker threads')]).optional(),
   /** Give some tentacles only some of the server entries (to show what a partial configuration costs). */
   overrides: z
     .array(

@@ -31,6 +31,8 @@ export interface RunFlags {
   out?: string;
   duration?: string;
   tentacles?: string;
+  /** fleet.workers: `auto` or a number of worker threads. */
+  workers?: string;
   nodes?: string;
   route?: string;
   queue?: string;
@@ -69,6 +71,7 @@ export function overridesFromFlags(f: RunFlags): RawOverrides {
   if (f.duration !== undefined) o['duration'] = f.duration;
   const tentacles = intFlag('tentacles', f.tentacles);
   if (tentacles !== undefined) o['fleet'] = { tentacles };
+  if (f.workers !== undefined) o['fleet'] = { ...(o['fleet'] as object), workers: f.workers === 'auto' ? 'auto' : intFlag('workers', f.workers) };
   const nodes = intFlag('nodes', f.nodes);
   if (nodes !== undefined || f.queue) o['cluster'] = { ...(nodes !== undefined ? { nodes } : {}), ...(f.queue ? { queue: f.queue } : {}) };
   if (f.route) o['route'] = { kind: f.route };
