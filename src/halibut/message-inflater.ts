@@ -13,8 +13,10 @@ import { HalibutError } from './halibut-error.js';
  *
  * Decision:
  * 1. The first attempt is one one-shot inflate of what is buffered (the common case: the whole
- *    message is there; nothing else happens, so that path is exactly what it was).
- * 2. If that is incomplete, every byte is fed once to a persistent raw inflater driven
+ *    message is there; nothing else happens, so that path is exactly what it was). Further arrivals
+ *    get one-shot attempts too while those have cost at most twice what is buffered (a message in
+ *    two halves costs what it did).
+ * 2. After that, every byte is fed once to a persistent raw inflater driven
  *    synchronously with Z_SYNC_FLUSH. Its output is counted, not kept (only the first 4 bytes: the
  *    BSON document's total length L). It stops early on garbage, on more output than the cap, or
  *    when the stream ends with bytes after it -- each of those is settled by one one-shot inflate
@@ -141,7 +143,9 @@ export class IncrementalInflate {
 export class MessageInflater {
   #max: number;
   #inc: IncrementalInflate | null = null;
-  #attempts = 0;
+  /** Bytes given to one-shot attempts before the incremental inflater started. */
+  #oneShotBytes = 0;
+  #native = true;
   /** Bytes of the buffer fed to the incremental inflater. */
   #fed = 0;
   /** Where the output first reached the document length (-1: not yet). */
@@ -160,12 +164,19 @@ export class MessageInflater {
 
   /** Call with everything buffered for this message each time more arrives (the buffer's start never changes). */
   attempt(buf: Buffer): InflateAttempt {
+    // One-shot attempts while they have cost at most twice what is buffered (the whole message at
+    // once, or two halves: exactly what it was before); then the incremental inflater.
+    if (this.#inc === null && (this.#oneShotBytes === 0 || this.#oneShotBytes + buf.length <= 2 * buf.length || !this.#native)) {
+      this.#oneShotBytes += buf.length;
+      return this.#oneShot(buf);
+    }
     if (this.#inc === null) {
-      const r = this.#oneShot(buf);
-      if (r.done || this.#attempts > 1) return r;
       this.#inc = IncrementalInflate.create();
-      // Without the native handle: one-shot per arrival, as before.
-      if (this.#inc === null) return r;
+      if (this.#inc === null) {
+        // Without the native handle: one-shot per arrival, as before.
+        this.#native = false;
+        return this.#oneShot(buf);
+      }
     }
     const inc = this.#inc;
     inc.write(buf.subarray(this.#fed), this.#max);
@@ -213,7 +224,6 @@ export class MessageInflater {
   }
 
   #oneShot(buf: Buffer): InflateAttempt {
-    this.#attempts++;
     inflateWork.bytesIn += buf.length;
     return tryInflate(buf, this.#max);
   }
