@@ -34,13 +34,26 @@ import { HalibutError } from './halibut-error.js';
  *    message cannot be valid: no checks are spent; it ends as whole delivery would, when the
  *    inflater stops, the caps are hit, or the read times out or the peer closes (`settle`).
  *
- * Work per message: about n (feeding) + a few one-shot passes of n; at most
- * (1 + NEAR_END_EXACT_CHECKS + log2(cap)) passes for a hostile stream.
- * Measured (2-core machine, load average ~7 from other work; CPU time of decoding one request,
- * median of 5 runs; before = one-shot per arrival, after = this):
- *   16 KB whole 0.03 -> 0.03 ms; in 16-byte chunks 19 -> 0.9 ms; in 1-byte chunks 300 -> 9 ms;
- *   1 MB whole 1.6 -> 1.6 ms; in 64-byte chunks 16,800 -> 22 ms; in 16-byte chunks (after only) 60 ms.
- * (see the report for the exact conditions; test/halibut/message-inflater.test.ts asserts the bound.)
+ * Work per message of n compressed bytes: under 2n of early one-shot attempts, n fed once, and a
+ * few one-shot passes near the end (64 KB one byte at a time: 3.0n, asserted in
+ * test/halibut/message-inflater.test.ts); a hostile stream gets at most about
+ * 3 + NEAR_END_EXACT_CHECKS + log2(cap) passes. Memory: one zlib inflater (its 32 KB window and
+ * state) per connection while a message arrives in pieces, on top of the buffered bytes.
+ * Measured (2-core machine shared with other work, load average 8-11; CPU time to read one request
+ * of compressible text fed through a PassThrough one piece per setImmediate, min / median of 5-9
+ * runs; sizes are compressed bytes on the wire; "before" is a one-shot inflate of everything
+ * buffered on each arrival):
+ *   16 KB whole       0.41 / 1.1 ms before,  0.43 / 0.9 ms after
+ *   16 KB in halves   0.78 / 1.1 ms before,  0.93 / 1.2 ms after
+ *   16 KB, 16-byte    78 / 130 ms before,    7 / 18 ms after   (feeding the pieces alone: 7 / 13)
+ *   16 KB, 1-byte     1,450 / 1,600 ms before, 57 / 67 ms after (feeding alone: 30 / 33)
+ *   1 MB whole        17 / 21 ms before,      17 / 23 ms after
+ *   1 MB in halves    21 / 24 ms before,      22 / 27 ms after
+ *   1 MB, 1 KB pieces 3,980 / 4,000 ms before, 33 / 42 ms after (feeding alone: 4 / 8)
+ *   1 MB, 64-byte     (too slow before)       86 / 89 ms after  (feeding alone: 46 / 47)
+ *   1 MB, 16-byte     (too slow before)       250 / 270 ms after (feeding alone: 142 / 167)
+ * The reader's buffer also had to stop being re-concatenated on each arrival (reader.ts #merge):
+ * with the inflater alone, 1 MB in 16-byte pieces still took 4.6 s.
  */
 
 /** Exact end checks once the output has reached the document length (see 3. above). */
