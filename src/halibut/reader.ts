@@ -82,14 +82,15 @@ export class ProtocolReader {
       this.#pending = this.#chunks[0]!;
       this.#store = null;
     } else {
-      // Appended in place while the store has room; otherwise into a new store with slack (up to
-      // the high-water mark), so a message arriving in many small pieces, merged on each arrival
-      // by readMessage, is copied O(n) times in all rather than O(n^2). Bytes before the end of
+      // Appended in place while the store has room; otherwise into a new store with slack as large
+      // as what was already pending (at most the high-water mark: one large read merged once gets
+      // little), so a message arriving in many small pieces, merged on each arrival
+      // by readMessage, costs O(n) copying in all rather than O(n^2). Bytes before the end of
       // #pending are never overwritten (a sink may still hold a view of consumed bytes).
       let store = this.#store;
       let at = store ? this.#pending.byteOffset - store.byteOffset : 0;
       if (!store || at + total > store.length) {
-        store = Buffer.allocUnsafe(total + Math.min(total, HIGH_WATER_BYTES));
+        store = Buffer.allocUnsafe(total + Math.min(this.#pending.length, HIGH_WATER_BYTES));
         this.#pending.copy(store, 0);
         at = 0;
       }
