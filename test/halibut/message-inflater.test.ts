@@ -238,3 +238,31 @@ t.test('work bound: bytes handed to the inflater for a message in 1-byte pieces 
   t.comment(`padded: ${inflateWork.bytesIn} bytes inflated for ${padded.length} (x${hostilePerByte.toFixed(2)})`);
   t.ok(hostilePerByte <= 2 + NEAR_END_EXACT_CHECKS + Math.log2(padded.length), 'bounded by the exact checks plus doubling');
 });
+
+t.test('CPU: 1 MB in 64-byte pieces costs a small multiple of feeding those pieces alone', async (t) => {
+  // Catches quadratic work anywhere on the way (the inflater, or the reader re-concatenating its
+  // buffer on each arrival: about 2 s here, 10 times the feeding), with a margin for a loaded machine.
+  const { message } = request(text(5_300_000));
+  const wire = encodeMessage(message);
+  t.ok(wire.length > 900_000, `a ${wire.length}-byte message`);
+  const parts = pieces(wire, [64]);
+  const cpu = async (read: boolean): Promise<number> => {
+    const d = memoryDuplex();
+    const reader = read ? new ProtocolReader(d, { maxMessageBytes: MAX }) : null;
+    if (!reader) d.on('data', () => {});
+    const before = process.cpuUsage();
+    const pending = reader?.readMessage({ timeoutMs: 10_000 });
+    await feed(d, parts, false);
+    const got = await pending;
+    const used = process.cpuUsage(before);
+    if (reader) t.equal(got?.wireBytes, wire.length, 'decoded');
+    reader?.dispose();
+    d.destroy();
+    return (used.user + used.system) / 1000;
+  };
+  // The smaller of two runs each: less noise from other work on the machine.
+  const baseline = Math.min(await cpu(false), await cpu(false));
+  const reading = Math.min(await cpu(true), await cpu(true));
+  t.comment(`feeding ${parts.length} pieces: ${baseline.toFixed(0)} ms CPU; reading the message from them: ${reading.toFixed(0)} ms`);
+  t.ok(reading < 5 * baseline + 300, 'within 5 times the feeding cost + 300 ms');
+});
