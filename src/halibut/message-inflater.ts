@@ -177,9 +177,10 @@ export class MessageInflater {
 
   /** Call with everything buffered for this message each time more arrives (the buffer's start never changes). */
   attempt(buf: Buffer): InflateAttempt {
-    // One-shot attempts while they have cost at most twice what is buffered (the whole message at
-    // once, or two halves: exactly what it was before); then the incremental inflater.
-    if (this.#inc === null && (this.#oneShotBytes === 0 || this.#oneShotBytes + buf.length <= 2 * buf.length || !this.#native)) {
+    // One-shot attempts while the earlier ones cost at most what is buffered now (the whole message
+    // at once, or two halves: exactly what it was before; in all under twice the message); then the
+    // incremental inflater.
+    if (this.#inc === null && (this.#oneShotBytes <= buf.length || !this.#native)) {
       this.#oneShotBytes += buf.length;
       return this.#oneShot(buf);
     }
