@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
 import { CRLF, PREAMBLE_MAX_CHARS } from './constants.js';
-import { bsonToMessage, findDataStreams, tryInflate, type DataStreamRef } from './codec.js';
+import { bsonToMessage, findDataStreams, type DataStreamRef, type InflateAttempt } from './codec.js';
 import type { DataStreamSink } from './data-stream.js';
-import { HalibutError, type HalibutErrorKind } from './halibut-error.js';
+import { HalibutError, isHalibutError, type HalibutErrorKind } from './halibut-error.js';
+import { MessageInflater } from './message-inflater.js';
 import type { Message } from './messages.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -41,6 +42,8 @@ export class ProtocolReader {
    * data stream arriving in many chunks is copied once, not once per chunk. */
   #chunks: Buffer[] = [];
   #chunkBytes = 0;
+  /** Storage #pending is a view of, with free room after it (null: #pending is a received chunk). */
+  #store: Buffer | null = null;
   #ended = false;
   #error: Error | null = null;
   #wake: (() => void) | null = null;
@@ -73,11 +76,32 @@ export class ProtocolReader {
   }
 
   #merge(): Buffer {
-    if (this.#chunks.length > 0) {
-      this.#pending = Buffer.concat(this.#pending.length === 0 ? this.#chunks : [this.#pending, ...this.#chunks]);
-      this.#chunks = [];
-      this.#chunkBytes = 0;
+    if (this.#chunks.length === 0) return this.#pending;
+    const total = this.#pending.length + this.#chunkBytes;
+    if (this.#pending.length === 0 && this.#chunks.length === 1) {
+      this.#pending = this.#chunks[0]!;
+      this.#store = null;
+    } else {
+      // Appended in place while the store has room; otherwise into a new store with slack as large
+      // as what was already pending (at most the high-water mark: one large read merged once gets
+      // little), so a message arriving in many small pieces, merged on each arrival
+      // by readMessage, costs O(n) copying in all rather than O(n^2). Bytes before the end of
+      // #pending are never overwritten (a sink may still hold a view of consumed bytes).
+      let store = this.#store;
+      let at = store ? this.#pending.byteOffset - store.byteOffset : 0;
+      if (!store || at + total > store.length) {
+        store = Buffer.allocUnsafe(total + Math.min(this.#pending.length, HIGH_WATER_BYTES));
+        this.#pending.copy(store, 0);
+        at = 0;
+      }
+      const start = at;
+      at += this.#pending.length;
+      for (const c of this.#chunks) at += c.copy(store, at);
+      this.#store = store;
+      this.#pending = store.subarray(start, at);
     }
+    this.#chunks = [];
+    this.#chunkBytes = 0;
     return this.#pending;
   }
 
@@ -117,7 +141,12 @@ export class ProtocolReader {
 
   #consume(n: number): void {
     this.#merge();
-    this.#pending = n >= this.#pending.length ? EMPTY : this.#pending.subarray(n);
+    if (n >= this.#pending.length) {
+      this.#pending = EMPTY;
+      this.#store = null;
+    } else {
+      this.#pending = this.#pending.subarray(n);
+    }
     if (this.#paused && this.#pending.length < HIGH_WATER_BYTES / 2) {
       this.#paused = false;
       this.#source.resume();
@@ -234,38 +263,54 @@ export class ProtocolReader {
    * protocol error.
    */
   async readMessage(o: ReadOptions & { firstByteTimeoutMs?: number; streamTo?: (ref: DataStreamRef) => DataStreamSink }): Promise<ReceivedMessage> {
+    const inflater = new MessageInflater(this.#maxMessageBytes);
+    let attempt: InflateAttempt & { done: true };
+    try {
+      attempt = await this.#readDeflated(inflater, o);
+    } finally {
+      inflater.close();
+    }
+    this.#consume(attempt.consumed);
+    const message = bsonToMessage(attempt.bson);
+    const refs =
+      message.kind === 'request' ? findDataStreams(message.request.params) :
+      message.kind === 'response' ? findDataStreams(message.response.result) : [];
+    if (o.streamTo) {
+      // Streamed to sinks: any size, as a real Tentacle accepts; nothing is held here.
+      for (const ref of refs) await this.pipeDataStream(ref, o.streamTo(ref), o);
+      return { message, wireBytes: attempt.consumed, streams: [] };
+    }
+    // All the data streams of one message are held at once: together they get the same cap
+    // as one message, or a message announcing many capped streams would hold many times it.
+    const announced = refs.reduce((n, r) => n + (r.length > 0n ? r.length : 0n), 0n);
+    if (announced > BigInt(this.#maxMessageBytes)) {
+      throw new HalibutError('protocol.message-too-large', `data streams of ${announced} bytes announced, over the ${this.#maxMessageBytes}-byte limit`);
+    }
+    const streams: Buffer[] = [];
+    for (const ref of refs) streams.push(await this.readDataStream(ref, o));
+    return { message, wireBytes: attempt.consumed, streams };
+  }
+
+  /** The raw-DEFLATE stream at the front of the buffer, inflated (see message-inflater.ts for the work bound). */
+  async #readDeflated(inflater: MessageInflater, o: ReadOptions & { firstByteTimeoutMs?: number }): Promise<InflateAttempt & { done: true }> {
     let first = true;
     for (;;) {
       if (this.#available > 0) {
-        const attempt = tryInflate(this.#merge(), this.#maxMessageBytes);
-        if (attempt.done) {
-          this.#consume(attempt.consumed);
-          const message = bsonToMessage(attempt.bson);
-          const refs =
-            message.kind === 'request' ? findDataStreams(message.request.params) :
-            message.kind === 'response' ? findDataStreams(message.response.result) : [];
-          if (o.streamTo) {
-            // Streamed to sinks: any size, as a real Tentacle accepts; nothing is held here.
-            for (const ref of refs) await this.pipeDataStream(ref, o.streamTo(ref), o);
-            return { message, wireBytes: attempt.consumed, streams: [] };
-          }
-          // All the data streams of one message are held at once: together they get the same cap
-          // as one message, or a message announcing many capped streams would hold many times it.
-          const announced = refs.reduce((n, r) => n + (r.length > 0n ? r.length : 0n), 0n);
-          if (announced > BigInt(this.#maxMessageBytes)) {
-            throw new HalibutError('protocol.message-too-large', `data streams of ${announced} bytes announced, over the ${this.#maxMessageBytes}-byte limit`);
-          }
-          const streams: Buffer[] = [];
-          for (const ref of refs) streams.push(await this.readDataStream(ref, o));
-          return { message, wireBytes: attempt.consumed, streams };
-        }
+        const attempt = inflater.attempt(this.#merge());
+        if (attempt.done) return attempt;
         if (this.#pending.length > this.#maxMessageBytes) {
           throw new HalibutError('protocol.message-too-large', `compressed message exceeds ${this.#maxMessageBytes} bytes`);
         }
       }
       const timeoutMs = first && this.#available === 0 && o.firstByteTimeoutMs !== undefined ? o.firstByteTimeoutMs : o.timeoutMs;
       first = false;
-      await this.#more({ ...o, timeoutMs });
+      try {
+        await this.#more({ ...o, timeoutMs });
+      } catch (e) {
+        // A stream whose end was not checked on arrival is settled once more before giving up.
+        if (isHalibutError(e) && (e.kind.startsWith('timeout.') || e.kind === 'closed.by-peer')) return inflater.settle(this.#merge(), e);
+        throw e;
+      }
     }
   }
 
