@@ -14,7 +14,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { writeFileAtomic } from '../src/core/atomic-write.js';
-import { fleetWorkerCount } from '../src/fleet/worker-count.js';
+import { fleetWorkerCount } from '../src/plan/worker-count.js';
 import { scenarioFromObject } from '../src/scenario/loader.js';
 import { runScenario } from '../src/run/run-scenario.js';
 import { measureRawTls } from './raw-tls.js';

@@ -4,7 +4,7 @@ import type { ServerEntry } from '../tentacle/server-entry.js';
 import { Tentacle } from '../tentacle/tentacle.js';
 import { FLEET_DEFAULTS, HARNESS_DEFAULTS } from '../scenario/defaults.js';
 import type { FleetIdentity } from './identity-pool.js';
-import { fleetWorkerCount } from './worker-count.js';
+import { fleetWorkerCount } from '../plan/worker-count.js';
 import { WorkerPool } from './worker-pool.js';
 import type { WorkerLoopHealth, WorkerSettings } from './worker-protocol.js';
 

@@ -3,6 +3,7 @@ import type { BalancerKind, QueueKind, RouteKind, Scenario, TransportKind } from
 import { balancerAddress, nodeSpecs } from './addressing.js';
 import { faultDefinition } from '../faults/fault-registry.js';
 import { faultNode } from '../faults/fault-spec.js';
+import { fleetWorkerCount } from './worker-count.js';
 
 /** One node of the plan: where it listens for polling (embedded: port 0 = a free port chosen at start). */
 export interface PlanNode {
@@ -71,6 +72,8 @@ export interface Plan {
     /** Polling connections per server entry (`fleet.pollingConnectionCount`). */
     connectionsPerEntry: number;
     rampUpMs: number;
+    /** Worker threads the tentacles run in (`fleet.workers`, `auto` sized for this machine); 1 = the main thread. */
+    workers: number;
   };
   /** The slice of the fleet this process runs (`--shard i/n`); null: the whole fleet. */
   shard: { index: number; count: number; firstTentacle: number; tentacles: number; totalTentacles: number } | null;
@@ -178,7 +181,7 @@ export function planScenario(s: Scenario, sources: PlanSources): Plan {
     nodes,
     entries,
     overrides,
-    fleet: { profile: f.profile, tentacles: f.tentacles, connectionsPerEntry: f.pollingConnectionCount, rampUpMs: f.rampUpMs },
+    fleet: { profile: f.profile, tentacles: f.tentacles, connectionsPerEntry: f.pollingConnectionCount, rampUpMs: f.rampUpMs, workers: fleetWorkerCount(f.workers, f.tentacles) },
     shard: s.shard,
     durationMs: s.durationMs,
     // External: the steady phase starts with the last tentacle (the real cluster is not ours to wait for).

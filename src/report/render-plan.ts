@@ -47,7 +47,7 @@ function renderEmbedded(plan: Plan, lines: string[]): void {
   lines.push(`  entries     ${entries(plan.entries.length)} per tentacle:`);
   for (const e of plan.entries) lines.push(`    ${e.address.padEnd(40)} -> ${e.reaches.length === N && N > 1 ? `any node (${e.reaches.join(', ')})` : e.reaches.join(', ')}`);
   for (const o of plan.overrides) lines.push(`    tentacles ${o.from + 1}-${o.to + 1}: only ${o.nodes.join(', ')} (${entries(o.entries)})`);
-  lines.push(`  fleet       ${f.tentacles} ${f.profile === 'kubernetes-agent' ? 'Kubernetes agent(s)' : 'tentacle(s)'} x ${N} node(s) x ${f.connectionsPerEntry} connection(s), ramp-up ${formatDuration(f.rampUpMs)}`);
+  lines.push(`  fleet       ${f.tentacles} ${f.profile === 'kubernetes-agent' ? 'Kubernetes agent(s)' : 'tentacle(s)'} x ${N} node(s) x ${f.connectionsPerEntry} connection(s), ramp-up ${formatDuration(f.rampUpMs)}${f.workers > 1 ? `, in ${f.workers} worker threads` : ''}`);
   lines.push(`  identities  ${f.tentacles} new certificate(s) and subscription id(s), one per tentacle`);
   if (plan.registration.kind === 'embedded') {
     lines.push(`  register    ${plan.registration.count} tentacle(s) over the REST API, ${plan.registration.through === 'balancer' ? 'through the balancer' : plan.registration.through === 'proxy' ? 'through an HTTP proxy (route.registrationProxy)' : 'straight to the nodes'}`);

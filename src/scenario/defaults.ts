@@ -170,7 +170,7 @@ export const FLEET_DEFAULTS = {
   /** RSA-2048 key generation costs ~50-100 ms; tentacles share this many key pairs, each with its own certificate (own thumbprint). */
   keyPairs: 8,
   registrationConcurrency: 16,
-  /** fleet.workers: 1 = the single-threaded fleet; `auto` = one worker thread per this many tentacles (src/fleet/worker-count.ts). */
+  /** fleet.workers: 1 = the single-threaded fleet; `auto` = one worker thread per this many tentacles (src/plan/worker-count.ts). */
   workers: 1,
   tentaclesPerWorker: 2_500,
   /** A worker sends its events to the main thread at least this often, or sooner once this many are waiting. pollfleet's own values. */

@@ -150,7 +150,7 @@ export interface Scenario {
     keyPairs: number;
     registrationConcurrency: number;
     preamble: 'crlf' | 'lf';
-    /** Worker threads for the tentacles (fleet.workers): a number, or `auto`, sized when the fleet starts (src/fleet/worker-count.ts). */
+    /** Worker threads for the tentacles (fleet.workers): a number, or `auto`, sized when the fleet starts (src/plan/worker-count.ts). */
     workers: number | 'auto';
     overrides: { from: number; to: number; nodes: string[] }[];
   };

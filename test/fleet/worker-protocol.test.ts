@@ -1,6 +1,6 @@
 import t from 'tap';
 import { EventBatcher } from '../../src/fleet/event-batcher.js';
-import { fleetWorkerCount } from '../../src/fleet/worker-count.js';
+import { fleetWorkerCount } from '../../src/plan/worker-count.js';
 import { workerConnIds, workerOf } from '../../src/fleet/worker-protocol.js';
 import { exitCodeFor, PollfleetError } from '../../src/core/errors.js';
 import { FLEET_DEFAULTS, HARNESS_DEFAULTS } from '../../src/scenario/defaults.js';

@@ -27,6 +27,15 @@ t.test('direct: one entry per node at its own loopback address, node-side pairs,
   t.equal(p.route.balancer, null, 'nothing stands in the path');
 });
 
+t.test('fleet.workers: the plan says how many worker threads the tentacles run in', async (t) => {
+  const one = plan({ route: { kind: 'direct' }, cluster: { nodes: 2 }, fleet: { tentacles: 4 } });
+  t.equal(one.fleet.workers, 1, 'default: the main thread');
+  t.notMatch(renderPlan(one), /worker thread/);
+  const two = plan({ route: { kind: 'direct' }, cluster: { nodes: 2 }, fleet: { tentacles: 4, workers: 2 } });
+  t.equal(two.fleet.workers, 2);
+  t.match(renderPlan(two), /ramp-up [^\n]*, in 2 worker threads/);
+});
+
 t.test('unique-port: one address, a port per node; port 0 stays a free port', async (t) => {
   t.same(plan({ route: { kind: 'unique-port' }, cluster: { nodes: 2 } }).entries.map((e) => e.address), ['https://127.0.0.1:10943', 'https://127.0.0.1:10944']);
   t.same(plan({ route: { kind: 'unique-port' }, cluster: { nodes: 2, pollingPort: 0 } }).entries.map((e) => e.address), ['https://127.0.0.1:<free port>', 'https://127.0.0.1:<free port>']);
