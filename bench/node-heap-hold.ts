@@ -5,7 +5,10 @@
  * The node processes sample themselves (POLLFLEET_PROCESS_STATS_DIR, src/cluster/node-process.ts)
  * and run with --expose-gc (collected before each sample). With a snapshot directory, one
  * node writes a heap snapshot there while it holds the fleet (--heapsnapshot-signal).
- *   node --import tsx bench/node-heap-hold.ts [tentacles=300] [nodes=2] [snapshot-dir]
+ *   node --import tsx bench/node-heap-hold.ts [tentacles=300] [nodes=2] [snapshot-dir|-] [--dist]
+ * --dist: run the compiled build (`npm run build` first), so the node processes run plain
+ * JavaScript as the installed CLI does, not TypeScript through tsx (whose keepNames gives every
+ * function made at run time its own property store, ~250 bytes per closure).
  *
  * Measured on the shared 2-core machine (load average 5-9 from other work), 300 tentacles x 2
  * nodes, KiB per held connection over the node's idle baseline, per node (min-max):
@@ -20,12 +23,18 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { ProcessStats } from '../src/cluster/node-process.js';
-import { runScenario } from '../src/run/run-scenario.js';
-import { scenarioFromObject } from '../src/scenario/loader.js';
+import type * as Run from '../src/run/run-scenario.js';
+import type * as Loader from '../src/scenario/loader.js';
 
-const N = Number(process.argv[2] ?? 300);
-const nodes = Number(process.argv[3] ?? 2);
-const snapDir = process.argv[4] ?? '';
+const args = process.argv.slice(2).filter((a) => a !== '--dist');
+const dist = process.argv.includes('--dist');
+const from = dist ? '../dist' : '../src';
+const ext = dist ? 'js' : 'ts';
+const { runScenario } = (await import(`${from}/run/run-scenario.${ext}`)) as typeof Run;
+const { scenarioFromObject } = (await import(`${from}/scenario/loader.${ext}`)) as typeof Loader;
+const N = Number(args[0] ?? 300);
+const nodes = Number(args[1] ?? 2);
+const snapDir = args[2] && args[2] !== '-' ? args[2] : '';
 const statsDir = mkdtempSync(join(os.tmpdir(), 'node-heap-hold-'));
 process.env['POLLFLEET_PROCESS_STATS_DIR'] = statsDir;
 process.env['POLLFLEET_PROCESS_STATS_MS'] = '1000';
@@ -48,11 +57,28 @@ const read = (): ProcessStats[] =>
     });
 
 const base = new Map<string, ProcessStats>();
+/**
+ * Each node's samples from a quarter of the fleet on: the least-squares slope over them leaves
+ * out the constant costs of warming up (compiled code, caches, a grown young generation).
+ */
+const ramp = new Map<string, Map<number, ProcessStats>>();
+function slope(samples: ProcessStats[], y: (s: ProcessStats) => number): number {
+  const n = samples.length;
+  const mx = samples.reduce((a, s) => a + s.connections, 0) / n;
+  const my = samples.reduce((a, s) => a + y(s), 0) / n;
+  const sxy = samples.reduce((a, s) => a + (s.connections - mx) * (y(s) - my), 0);
+  const sxx = samples.reduce((a, s) => a + (s.connections - mx) ** 2, 0);
+  return sxx > 0 ? sxy / sxx / 1024 : NaN;
+}
 // The idle baseline: each node's last sample before its first connection.
 // With a snapshot directory, the first node also writes an idle snapshot (to diff with the held one).
 let idleSnapped = false;
 const watch = setInterval(() => {
   for (const st of read()) {
+    if (st.afterGc && st.connections >= N / 4) {
+      const m = ramp.get(st.node) ?? new Map<number, ProcessStats>();
+      ramp.set(st.node, m.set(st.at, st));
+    }
     if (st.connections !== 0 || !st.afterGc) continue;
     base.set(st.node, st);
     if (snapDir && !idleSnapped && st.node === 'node1') {
@@ -90,6 +116,15 @@ const r = await runScenario(s, {
         `${st.node} conns ${st.connections}: heapUsed ${k(st.heapUsed, b.heapUsed)} KiB/conn, external ${k(st.external, b.external)}, ` +
           `arrayBuffers ${k(st.arrayBuffers, b.arrayBuffers)}, rss ${k(st.rss, b.rss)} (idle rss ${(b.rss / 1048576).toFixed(1)} MiB)`,
       );
+      console.log(`${st.node}   native (rss - heapTotal) ${k(st.rss - st.heapTotal, b.rss - b.heapTotal)} KiB/conn, heapTotal ${k(st.heapTotal, b.heapTotal)}`);
+      const samples = [...(ramp.get(st.node)?.values() ?? [])];
+      if (samples.length >= 3) {
+        const f = (g: (s: ProcessStats) => number) => slope(samples, g).toFixed(1);
+        console.log(
+          `${st.node}   slope over ${samples.length} samples (${samples[0]!.connections}-${st.connections} conns): heapUsed ${f((s) => s.heapUsed)} KiB/conn, ` +
+            `rss ${f((s) => s.rss)}, native ${f((s) => s.rss - s.heapTotal)}`,
+        );
+      }
     }
     if (snapDir && !snapped) {
       snapped = true;
@@ -99,4 +134,4 @@ const r = await runScenario(s, {
   },
 });
 clearInterval(watch);
-console.log('coverage', r.summary.coverage.final, 'load average', os.loadavg().map((x) => x.toFixed(2)).join(' '));
+console.log(dist ? 'compiled build' : 'sources through tsx', 'coverage', r.summary.coverage.final, 'load average', os.loadavg().map((x) => x.toFixed(2)).join(' '));

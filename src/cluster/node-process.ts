@@ -102,6 +102,8 @@ export interface ProcessStats {
   at: number;
   rss: number;
   heapUsed: number;
+  /** The V8 heap's reserved size (RSS minus this: native memory, OpenSSL's among it). */
+  heapTotal: number;
   external: number;
   arrayBuffers: number;
   /** Whether garbage was collected just before this sample. */
@@ -133,6 +135,7 @@ function startStatsWriter(nodeName: () => string | null, connections: () => numb
       at: Date.now(),
       rss: m.rss,
       heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
       external: m.external,
       arrayBuffers: m.arrayBuffers,
       afterGc: gc !== undefined,
