@@ -62,8 +62,17 @@ interface Waiter {
 
 /** A double-ended queue on an array with a moving head: O(1) push, shift and unshift (amortised). */
 class Deque<T> {
-  #items: (T | undefined)[] = [];
+  #items: (T | undefined)[];
   #head = 0;
+
+  /**
+   * Made with its first value: an array made with one value holds one slot, where the first
+   * push onto an empty array reserves seventeen (a connection waiting alone for its
+   * subscription's work is the common case).
+   */
+  constructor(first: T) {
+    this.#items = [first];
+  }
 
   get length(): number {
     return this.#items.length - this.#head;
@@ -222,10 +231,10 @@ export class LocalQueue implements WorkQueue {
     const entry = this.#shiftLive(subscription);
     if (entry) return Promise.resolve(this.#handOut(entry));
     return new Promise<QueueItem | null>((resolve) => {
-      let waiters = this.#waiters.get(subscription);
-      if (!waiters) this.#waiters.set(subscription, (waiters = new Deque()));
       const waiter: Waiter = { resolve, signal, subscription, deadline: now() + waitMs, done: false };
-      waiters.push(waiter);
+      const waiters = this.#waiters.get(subscription);
+      if (waiters) waiters.push(waiter);
+      else this.#waiters.set(subscription, new Deque(waiter));
       this.#liveWaiters++;
       this.#watchSignal(waiter);
       this.#waitEnds.push(waiter);
@@ -297,9 +306,9 @@ export class LocalQueue implements WorkQueue {
       return;
     }
     if (waiters) this.#waiters.delete(sub);
-    let items = this.#items.get(sub);
-    if (!items) this.#items.set(sub, (items = new Deque()));
-    if (front) items.unshift(entry);
+    const items = this.#items.get(sub);
+    if (!items) this.#items.set(sub, new Deque(entry));
+    else if (front) items.unshift(entry);
     else items.push(entry);
     this.#waitingCount++;
   }

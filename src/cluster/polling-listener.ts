@@ -143,8 +143,12 @@ class Connection implements ServerHooks {
     return true;
   }
 
-  async nextWork(subscription: string, waitMs: number, signal: AbortSignal): Promise<QueuedWork | null> {
-    const item = await this.#l.o.queue.take(subscription, this.#l.o.nodeName, waitMs, signal);
+  /** Not an async function: a suspended one keeps a frame per waiting connection, a callback only its context. */
+  nextWork(subscription: string, waitMs: number, signal: AbortSignal): Promise<QueuedWork | null> {
+    return this.#l.o.queue.take(subscription, this.#l.o.nodeName, waitMs, signal).then((item) => this.#took(item));
+  }
+
+  #took(item: QueueItem | null): QueueItem | null {
     if (item) {
       this.taken = item;
       // A real node marks the request transferred before it writes it (Halibut
