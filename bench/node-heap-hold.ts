@@ -10,12 +10,36 @@
  * JavaScript as the installed CLI does, not TypeScript through tsx (whose keepNames gives every
  * function made at run time its own property store, ~250 bytes per closure).
  *
- * Measured on the shared 2-core machine (load average 5-9 from other work), 300 tentacles x 2
- * nodes, KiB per held connection over the node's idle baseline, per node (min-max):
+ * Measured on the shared 2-core machine (other work running; load average given), KiB per held
+ * connection, per node (min-max over the nodes): heapUsed and RSS over the node's idle baseline
+ * after a GC, and the heapUsed slope over the ramp (warm-up left out). "before" is 3bf68a4.
  *
- * | node version                         | heapUsed | external | arrayBuffers | RSS       |
- * |--------------------------------------|----------|----------|--------------|-----------|
- * | before                               |          |          |              |           |
+ * | build, tentacles x nodes, load      | version | heapUsed  | heap slope | RSS       |
+ * |-------------------------------------|---------|-----------|------------|-----------|
+ * | compiled, 500 x 2, load 2.2-2.5     | before  | 12.8-13.3 | 10.2-10.4  | 55.6-58.5 |
+ * |                                     | after   | 10.6-11.0 | 8.0-8.1    | 53.1-59.3 |
+ * | compiled, 500 x 2, load 2.1-5.5     | before  | 12.9-13.4 | 10.3-10.4  | 57.4-59.5 |
+ * |                                     | after   | 10.5-11.0 | 7.9-8.0    | 47.8-59.5 |
+ * | compiled, 500 x 2, load 2.2-2.5,    | before  | 12.8-13.4 | 10.0-10.5  | 60.0-60.3 |
+ * |  malloc mmap threshold 16 KiB and   | after   | 10.1-10.6 | 6.6-7.5    | 54.9-55.2 |
+ * |  a 1 MiB semi-space (see below)     |         |           |            |           |
+ * | tsx (as `npm run bench`), 300 x 2,  | before  | 17.0-18.8 | 14.1-14.3  | 70.4-78.2 |
+ * |  load 9-11                          | after   | 11.7-12.4 | 9.3-9.5    | 70.0-84.1 |
+ *
+ * Step by step (tsx, 300 x 2): before 17.9-18.0 heapUsed; session hooks as methods, shared
+ * options and listeners 14.3-14.8; one wait timer and one abort listener per signal in the
+ * local queue 12.6-12.8; a callback instead of a suspended frame per waiting connection and
+ * one-slot waiter lists 11.7-12.4. Heap snapshots of one node (idle vs 300 held, retained
+ * size summed): 21.1 KiB per connection before, 15.0 after (compiled), of which 4.9 is
+ * compiled code (warm-up, not per connection) and ~3.5 the TLS socket objects a bare
+ * node:tls server keeps too.
+ *
+ * RSS is dominated by native memory (50-75 KiB per connection with glibc's defaults) and is
+ * noisy on a loaded machine (+-6 KiB between the two nodes of one run). Run with
+ * GLIBC_TUNABLES=glibc.malloc.mmap_threshold=16384:glibc.malloc.trim_threshold=65536 and
+ * NODE_OPTIONS=--max-semi-space-size=1, native memory per connection falls to 45-47 KiB:
+ * the rest was malloc fragmentation from OpenSSL's per-record 16 KiB buffers and a grown
+ * young generation, neither a per-connection cost of pollfleet's.
  *
  * The raw node:tls mutual-TLS server socket (bench/raw-tls-server.ts) costs 45-49 KiB RSS.
  */
