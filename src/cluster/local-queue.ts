@@ -51,6 +51,7 @@ interface Entry {
  * listener per distinct signal (a node's connections share their stop signal).
  */
 interface Waiter {
+  /** Dropped once called: a resolved waiter left in the wait heap keeps neither its promise nor the item. */
   resolve: (item: QueueItem | null) => void;
   signal: AbortSignal;
   subscription: string;
@@ -58,6 +59,17 @@ interface Waiter {
   deadline: number;
   /** Resolved (an item, the end of the wait, an abort, the queue's close): no longer waits. */
   done: boolean;
+}
+
+function answered(): void {
+  // resolved already
+}
+
+/** Resolve a waiter once, and let go of its promise (and so of the item it was handed). */
+function answer(w: Waiter, item: QueueItem | null): void {
+  const resolve = w.resolve;
+  w.resolve = answered;
+  resolve(item);
 }
 
 /** A double-ended queue on an array with a moving head: O(1) push, shift and unshift (amortised). */
@@ -277,7 +289,7 @@ export class LocalQueue implements WorkQueue {
     for (const waiters of this.#waiters.values()) {
       for (const w of waiters) {
         this.#settle(w);
-        w.resolve(null);
+        answer(w, null);
       }
     }
     this.#waiters.clear();
@@ -298,11 +310,11 @@ export class LocalQueue implements WorkQueue {
       const w = this.#pickWaiter(waiters);
       this.#settle(w);
       if (w.signal.aborted) {
-        w.resolve(null);
+        answer(w, null);
         continue;
       }
       if (waiters.length === 0) this.#waiters.delete(sub);
-      w.resolve(this.#handOutFresh(entry));
+      answer(w, this.#handOutFresh(entry));
       return;
     }
     if (waiters) this.#waiters.delete(sub);
@@ -366,7 +378,7 @@ export class LocalQueue implements WorkQueue {
       list.retain((x) => x !== w);
       if (list.length === 0) this.#waiters.delete(w.subscription);
     }
-    w.resolve(null);
+    answer(w, null);
   }
 
   #stopWaitTimer(): void {

@@ -1,5 +1,7 @@
 import { getEventListeners } from 'node:events';
 import t from 'tap';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { LocalQueue } from '../../src/cluster/local-queue.js';
 import type { QueueItem } from '../../src/cluster/work-queue.js';
 import { now } from '../../src/core/clock.js';
@@ -95,6 +97,28 @@ t.test('waiters sharing a signal are watched by one listener, and every wait end
   stop.abort();
   t.same(await Promise.all(held), subs.map(() => null), 'the abort ends every wait on the signal');
   t.equal(getEventListeners(stop.signal, 'abort').length, 0, 'and the listener is gone');
+});
+
+t.test('a waiter handed an item does not keep it while its wait would have lasted', async (t) => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const q = new LocalQueue();
+  t.teardown(() => q.close());
+  const keepWaiting = q.take(SUB_B, 'node1', LONG, never()); // keeps the wait timer armed
+  const ref = await (async () => {
+    const it = item(1);
+    const got = q.take(SUB_A, 'node1', LONG, never());
+    void q.enqueue(it, LONG);
+    const taken = (await got)!;
+    q.complete(taken, { outcome: 'failed', errorKind: 'internal', message: 'test' });
+    return new WeakRef(taken);
+  })();
+  for (let i = 0; i < 5 && ref.deref(); i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  }
+  t.equal(ref.deref(), undefined, 'the item was collected');
+  void keepWaiting;
 });
 
 t.test('complete() resolves the enqueue promise; requeue() puts an item back at the front', async (t) => {
