@@ -45,17 +45,46 @@ interface Entry {
   state: 'waiting' | 'taken' | 'done';
 }
 
+/**
+ * A connection long-polling for work. Nothing is made per waiter but this object and its
+ * promise: the wait's end is watched by the queue's one wait timer, and an abort by one
+ * listener per distinct signal (a node's connections share their stop signal).
+ */
 interface Waiter {
+  /** Dropped once called: a resolved waiter left in the wait heap keeps neither its promise nor the item. */
   resolve: (item: QueueItem | null) => void;
   signal: AbortSignal;
-  timer: NodeJS.Timeout;
-  onAbort: () => void;
+  subscription: string;
+  /** When the wait ends with null. */
+  deadline: number;
+  /** Resolved (an item, the end of the wait, an abort, the queue's close): no longer waits. */
+  done: boolean;
+}
+
+function answered(): void {
+  // resolved already
+}
+
+/** Resolve a waiter once, and let go of its promise (and so of the item it was handed). */
+function answer(w: Waiter, item: QueueItem | null): void {
+  const resolve = w.resolve;
+  w.resolve = answered;
+  resolve(item);
 }
 
 /** A double-ended queue on an array with a moving head: O(1) push, shift and unshift (amortised). */
 class Deque<T> {
-  #items: (T | undefined)[] = [];
+  #items: (T | undefined)[];
   #head = 0;
+
+  /**
+   * Made with its first value: an array made with one value holds one slot, where the first
+   * push onto an empty array reserves seventeen (a connection waiting alone for its
+   * subscription's work is the common case).
+   */
+  constructor(first: T) {
+    this.#items = [first];
+  }
 
   get length(): number {
     return this.#items.length - this.#head;
@@ -98,22 +127,22 @@ class Deque<T> {
 }
 
 /**
- * A binary min-heap of entries by deadline. Entries are not removed when taken or completed:
- * whoever pops one checks that it still waits (lazy deletion), so every operation stays
- * O(log n) and the heap holds at most the entries queued within one collection timeout.
+ * A binary min-heap by deadline (of entries, or of waiters). Nothing is removed when taken or
+ * resolved: whoever pops one checks that it still waits (lazy deletion), so every operation
+ * stays O(log n) and the heap holds at most what was added within one timeout.
  */
-class DeadlineHeap {
-  readonly #a: Entry[] = [];
+class DeadlineHeap<T extends { deadline: number }> {
+  readonly #a: T[] = [];
 
   get length(): number {
     return this.#a.length;
   }
 
-  peek(): Entry | undefined {
+  peek(): T | undefined {
     return this.#a[0];
   }
 
-  push(e: Entry): void {
+  push(e: T): void {
     const a = this.#a;
     a.push(e);
     let i = a.length - 1;
@@ -125,7 +154,7 @@ class DeadlineHeap {
     }
   }
 
-  pop(): Entry | undefined {
+  pop(): T | undefined {
     const a = this.#a;
     const top = a[0];
     const last = a.pop();
@@ -168,7 +197,16 @@ export class LocalQueue implements WorkQueue {
   readonly #entries = new Map<string, Entry>();
   #waitingCount = 0;
   /** Deadlines of waiting entries (and, lazily, of some that no longer wait). */
-  readonly #deadlines = new DeadlineHeap();
+  readonly #deadlines = new DeadlineHeap<Entry>();
+  /** Ends of the waiters' waits (and, lazily, of waiters resolved since). */
+  readonly #waitEnds = new DeadlineHeap<Waiter>();
+  /** The one wait timer, armed for `#waitTimerAt` (the earliest end of a wait), or null. */
+  #waitTimer: NodeJS.Timeout | null = null;
+  #waitTimerAt = Infinity;
+  /** Waiters not yet resolved (while there are none, the wait timer is not armed). */
+  #liveWaiters = 0;
+  /** Waiters per abort signal, each signal watched by one listener while it has waiters. */
+  readonly #bySignal = new Map<AbortSignal, { waiters: Set<Waiter>; onAbort: () => void }>();
   /** The one expiry timer, armed for `#timerAt` (the earliest deadline), or null. */
   #timer: NodeJS.Timeout | null = null;
   #timerAt = Infinity;
@@ -205,25 +243,14 @@ export class LocalQueue implements WorkQueue {
     const entry = this.#shiftLive(subscription);
     if (entry) return Promise.resolve(this.#handOut(entry));
     return new Promise<QueueItem | null>((resolve) => {
-      let waiters = this.#waiters.get(subscription);
-      if (!waiters) this.#waiters.set(subscription, (waiters = new Deque()));
-      const list = waiters;
-      const waiter: Waiter = {
-        resolve,
-        signal,
-        timer: setTimeout(() => finish(), waitMs),
-        onAbort: () => finish(),
-      };
-      // Resolving null removes the waiter at once, so an aborted waiter can never be handed an item.
-      const finish = () => {
-        clearTimeout(waiter.timer);
-        signal.removeEventListener('abort', waiter.onAbort);
-        list.retain((w) => w !== waiter);
-        if (list.length === 0 && this.#waiters.get(subscription) === list) this.#waiters.delete(subscription);
-        resolve(null);
-      };
-      signal.addEventListener('abort', waiter.onAbort, { once: true });
-      list.push(waiter);
+      const waiter: Waiter = { resolve, signal, subscription, deadline: now() + waitMs, done: false };
+      const waiters = this.#waiters.get(subscription);
+      if (waiters) waiters.push(waiter);
+      else this.#waiters.set(subscription, new Deque(waiter));
+      this.#liveWaiters++;
+      this.#watchSignal(waiter);
+      this.#waitEnds.push(waiter);
+      if (waiter.deadline < this.#waitTimerAt) this.#armWaitTimer(waiter.deadline);
     });
   }
 
@@ -261,9 +288,8 @@ export class LocalQueue implements WorkQueue {
     this.#deadlines.clear();
     for (const waiters of this.#waiters.values()) {
       for (const w of waiters) {
-        clearTimeout(w.timer);
-        w.signal.removeEventListener('abort', w.onAbort);
-        w.resolve(null);
+        this.#settle(w);
+        answer(w, null);
       }
     }
     this.#waiters.clear();
@@ -282,20 +308,19 @@ export class LocalQueue implements WorkQueue {
     const waiters = this.#waiters.get(sub);
     while (waiters && waiters.length > 0) {
       const w = this.#pickWaiter(waiters);
-      clearTimeout(w.timer);
-      w.signal.removeEventListener('abort', w.onAbort);
+      this.#settle(w);
       if (w.signal.aborted) {
-        w.resolve(null);
+        answer(w, null);
         continue;
       }
       if (waiters.length === 0) this.#waiters.delete(sub);
-      w.resolve(this.#handOutFresh(entry));
+      answer(w, this.#handOutFresh(entry));
       return;
     }
     if (waiters) this.#waiters.delete(sub);
-    let items = this.#items.get(sub);
-    if (!items) this.#items.set(sub, (items = new Deque()));
-    if (front) items.unshift(entry);
+    const items = this.#items.get(sub);
+    if (!items) this.#items.set(sub, new Deque(entry));
+    else if (front) items.unshift(entry);
     else items.push(entry);
     this.#waitingCount++;
   }
@@ -307,6 +332,84 @@ export class LocalQueue implements WorkQueue {
     const w = all[Math.min(all.length - 1, Math.floor(this.#random() * all.length))]!;
     waiters.retain((x) => x !== w);
     return w;
+  }
+
+  /** Watch a waiter's signal: one listener per distinct signal, however many wait on it. */
+  #watchSignal(w: Waiter): void {
+    const watched = this.#bySignal.get(w.signal);
+    if (watched) {
+      watched.waiters.add(w);
+      return;
+    }
+    const signal = w.signal;
+    const onAbort = (): void => {
+      const ws = this.#bySignal.get(signal);
+      if (!ws) return;
+      this.#bySignal.delete(signal);
+      for (const x of ws.waiters) this.#endWait(x);
+    };
+    this.#bySignal.set(signal, { waiters: new Set([w]), onAbort });
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
+
+  /** A waiter leaves: no longer watched (its heap slot is dropped lazily). Idempotent. */
+  #settle(w: Waiter): void {
+    if (w.done) return;
+    w.done = true;
+    if (--this.#liveWaiters === 0) this.#stopWaitTimer(); // nothing keeps the process up for ended waits
+    const watched = this.#bySignal.get(w.signal);
+    if (!watched) return;
+    watched.waiters.delete(w);
+    if (watched.waiters.size === 0) {
+      this.#bySignal.delete(w.signal);
+      w.signal.removeEventListener('abort', watched.onAbort);
+    }
+  }
+
+  /**
+   * The wait ended without an item (its time is up, or its signal aborted): resolve null and
+   * remove the waiter at once, so an ended waiter can never be handed an item.
+   */
+  #endWait(w: Waiter): void {
+    if (w.done) return;
+    this.#settle(w);
+    const list = this.#waiters.get(w.subscription);
+    if (list) {
+      list.retain((x) => x !== w);
+      if (list.length === 0) this.#waiters.delete(w.subscription);
+    }
+    answer(w, null);
+  }
+
+  #stopWaitTimer(): void {
+    if (this.#waitTimer) clearTimeout(this.#waitTimer);
+    this.#waitTimer = null;
+    this.#waitTimerAt = Infinity;
+    this.#waitEnds.clear(); // every waiter in it is resolved
+  }
+
+  #armWaitTimer(at: number): void {
+    if (this.#waitTimer) clearTimeout(this.#waitTimer);
+    this.#waitTimerAt = at;
+    this.#waitTimer = setTimeout(() => this.#onWaitTimer(), Math.min(MAX_TIMER_MS, Math.max(0, at - now())));
+  }
+
+  /** End every wait whose time is up, then arm the wait timer for the next one. */
+  #onWaitTimer(): void {
+    this.#waitTimer = null;
+    this.#waitTimerAt = Infinity;
+    const t = now();
+    let top: Waiter | undefined;
+    while ((top = this.#waitEnds.peek())) {
+      if (top.done) {
+        this.#waitEnds.pop(); // resolved since: nothing to end
+        continue;
+      }
+      if (top.deadline > t) break; // a timer may fire a fraction of a millisecond early by this clock: armed again
+      this.#waitEnds.pop();
+      this.#endWait(top);
+    }
+    if (top) this.#armWaitTimer(top.deadline);
   }
 
   /** The first entry that still waits and whose deadline has not passed; entries past it are expired here. */

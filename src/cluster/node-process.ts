@@ -89,10 +89,12 @@ export async function startNodeInProcess(c: NodeProcessConfig, registry: Machine
 }
 
 /**
- * Process figures for long runs (bench/soak.ts): when POLLFLEET_PROCESS_STATS_DIR and
- * POLLFLEET_PROCESS_STATS_MS are set, every interval the node process writes its RSS, heap,
- * active handles and event-loop delay since the last sample to `<dir>/<node>.json`
- * (atomically: written aside, then renamed). Off by default; never on the hot path.
+ * Process figures for long runs (bench/soak.ts, bench/node-heap-hold.ts): when
+ * POLLFLEET_PROCESS_STATS_DIR and POLLFLEET_PROCESS_STATS_MS are set, every interval the node
+ * process writes its RSS, heap, active handles, open polling connections and event-loop delay
+ * since the last sample to `<dir>/<node>.json` (atomically: written aside, then renamed). When
+ * the process runs with --expose-gc, garbage is collected before each sample, so the figures
+ * are what is retained. Off by default; never on the hot path.
  */
 export interface ProcessStats {
   node: string;
@@ -100,12 +102,20 @@ export interface ProcessStats {
   at: number;
   rss: number;
   heapUsed: number;
+  /** The V8 heap's reserved size (RSS minus this: native memory, OpenSSL's among it). */
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  /** Whether garbage was collected just before this sample. */
+  afterGc: boolean;
+  /** Open polling connections (TLS up). */
+  connections: number;
   handles: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
 }
 
-function startStatsWriter(nodeName: () => string | null): void {
+function startStatsWriter(nodeName: () => string | null, connections: () => number): void {
   const dir = process.env['POLLFLEET_PROCESS_STATS_DIR'];
   const everyMs = Number(process.env['POLLFLEET_PROCESS_STATS_MS']);
   if (!dir || !Number.isFinite(everyMs) || everyMs <= 0) return;
@@ -116,6 +126,8 @@ function startStatsWriter(nodeName: () => string | null): void {
   const write = () => {
     const name = nodeName();
     if (name === null) return;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
     const m = process.memoryUsage();
     const stats: ProcessStats = {
       node: name,
@@ -123,6 +135,11 @@ function startStatsWriter(nodeName: () => string | null): void {
       at: Date.now(),
       rss: m.rss,
       heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+      arrayBuffers: m.arrayBuffers,
+      afterGc: gc !== undefined,
+      connections: connections(),
       handles: process.getActiveResourcesInfo().length,
       loopDelayP99Ms: delay.count ? lagMs(delay.percentile(99)) : 0,
       loopDelayMaxMs: delay.count ? lagMs(delay.max) : 0,
@@ -203,7 +220,7 @@ function main(): void {
     setTimeout(() => process.exit(EXIT_INTERNAL_ERROR), NODE_PROCESS_DEFAULTS.exitAfterInternalErrorMs);
   });
 
-  startStatsWriter(() => nodeName);
+  startStatsWriter(() => nodeName, () => running?.node.stats().connections ?? 0);
 
   process.on('message', (m: ToNode) => {
     switch (m.t) {

@@ -65,23 +65,187 @@ export interface PollingChannel {
   socket: Socket;
 }
 
-interface Connection {
-  id: number;
-  duplex: Duplex;
-  peerCertificate: () => Buffer | undefined;
-  thumbprint?: string;
-  rejectReason?: NodeRejectedEvent['reason'];
-  /** The subscription refused by the per-subscription cap. */
-  capSubscription?: string;
-  subscription?: string;
+/** What every connection of one listener shares: one object, not a copy per connection. */
+interface ListenerShared {
+  readonly o: PollingListenerOptions;
+  /** nodeBehaviour `real`. */
+  readonly real: boolean;
+  /** Identified connections per subscription. */
+  readonly identified: Map<string, number>;
+  /** Messages written to subscribers (requests and null messages). */
+  pollsSent: number;
+}
+
+/**
+ * One accepted connection and the session's hooks for it. The hooks are methods (on the
+ * prototype), not closures made per connection: a node holds thousands of idle connections,
+ * and per connection only this object's fields are kept.
+ */
+class Connection implements ServerHooks {
+  readonly id: number;
+  readonly duplex: Duplex;
   /** The raw socket under the channel (a refused connection is reset on it). */
-  socket: Socket;
+  readonly socket: Socket;
+  /** The channel, for its peer certificate; null: `duplex` is the polling port's TLS socket. */
+  readonly #channel: PollingChannel | null;
+  readonly #l: ListenerShared;
+  thumbprint: string | undefined = undefined;
+  rejectReason: NodeRejectedEvent['reason'] | undefined = undefined;
+  /** The subscription refused by the per-subscription cap. */
+  capSubscription: string | undefined = undefined;
+  subscription: string | undefined = undefined;
   /** Handed out by the queue and not yet answered. */
-  taken: QueueItem | null;
+  taken: QueueItem | null = null;
   /** Whether `taken` is transferred (never requeued): at the take (real) or once written (lenient). */
-  transferred: boolean;
+  transferred = false;
   /** Whether `taken` was written to the tentacle. */
-  written: boolean;
+  written = false;
+
+  constructor(l: ListenerShared, id: number, duplex: Duplex, socket: Socket, channel: PollingChannel | null) {
+    this.#l = l;
+    this.id = id;
+    this.duplex = duplex;
+    this.socket = socket;
+    this.#channel = channel;
+  }
+
+  /** The tentacle's certificate (DER) as presented at the TLS level, if any. */
+  #peerCertificate(): Buffer | undefined {
+    return this.#channel ? this.#channel.peerCertificate() : peerCertificateOf(this.duplex as tls.TLSSocket);
+  }
+
+  authorize(): boolean {
+    const raw = this.#peerCertificate();
+    if (!raw || raw.length === 0) {
+      this.rejectReason = 'no-certificate';
+      return false;
+    }
+    this.thumbprint = thumbprintOfDer(raw);
+    if (!this.#l.o.registry.isTrusted(this.thumbprint)) {
+      this.rejectReason = 'untrusted';
+      return false;
+    }
+    return true;
+  }
+
+  identified(identity: Identity): boolean {
+    const { o, identified } = this.#l;
+    const sub = identity.subscriptionId!;
+    const cap = o.maxConnectionsPerSubscription;
+    if (cap != null && (identified.get(sub) ?? 0) >= cap) {
+      this.rejectReason = 'over-subscription-cap';
+      this.capSubscription = sub;
+      return false;
+    }
+    this.subscription = sub;
+    identified.set(sub, (identified.get(sub) ?? 0) + 1);
+    o.sink({ type: 'node-identified', at: now(), node: o.nodeName, connId: this.id, subscription: sub, thumbprint: this.thumbprint! });
+    return true;
+  }
+
+  /** Not an async function: a suspended one keeps a frame per waiting connection, a callback only its context. */
+  nextWork(subscription: string, waitMs: number, signal: AbortSignal): Promise<QueuedWork | null> {
+    return this.#l.o.queue.take(subscription, this.#l.o.nodeName, waitMs, signal).then((item) => this.#took(item));
+  }
+
+  #took(item: QueueItem | null): QueueItem | null {
+    if (item) {
+      this.taken = item;
+      // A real node marks the request transferred before it writes it (Halibut
+      // source/Halibut/ServiceModel/PendingRequestQueueAsync.cs: dequeued = in progress).
+      this.transferred = this.#l.real;
+      this.written = false;
+    }
+    return item;
+  }
+
+  sent(kind: 'null' | 'request', work: QueuedWork | null): void {
+    const { o } = this.#l;
+    this.#l.pollsSent++;
+    const at = now();
+    o.sink({ type: 'node-sent', at, node: o.nodeName, connId: this.id, subscription: this.subscription!, kind });
+    if (kind === 'request' && work) {
+      const item = work as QueueItem;
+      this.transferred = true;
+      this.written = true;
+      o.sink({
+        type: 'request-dispatched', at, node: o.nodeName, owner: item.owner, requestKey: item.key,
+        subscription: item.subscription, enqueuedAt: item.enqueuedAt,
+      });
+    }
+  }
+
+  responded(work: QueuedWork, response: ResponseMessage): void {
+    const { o } = this.#l;
+    const item = work as QueueItem;
+    this.taken = null;
+    this.transferred = false;
+    this.written = false;
+    const echoed = response.id === item.request.id;
+    o.sink({
+      type: 'request-answered', at: now(), node: o.nodeName, owner: item.owner, requestKey: item.key,
+      subscription: item.subscription, ok: echoed && response.error === null,
+    });
+    if (echoed) o.queue.complete(item, { outcome: 'answered', response, servedBy: o.nodeName });
+    else {
+      // Halibut matches a response to its request by id; an unmatched one is dropped.
+      o.queue.complete(item, {
+        outcome: 'failed', errorKind: 'protocol.bad-message',
+        message: `the response id "${response.id.slice(0, 120)}" does not match the request id`,
+      });
+    }
+  }
+
+  requeue(work: QueuedWork): void {
+    const item = work as QueueItem;
+    const transferred = this.transferred;
+    this.taken = null;
+    this.transferred = false;
+    this.written = false;
+    if (transferred) lose(this.#l.o, item, false, 'closed.by-peer', 'the connection closed before the request was written');
+    else this.#l.o.queue.requeue(item);
+  }
+
+  closeRefused(): void {
+    if (!this.#l.real) {
+      this.duplex.destroy();
+      return;
+    }
+    // A real node closes a refused connection at once (Halibut
+    // source/Halibut/Transport/SecureListener.cs, ExecuteRequest's finally:
+    // client.CloseImmediately, a zero linger): the tentacle sees a reset. The TLS layer
+    // is destroyed a turn later: destroying it in the same turn as resetting the socket
+    // under it is unsafe in Node.
+    resetOrDestroy(this.socket);
+    setImmediate(destroyDuplex, this.duplex);
+  }
+
+  answeredHttp(): void {
+    this.rejectReason = 'http-page';
+  }
+}
+
+function destroyDuplex(d: Duplex): void {
+  d.destroy();
+}
+
+/** A connection's errors are reported through the session's outcome. */
+function ignoreError(): void {
+  /* reported through the session's outcome */
+}
+
+/**
+ * A collected request whose write or response failed: it fails for its caller and is never
+ * requeued (Halibut source/Halibut/Transport/Protocol/MessageExchangeProtocol.cs: an
+ * exception after the dequeue becomes the request's error response). Counted as lost
+ * after collection.
+ */
+function lose(o: PollingListenerOptions, item: QueueItem, written: boolean, errorKind: ErrorKind, message: string): void {
+  o.sink({
+    type: 'request-lost', at: now(), node: o.nodeName, owner: item.owner, requestKey: item.key,
+    subscription: item.subscription, enqueuedAt: item.enqueuedAt, written, errorKind,
+  });
+  o.queue.complete(item, { outcome: 'failed', errorKind, message });
 }
 
 /**
@@ -103,10 +267,13 @@ export class PollingListener {
   readonly #connections = new Map<number, Connection>();
   /** Raw TCP sockets, for a kill-like reset (a TLS socket cannot be reset directly). */
   readonly #raw = new Set<Socket>();
-  readonly #identified = new Map<string, number>();
+  readonly #shared: ListenerShared;
   readonly #stopping = new AbortController();
+  /** The session options, one object for every connection. */
+  readonly #session: ServerSessionOptions;
+  /** One 'close' listener for every raw socket (called with the socket as `this`). */
+  readonly #onRawClose: (this: Socket) => void;
   #nextConnId = 1;
-  #pollsSent = 0;
   #destroying = false;
   #listening = false;
   #stopPromise: Promise<void> | null = null;
@@ -117,6 +284,16 @@ export class PollingListener {
     // One signal watched by every connection (thousands): not a leak.
     setMaxListeners(0, this.#stopping.signal);
     this.#o = o;
+    const real = (o.nodeBehaviour ?? 'real') === 'real';
+    this.#shared = { o, real, identified: new Map(), pollsSent: 0 };
+    this.#session = { ...o.session, noticeCloseWhileWaiting: !real };
+    const forget = (raw: Socket): void => {
+      this.#raw.delete(raw);
+      if (this.#raw.size === 0) this.#onAllClosed?.();
+    };
+    this.#onRawClose = function (this: Socket) {
+      forget(this);
+    };
     this.#server = tls.createServer(
       {
         cert: o.certificate.certPem,
@@ -127,13 +304,7 @@ export class PollingListener {
       },
       (socket) => this.#onSecure(socket),
     );
-    this.#server.on('connection', (raw: Socket) => {
-      this.#raw.add(raw);
-      raw.once('close', () => {
-        this.#raw.delete(raw);
-        if (this.#raw.size === 0) this.#onAllClosed?.();
-      });
-    });
+    this.#server.on('connection', (raw: Socket) => this.#track(raw));
     // A failed handshake (scanner, wrong protocol, a peer that refused our certificate) never
     // becomes a connection; the client side reports it.
     this.#server.on('tlsClientError', (_e, socket) => socket.destroy());
@@ -165,12 +336,18 @@ export class PollingListener {
 
   /** Messages written to subscribers (requests and null messages). */
   get pollsSent(): number {
-    return this.#pollsSent;
+    return this.#shared.pollsSent;
   }
 
   /** Identified connections per subscription. */
   connectedSubscriptions(): ReadonlyMap<string, number> {
-    return this.#identified;
+    return this.#shared.identified;
+  }
+
+  /** Keep a raw socket for a kill-like reset until it closes ('close' comes once: no once-wrapper). */
+  #track(raw: Socket): void {
+    this.#raw.add(raw);
+    raw.on('close', this.#onRawClose);
   }
 
   /**
@@ -225,7 +402,7 @@ export class PollingListener {
   #onSecure(socket: tls.TLSSocket): void {
     // The TCP socket under the TLS one (for a reset); Node keeps it as `_parent`.
     const raw = (socket as unknown as { _parent?: Socket })._parent ?? socket;
-    this.#serve({ duplex: socket, socket: raw, peerCertificate: () => peerCertificateOf(socket) });
+    this.#serve(socket, raw, null);
   }
 
   /**
@@ -240,22 +417,14 @@ export class PollingListener {
       raw.destroy();
       return;
     }
-    this.#raw.add(raw);
-    raw.once('close', () => {
-      this.#raw.delete(raw);
-      if (this.#raw.size === 0) this.#onAllClosed?.();
-    });
-    this.#serve(channel);
+    this.#track(raw);
+    this.#serve(channel.duplex, raw, channel);
   }
 
-  #serve(channel: PollingChannel): void {
-    const { duplex, socket } = channel;
-    const conn: Connection = {
-      id: this.#nextConnId++, duplex, socket, peerCertificate: () => channel.peerCertificate(), taken: null, transferred: false, written: false,
-    };
-    duplex.on('error', () => {
-      /* reported through the session's outcome */
-    });
+  /** `channel` null: `duplex` is the polling port's TLS socket (its peer certificate is read there). */
+  #serve(duplex: Duplex, socket: Socket, channel: PollingChannel | null): void {
+    const conn = new Connection(this.#shared, this.#nextConnId++, duplex, socket, channel);
+    duplex.on('error', ignoreError);
     if (this.#destroying) {
       duplex.destroy();
       return;
@@ -264,116 +433,10 @@ export class PollingListener {
     socket.setKeepAlive(true, this.#o.keepAliveInitialDelayMs);
     socket.setNoDelay(false);
     this.#o.sink({ type: 'node-accepted', at: now(), node: this.#o.nodeName, connId: conn.id });
-    const session = { ...this.#o.session, noticeCloseWhileWaiting: !this.#real };
-    runServerSession(duplex, this.#hooks(conn), session, this.#stopping.signal).then(
+    runServerSession(duplex, conn, this.#session, this.#stopping.signal).then(
       (end) => this.#ended(conn, end),
       (e: unknown) => this.#failed(conn, e),
     );
-  }
-
-  get #real(): boolean {
-    return (this.#o.nodeBehaviour ?? 'real') === 'real';
-  }
-
-  #hooks(conn: Connection): ServerHooks {
-    const { nodeName, sink, queue, registry } = this.#o;
-    return {
-      authorize: () => {
-        const raw = conn.peerCertificate();
-        if (!raw || raw.length === 0) {
-          conn.rejectReason = 'no-certificate';
-          return false;
-        }
-        conn.thumbprint = thumbprintOfDer(raw);
-        if (!registry.isTrusted(conn.thumbprint)) {
-          conn.rejectReason = 'untrusted';
-          return false;
-        }
-        return true;
-      },
-      identified: (identity: Identity) => {
-        const sub = identity.subscriptionId!;
-        const cap = this.#o.maxConnectionsPerSubscription;
-        if (cap != null && (this.#identified.get(sub) ?? 0) >= cap) {
-          conn.rejectReason = 'over-subscription-cap';
-          conn.capSubscription = sub;
-          return false;
-        }
-        conn.subscription = sub;
-        this.#identified.set(sub, (this.#identified.get(sub) ?? 0) + 1);
-        sink({ type: 'node-identified', at: now(), node: nodeName, connId: conn.id, subscription: sub, thumbprint: conn.thumbprint! });
-        return true;
-      },
-      nextWork: async (subscription: string, waitMs: number, signal: AbortSignal) => {
-        const item = await queue.take(subscription, nodeName, waitMs, signal);
-        if (item) {
-          conn.taken = item;
-          // A real node marks the request transferred before it writes it (Halibut
-          // source/Halibut/ServiceModel/PendingRequestQueueAsync.cs: dequeued = in progress).
-          conn.transferred = this.#real;
-          conn.written = false;
-        }
-        return item;
-      },
-      sent: (kind: 'null' | 'request', work: QueuedWork | null) => {
-        this.#pollsSent++;
-        const at = now();
-        sink({ type: 'node-sent', at, node: nodeName, connId: conn.id, subscription: conn.subscription!, kind });
-        if (kind === 'request' && work) {
-          const item = work as QueueItem;
-          conn.transferred = true;
-          conn.written = true;
-          sink({
-            type: 'request-dispatched', at, node: nodeName, owner: item.owner, requestKey: item.key,
-            subscription: item.subscription, enqueuedAt: item.enqueuedAt,
-          });
-        }
-      },
-      responded: (work: QueuedWork, response: ResponseMessage) => {
-        const item = work as QueueItem;
-        conn.taken = null;
-        conn.transferred = false;
-        conn.written = false;
-        const echoed = response.id === item.request.id;
-        sink({
-          type: 'request-answered', at: now(), node: nodeName, owner: item.owner, requestKey: item.key,
-          subscription: item.subscription, ok: echoed && response.error === null,
-        });
-        if (echoed) queue.complete(item, { outcome: 'answered', response, servedBy: nodeName });
-        else {
-          // Halibut matches a response to its request by id; an unmatched one is dropped.
-          queue.complete(item, {
-            outcome: 'failed', errorKind: 'protocol.bad-message',
-            message: `the response id "${response.id.slice(0, 120)}" does not match the request id`,
-          });
-        }
-      },
-      requeue: (work: QueuedWork) => {
-        const item = work as QueueItem;
-        const transferred = conn.transferred;
-        conn.taken = null;
-        conn.transferred = false;
-        conn.written = false;
-        if (transferred) this.#lose(item, false, 'closed.by-peer', 'the connection closed before the request was written');
-        else queue.requeue(item);
-      },
-      closeRefused: () => {
-        if (!this.#real) {
-          conn.duplex.destroy();
-          return;
-        }
-        // A real node closes a refused connection at once (Halibut
-        // source/Halibut/Transport/SecureListener.cs, ExecuteRequest's finally:
-        // client.CloseImmediately, a zero linger): the tentacle sees a reset. The TLS layer
-        // is destroyed a turn later: destroying it in the same turn as resetting the socket
-        // under it is unsafe in Node.
-        resetOrDestroy(conn.socket);
-        setImmediate(() => conn.duplex.destroy());
-      },
-      answeredHttp: () => {
-        conn.rejectReason = 'http-page';
-      },
-    };
   }
 
   #ended(conn: Connection, end: ServerSessionEnd): void {
@@ -412,9 +475,10 @@ export class PollingListener {
   #release(conn: Connection, errorKind: ErrorKind, message: string): void {
     this.#connections.delete(conn.id);
     if (conn.subscription) {
-      const n = (this.#identified.get(conn.subscription) ?? 1) - 1;
-      if (n <= 0) this.#identified.delete(conn.subscription);
-      else this.#identified.set(conn.subscription, n);
+      const identified = this.#shared.identified;
+      const n = (identified.get(conn.subscription) ?? 1) - 1;
+      if (n <= 0) identified.delete(conn.subscription);
+      else identified.set(conn.subscription, n);
     }
     const item = conn.taken;
     const { transferred, written } = conn;
@@ -422,22 +486,8 @@ export class PollingListener {
     conn.transferred = false;
     conn.written = false;
     if (!item) return;
-    if (transferred) this.#lose(item, written, errorKind, message);
+    if (transferred) lose(this.#o, item, written, errorKind, message);
     else this.#o.queue.requeue(item);
-  }
-
-  /**
-   * A collected request whose write or response failed: it fails for its caller and is never
-   * requeued (Halibut source/Halibut/Transport/Protocol/MessageExchangeProtocol.cs: an
-   * exception after the dequeue becomes the request's error response). Counted as lost
-   * after collection.
-   */
-  #lose(item: QueueItem, written: boolean, errorKind: ErrorKind, message: string): void {
-    this.#o.sink({
-      type: 'request-lost', at: now(), node: this.#o.nodeName, owner: item.owner, requestKey: item.key,
-      subscription: item.subscription, enqueuedAt: item.enqueuedAt, written, errorKind,
-    });
-    this.#o.queue.complete(item, { outcome: 'failed', errorKind, message });
   }
 }
 

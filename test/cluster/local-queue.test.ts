@@ -1,4 +1,7 @@
+import { getEventListeners } from 'node:events';
 import t from 'tap';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { LocalQueue } from '../../src/cluster/local-queue.js';
 import type { QueueItem } from '../../src/cluster/work-queue.js';
 import { now } from '../../src/core/clock.js';
@@ -72,6 +75,50 @@ t.test('an aborted waiter never receives an item', async (t) => {
   void q.enqueue(item(2), LONG);
   t.equal(await q.take(SUB_A, 'node1', LONG, pre.signal), null, 'an already aborted take gets nothing');
   t.equal(q.size(), 1, 'and the item stays queued');
+});
+
+t.test('waiters sharing a signal are watched by one listener, and every wait ends at its own time', async (t) => {
+  const q = new LocalQueue();
+  t.teardown(() => q.close());
+  const stop = new AbortController();
+  const subs = Array.from({ length: 50 }, (_, i) => `poll://${String(i).padStart(20, 'w')}/`);
+  const held = subs.map((s) => q.take(s, 'node1', LONG, stop.signal));
+  t.equal(getEventListeners(stop.signal, 'abort').length, 1, 'one abort listener for 50 waiters on one signal');
+  // Waits of different lengths, the longer one first: each ends at its own time.
+  const started = now();
+  const ends: string[] = [];
+  const long = q.take(SUB_A, 'node1', 300, never()).then((v) => { ends.push('long'); return v; });
+  const short = q.take(SUB_B, 'node1', 60, never()).then((v) => { ends.push('short'); return v; });
+  t.equal(await short, null);
+  t.ok(now() - started >= 60, 'the short wait lasted its time');
+  t.equal(await long, null);
+  t.ok(now() - started >= 300, 'the long wait lasted its time');
+  t.same(ends, ['short', 'long']);
+  stop.abort();
+  t.same(await Promise.all(held), subs.map(() => null), 'the abort ends every wait on the signal');
+  t.equal(getEventListeners(stop.signal, 'abort').length, 0, 'and the listener is gone');
+});
+
+t.test('a waiter handed an item does not keep it while its wait would have lasted', async (t) => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const q = new LocalQueue();
+  t.teardown(() => q.close());
+  const keepWaiting = q.take(SUB_B, 'node1', LONG, never()); // keeps the wait timer armed
+  const ref = await (async () => {
+    const it = item(1);
+    const got = q.take(SUB_A, 'node1', LONG, never());
+    void q.enqueue(it, LONG);
+    const taken = (await got)!;
+    q.complete(taken, { outcome: 'failed', errorKind: 'internal', message: 'test' });
+    return new WeakRef(taken);
+  })();
+  for (let i = 0; i < 5 && ref.deref(); i++) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  }
+  t.equal(ref.deref(), undefined, 'the item was collected');
+  void keepWaiting;
 });
 
 t.test('complete() resolves the enqueue promise; requeue() puts an item back at the front', async (t) => {
