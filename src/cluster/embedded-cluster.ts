@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import type { EventSink, NodeEvent } from '../core/events.js';
 import type { CertificateIdentity } from '../pki/certificate.js';
-import { CLUSTER_DEFAULTS, type RedisQueueSettings } from '../scenario/defaults.js';
+import { CLUSTER_DEFAULTS, NODE_PROCESS_DEFAULTS, type RedisQueueSettings } from '../scenario/defaults.js';
 import type { ProtocolSettings } from '../scenario/resolve.js';
 import { PollfleetError } from '../core/errors.js';
 import { Lifecycle } from '../core/lifecycle.js';
@@ -188,7 +188,10 @@ export class EmbeddedCluster extends Lifecycle<RunningNode[]> {
       this.#setServerNode(name, { isOnline: true });
       return slot.running;
     }
-    const child = forkModule(siblingModule(import.meta.url, 'node-process'));
+    const child = forkModule(siblingModule(import.meta.url, 'node-process'), [], {
+      execArgv: NODE_PROCESS_DEFAULTS.v8Flags,
+      env: process.env['GLIBC_TUNABLES'] ? {} : { GLIBC_TUNABLES: NODE_PROCESS_DEFAULTS.glibcTunables },
+    });
     slot.child = child;
     const ready = new Promise<{ pollingPort: number; apiPort: number }>((resolve, reject) => {
       const timer = setTimeout(() => reject(this.#startError(name, config, `no answer within ${CLUSTER_DEFAULTS.nodeStartTimeoutMs} ms`)), CLUSTER_DEFAULTS.nodeStartTimeoutMs);

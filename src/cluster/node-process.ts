@@ -110,6 +110,9 @@ export interface ProcessStats {
   afterGc: boolean;
   /** Open polling connections (TLS up). */
   connections: number;
+  /** How the process was started, memory-wise (NODE_PROCESS_DEFAULTS.v8Flags, GLIBC_TUNABLES). */
+  execArgv: string[];
+  glibcTunables: string | null;
   handles: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
@@ -140,6 +143,8 @@ function startStatsWriter(nodeName: () => string | null, connections: () => numb
       arrayBuffers: m.arrayBuffers,
       afterGc: gc !== undefined,
       connections: connections(),
+      execArgv: process.execArgv,
+      glibcTunables: process.env['GLIBC_TUNABLES'] ?? null,
       handles: process.getActiveResourcesInfo().length,
       loopDelayP99Ms: delay.count ? lagMs(delay.percentile(99)) : 0,
       loopDelayMaxMs: delay.count ? lagMs(delay.max) : 0,

@@ -4,17 +4,17 @@ import { fileURLToPath } from 'node:url';
 /**
  * Fork one of our own modules as a child process with an IPC channel. Works both from the
  * compiled dist/ (.js) and from TypeScript sources run through tsx (tests): a .ts module
- * is started with tsx's loader.
+ * is started with tsx's loader. `execArgv` and `env` add to what the child gets.
  */
-export function forkModule(moduleUrl: URL, args: string[] = []): ChildProcess {
+export function forkModule(moduleUrl: URL, args: string[] = [], o: { execArgv?: readonly string[]; env?: Record<string, string> } = {}): ChildProcess {
   const path = fileURLToPath(moduleUrl);
   const isTs = path.endsWith('.ts');
-  const execArgv = isTs ? ['--import', 'tsx'] : [];
+  const execArgv = [...(isTs ? ['--import', 'tsx'] : []), ...(o.execArgv ?? [])];
   return fork(path, args, {
     execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
-    env: { ...process.env },
+    env: { ...process.env, ...o.env },
   });
 }
 

@@ -5,7 +5,7 @@ import t from 'tap';
 import { EmbeddedCluster } from '../../src/cluster/embedded-cluster.js';
 import type { ProcessStats } from '../../src/cluster/node-process.js';
 import { generateCertificate } from '../../src/pki/certificate.js';
-import { PROTOCOL_DEFAULTS } from '../../src/scenario/defaults.js';
+import { NODE_PROCESS_DEFAULTS, PROTOCOL_DEFAULTS } from '../../src/scenario/defaults.js';
 import type { ProtocolSettings } from '../../src/scenario/resolve.js';
 
 t.test('a node process with --expose-gc samples its figures after a GC, with its heap and connections', async (t) => {
@@ -53,4 +53,6 @@ t.test('a node process with --expose-gc samples its figures after a GC, with its
   t.ok(stats!.rss > stats!.heapTotal, 'rss');
   t.type(stats!.external, 'number');
   t.type(stats!.arrayBuffers, 'number');
+  t.ok(stats!.execArgv.includes('--max-semi-space-size=1'), `started with a small young generation (${stats!.execArgv.join(' ')})`);
+  t.equal(stats!.glibcTunables, process.env['GLIBC_TUNABLES'] ?? NODE_PROCESS_DEFAULTS.glibcTunables, 'malloc returns 16 KiB blocks to the system (unless the user set GLIBC_TUNABLES)');
 });
