@@ -174,7 +174,10 @@ export class ProtocolReader {
         this.#notify();
       }, o.timeoutMs);
     });
-    if (this.#timer) clearTimeout(this.#timer);
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null; // an idle connection keeps no spent Timeout
+    }
     if (this.#timedOut && !this.#error && !this.#ended) {
       throw new HalibutError(o.timeoutKind ?? 'timeout.receive', `no data received for ${o.timeoutMs} ms`);
     }
