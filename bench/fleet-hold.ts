@@ -18,6 +18,9 @@ import { fleetWorkerCount } from '../src/plan/worker-count.js';
 import { scenarioFromObject } from '../src/scenario/loader.js';
 import { runScenario } from '../src/run/run-scenario.js';
 import { measureRawTls } from './raw-tls.js';
+import { rerunWithMallocSettings } from './malloc-settings.js';
+
+rerunWithMallocSettings();
 
 function arg(name: string, fallback: string | null): string | null {
   const i = process.argv.indexOf(`--${name}`);
@@ -120,6 +123,7 @@ const figures = {
   tentacles,
   nodes: NODES,
   workers: workerThreads,
+  glibcTunables: process.env['GLIBC_TUNABLES'] || null,
   connectionsHeld: held,
   coverageFinal: result.summary.coverage.final,
   handshakesPerSec,
@@ -136,7 +140,7 @@ const figures = {
 };
 
 const row = (name: string, raw: string, fleet: string, r: number | string | null, target: string) => `${name.padEnd(28)} ${raw.padStart(12)} ${fleet.padStart(12)} ${(r === null ? '-' : typeof r === 'string' ? r : `${r}x`).padStart(8)}   ${target}`;
-console.log(`machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(`machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; GLIBC_TUNABLES ${process.env['GLIBC_TUNABLES'] || 'unset (glibc defaults)'}`);
 console.log(`fleet: ${tentacles} tentacles x ${NODES} nodes, ${workerThreads === 1 ? 'single-threaded fleet' : `${workerThreads} fleet worker threads`} (--workers ${workersArg}), ramp-up ${rampUp}, steady ${duration}; connections held ${held} of ${connections}; coverage final ${result.summary.coverage.final}, expired ${result.summary.requests?.expired ?? '-'}`);
 console.log(row('', 'raw TLS', 'pollfleet', 'ratio', 'target'));
 console.log(row('handshakes/s (ramp)', String(raw.handshakesPerSec), String(handshakesPerSec), figures.handshakeRatio, '>= 0.9x'));

@@ -34,6 +34,9 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '../src/scenario/duration.js';
 import { scenarioFromObject } from '../src/scenario/loader.js';
 import { runScenario } from '../src/run/run-scenario.js';
+import { rerunWithMallocSettings } from './malloc-settings.js';
+
+rerunWithMallocSettings();
 
 interface Sample {
   minute: number;
@@ -304,6 +307,7 @@ const pass = checks.every((c) => c.pass);
 const figures = {
   conditions: {
     machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    glibcTunables: process.env['GLIBC_TUNABLES'] ?? null,
     minutes,
     tentacles,
     nodes: nodeCount,
@@ -332,7 +336,7 @@ const figures = {
 };
 if (values.json) writeFileSync(values.json, JSON.stringify(figures, null, 2));
 
-console.log(`soak: ${tentacles} tentacles x ${nodeCount} nodes, ${minutes} min, ${n} samples of ${sampleMs / 1000} s, ${faults.length} faults; ${figures.conditions.machine}`);
+console.log(`soak: ${tentacles} tentacles x ${nodeCount} nodes, ${minutes} min, ${n} samples of ${sampleMs / 1000} s, ${faults.length} faults; ${figures.conditions.machine}; GLIBC_TUNABLES ${figures.conditions.glibcTunables ?? 'unset (glibc defaults)'}`);
 for (const [name, p] of Object.entries(processes)) {
   console.log(`  ${name.padEnd(6)} rss ${mib(p.rssAtWarm)} -> ${mib(p.rssAtEnd)} MiB (${(p.rssGrowth * 100).toFixed(1)} %; trend ${p.rssSlopeMiBPerHour} MiB/h, second half ${p.rssSlopeSecondHalfMiBPerHour} MiB/h), heap ${mib(p.heapAtWarm)} -> ${mib(p.heapAtEnd)} MiB, handles ${p.handlesAtWarm} -> ${p.handlesAtEnd}, loop delay p99 max ${p.loopDelayP99MaxMs} ms${p.restarts ? `, ${p.restarts} restart(s)` : ''}`);
 }

@@ -11,6 +11,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { PROJECT_ROOT } from '../helpers/run.js';
+import { NODE_PROCESS_DEFAULTS } from '../../src/scenario/defaults.js';
 
 interface Figures {
   pass: boolean;
@@ -33,7 +34,9 @@ t.test('a shortened soak keeps memory, handles and pickup latency flat under fau
     // waiting connections share one timer); a leak grows with every fault and probe, well past
     // one per tentacle, which the assertions below bound.
     '--max-growth', '0.3', '--max-handle-growth', '1', '--max-pickup-ratio', '3', '--pickup-slack-ms', '1000'];
-  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The malloc settings the soak would re-run itself with, given here so this process is the soak (the kill below reaches it).
+  const env = { ...process.env, GLIBC_TUNABLES: NODE_PROCESS_DEFAULTS.glibcTunables };
+  const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
