@@ -18,6 +18,7 @@ import type { Environment, RunWork } from '../environment/environment.js';
 import { FaultRun } from '../faults/fault-run.js';
 import { runApiLoad } from './api-load.js';
 import { redactScenario } from './redact.js';
+import { checkOpenFiles } from './open-files.js';
 
 export interface RunProgress {
   elapsedMs: number;
@@ -90,6 +91,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
   const nodeNames = plan.nodes.map((n) => n.name);
   const N = nodeNames.length;
   const T = plan.fleet.tentacles;
+  checkOpenFiles(T * plan.entries.length * plan.fleet.connectionsPerEntry);
   let entriesFor: ((t: number) => ServerEntry[]) | null = null;
   const recorder = new Recorder(
     {
