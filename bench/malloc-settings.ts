@@ -9,10 +9,11 @@ import { NODE_PROCESS_DEFAULTS } from '../src/scenario/defaults.js';
  * glibc's defaults). The bench's raw baseline runs in the same process and its server child
  * inherits the setting, so both sides of every ratio share it.
  *
- * Why: a one-hour soak at 2,000 tentacles with glibc's defaults saw the fleet's RSS creep by
- * ~0.7 MiB a minute outside the V8 heap (heapTotal, external memory and handles flat); every
- * message costs a deflate or inflate context of a few hundred KiB, allocated and freed, and
- * glibc's sliding mmap threshold moves such blocks into the heap, where they fragment it.
+ * Why: one-hour soaks at 2,000 tentacles saw the fleet's RSS climb outside the V8 heap
+ * (heapTotal, external memory and handles flat): 66 MiB/h with glibc's defaults, 39 MiB/h with
+ * these settings. Likely cause of the difference: every message costs a deflate or inflate
+ * context of a few hundred KiB, allocated and freed, and glibc's sliding mmap threshold moves
+ * such blocks into the heap, where they fragment it; what remains is not explained yet.
  */
 export function rerunWithMallocSettings(): void {
   if (process.platform !== 'linux' || process.env['GLIBC_TUNABLES'] !== undefined) return;
