@@ -17,6 +17,8 @@ import { writeFileAtomic } from '../src/core/atomic-write.js';
 import { fleetWorkerCount } from '../src/plan/worker-count.js';
 import { scenarioFromObject } from '../src/scenario/loader.js';
 import { runScenario } from '../src/run/run-scenario.js';
+import { PollfleetError } from '../src/core/errors.js';
+import { checkOpenFiles } from '../src/run/open-files.js';
 import { measureRawTls } from './raw-tls.js';
 import { rerunWithMallocSettings } from './malloc-settings.js';
 
@@ -61,31 +63,17 @@ function childrenRss(): number {
   return sum;
 }
 
-/** This process's open-file limits (soft, hard) from /proc/self/limits; null where unknown. */
-function openFileLimits(): { soft: number; hard: number } | null {
-  try {
-    const m = /Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/.exec(readFileSync('/proc/self/limits', 'utf8'));
-    const n = (x: string) => (x === 'unlimited' ? Infinity : Number(x));
-    return m ? { soft: n(m[1]!), hard: n(m[2]!) } : null;
-  } catch {
-    return null;
-  }
-}
-
 const NODES = 3;
 const tentacles = Number(arg('tentacles', '2000'));
 const duration = arg('duration', '60s')!;
 const connections = tentacles * NODES;
-// Every connection is a file descriptor in the fleet process (worker threads share them), and the
-// raw pair holds as many on each side: both must fit under the open-file limit, with room for the rest.
-const FD_ROOM = 1_000;
-const files = openFileLimits();
-if (files && connections + FD_ROOM > files.soft) {
-  process.stderr.write(
-    `bench: ${tentacles} tentacles x ${NODES} nodes need ${connections} sockets in the fleet process, but it may open ${files.soft} files ` +
-      `(ulimit -n; hard limit ${files.hard}).\n  Raise the limit (ulimit -n ${connections + FD_ROOM}) or use at most ${Math.floor((files.soft - FD_ROOM) / NODES)} tentacles; ` +
-      `beyond the hard limit a fleet needs several processes: shards (run --shard i/n) against one \`pollfleet cluster\`.\n`,
-  );
+// Every connection is a file descriptor in the fleet process, and the raw pair holds as many on
+// each side: the run's own check (src/run/open-files.ts), made before the raw baseline too.
+try {
+  checkOpenFiles(connections);
+} catch (e) {
+  if (!(e instanceof PollfleetError)) throw e;
+  process.stderr.write(`bench: ${tentacles} tentacles x ${NODES} nodes: ${e.message}\n  ${e.hint ?? ''}\n`);
   process.exit(2);
 }
 const rawSockets = Number(arg('raw-sockets', String(Math.min(connections, 30_000))));

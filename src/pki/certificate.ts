@@ -78,8 +78,8 @@ function forgePublicKey(publicKey: KeyObject): forge.pki.PublicKey {
 /**
  * A certificate serial from 16 random bytes, as hex for node-forge's DER INTEGER: positive (top bit clear) and never starting with a zero byte. forge drops one
  * superfluous leading zero but not two, and OpenSSL refuses the padded INTEGER ("illegal
- * padding"): with only the top bit cleared, about one certificate in 32,768 could not be parsed
- * -- at 10,000 tentacles a run in four failed while creating its identities.
+ * padding"): with only the top bit cleared, one certificate in 32,768 (by the arithmetic) could
+ * not be parsed -- at 10,000 tentacles about one run in four would fail making its identities.
  */
 export function serialNumberHex(random: Buffer): string {
   const serial = Buffer.from(random);
