@@ -146,7 +146,9 @@ const figures = {
   nodeKiBPerConnection: nodeKiB,
   rawServerKiBPerConnection: raw.serverKiBPerSocket,
   nodeRssRatio: ratio(nodeKiB, raw.serverKiBPerSocket),
-  loopDelayP99Ms: result.harness?.fleet.loopDelayMs.p99 ?? null,
+  // The issue's figure is the loop while the connections are held: from the end of the ramp.
+  loopDelayP99Ms: result.harness?.fleet.steadyLoopDelayMs?.p99 ?? null,
+  wholeRunLoopDelayP99Ms: result.harness?.fleet.loopDelayMs.p99 ?? null,
   pickupP99Ms: result.summary.pickupMs?.p99 ?? null,
 };
 
@@ -157,7 +159,7 @@ console.log(row('', 'raw TLS', 'pollfleet', 'ratio', 'target'));
 console.log(row('handshakes/s (ramp)', String(raw.handshakesPerSec), String(handshakesPerSec), figures.handshakeRatio, '>= 0.9x'));
 console.log(row('KiB per connection, client', String(raw.clientKiBPerSocket), String(fleetKiB), figures.fleetRssRatio, '<= 1.1x'));
 console.log(row('KiB per connection, server', String(raw.serverKiBPerSocket), String(nodeKiB), figures.nodeRssRatio, '<= 1.3x'));
-console.log(`fleet event-loop delay p99 ${figures.loopDelayP99Ms ?? '-'} ms (target <= 20 ms); pickup p99 ${figures.pickupP99Ms ?? '-'} ms; peak handshakes/s ${peakHandshakes}; errors ${JSON.stringify(result.summary.errors)}`);
+console.log(`fleet event-loop delay p99 while held ${figures.loopDelayP99Ms ?? '-'} ms (target <= 20 ms; whole run, ramp included: ${figures.wholeRunLoopDelayP99Ms ?? '-'} ms); pickup p99 ${figures.pickupP99Ms ?? '-'} ms; peak handshakes/s ${peakHandshakes}; errors ${JSON.stringify(result.summary.errors)}`);
 if (jsonFile) {
   writeFileAtomic(jsonFile, JSON.stringify(figures, null, 2) + '\n');
   console.log(`figures written to ${jsonFile}`);

@@ -41,7 +41,10 @@ let stopping = false;
 
 /** The loop delay so far; measured once (at the run's end or at stop), then kept. */
 function loopHealth(): WorkerLoopHealth {
-  health ??= { worker: settings.index, loopDelayMs: monitor.stop()?.loopDelayMs ?? { p50: null, p99: null, max: null } };
+  if (!health) {
+    const h = monitor.stop();
+    health = { worker: settings.index, loopDelayMs: h?.loopDelayMs ?? { p50: null, p99: null, max: null }, ...(h?.steadyLoopDelayMs ? { steadyLoopDelayMs: h.steadyLoopDelayMs } : {}) };
+  }
   return health;
 }
 
@@ -77,6 +80,9 @@ port.on('message', (m: ToWorker) => {
     }
     case 'health':
       send({ type: 'health', health: loopHealth() });
+      return;
+    case 'steady':
+      monitor.markSteady();
       return;
     case 'stop':
       if (stopping) return;

@@ -138,6 +138,11 @@ export class Fleet {
   }
 
   /** Each worker thread's own event-loop delay so far (none without workers). */
+  /** The ramp is over: every worker thread measures its loop from now on as well (steadyLoopDelayMs). */
+  markSteady(): void {
+    this.#pool?.markSteady();
+  }
+
   async workerHealth(): Promise<WorkerLoopHealth[]> {
     return this.#pool ? this.#pool.health() : [];
   }

@@ -84,6 +84,11 @@ export class WorkerPool {
     if (s.started === 1 && workerTestHooks.deafWorker === s.index) s.worker.postMessage({ type: 'deafen' } satisfies ToWorker);
   }
 
+  /** The ramp is over: each live worker measures its loop from now on as well. */
+  markSteady(): void {
+    for (const s of this.#slots) if (!s.exited) s.worker.postMessage({ type: 'steady' } satisfies ToWorker);
+  }
+
   /** Each live worker's loop delay so far (bounded; a worker that does not answer in time is left out). */
   async health(): Promise<WorkerLoopHealth[]> {
     const replies = await Promise.all(this.#slots.map((s) => this.#ask(s, { type: 'health' }, 'health')));

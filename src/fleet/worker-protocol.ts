@@ -43,6 +43,8 @@ export type ToWorker =
   | { type: 'start'; tentacle: WorkerTentacle }
   /** Report the loop delay measured so far (the reply is `health`). */
   | { type: 'health' }
+  /** The ramp is over: measure the loop from now on as well (steadyLoopDelayMs). */
+  | { type: 'steady' }
   /** Stop every tentacle (END on identified connections), flush the events, reply `stopped`. */
   | { type: 'stop' }
   /** Tests only (src/fleet/worker-pool.ts workerTestHooks): throw an uncaught error in the worker. */

@@ -15,6 +15,8 @@ export type ProcessHealth = HarnessProcess;
 
 export class HarnessMonitor {
   private histogram: IntervalHistogram | null = null;
+  /** From markSteady(): the loop while the fleet is held (the ramp's handshakes left out). */
+  private steady: IntervalHistogram | null = null;
   private startedAt = 0;
   private cpuAtStart: NodeJS.CpuUsage | null = null;
 
@@ -28,29 +30,42 @@ export class HarnessMonitor {
     this.cpuAtStart = process.cpuUsage();
   }
 
+  /** The ramp is over: measure the loop from now on as well (steadyLoopDelayMs). Once; no-op when not running. */
+  markSteady(): void {
+    if (!this.histogram || this.steady) return;
+    this.steady = monitorEventLoopDelay({ resolution: this.resolutionMs });
+    this.steady.enable();
+  }
+
   /** Stop and return the figures since start (null when never started). */
   stop(): ProcessHealth | null {
     const h = this.histogram;
     if (!h || !this.cpuAtStart) return null;
     h.disable();
     this.histogram = null;
+    const steady = this.steady;
+    steady?.disable();
+    this.steady = null;
     const wallMs = performance.now() - this.startedAt;
     const cpu = process.cpuUsage(this.cpuAtStart);
     const cpuShare = wallMs > 0 ? (cpu.user + cpu.system) / 1000 / wallMs : 0;
-    const measured = h.count > 0;
-    // The histogram holds whole timer intervals (the resolution plus the lag): report the lag.
-    const ms = (ns: number) => round(Math.max(0, ns / 1e6 - this.resolutionMs));
     return {
-      loopDelayMs: {
-        p50: measured ? ms(h.percentile(50)) : null,
-        p99: measured ? ms(h.percentile(99)) : null,
-        max: measured ? ms(h.max) : null,
-      },
+      loopDelayMs: this.lag(h),
+      ...(steady ? { steadyLoopDelayMs: this.lag(steady) } : {}),
       cpuShare: round(cpuShare, 3),
       cpuCores: round(cpuShare / Math.max(1, availableParallelism()), 3),
     };
   }
+
+  /** The histogram holds whole timer intervals (the resolution plus the lag): report the lag. */
+  private lag(h: IntervalHistogram): LoopDelay {
+    const measured = h.count > 0;
+    const ms = (ns: number) => round(Math.max(0, ns / 1e6 - this.resolutionMs));
+    return { p50: measured ? ms(h.percentile(50)) : null, p99: measured ? ms(h.percentile(99)) : null, max: measured ? ms(h.max) : null };
+  }
 }
+
+type LoopDelay = HarnessProcess['loopDelayMs'];
 
 function round(v: number, digits = 1): number {
   const f = 10 ** digits;
@@ -93,11 +108,15 @@ export function harnessSaturation(fleet: HarnessProcess, limits: HarnessLimits =
  */
 export function withWorkerLoops(main: HarnessProcess, workers: HarnessWorker[], cores: number = availableParallelism()): HarnessProcess {
   if (workers.length === 0) return main;
-  const worst = (k: 'p50' | 'p99' | 'max') => {
-    const v = [main.loopDelayMs[k], ...workers.map((w) => w.loopDelayMs[k])].filter((x): x is number => x !== null);
-    return v.length > 0 ? Math.max(...v) : null;
+  const worst = (all: (LoopDelay | undefined)[]): LoopDelay => {
+    const of = (k: keyof LoopDelay) => {
+      const v = all.map((d) => d?.[k] ?? null).filter((x): x is number => x !== null);
+      return v.length > 0 ? Math.max(...v) : null;
+    };
+    return { p50: of('p50'), p99: of('p99'), max: of('max') };
   };
-  return { ...main, loopDelayMs: { p50: worst('p50'), p99: worst('p99'), max: worst('max') }, usableCores: Math.max(1, Math.min(1 + workers.length, cores)) };
+  const steady = main.steadyLoopDelayMs ? { steadyLoopDelayMs: worst([main.steadyLoopDelayMs, ...workers.map((w) => w.steadyLoopDelayMs)]) } : {};
+  return { ...main, loopDelayMs: worst([main.loopDelayMs, ...workers.map((w) => w.loopDelayMs)]), ...steady, usableCores: Math.max(1, Math.min(1 + workers.length, cores)) };
 }
 
 /** The Result's harness block from the fleet's figures (and the nodes', when reported; and each fleet worker's, when there are any). */

@@ -146,7 +146,9 @@ export function harnessProcessLine(p: HarnessProcess): string {
 export function harnessLine(h: HarnessResult): string {
   const nodes = Object.entries(h.nodes ?? {}).map(([name, p]) => `; ${name} ${harnessProcessLine(p)}`);
   const threads = h.workers?.length ? ` (main thread + ${h.workers.length} worker threads: each loop figure the worst of them)` : '';
-  return `fleet${threads} ${harnessProcessLine(h.fleet)}${nodes.join('')}`;
+  const d = h.fleet.steadyLoopDelayMs;
+  const held = d ? `, while held p50 ${formatMs(d.p50)}, p99 ${formatMs(d.p99)}, max ${formatMs(d.max)}` : '';
+  return `fleet${threads} ${harnessProcessLine(h.fleet)}${held}${nodes.join('')}`;
 }
 
 function wrap(text: string, width: number): string {

@@ -166,7 +166,10 @@ function harnessBlock(h: HarnessResult): string {
   ];
   // Fleet worker threads: each one's own loop (the fleet row is the worst thread's); CPU is only measured for the whole process.
   const workers = (h.workers ?? []).map((w) => [`fleet worker ${w.worker + 1}`, formatMs(w.loopDelayMs.p50), formatMs(w.loopDelayMs.p99), formatMs(w.loopDelayMs.max), NOT_MEASURED, NOT_MEASURED]);
-  const rows = [row(workers.length ? 'fleet (every thread)' : 'fleet', h.fleet), ...workers, ...Object.entries(h.nodes ?? {}).map(([n, p]) => row(mdText(n), p))];
+  // The fleet's loop while held (after the ramp): the figure that says whether holding this many connections is within its means.
+  const d = h.fleet.steadyLoopDelayMs;
+  const held = d ? [['fleet, while held (after the ramp)', formatMs(d.p50), formatMs(d.p99), formatMs(d.max), NOT_MEASURED, NOT_MEASURED]] : [];
+  const rows = [row(workers.length ? 'fleet (every thread)' : 'fleet', h.fleet), ...held, ...workers, ...Object.entries(h.nodes ?? {}).map(([n, p]) => row(mdText(n), p))];
   const verdict = h.saturated
     ? `**Saturated:** ${h.reasons.map(mdText).join('; ')} -- the fleet's timings cannot be trusted.`
     : "The fleet kept up: its timings can be trusted.";

@@ -43,6 +43,8 @@ const FAMILIES: Array<Omit<Family, 'samples'>> = [
   { name: 'pollfleet_harness_loop_delay_p50_ms', type: 'gauge', help: "The harness's own event-loop delay at p50, in ms (the fleet; node=... for an embedded node process)." },
   { name: 'pollfleet_harness_loop_delay_p99_ms', type: 'gauge', help: "The harness's own event-loop delay at p99, in ms (above ~50 ms its timings cannot be trusted)." },
   { name: 'pollfleet_harness_loop_delay_max_ms', type: 'gauge', help: "The harness's own longest event-loop delay, in ms." },
+  { name: 'pollfleet_harness_steady_loop_delay_p99_ms', type: 'gauge', help: "The fleet's event-loop delay at p99 while the fleet was held (after the ramp), in ms." },
+  { name: 'pollfleet_harness_steady_loop_delay_max_ms', type: 'gauge', help: "The fleet's longest event-loop delay while the fleet was held (after the ramp), in ms." },
   { name: 'pollfleet_harness_cpu_share', type: 'gauge', help: 'CPU time of the harness process over the run wall time (1 = one core busy).' },
   { name: 'pollfleet_harness_saturated', type: 'gauge', help: "1 if the fleet's loop delay or CPU share passed its limit (its timings cannot be trusted), else 0." },
   { name: 'pollfleet_last_run_timestamp_seconds', type: 'gauge', help: 'When the run finished (Unix time).' },
@@ -105,6 +107,11 @@ function collect(r: Result, families: Map<string, Family>): void {
       add('pollfleet_harness_loop_delay_p99_ms', p.loopDelayMs.p99, labels);
       add('pollfleet_harness_loop_delay_max_ms', p.loopDelayMs.max, labels);
       add('pollfleet_harness_cpu_share', p.cpuShare, labels);
+    }
+    const held = r.harness.fleet.steadyLoopDelayMs;
+    if (held) {
+      add('pollfleet_harness_steady_loop_delay_p99_ms', held.p99);
+      add('pollfleet_harness_steady_loop_delay_max_ms', held.max);
     }
     add('pollfleet_harness_saturated', r.harness.saturated ? 1 : 0);
   }

@@ -194,8 +194,8 @@ function orderShards(input: readonly MergeInput[]): MergeInput[] {
 
 /**
  * The harness figures of a merged run: each shard's fleet ran in its own process (often its
- * own machine), so the merged fleet figures are the worst shard's (the highest loop-delay p99
- * and CPU share), and the run is saturated when any shard was -- its reasons are kept,
+ * own machine), so the merged fleet figures are the worst shard's (the highest loop-delay p99,
+ * whole run and while held -- each judged on its own -- and CPU share), and the run is saturated when any shard was -- its reasons are kept,
  * prefixed with the shard.
  */
 function mergeHarness(shards: readonly MergeInput[]): { harness?: HarnessResult } {
@@ -203,9 +203,13 @@ function mergeHarness(shards: readonly MergeInput[]): { harness?: HarnessResult 
   if (parts.length === 0) return {};
   const worst = parts.reduce((a, b) => ((b.h!.fleet.loopDelayMs.p99 ?? 0) > (a.h!.fleet.loopDelayMs.p99 ?? 0) ? b : a));
   const cpu = Math.max(...parts.map((p) => p.h!.fleet.cpuShare));
+  // While held: the worst shard by its own steady figure (not necessarily the one that lagged most while ramping).
+  const held = parts.filter((p) => p.h!.fleet.steadyLoopDelayMs);
+  const steady = held.length === parts.length ? held.reduce((a, b) => ((b.h!.fleet.steadyLoopDelayMs!.p99 ?? 0) > (a.h!.fleet.steadyLoopDelayMs!.p99 ?? 0) ? b : a)).h!.fleet.steadyLoopDelayMs : undefined;
+  const { steadyLoopDelayMs: _, ...fleet } = worst.h!.fleet;
   return {
     harness: {
-      fleet: { ...worst.h!.fleet, cpuShare: cpu },
+      fleet: { ...fleet, ...(steady ? { steadyLoopDelayMs: steady } : {}), cpuShare: cpu },
       nodes: worst.h!.nodes,
       saturated: parts.some((p) => p.h!.saturated),
       reasons: parts.flatMap((p) => p.h!.reasons.map((r) => `${p.label}: ${r}`)),

@@ -70,6 +70,11 @@ const RUN_FIELDS: Field<MeasuredResult>[] = [
     unit: 'ms' as const,
     read: (r: MeasuredResult) => r.harness?.fleet.loopDelayMs[k] ?? null,
   })),
+  ...(['p50', 'p99', 'max'] as const).map((k) => ({
+    path: `harness.steadyLoopDelayMs.${k}`,
+    unit: 'ms' as const,
+    read: (r: MeasuredResult) => r.harness?.fleet.steadyLoopDelayMs?.[k] ?? null,
+  })),
   { path: 'harness.cpuShare', unit: 'ratio', read: (r) => r.harness?.fleet.cpuShare ?? null },
   { path: 'harness.cpuCores', unit: 'ratio', read: (r) => r.harness?.fleet.cpuCores ?? null },
 ];

@@ -169,8 +169,10 @@ const apiLoadSchema = z.object({
   perNode: counts.nullable(),
 });
 
+const loopDelaySchema = z.object({ p50: figure, p99: figure, max: figure });
 const harnessProcessSchema = z.object({
-  loopDelayMs: z.object({ p50: figure, p99: figure, max: figure }),
+  loopDelayMs: loopDelaySchema,
+  steadyLoopDelayMs: loopDelaySchema.optional(),
   cpuShare: z.number().nonnegative(),
   cpuCores: z.number().nonnegative(),
   usableCores: z.number().int().min(1).optional(),
@@ -181,7 +183,7 @@ const harnessSchema = z.object({
   nodes: z.record(z.string(), harnessProcessSchema).nullable(),
   saturated: z.boolean(),
   reasons: strings,
-  workers: z.array(z.object({ worker: z.number().int().nonnegative(), loopDelayMs: z.object({ p50: figure, p99: figure, max: figure }) })).optional(),
+  workers: z.array(z.object({ worker: z.number().int().nonnegative(), loopDelayMs: loopDelaySchema, steadyLoopDelayMs: loopDelaySchema.optional() })).optional(),
 });
 
 function versionSchema(newest: number) {

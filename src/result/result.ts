@@ -223,6 +223,11 @@ export interface ApiLoadResult {
 export interface HarnessProcess {
   /** Event-loop delay: how late a timer fired (perf_hooks.monitorEventLoopDelay, sampled every ~10-20 ms). Null: no sample. */
   loopDelayMs: { p50: number | null; p99: number | null; max: number | null };
+  /**
+   * The same from the end of the ramp (and its settle time) to the end of the run: the loop while
+   * the fleet is held, without the ramp's handshakes. Fleet only; absent when the run never got there.
+   */
+  steadyLoopDelayMs?: { p50: number | null; p99: number | null; max: number | null };
   /** CPU time / wall time: 1 = one core fully busy. */
   cpuShare: number;
   /** The same as a share of all the machine's cores (0..1). */
@@ -239,6 +244,7 @@ export interface HarnessProcess {
 export interface HarnessWorker {
   worker: number;
   loopDelayMs: { p50: number | null; p99: number | null; max: number | null };
+  steadyLoopDelayMs?: { p50: number | null; p99: number | null; max: number | null };
 }
 
 /** The harness self-check: can the fleet's timings be trusted? */

@@ -144,9 +144,15 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
     }
 
     let steadyFrom = Infinity;
+    // The loop delay while the fleet is held is measured from here (harness steadyLoopDelayMs).
+    const holding = () => {
+      phase = 'steady';
+      harness.markSteady();
+      fleet?.markSteady();
+    };
     sampler = setInterval(() => {
       const at = now();
-      if (phase === 'ramping' && at >= steadyFrom) phase = 'steady';
+      if (phase === 'ramping' && at >= steadyFrom) holding();
       phase = faultRun.phase(phase, recorder.timeline);
       const point = recorder.sample(at, phase);
       deps.progress?.({
@@ -168,7 +174,7 @@ export async function runScenario(s: Scenario, deps: RunDeps): Promise<MeasuredR
     await Promise.race([ramp, aborted(deps.signal)]);
     // Settle: the last tentacles get one handshake's worth of time before steady state counts (plan.settleMs).
     steadyFrom = now() + plan.settleMs;
-    if (plan.settleMs === 0) phase = 'steady';
+    if (plan.settleMs === 0) holding();
     faultRun.start(steadyFrom);
     work = info.work ?? null;
     work?.start();

@@ -105,6 +105,13 @@ t.test('harness with workers: the worst loop of every thread, CPU judged per usa
   t.match(reasons.join('; '), /event loop lagged 70 ms/);
   t.notMatch(reasons.join('; '), /core/, '1.5 cores of 3 is not saturated');
   t.equal(withWorkerLoops(main, [{ worker: 0, loopDelayMs: main.loopDelayMs }, { worker: 1, loopDelayMs: main.loopDelayMs }], 2).usableCores, 2, 'at most the machine\'s cores');
+  const held = withWorkerLoops(
+    { ...main, steadyLoopDelayMs: { p50: 1, p99: 4, max: 9 } },
+    [{ worker: 0, loopDelayMs: main.loopDelayMs, steadyLoopDelayMs: { p50: 1, p99: 12, max: 8 } }, { worker: 1, loopDelayMs: main.loopDelayMs }],
+    4,
+  );
+  t.same(held.steadyLoopDelayMs, { p50: 1, p99: 12, max: 9 }, 'while held: each figure the worst thread\'s too');
+  t.equal(withWorkerLoops(main, [{ worker: 0, loopDelayMs: main.loopDelayMs, steadyLoopDelayMs: main.loopDelayMs }], 4).steadyLoopDelayMs, undefined, 'no steady figure when the run never got past its ramp');
   const busy = { ...f, loopDelayMs: main.loopDelayMs, cpuShare: 2.9 };
   t.match(harnessSaturation(busy).join(''), /97 % of each of the 3 cores/);
   t.ok(harnessSaturation({ ...main, cpuShare: HARNESS_DEFAULTS.cpuShareLimit + 0.05 }).join('').includes('of one core'), 'single-threaded: the rule as before');

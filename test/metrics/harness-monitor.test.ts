@@ -29,6 +29,36 @@ t.test('a deliberately blocked loop shows in the delay figures, and the CPU shar
   t.equal(monitor.stop(), null, 'a second stop has nothing to report');
 });
 
+t.test('the loop while held is measured from markSteady: a block before it shows only in the whole run', async (t) => {
+  const monitor = new HarnessMonitor();
+  monitor.markSteady();
+  t.equal(monitor.stop(), null, 'marking before start does nothing');
+  monitor.start();
+  await pause(50);
+  busyWait(300);
+  await pause(50);
+  monitor.markSteady();
+  await pause(300);
+  const health = monitor.stop()!;
+  t.ok(health.loopDelayMs.max! >= 250, `whole run max ${health.loopDelayMs.max} ms has the block`);
+  const held = health.steadyLoopDelayMs;
+  t.ok(held, 'a steady figure after markSteady');
+  // Generous: the machine is shared; an idle loop is not blocked for anything like 250 ms.
+  t.ok(held!.max !== null && held!.max < 250, `while held max ${held!.max} ms leaves the block out`);
+
+  const later = new HarnessMonitor();
+  later.start();
+  later.markSteady();
+  await pause(50);
+  busyWait(300);
+  await pause(50);
+  const h2 = later.stop()!;
+  t.ok(h2.steadyLoopDelayMs!.max! >= 250, `a block while held shows there: max ${h2.steadyLoopDelayMs!.max} ms`);
+  const never = new HarnessMonitor();
+  never.start();
+  t.equal(never.stop()!.steadyLoopDelayMs, undefined, 'no steady figure without markSteady');
+});
+
 t.test('an idle loop stays near the resolution', async (t) => {
   const monitor = new HarnessMonitor();
   monitor.start();

@@ -48,3 +48,15 @@ t.test('prometheus: harness gauges, fleet unlabelled and nodes by name', async (
   t.match(text, /^pollfleet_harness_saturated\{scenario="[^"]+",route="[^"]+"\} 1$/m);
   t.notMatch(renderPrometheus(loadResult('result-pass-direct')), /harness/);
 });
+
+t.test('the loop while held, when measured: a console clause, a markdown row and two gauges', async (t) => {
+  const r = loadResult('result-pass-direct');
+  const held = { ...r, harness: harnessResult({ ...LAGGING, steadyLoopDelayMs: { p50: 1.2, p99: 7.5, max: 40 } }, null) };
+  t.match(renderConsoleResult(held), /^harness: fleet loop delay p50 10\.4 ms, p99 180 ms, max 312 ms, CPU .*, while held p50 1\.2 ms, p99 7\.5 ms, max 40 ms/m);
+  t.match(renderMarkdown(held), /\| fleet \| 10\.4 ms \| 180 ms \| 312 ms \| 50 % \| 25 % \|\n\| fleet, while held \(after the ramp\) \| 1\.2 ms \| 7\.5 ms \| 40 ms \|/);
+  const prom = renderPrometheus(held);
+  t.match(prom, /^pollfleet_harness_steady_loop_delay_p99_ms\{scenario="[^"]+",route="[^"]+"\} 7\.5$/m);
+  t.match(prom, /^pollfleet_harness_steady_loop_delay_max_ms\{scenario="[^"]+",route="[^"]+"\} 40$/m);
+  t.notMatch(renderMarkdown(withHarness()), /while held/, 'no row without the figure');
+  t.notMatch(renderPrometheus(withHarness()), /steady_loop/, 'no gauges without the figure');
+});

@@ -249,11 +249,17 @@ t.test('shards written by --shard i/n merge in slice order, and only as one comp
 t.test('merged harness figures are the worst shard\'s, and saturated when any shard was', async (t) => {
   const events = runEvents();
   const proc = (p99: number, cpu: number) => ({ loopDelayMs: { p50: 1, p99, max: p99 * 2 }, cpuShare: cpu, cpuCores: 2 });
-  const a = { ...shardResult(events, [0, 1, 2]), harness: { fleet: proc(8, 0.2), nodes: null, saturated: false, reasons: [] } };
+  const a = { ...shardResult(events, [0, 1, 2]), harness: { fleet: proc(8, 0.2), nodes: null, saturated: false, reasons: [] as string[] } };
   const b = { ...shardResult(events, [3, 4, 5]), harness: { fleet: proc(90, 0.5), nodes: null, saturated: true, reasons: ['loop delay p99 90 ms > 50 ms'] } };
   const h = mergeResults([a, b]).harness!;
   t.equal(h.fleet.loopDelayMs.p99, 90);
   t.equal(h.fleet.cpuShare, 0.5);
   t.equal(h.saturated, true);
   t.same(h.reasons, ['Result 2: loop delay p99 90 ms > 50 ms']);
+  // While held: the worst shard by its own steady figure, which need not be the shard that lagged most while ramping.
+  const withHeld = (r: typeof a, p99: number) => ({ ...r, harness: { ...r.harness, fleet: { ...r.harness.fleet, steadyLoopDelayMs: { p50: 1, p99, max: p99 } } } });
+  const held = mergeResults([withHeld(a, 30), withHeld(b, 6)]).harness!;
+  t.equal(held.fleet.loopDelayMs.p99, 90, 'whole run: shard 2');
+  t.same(held.fleet.steadyLoopDelayMs, { p50: 1, p99: 30, max: 30 }, 'while held: shard 1');
+  t.equal(mergeResults([withHeld(a, 30), b]).harness!.fleet.steadyLoopDelayMs, undefined, 'a shard without the figure: none merged');
 });

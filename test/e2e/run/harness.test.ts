@@ -36,9 +36,12 @@ t.test('a fleet whose loop is blocked during the run is reported as saturated', 
 });
 
 t.test('an unblocked run carries the figures too', async (t) => {
-  const result = await runSmall(smallScenario({ name: 'harness-free', fleet: { tentacles: 3, rampUp: '1s' }, duration: '2s' }), t.testdir());
+  const result = await runSmall(smallScenario({ name: 'harness-free', fleet: { tentacles: 3, rampUp: '1s' }, duration: '4s' }), t.testdir());
   const h = result.harness!;
   t.ok(h.fleet.loopDelayMs.p50 !== null && h.fleet.loopDelayMs.p50 >= 0, `p50 ${h.fleet.loopDelayMs.p50} ms`);
   t.ok(h.fleet.cpuShare >= 0 && h.fleet.cpuCores <= h.fleet.cpuShare, `cpu ${h.fleet.cpuShare} / ${h.fleet.cpuCores}`);
   t.equal(h.saturated, h.reasons.length > 0, 'saturated exactly when a reason is given');
+  // Held from the end of the ramp plus the settle time (pollingQueueWait, 2 s here) on.
+  const held = h.fleet.steadyLoopDelayMs;
+  t.ok(held && held.p99 !== null && held.p99 >= 0, `the loop while held, after the ramp: p99 ${held?.p99} ms`);
 });
