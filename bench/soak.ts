@@ -60,6 +60,11 @@ interface NodeSample {
   pid: number;
   rss: number;
   heapUsed: number;
+  /** As the fleet's: where a node's RSS growth lives when heapUsed is flat (RSS minus heapTotal is native memory). */
+  heapTotal: number;
+  external: number;
+  /** Polling connections the node held (TLS up) when sampled. */
+  connections: number;
   handles: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
@@ -199,8 +204,9 @@ function takeSample(): void {
     try {
       const st = JSON.parse(readFileSync(join(statsDir, f), 'utf8')) as NodeSample & { node: string; at: number };
       if (Date.now() - st.at > sampleMs * 2) continue; // a crashed node's last figures
-      (nodeSamples[st.node] ??= []).push({ minute, pid: st.pid, rss: st.rss, heapUsed: st.heapUsed, handles: st.handles, loopDelayP99Ms: Math.round(st.loopDelayP99Ms * 10) / 10, loopDelayMaxMs: Math.round(st.loopDelayMaxMs * 10) / 10 });
-      nodeLine.push(`${st.node} ${mib(st.rss)} MiB h${st.handles} d${st.loopDelayP99Ms.toFixed(0)}`);
+      const { pid, rss, heapUsed, heapTotal, external, connections, handles } = st;
+      (nodeSamples[st.node] ??= []).push({ minute, pid, rss, heapUsed, heapTotal, external, connections, handles, loopDelayP99Ms: Math.round(st.loopDelayP99Ms * 10) / 10, loopDelayMaxMs: Math.round(st.loopDelayMaxMs * 10) / 10 });
+      nodeLine.push(`${st.node} ${mib(rss)} MiB (heap ${mib(heapTotal)} ext ${mib(external)}) c${connections} h${handles} d${st.loopDelayP99Ms.toFixed(0)}`);
     } catch {
       /* being replaced */
     }
