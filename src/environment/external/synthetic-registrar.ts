@@ -209,6 +209,9 @@ export class SyntheticRegistrar {
       // A registration still in flight may yet create its machine: let it settle (each
       // request is bounded by its timeout) so the machine is deleted by id, not missed.
       await Promise.allSettled([...this.#inflight]);
+      if (this.lostAnswerRetries) {
+        this.#o.log?.(`registration: ${this.lostAnswerRetries} lost answer(s) tried again, ${this.adopted} machine(s) the server had created adopted`);
+      }
       const mine = this.ledger.entries().filter((e) => e.runId === this.runId && e.apiUrl === this.#o.apiUrl);
       const out = mine.length
         ? await deleteLedgerEntries(this.ledger, mine, { apiKey: this.#o.apiKey, dispatcher: this.#dispatcher, ...(this.#o.timeoutMs ? { timeoutMs: this.#o.timeoutMs } : {}) })

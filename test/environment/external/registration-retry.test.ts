@@ -156,6 +156,7 @@ t.test('the server created the machine but the answer was lost: the retry adopts
   t.equal(reg.adopted, 1);
   t.ok(lines.some((l) => l.includes(`adopted, not posted again`)), 'the adoption is logged');
   const out = await reg.cleanup();
+  t.ok(lines.includes('registration: 1 lost answer(s) tried again, 1 machine(s) the server had created adopted'), 'the sum at clean-up');
   t.same(out.deleted, [reg.nameOf(0)]);
   t.same(api.deleted, [id], 'clean-up deleted exactly it');
   t.equal(api.count('DELETE', id), 1);
