@@ -127,7 +127,7 @@ export class SyntheticRegistrar {
     for (;;) {
       // One 'registration' event per tentacle: a failed attempt's event is held until it is
       // known not to be tried again; the one sent covers every attempt (time, 429s).
-      let failed: RegistrationEvent | null = null;
+      const held: { failed: RegistrationEvent | null } = { failed: null };
       const sink: EventSink = (ev) => {
         if (ev.type !== 'registration') return o.sink(ev);
         throttle.throttled += ev.throttled ?? 0;
@@ -137,7 +137,7 @@ export class SyntheticRegistrar {
         delete merged.throttledWaitMs;
         if (throttle.throttled) Object.assign(merged, throttle);
         if (ev.ok) o.sink(merged);
-        else failed = merged;
+        else held.failed = merged;
       };
       const call = this.#attempt(t, id, name, lost > 0, sink);
       this.#inflight.add(call);
@@ -168,8 +168,13 @@ export class SyntheticRegistrar {
             .then(() => true, () => false);
           if (waited && !this.#cleanup) continue;
         }
-        if (failed) o.sink(failed);
-        throw e;
+        let err = e;
+        if (lostNow && lost > 1 && e instanceof PollfleetError) {
+          // Every try lost its answer: say so (the kind, data and cause stay the last try's).
+          err = new PollfleetError(e.kind, `${e.message} (no answer in ${lost} tries)`, { ...e.data, ...(e.hint ? { hint: e.hint } : {}), cause: e });
+        }
+        if (held.failed) o.sink(err === e ? held.failed : { ...held.failed, message: (err as Error).message });
+        throw err;
       } finally {
         this.#inflight.delete(call);
       }

@@ -191,7 +191,8 @@ t.test('every answer lost: gives up after the retries, the entry stays pending f
   t.ok(isLostAnswer(err));
   t.equal(api.count('POST', '/machines'), 3, 'the first try and two retries');
   t.equal(retryLines().length, 2);
-  t.match(registrations(), [{ ok: false }], 'one failure event for the tentacle');
+  t.match(err.message, /\(no answer in 3 tries\)$/);
+  t.match(registrations(), [{ ok: false, message: err.message }], 'one failure event for the tentacle');
   t.equal(registrations().length, 1);
   const entries = ledger.entries();
   t.equal(entries.length, 1);
