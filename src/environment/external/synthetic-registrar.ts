@@ -123,11 +123,12 @@ export class SyntheticRegistrar {
     const t0 = now();
     // Attempts whose answer was lost: after one, the server may hold a machine of this name.
     let lost = 0;
+    let retried = 0;
     const throttle = { throttled: 0, throttledWaitMs: 0 };
     for (;;) {
-      // One 'registration' event per tentacle: a failed attempt's event is held until it is
-      // known not to be tried again; the one sent covers every attempt (time, 429s).
-      const held: { failed: RegistrationEvent | null } = { failed: null };
+      // One 'registration' event per tentacle: an attempt's event is held until it is known
+      // not to be tried again; the one sent covers every attempt (time, 429s, retries).
+      const held: { ev: RegistrationEvent | null } = { ev: null };
       const sink: EventSink = (ev) => {
         if (ev.type !== 'registration') return o.sink(ev);
         throttle.throttled += ev.throttled ?? 0;
@@ -136,8 +137,7 @@ export class SyntheticRegistrar {
         delete merged.throttled;
         delete merged.throttledWaitMs;
         if (throttle.throttled) Object.assign(merged, throttle);
-        if (ev.ok) o.sink(merged);
-        else held.failed = merged;
+        held.ev = merged;
       };
       const call = this.#attempt(t, id, name, lost > 0, sink);
       this.#inflight.add(call);
@@ -146,6 +146,7 @@ export class SyntheticRegistrar {
         this.ledger.setCreated(name, o.apiUrl, r.machineId, r.spaceId);
         this.machines.set(t, { machineId: r.machineId, spaceId: r.spaceId });
         this.created++;
+        if (held.ev) o.sink({ ...held.ev, ...(retried ? { lostAnswerRetries: retried } : {}), ...(r.adopted ? { adopted: true } : {}) });
         if (r.adopted) {
           this.adopted++;
           o.log?.(`registration of ${name}: the server had created it (${r.machineId}, this tentacle's thumbprint); adopted, not posted again`);
@@ -160,20 +161,23 @@ export class SyntheticRegistrar {
         if (lostNow) lost++;
         const retry = lostNow && lost <= retries && !this.#cleanup && !this.#stopping.signal.aborted && name.includes(this.runId);
         if (retry) {
-          this.lostAnswerRetries++;
           o.log?.(`registration of ${name}: no answer (${scrubSecret((e as Error).message, o.apiKey)}); trying again in ${delayMs} ms (retry ${lost} of ${retries}), looking the name up first`);
           // The retry keeps to the run's registration rate; clean-up ends the wait.
           const waited = await sleep(delayMs, undefined, { signal: this.#stopping.signal })
             .then(() => this.#limiter.acquire())
             .then(() => true, () => false);
-          if (waited && !this.#cleanup) continue;
+          if (waited && !this.#cleanup) {
+            retried++;
+            this.lostAnswerRetries++;
+            continue;
+          }
         }
         let err = e;
         if (lostNow && lost > 1 && e instanceof PollfleetError) {
           // Every try lost its answer: say so (the kind, data and cause stay the last try's).
           err = new PollfleetError(e.kind, `${e.message} (no answer in ${lost} tries)`, { ...e.data, ...(e.hint ? { hint: e.hint } : {}), cause: e });
         }
-        if (held.failed) o.sink(err === e ? held.failed : { ...held.failed, message: (err as Error).message });
+        if (held.ev) o.sink({ ...held.ev, message: (err as Error).message, ...(retried ? { lostAnswerRetries: retried } : {}) });
         throw err;
       } finally {
         this.#inflight.delete(call);

@@ -133,8 +133,9 @@ t.test('the first POST is lost before anything is created: the retry registers, 
   t.match(retryLines()[0], new RegExp(`registration of ${reg.nameOf(0)}: no answer .*retry 1 of 2`));
   t.notOk(lines.join('\n').includes(API_KEY), 'no key in the log');
   t.same(ledger.entries().map((e) => e.machineId), [api.machines[0]!.id], 'the ledger has its id');
-  t.match(registrations(), [{ ok: true, machineId: api.machines[0]!.id }], 'one registration event, a success');
+  t.match(registrations(), [{ ok: true, machineId: api.machines[0]!.id, lostAnswerRetries: 1 }], 'one registration event, a success after one retry');
   t.equal(registrations().length, 1);
+  t.equal(registrations()[0]!.adopted, undefined, 'posted, not adopted');
   t.equal(reg.lostAnswerRetries, 1);
   t.equal(reg.adopted, 0);
   const out = await reg.cleanup();
@@ -151,7 +152,7 @@ t.test('the server created the machine but the answer was lost: the retry adopts
   const id = api.machines[0]!.id;
   t.same(ledger.entries().map((e) => e.machineId), [id], 'the ledger has the adopted id');
   t.same(reg.machines.get(0), { machineId: id, spaceId: 'Spaces-1' });
-  t.match(registrations(), [{ ok: true, machineId: id }]);
+  t.match(registrations(), [{ ok: true, machineId: id, lostAnswerRetries: 1, adopted: true }]);
   t.equal(registrations().length, 1);
   t.equal(reg.adopted, 1);
   t.ok(lines.some((l) => l.includes(`adopted, not posted again`)), 'the adoption is logged');
@@ -180,6 +181,7 @@ t.test('HTTP 500: no retry, the failure as before, nothing left in the ledger', 
   t.equal(retryLines().length, 0);
   t.same(ledger.entries(), [], 'an HTTP answer proves nothing was created');
   t.match(registrations(), [{ ok: false, status: 500 }]);
+  t.equal(registrations()[0]!.lostAnswerRetries, undefined, 'no retries counted');
   t.equal(registrations().length, 1);
 });
 
@@ -192,7 +194,7 @@ t.test('every answer lost: gives up after the retries, the entry stays pending f
   t.equal(api.count('POST', '/machines'), 3, 'the first try and two retries');
   t.equal(retryLines().length, 2);
   t.match(err.message, /\(no answer in 3 tries\)$/);
-  t.match(registrations(), [{ ok: false, message: err.message }], 'one failure event for the tentacle');
+  t.match(registrations(), [{ ok: false, message: err.message, lostAnswerRetries: 2 }], 'one failure event for the tentacle, two retries');
   t.equal(registrations().length, 1);
   const entries = ledger.entries();
   t.equal(entries.length, 1);
@@ -224,6 +226,7 @@ t.test('clean-up during the wait before a retry: no retry, the registration reje
   t.ok(isLostAnswer(err), 'the lost answer is the error');
   t.ok(performance.now() - t0 < 10_000, 'did not wait out the delay');
   t.equal(api.count('POST', '/machines'), 1, 'no retry');
+  t.equal(reg.lostAnswerRetries, 0, 'none counted');
 });
 
 t.test('isLostAnswer: only a request without an HTTP answer', async (t) => {
