@@ -43,6 +43,8 @@ export interface RegistrationEvent extends ErrorData {
   errorKind?: ErrorKind; message?: string; machineId?: string;
   /** HTTP 429 answers waited out (Retry-After) during this registration, and the wait in all. */
   throttled?: number; throttledWaitMs?: number;
+  /** Synthetic registration: tries again after a lost answer (no HTTP answer); `adopted`, a retry found the machine the server had created. */
+  lostAnswerRetries?: number; adopted?: boolean;
 }
 
 // ---------- node side ----------

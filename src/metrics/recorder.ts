@@ -82,6 +82,9 @@ export class Recorder {
   /** HTTP 429 answers registrations waited out, and the time they waited (Retry-After). */
   registrationThrottled = 0;
   registrationThrottledWaitMs = 0;
+  /** Registrations tried again after a lost answer, and machines such a retry adopted. */
+  registrationLostAnswerRetries = 0;
+  registrationAdopted = 0;
   startedAt = 0;
 
   #subscriptionTentacle = new Map<string, number>();
@@ -190,6 +193,8 @@ export class Recorder {
         this.registrations++;
         this.registrationThrottled += e.throttled ?? 0;
         this.registrationThrottledWaitMs += e.throttledWaitMs ?? 0;
+        this.registrationLostAnswerRetries += e.lostAnswerRetries ?? 0;
+        if (e.adopted) this.registrationAdopted++;
         if (e.ok) this.registration.recordMs(e.durationMs);
         else {
           const key = e.status ? `HTTP ${e.status}` : (e.errorKind ?? 'error');

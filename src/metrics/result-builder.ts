@@ -107,6 +107,7 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
     registrationMs: {
       ...rec.registration.quantiles(), failures: { ...rec.registrationFailures },
       ...(rec.registrationThrottled ? { throttled: rec.registrationThrottled, throttledWaitMs: Math.round(rec.registrationThrottledWaitMs) } : {}),
+      ...(rec.registrationLostAnswerRetries ? { lostAnswerRetries: rec.registrationLostAnswerRetries, adopted: rec.registrationAdopted } : {}),
     },
     reconnects: rec.reconnects,
     polls: rec.polls,

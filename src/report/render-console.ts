@@ -63,6 +63,8 @@ export function renderConsoleResult(r: Result, o: ConsoleOptions = {}): string {
   if (health) lines.push(health);
   const throttled = registrationThrottleLine(r);
   if (throttled) lines.push(throttled);
+  const retried = registrationRetryLine(r);
+  if (retried) lines.push(retried);
   const headroom = pickupHeadroom(s);
   if (headroom) lines.push(headroom);
   const tasks = taskCountsLine(s);
@@ -87,6 +89,18 @@ export function registrationThrottleLine(r: Result): string | null {
   const waited = Math.round((r.summary.registrationMs.throttledWaitMs ?? 0) / 1000);
   return `registration throttled ${formatCount(n)} time${n === 1 ? '' : 's'}, ${waited} s waited ` +
     '(HTTP 429 with Retry-After: the server rate-limits its REST API; waited out, not a failure)';
+}
+
+/**
+ * "registration: 2 lost answers tried again, 1 machine adopted (...)" -- synthetic registrations
+ * whose answer never came (connection closed or timed out); null when there were none.
+ */
+export function registrationRetryLine(r: Result): string | null {
+  const n = r.summary.registrationMs.lostAnswerRetries ?? 0;
+  if (n === 0) return null;
+  const adopted = r.summary.registrationMs.adopted ?? 0;
+  return `registration: ${formatCount(n)} lost answer${n === 1 ? '' : 's'} tried again, ${formatCount(adopted)} machine${adopted === 1 ? '' : 's'} adopted ` +
+    '(the REST API closed the connection or timed out without an HTTP answer; the retry looked the name up first, so no machine was created twice)';
 }
 
 /**

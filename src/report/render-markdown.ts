@@ -1,7 +1,7 @@
 import type { Comparison, FaultResult, HarnessProcess, HarnessResult, NodeResult, Quantiles, Result } from '../result/result.js';
 import { formatClock, formatCount, formatMs, formatPct, formatTimestamp, NOT_MEASURED, plural } from '../core/format.js';
 import { formatMetricValue, metricUnit } from '../result/metric-catalog.js';
-import { healthChecksLine, registrationThrottleLine } from './render-console.js';
+import { healthChecksLine, registrationRetryLine, registrationThrottleLine } from './render-console.js';
 import { pickupHeadroom, taskCountsLine } from './pickup-headroom.js';
 import { deviationsOf } from './deviations.js';
 
@@ -130,6 +130,8 @@ function resultMarkdown(r: Result, level: number): string {
 
   const throttled = registrationThrottleLine(r);
   if (throttled) out.push(throttled.charAt(0).toUpperCase() + throttled.slice(1) + '.');
+  const retried = registrationRetryLine(r);
+  if (retried) out.push(retried.charAt(0).toUpperCase() + retried.slice(1) + '.');
   const health = healthChecksLine(r);
   if (health) out.push(mdText(health.charAt(0).toUpperCase() + health.slice(1) + '.'));
 

@@ -125,7 +125,7 @@ export function mergeResults(input: readonly MergeInput[]): MergedResult {
       tls: q('summary.handshakeMs.tls', (s) => s.summary.handshakeMs.tls),
       identify: q('summary.handshakeMs.identify', (s) => s.summary.handshakeMs.identify),
     },
-    registrationMs: { ...registration, failures: sumRecords(shards.map((s) => s.summary.registrationMs.failures)) },
+    registrationMs: { ...registration, failures: sumRecords(shards.map((s) => s.summary.registrationMs.failures)), ...registrationRetries(shards) },
     reconnects: sum(shards.map((s) => s.summary.reconnects)),
     polls: sum(shards.map((s) => s.summary.polls)),
     pollGapMs: q('summary.pollGapMs', (s) => s.summary.pollGapMs),
@@ -457,6 +457,12 @@ function sum(values: readonly number[]): number {
 
 function sumOrNull(values: ReadonlyArray<number | null>): number | null {
   return values.some((v) => v === null) ? null : sum(values as number[]);
+}
+
+/** Synthetic registrations tried again after a lost answer, summed over the shards (absent when none). */
+function registrationRetries(shards: readonly MergeInput[]): { lostAnswerRetries?: number; adopted?: number } {
+  const retries = sum(shards.map((s) => s.summary.registrationMs.lostAnswerRetries ?? 0));
+  return retries ? { lostAnswerRetries: retries, adopted: sum(shards.map((s) => s.summary.registrationMs.adopted ?? 0)) } : {};
 }
 
 function sumRecords(records: ReadonlyArray<Record<string, number>>): Record<string, number> {

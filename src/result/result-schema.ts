@@ -124,7 +124,7 @@ const summarySchema = z.object({
   pickupMs: quantilesSchema.nullable(),
   requests: requestCountsSchema.nullable(),
   handshakeMs: z.object({ tcp: quantilesSchema, tls: quantilesSchema, identify: quantilesSchema }),
-  registrationMs: quantilesSchema.extend({ failures: counts, throttled: count.optional(), throttledWaitMs: z.number().nonnegative().optional() }),
+  registrationMs: quantilesSchema.extend({ failures: counts, throttled: count.optional(), throttledWaitMs: z.number().nonnegative().optional(), lostAnswerRetries: count.optional(), adopted: count.optional() }),
   reconnects: count,
   polls: count,
   pollGapMs: quantilesSchema,

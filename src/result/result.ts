@@ -170,8 +170,10 @@ export interface Summary {
   /**
    * `throttled`/`throttledWaitMs`: HTTP 429 answers the registrations waited out (Retry-After)
    * and the time spent waiting -- throttling, not failure. Absent when there were none.
+   * `lostAnswerRetries`/`adopted`: synthetic registrations tried again after a lost answer (no
+   * HTTP answer), and machines such a retry found the server had created. Absent when none.
    */
-  registrationMs: Quantiles & { failures: Record<string, number>; throttled?: number; throttledWaitMs?: number };
+  registrationMs: Quantiles & { failures: Record<string, number>; throttled?: number; throttledWaitMs?: number; lostAnswerRetries?: number; adopted?: number };
   /** Connection attempts after the first one per connection. */
   reconnects: number;
   /** Messages received by tentacles. */

@@ -357,6 +357,14 @@ export const SYNTHETIC_REGISTRATION_DEFAULTS = {
   ledgerFile: 'reports/.pollfleet-ledger.json',
   /** Parallel DELETEs while cleaning up. */
   deleteConcurrency: 4,
+  /**
+   * A registration whose answer was lost (the connection broke or timed out: no HTTP status)
+   * is tried again at most this many times, the name looked up first (a machine the server
+   * did create, with this tentacle's thumbprint, is adopted, never posted twice) ...
+   */
+  lostAnswerRetries: 2,
+  /** ... this long after the failed attempt (cut short when the run stops). */
+  lostAnswerRetryDelayMs: 1_000,
 } as const;
 
 /** `pollfleet preflight`: every step is bounded by these. */

@@ -58,6 +58,12 @@ export interface RegistrationOptions {
   communicationStyle?: 'TentacleActive' | 'KubernetesTentacle';
   /** Replace a machine of the same name (register-with --force); without it an existing name is an error. */
   force?: boolean;
+  /**
+   * A machine of this name whose endpoint has this thumbprint is taken as this registration's
+   * own (its id returned, nothing posted): a retry after an earlier attempt's answer was lost,
+   * when the server may have created it. Another thumbprint is handled as without it.
+   */
+  adopt?: boolean;
   /** Aborts waits (HTTP 429, port-check retries): the run is stopping. */
   signal?: AbortSignal;
   /** When given, a 'registration' event is emitted for tentacle `tentacle`. */
@@ -77,6 +83,8 @@ export interface RegistrationResult {
   steps: RegistrationStep[];
   /** An existing machine of that name was replaced (force). */
   replaced: boolean;
+  /** An existing machine of that name and thumbprint was taken as this one's (`adopt`): nothing was posted. */
+  adopted?: boolean;
   /** HTTP 429 answers waited out, and the time spent waiting for them. */
   throttled: number;
   throttledWaitMs: number;
@@ -204,6 +212,15 @@ async function register(o: RegistrationOptions, api: OctopusClient, t0: number):
     const named = await api.machinesNamed(spaceId, o.name, 'machine lookup');
     return named.find((m) => String(m['Name']).toLowerCase() === o.name.toLowerCase()) ?? null;
   });
+  const existingThumbprint = (existing?.['Endpoint'] as Resource | undefined)?.['Thumbprint'];
+  if (existing && o.adopt && typeof existing['Id'] === 'string' && typeof existingThumbprint === 'string' && existingThumbprint.toLowerCase() === o.thumbprint.toLowerCase()) {
+    return {
+      machineId: existing['Id'], spaceId, serverThumbprint, durationMs: now() - t0, steps,
+      replaced: false, adopted: true,
+      throttled: api.throttle.throttled,
+      throttledWaitMs: Math.round(api.throttle.throttledWaitMs),
+    };
+  }
   if (existing && !o.force) {
     throw new PollfleetError('registration.failed', `a machine named ${JSON.stringify(o.name)} already exists in ${spaceId} (${String(existing['Id'])}); pollfleet does not replace it`, {
       hint: 'choose another external.register.namePrefix, or set external.register.force: true to replace that machine (register-with --force)',

@@ -75,7 +75,9 @@ function runEvents(): Tagged[] {
   const out: Tagged[] = [];
   let requestKey = 0;
   for (let g = 0; g < TENTACLES; g++) {
-    out.push({ tentacle: g, e: { type: 'registration', at: T0 + 50 + g, tentacle: g, ok: true, durationMs: duration(rnd) } });
+    // tentacles 1 and 5 (one per shard) registered after a lost answer; 5's retry adopted its machine
+    const retried = g === 1 || g === 5 ? { lostAnswerRetries: 1, ...(g === 5 ? { adopted: true } : {}) } : {};
+    out.push({ tentacle: g, e: { type: 'registration', at: T0 + 50 + g, tentacle: g, ok: true, durationMs: duration(rnd), ...retried } });
     if (g === 4) out.push({ tentacle: g, e: { type: 'registration', at: T0 + 60 + g, tentacle: g, ok: false, durationMs: 3, status: 503, errorKind: 'api.error', message: 'HTTP 503' } });
     NODES.forEach((node, n) => {
       const conn = g * 10 + n;
@@ -162,6 +164,8 @@ t.test('two shards of a run merge into the Result of the whole run', async (t) =
   t.same(figures(merged.summary.pollGapMs), figures(whole.summary.pollGapMs));
   t.equal(merged.summary.errors['tcp.reset'], 1);
   t.equal(merged.summary.registrationMs.failures['HTTP 503'], 1);
+  t.equal(merged.summary.registrationMs.lostAnswerRetries, 2, 'lost-answer retries summed over the shards');
+  t.equal(merged.summary.registrationMs.adopted, 1);
 });
 
 t.test('shards that started in different seconds line up on the wall clock', async (t) => {

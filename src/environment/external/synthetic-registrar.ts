@@ -1,12 +1,16 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
+import { now } from '../../core/clock.js';
 import { PollfleetError } from '../../core/errors.js';
-import type { EventSink } from '../../core/events.js';
+import type { EventSink, RegistrationEvent } from '../../core/events.js';
 import type { FleetIdentity } from '../../fleet/identity-pool.js';
 import type { SyntheticRegistration } from '../../scenario/resolve.js';
 import type { PollingPortCheck } from '../../octopus-api/polling-port-check.js';
-import { registerTentacle } from '../../tentacle/registration.js';
+import { registerTentacle, type RegistrationResult } from '../../tentacle/registration.js';
 import { OctopusClient } from '../../octopus-api/octopus-client.js';
+import { scrubSecret } from '../../octopus-api/scrub-secret.js';
+import { SYNTHETIC_REGISTRATION_DEFAULTS } from '../../scenario/defaults.js';
 import { Ledger } from './ledger.js';
 import { deleteLedgerEntries, isProcessGone, type CleanupOutcome } from './machine-cleanup.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -29,6 +33,34 @@ export interface SyntheticRegistrarOptions {
   dispatcher?: Dispatcher;
   /** KubernetesTentacle for fleet.profile kubernetes-agent; TentacleActive (default) otherwise. */
   communicationStyle?: 'TentacleActive' | 'KubernetesTentacle';
+  /** Tries after a lost answer (SYNTHETIC_REGISTRATION_DEFAULTS.lostAnswerRetries) and the wait before each. */
+  lostAnswerRetries?: number;
+  lostAnswerRetryDelayMs?: number;
+}
+
+/**
+ * Transport codes of a request whose answer never came (undici's "other side closed", a
+ * reset, a header or body timeout): the server may or may not have acted on it. A refused
+ * connection or a DNS failure is not one (the request never left).
+ */
+const LOST_ANSWER_CODES = new Set([
+  'UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT',
+  'ECONNRESET', 'EPIPE', 'ETIMEDOUT',
+]);
+
+/**
+ * Did a registration fail because an answer was lost (no HTTP status, a broken or timed-out
+ * connection)? Not for an HTTP answer, "already exists", a bad key, or the run stopping.
+ */
+export function isLostAnswer(e: unknown): boolean {
+  if (!(e instanceof PollfleetError) || e.status !== undefined || e.kind !== 'registration.failed') return false;
+  let c: unknown = e.cause;
+  for (let depth = 0; depth < 5 && c !== null && typeof c === 'object'; depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (typeof code === 'string' && LOST_ANSWER_CODES.has(code)) return true;
+    c = (c as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /**
@@ -50,6 +82,9 @@ export class SyntheticRegistrar {
   readonly #stopping = new AbortController();
   #inflight = new Set<Promise<unknown>>();
   created = 0;
+  /** Registrations tried again after a lost answer, and machines adopted by such a retry (the server had created them). */
+  lostAnswerRetries = 0;
+  adopted = 0;
 
   constructor(o: SyntheticRegistrarOptions) {
     this.#o = o;
@@ -83,7 +118,77 @@ export class SyntheticRegistrar {
     const o = this.#o;
     const name = this.nameOf(t);
     this.ledger.addPending({ name, space: o.space, apiUrl: o.apiUrl, thumbprint: id.identity.thumbprint, runId: this.runId });
-    const call = registerTentacle({
+    const retries = o.lostAnswerRetries ?? SYNTHETIC_REGISTRATION_DEFAULTS.lostAnswerRetries;
+    const delayMs = o.lostAnswerRetryDelayMs ?? SYNTHETIC_REGISTRATION_DEFAULTS.lostAnswerRetryDelayMs;
+    const t0 = now();
+    // Attempts whose answer was lost: after one, the server may hold a machine of this name.
+    let lost = 0;
+    let retried = 0;
+    const throttle = { throttled: 0, throttledWaitMs: 0 };
+    for (;;) {
+      // One 'registration' event per tentacle: an attempt's event is held until it is known
+      // not to be tried again; the one sent covers every attempt (time, 429s, retries).
+      const held: { ev: RegistrationEvent | null } = { ev: null };
+      const sink: EventSink = (ev) => {
+        if (ev.type !== 'registration') return o.sink(ev);
+        throttle.throttled += ev.throttled ?? 0;
+        throttle.throttledWaitMs += ev.throttledWaitMs ?? 0;
+        const merged: RegistrationEvent = { ...ev, durationMs: now() - t0 };
+        delete merged.throttled;
+        delete merged.throttledWaitMs;
+        if (throttle.throttled) Object.assign(merged, throttle);
+        held.ev = merged;
+      };
+      const call = this.#attempt(t, id, name, lost > 0, sink);
+      this.#inflight.add(call);
+      try {
+        const r = await call;
+        this.ledger.setCreated(name, o.apiUrl, r.machineId, r.spaceId);
+        this.machines.set(t, { machineId: r.machineId, spaceId: r.spaceId });
+        this.created++;
+        if (held.ev) o.sink({ ...held.ev, ...(retried ? { lostAnswerRetries: retried } : {}), ...(r.adopted ? { adopted: true } : {}) });
+        if (r.adopted) {
+          this.adopted++;
+          o.log?.(`registration of ${name}: the server had created it (${r.machineId}, this tentacle's thumbprint); adopted, not posted again`);
+        }
+        return;
+      } catch (e) {
+        const lostNow = isLostAnswer(e);
+        // An HTTP answer other than success means nothing was created -- unless an earlier
+        // attempt's answer was lost: then (as after any lost answer) the pending entry stays
+        // for clean-up, which finds the machine by name and thumbprint.
+        if (!lostNow && lost === 0 && e instanceof PollfleetError && e.status !== undefined) this.ledger.remove(name, o.apiUrl);
+        if (lostNow) lost++;
+        const retry = lostNow && lost <= retries && !this.#cleanup && !this.#stopping.signal.aborted && name.includes(this.runId);
+        if (retry) {
+          o.log?.(`registration of ${name}: no answer (${scrubSecret((e as Error).message, o.apiKey)}); trying again in ${delayMs} ms (retry ${lost} of ${retries}), looking the name up first`);
+          // The retry keeps to the run's registration rate; clean-up ends the wait.
+          const waited = await sleep(delayMs, undefined, { signal: this.#stopping.signal })
+            .then(() => this.#limiter.acquire())
+            .then(() => true, () => false);
+          if (waited && !this.#cleanup) {
+            retried++;
+            this.lostAnswerRetries++;
+            continue;
+          }
+        }
+        let err = e;
+        if (lostNow && lost > 1 && e instanceof PollfleetError) {
+          // Every try lost its answer: say so (the kind, data and cause stay the last try's).
+          err = new PollfleetError(e.kind, `${e.message} (no answer in ${lost} tries)`, { ...e.data, ...(e.hint ? { hint: e.hint } : {}), cause: e });
+        }
+        if (held.ev) o.sink({ ...held.ev, message: (err as Error).message, ...(retried ? { lostAnswerRetries: retried } : {}) });
+        throw err;
+      } finally {
+        this.#inflight.delete(call);
+      }
+    }
+  }
+
+  /** One registration attempt; `adopt`: a machine of this name with this thumbprint is taken as ours (a retry after a lost answer). */
+  #attempt(t: number, id: FleetIdentity, name: string, adopt: boolean, sink: EventSink): Promise<RegistrationResult> {
+    const o = this.#o;
+    return registerTentacle({
       apiUrl: o.apiUrl,
       apiKey: o.apiKey,
       ...(o.space ? { space: o.space } : {}),
@@ -98,24 +203,11 @@ export class SyntheticRegistrar {
       pollingDispatcher: this.#pollingDispatcher,
       ...(o.timeoutMs ? { timeoutMs: o.timeoutMs } : {}),
       force: o.spec.force,
-      communicationStyle: this.#o.communicationStyle,
+      ...(adopt ? { adopt: true } : {}),
+      communicationStyle: o.communicationStyle,
       signal: this.#stopping.signal,
-      events: { sink: o.sink, tentacle: t },
+      events: { sink, tentacle: t },
     });
-    this.#inflight.add(call);
-    try {
-      const r = await call;
-      this.ledger.setCreated(name, o.apiUrl, r.machineId, r.spaceId);
-      this.machines.set(t, { machineId: r.machineId, spaceId: r.spaceId });
-      this.created++;
-    } catch (e) {
-      // An HTTP answer other than success means nothing was created; a lost answer may
-      // hide a created machine, so its pending entry stays for clean-up (found by name).
-      if (e instanceof PollfleetError && e.status !== undefined) this.ledger.remove(name, o.apiUrl);
-      throw e;
-    } finally {
-      this.#inflight.delete(call);
-    }
   }
 
   /** Stop registering and delete every machine of this run. Idempotent. */
@@ -126,6 +218,9 @@ export class SyntheticRegistrar {
       // A registration still in flight may yet create its machine: let it settle (each
       // request is bounded by its timeout) so the machine is deleted by id, not missed.
       await Promise.allSettled([...this.#inflight]);
+      if (this.lostAnswerRetries) {
+        this.#o.log?.(`registration: ${this.lostAnswerRetries} lost answer(s) tried again, ${this.adopted} machine(s) the server had created adopted`);
+      }
       const mine = this.ledger.entries().filter((e) => e.runId === this.runId && e.apiUrl === this.#o.apiUrl);
       const out = mine.length
         ? await deleteLedgerEntries(this.ledger, mine, { apiKey: this.#o.apiKey, dispatcher: this.#dispatcher, ...(this.#o.timeoutMs ? { timeoutMs: this.#o.timeoutMs } : {}) })
