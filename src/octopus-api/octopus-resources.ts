@@ -41,6 +41,17 @@ export function pollingEndpoint(style: 'TentacleActive' | 'KubernetesTentacle', 
     : { CommunicationStyle: 'TentacleActive', Thumbprint: thumbprint, Uri: subscriptionId };
 }
 
+/**
+ * The certificate thumbprint of a machine resource's polling endpoint, upper-case: a Tentacle's
+ * `Endpoint.Thumbprint`, a Kubernetes agent's `Endpoint.TentacleEndpointConfiguration.Thumbprint`;
+ * null when it has none. How pollfleet tells its own machines from anyone else's of that name.
+ */
+export function endpointThumbprint(machine: Resource): string | null {
+  const ep = machine['Endpoint'] as Resource | undefined;
+  const tp = ep?.['Thumbprint'] ?? (ep?.['TentacleEndpointConfiguration'] as Resource | undefined)?.['Thumbprint'];
+  return typeof tp === 'string' && tp ? tp.toUpperCase() : null;
+}
+
 /** The list in a collection document (`{ Items: [...] }`) or a bare array; objects only. */
 export function itemsOf(doc: unknown): Resource[] {
   const list = Array.isArray(doc) ? doc : (doc as Resource | null)?.['Items'];

@@ -5,7 +5,7 @@ import type { EventSink } from '../core/events.js';
 import type { Dispatcher } from 'undici';
 import { REGISTRATION_DEFAULTS } from '../scenario/defaults.js';
 import { OctopusClient } from '../octopus-api/octopus-client.js';
-import { nameAndId, pollingEndpoint, type NewPollingMachine, type Resource } from '../octopus-api/octopus-resources.js';
+import { endpointThumbprint, nameAndId, pollingEndpoint, type NewPollingMachine, type Resource } from '../octopus-api/octopus-resources.js';
 import { checkPollingPort, type PollingPortCheck, type PortCheckResult } from '../octopus-api/polling-port-check.js';
 import { scrubSecret } from '../octopus-api/scrub-secret.js';
 
@@ -212,8 +212,7 @@ async function register(o: RegistrationOptions, api: OctopusClient, t0: number):
     const named = await api.machinesNamed(spaceId, o.name, 'machine lookup');
     return named.find((m) => String(m['Name']).toLowerCase() === o.name.toLowerCase()) ?? null;
   });
-  const existingThumbprint = (existing?.['Endpoint'] as Resource | undefined)?.['Thumbprint'];
-  if (existing && o.adopt && typeof existing['Id'] === 'string' && typeof existingThumbprint === 'string' && existingThumbprint.toLowerCase() === o.thumbprint.toLowerCase()) {
+  if (existing && o.adopt && typeof existing['Id'] === 'string' && endpointThumbprint(existing) === o.thumbprint.toUpperCase()) {
     return {
       machineId: existing['Id'], spaceId, serverThumbprint, durationMs: now() - t0, steps,
       replaced: false, adopted: true,

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { PollfleetError } from '../../core/errors.js';
 import { OctopusClient } from '../../octopus-api/octopus-client.js';
+import { endpointThumbprint } from '../../octopus-api/octopus-resources.js';
 import { SYNTHETIC_REGISTRATION_DEFAULTS } from '../../scenario/defaults.js';
 import type { Ledger, LedgerEntry } from './ledger.js';
 import { scrubKey } from './api-key-source.js';
@@ -27,7 +28,6 @@ export interface CleanupOutcome {
   failed: { name: string; message: string }[];
 }
 
-type Json = Record<string, unknown>;
 
 function clientFor(apiUrl: string, o: CleanupOptions): OctopusClient {
   return new OctopusClient({
@@ -46,12 +46,14 @@ async function resolveSpaceId(api: OctopusClient, space: string | null): Promise
   return String(found['Id']);
 }
 
-/** The id of a machine named `name` with `thumbprint`, or null. */
+/**
+ * The id of a machine named `name` with `thumbprint`, or null. Both must match: a machine of
+ * that name with another certificate (or none) is not this run's and is never deleted.
+ */
 async function findByName(api: OctopusClient, e: LedgerEntry): Promise<{ id: string; spaceId: string } | null> {
   const spaceId = e.spaceId ?? (await resolveSpaceId(api, e.space));
   const list = await api.machinesNamed(spaceId, e.name);
-  const m = list.find((x) => x['Name'] === e.name && (x['Endpoint'] as Json | undefined)?.['Thumbprint'] === e.thumbprint)
-    ?? list.find((x) => x['Name'] === e.name);
+  const m = list.find((x) => x['Name'] === e.name && endpointThumbprint(x) === e.thumbprint.toUpperCase());
   return m && typeof m['Id'] === 'string' ? { id: m['Id'], spaceId } : null;
 }
 

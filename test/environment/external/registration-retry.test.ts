@@ -213,6 +213,12 @@ t.test('a machine of that name with another thumbprint: not adopted, not replace
   t.equal(api.count('PUT', ''), 0, 'not replaced');
   t.equal(api.machines[0]!.thumbprint, OTHER_THUMBPRINT, 'untouched');
   t.equal(reg.adopted, 0);
+  // The entry stays pending (an answer was lost); clean-up finds the name, but not with this
+  // run's thumbprint: someone else's machine, never deleted.
+  const out = await reg.cleanup();
+  t.same(api.deleted, [], 'clean-up deleted nothing');
+  t.equal(api.machines.length, 1, 'the other machine is still there');
+  t.same(out.alreadyGone, [reg.nameOf(0)], 'this run\'s machine counts as never created');
 });
 
 t.test('clean-up during the wait before a retry: no retry, the registration rejects at once', async (t) => {
