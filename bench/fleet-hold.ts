@@ -4,10 +4,17 @@
  * mutual-TLS pair, RSA-2048 both ways, on the same machine).
  *   npm run bench                                   2,000 tentacles x 3 nodes, held 60 s
  *   npm run bench -- --tentacles 10000 --duration 60s --json bench.json
+ *   npm run bench -- --tentacles 10000 --shards 2   the same fleet held by 2 shard processes
  * Options: --tentacles N, --duration D, --ramp-up D (default: the time the raw pair needs for
  * the same number of handshakes, so a fleet that keeps up with raw TLS ramps at its speed),
- * --raw-sockets N (default: the fleet's connection count, at most 30,000), --workers auto|N
- * (fleet.workers, default auto: one worker thread per ~2,500 tentacles, at most cores - 1), --json FILE.
+ * --raw-sockets N (default: the fleet's connection count, at most 30,000, and at most what one
+ * process may open), --workers auto|N (fleet.workers, default auto: one worker thread per ~2,500
+ * tentacles, at most cores - 1; per shard with --shards), --shards N, --json FILE.
+ * --shards N (default 1: the fleet in this process, on the embedded cluster): N >= 2 holds the
+ * fleet in N `pollfleet run --shard i/N` processes against one standalone `pollfleet cluster`
+ * (bench/sharded-hold.ts), for fleets past one process's open-file limit (every connection is a
+ * descriptor: 10,000 tentacles x 3 nodes are 30,000); the same figures, measured over all shard
+ * and node processes. Refused up front when a shard or a node process would not fit its limit.
  * The workload is the realistic one: a node waits the real 30 s before its null message, and
  * queues one short request per tentacle every 5 minutes. Not a test: numbers, not verdicts.
  */
@@ -20,6 +27,7 @@ import { runScenario } from '../src/run/run-scenario.js';
 import { PollfleetError } from '../src/core/errors.js';
 import { checkOpenFiles } from '../src/run/open-files.js';
 import { measureRawTls } from './raw-tls.js';
+import { checkShardedOpenFiles, holdSharded, shardSockets, type HoldFigures } from './sharded-hold.js';
 import { rerunWithMallocSettings } from './malloc-settings.js';
 
 rerunWithMallocSettings();
@@ -66,17 +74,34 @@ function childrenRss(): number {
 const NODES = 3;
 const tentacles = Number(arg('tentacles', '2000'));
 const duration = arg('duration', '60s')!;
+const shards = Number(arg('shards', '1'));
+if (!Number.isInteger(shards) || shards < 1 || shards > tentacles) {
+  process.stderr.write(`bench: --shards ${arg('shards', '')}: expected a whole number from 1 (this process) to the tentacle count\n`);
+  process.exit(2);
+}
 const connections = tentacles * NODES;
 // Every connection is a file descriptor in the fleet process, and the raw pair holds as many on
 // each side: the run's own check (src/run/open-files.ts), made before the raw baseline too.
+// Sharded: per shard process (its slice x the nodes) and per node process (every tentacle).
 try {
-  checkOpenFiles(connections);
+  if (shards === 1) checkOpenFiles(connections);
+  else checkShardedOpenFiles(tentacles, NODES, shards);
 } catch (e) {
   if (!(e instanceof PollfleetError)) throw e;
-  process.stderr.write(`bench: ${tentacles} tentacles x ${NODES} nodes: ${e.message}\n  ${e.hint ?? ''}\n`);
+  process.stderr.write(`bench: ${tentacles} tentacles x ${NODES} nodes${shards > 1 ? ` in ${shards} shards` : ''}: ${e.message}\n  ${e.hint ?? ''}\n`);
   process.exit(2);
 }
-const rawSockets = Number(arg('raw-sockets', String(Math.min(connections, 30_000))));
+/** The raw pair's client side is one process: sharded, at most what one process may open (a shard's count does). */
+function rawFits(n: number): boolean {
+  try {
+    checkOpenFiles(n);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const rawDefault = Math.min(connections, 30_000);
+const rawSockets = Number(arg('raw-sockets', String(shards === 1 || rawFits(rawDefault) ? rawDefault : shardSockets(tentacles, NODES, shards))));
 const jsonFile = arg('json', null);
 const workersArg = arg('workers', 'auto')!;
 const workers = workersArg === 'auto' ? 'auto' : Number(workersArg);
@@ -86,57 +111,82 @@ const raw = await measureRawTls(rawSockets);
 process.stderr.write(`raw baseline: ${raw.handshakesPerSec} handshakes/s, ${raw.clientKiBPerSocket} KiB per client socket, ${raw.serverKiBPerSocket} KiB per server socket\n`);
 const rampUp = arg('ramp-up', null) ?? `${Math.max(1, Math.ceil(connections / raw.handshakesPerSec))}s`;
 
-const s = scenarioFromObject({
-  name: 'bench-fleet-hold',
-  route: { kind: 'direct' },
-  cluster: { nodes: NODES, pollingPort: 0 },
-  fleet: { tentacles, rampUp, registrationConcurrency: 32, workers },
-  workload: { interval: '5m', scriptShare: 0.1 },
-  duration,
-}, 'bench');
-const workerThreads = fleetWorkerCount(s.fleet.workers, tentacles);
-process.stderr.write(`fleet: ${workerThreads === 1 ? 'one thread (no worker threads)' : `${workerThreads} worker threads`} (--workers ${workersArg})\n`);
+/** The single-process run (--shards 1): the fleet in this process, on the embedded cluster. */
+async function holdHere(): Promise<HoldFigures> {
+  const s = scenarioFromObject({
+    name: 'bench-fleet-hold',
+    route: { kind: 'direct' },
+    cluster: { nodes: NODES, pollingPort: 0 },
+    fleet: { tentacles, rampUp, registrationConcurrency: 32, workers },
+    workload: { interval: '5m', scriptShare: 0.1 },
+    duration,
+  }, 'bench');
+  const workerThreads = fleetWorkerCount(s.fleet.workers, tentacles);
+  process.stderr.write(`fleet: ${workerThreads === 1 ? 'one thread (no worker threads)' : `${workerThreads} worker threads`} (--workers ${workersArg})\n`);
 
-(globalThis as { gc?: () => void }).gc?.();
-const fleetRss0 = process.memoryUsage().rss;
-let nodesRss0: number | null = null;
-let peakFleetRss = 0;
-let peakNodesRss = 0;
-let rampHandshakes = 0;
-let rampSeconds = 0;
-let peakHandshakes = 0;
-const result = await runScenario(s, {
-  workDir: os.tmpdir(),
-  toolVersion: 'bench',
-  progress: (p) => {
-    const nodes = childrenRss();
-    nodesRss0 ??= nodes; // the first tick: nodes up, nothing connected yet
-    peakFleetRss = Math.max(peakFleetRss, process.memoryUsage().rss);
-    peakNodesRss = Math.max(peakNodesRss, nodes);
-    if (p.phase === 'ramping') {
-      rampHandshakes += p.point.handshakes;
-      rampSeconds += 1;
-    }
-    peakHandshakes = Math.max(peakHandshakes, p.point.handshakes);
-    if (Math.round(p.elapsedMs / 1000) % 10 === 0) {
-      process.stderr.write(`${Math.round(p.elapsedMs / 1000)}s ${p.phase} started ${p.started}/${p.tentacles} coverage ${(p.point.coverage * 100).toFixed(1)}% handshakes/s ${p.point.handshakes}\n`);
-    }
-  },
-});
+  (globalThis as { gc?: () => void }).gc?.();
+  const fleetRss0 = process.memoryUsage().rss;
+  let nodesRss0: number | null = null;
+  let peakFleetRss = 0;
+  let peakNodesRss = 0;
+  let rampHandshakes = 0;
+  let rampSeconds = 0;
+  let peakHandshakes = 0;
+  const result = await runScenario(s, {
+    workDir: os.tmpdir(),
+    toolVersion: 'bench',
+    progress: (p) => {
+      const nodes = childrenRss();
+      nodesRss0 ??= nodes; // the first tick: nodes up, nothing connected yet
+      peakFleetRss = Math.max(peakFleetRss, process.memoryUsage().rss);
+      peakNodesRss = Math.max(peakNodesRss, nodes);
+      if (p.phase === 'ramping') {
+        rampHandshakes += p.point.handshakes;
+        rampSeconds += 1;
+      }
+      peakHandshakes = Math.max(peakHandshakes, p.point.handshakes);
+      if (Math.round(p.elapsedMs / 1000) % 10 === 0) {
+        process.stderr.write(`${Math.round(p.elapsedMs / 1000)}s ${p.phase} started ${p.started}/${p.tentacles} coverage ${(p.point.coverage * 100).toFixed(1)}% handshakes/s ${p.point.handshakes}\n`);
+      }
+    },
+  });
 
-const held = result.nodes.reduce((a, n) => a + (n.connectedTentacles ?? 0), 0);
-const per = (bytes: number) => Math.round(bytes / 1024 / Math.max(1, held));
+  const held = result.nodes.reduce((a, n) => a + (n.connectedTentacles ?? 0), 0);
+  const per = (bytes: number) => Math.round(bytes / 1024 / Math.max(1, held));
+  return {
+    workers: workerThreads,
+    connectionsHeld: held,
+    coverageFinal: result.summary.coverage.final,
+    expired: result.summary.requests?.expired ?? null,
+    handshakesPerSec: Math.round(rampHandshakes / Math.max(1, rampSeconds)),
+    peakHandshakes,
+    fleetKiBPerConnection: per(peakFleetRss - fleetRss0),
+    nodeKiBPerConnection: per(peakNodesRss - (nodesRss0 ?? 0)),
+    // The issue's figure is the loop while the connections are held: from the end of the ramp.
+    loopDelayP99Ms: result.harness?.fleet.steadyLoopDelayMs?.p99 ?? null,
+    wholeRunLoopDelayP99Ms: result.harness?.fleet.loopDelayMs.p99 ?? null,
+    pickupP99Ms: result.summary.pickupMs?.p99 ?? null,
+    errors: result.summary.errors,
+  };
+}
+
+const m = shards === 1
+  ? await holdHere()
+  : await holdSharded({ tentacles, nodes: NODES, shards, rampUp, duration, workers, log: (line) => process.stderr.write(`${line}\n`) });
 const ratio = (a: number, b: number) => (b > 0 ? Math.round((a / b) * 100) / 100 : null);
-const handshakesPerSec = Math.round(rampHandshakes / Math.max(1, rampSeconds));
-const fleetKiB = per(peakFleetRss - fleetRss0);
-const nodeKiB = per(peakNodesRss - (nodesRss0 ?? 0));
+const held = m.connectionsHeld;
+const handshakesPerSec = m.handshakesPerSec;
+const fleetKiB = m.fleetKiBPerConnection;
+const nodeKiB = m.nodeKiBPerConnection;
+const workerThreads = m.workers;
 const figures = {
   tentacles,
   nodes: NODES,
+  shards,
   workers: workerThreads,
   glibcTunables: process.env['GLIBC_TUNABLES'] || null,
   connectionsHeld: held,
-  coverageFinal: result.summary.coverage.final,
+  coverageFinal: m.coverageFinal,
   handshakesPerSec,
   rawHandshakesPerSec: raw.handshakesPerSec,
   handshakeRatio: ratio(handshakesPerSec, raw.handshakesPerSec),
@@ -146,20 +196,21 @@ const figures = {
   nodeKiBPerConnection: nodeKiB,
   rawServerKiBPerConnection: raw.serverKiBPerSocket,
   nodeRssRatio: ratio(nodeKiB, raw.serverKiBPerSocket),
-  // The issue's figure is the loop while the connections are held: from the end of the ramp.
-  loopDelayP99Ms: result.harness?.fleet.steadyLoopDelayMs?.p99 ?? null,
-  wholeRunLoopDelayP99Ms: result.harness?.fleet.loopDelayMs.p99 ?? null,
-  pickupP99Ms: result.summary.pickupMs?.p99 ?? null,
+  loopDelayP99Ms: m.loopDelayP99Ms,
+  wholeRunLoopDelayP99Ms: m.wholeRunLoopDelayP99Ms,
+  pickupP99Ms: m.pickupP99Ms,
 };
 
 const row = (name: string, raw: string, fleet: string, r: number | string | null, target: string) => `${name.padEnd(28)} ${raw.padStart(12)} ${fleet.padStart(12)} ${(r === null ? '-' : typeof r === 'string' ? r : `${r}x`).padStart(8)}   ${target}`;
 console.log(`machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}; GLIBC_TUNABLES ${process.env['GLIBC_TUNABLES'] || 'unset (glibc defaults)'}`);
-console.log(`fleet: ${tentacles} tentacles x ${NODES} nodes, ${workerThreads === 1 ? 'single-threaded fleet' : `${workerThreads} fleet worker threads`} (--workers ${workersArg}), ramp-up ${rampUp}, steady ${duration}; connections held ${held} of ${connections}; coverage final ${result.summary.coverage.final}, expired ${result.summary.requests?.expired ?? '-'}`);
+const threads = `${workerThreads === 1 ? 'single-threaded' : `${workerThreads} worker threads per`} ${shards === 1 ? 'fleet' : 'shard'} (--workers ${workersArg})`;
+const where = shards === 1 ? 'one fleet process, embedded cluster' : `${shards} shard processes, standalone cluster`;
+console.log(`fleet: ${tentacles} tentacles x ${NODES} nodes, ${where}, ${threads}, ramp-up ${rampUp}, steady ${duration}; connections held ${held} of ${connections}; coverage final ${m.coverageFinal}, expired ${m.expired ?? '-'}`);
 console.log(row('', 'raw TLS', 'pollfleet', 'ratio', 'target'));
 console.log(row('handshakes/s (ramp)', String(raw.handshakesPerSec), String(handshakesPerSec), figures.handshakeRatio, '>= 0.9x'));
 console.log(row('KiB per connection, client', String(raw.clientKiBPerSocket), String(fleetKiB), figures.fleetRssRatio, '<= 1.1x'));
 console.log(row('KiB per connection, server', String(raw.serverKiBPerSocket), String(nodeKiB), figures.nodeRssRatio, '<= 1.3x'));
-console.log(`fleet event-loop delay p99 while held ${figures.loopDelayP99Ms ?? '-'} ms (target <= 20 ms; whole run, ramp included: ${figures.wholeRunLoopDelayP99Ms ?? '-'} ms); pickup p99 ${figures.pickupP99Ms ?? '-'} ms; peak handshakes/s ${peakHandshakes}; errors ${JSON.stringify(result.summary.errors)}`);
+console.log(`fleet event-loop delay p99 while held ${figures.loopDelayP99Ms ?? '-'} ms (target <= 20 ms; whole run, ramp included: ${figures.wholeRunLoopDelayP99Ms ?? '-'} ms); pickup p99 ${figures.pickupP99Ms ?? '-'} ms; peak handshakes/s ${m.peakHandshakes}; errors ${JSON.stringify(m.errors)}`);
 if (jsonFile) {
   writeFileAtomic(jsonFile, JSON.stringify(figures, null, 2) + '\n');
   console.log(`figures written to ${jsonFile}`);
