@@ -47,7 +47,8 @@ const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const CLI_MAIN = join(PROJECT_ROOT, 'src', 'cli', 'main.ts');
 /** The environment variable the shards read the cluster's API key from (never a command line). */
 const API_KEY_ENV = 'POLLFLEET_BENCH_API_KEY';
-const SAMPLE_MS = 1_000;
+/** RSS sampling: twice a second, so a shard's last sample before its run starts is close to it. */
+const SAMPLE_MS = 500;
 /** Bounds: the cluster's start (cluster.json written), a child's exit after SIGINT, the shards' run beyond ramp + duration. */
 const CLUSTER_START_MS = 120_000;
 const STOP_GRACE_MS = 30_000;
@@ -201,6 +202,10 @@ function durationMs(text: string): number {
   return ms;
 }
 
+function mib(bytes: number | null): string {
+  return bytes === null ? '-' : String(Math.round(bytes / 2 ** 20));
+}
+
 /** Wall-clock ms of a timeline point's second (its `t` is ms from the run's start). */
 function wallOf(r: Result, t: number): number {
   return Date.parse(r.startedAt) + t;
@@ -282,25 +287,31 @@ export async function holdSharded(o: ShardedHoldOptions): Promise<HoldFigures> {
       shards.push(startCli(`shard ${i}/${o.shards}`, ['run', scenarioFile, '--shard', `${i}/${o.shards}`, '--json', '-o', join(tmp, 'shards', `shard-${i}`)], { [API_KEY_ENV]: state.apiKey }));
     }
     const t0 = Date.now();
+    let nextLog = t0 + 10_000;
     sampler = setInterval(() => {
       const s = sample();
       samples.push(s);
-      const sec = Math.round((s.at - t0) / 1000);
-      if (sec % 10 === 0) {
-        const mib = (b: number | null) => (b === null ? '-' : String(Math.round(b / 2 ** 20)));
+      if (s.at >= nextLog) {
+        nextLog += 10_000;
+        const sec = Math.round((s.at - t0) / 1000);
         o.log(`${sec}s shards RSS ${s.shards.map(mib).join(' + ')} MiB, nodes RSS ${mib(s.nodes)} MiB`);
       }
     }, SAMPLE_MS);
 
     const bound = durationMs(o.rampUp) + durationMs(o.duration) + SHARD_SLACK_MS;
-    for (const s of shards) {
-      if (!(await exitWithin(s, Math.max(0, t0 + bound - Date.now())))) throw new Error(`${s.name} did not finish within ${Math.round(bound / 1000)} s`);
+    const resultFile = (i: number) => join(tmp, 'shards', `shard-${i + 1}`, 'result.json');
+    // A shard that fails stops the bench at once (the clean-up stops the others).
+    for (;;) {
+      const failed = shards.findIndex((s, i) => !isAlive(s.child) && !existsSync(resultFile(i)));
+      if (failed >= 0) throw new Error(`${shards[failed]!.name} exited (${shards[failed]!.child.exitCode}) without a result.json: ${shards[failed]!.stderrTail()}`);
+      if (!shards.some((s) => isAlive(s.child))) break;
+      if (Date.now() > t0 + bound) throw new Error(`the shards did not finish within ${Math.round(bound / 1000)} s`);
+      await sleep(1_000);
     }
     clearInterval(sampler);
 
     const results = shards.map((s, i) => {
-      const file = join(tmp, 'shards', `shard-${i + 1}`, 'result.json');
-      if (!existsSync(file)) throw new Error(`${s.name} exited (${s.child.exitCode}) without a result.json: ${s.stderrTail()}`);
+      const file = resultFile(i);
       const r = readResultFile(file);
       if (isComparison(r)) throw new Error(`${file}: a comparison, expected one run's result`);
       return r;
@@ -317,9 +328,11 @@ export async function holdSharded(o: ShardedHoldOptions): Promise<HoldFigures> {
       const base = (before.length ? before[before.length - 1]! : mine[0])?.rss ?? 0;
       const peak = mine.filter((s) => s.at > start && s.at <= until).reduce((m, s) => Math.max(m, s.rss), base);
       fleetDelta += peak - base;
+      o.log(`shard ${i + 1}/${o.shards}: RSS ${mib(base)} MiB before its run, ${mib(peak)} MiB at its peak while held`);
     });
     const nodesUntil = Math.min(...results.map(heldUntil));
     const peakNodes = samples.filter((s) => s.at <= nodesUntil).reduce((m, s) => Math.max(m, s.nodes), nodesRss0);
+    o.log(`nodes: RSS ${mib(nodesRss0)} MiB before the shards started, ${mib(peakNodes)} MiB at their peak while held`);
 
     const held = merged.nodes.reduce((a, n) => a + (n.connectedTentacles ?? 0), 0);
     const per = (bytes: number) => Math.round(bytes / 1024 / Math.max(1, held));
