@@ -35,7 +35,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PollfleetError } from '../src/core/errors.js';
-import { checkOpenFiles } from '../src/run/open-files.js';
+import { checkOpenFiles, readOpenFileLimits, type OpenFileLimits } from '../src/run/open-files.js';
 import { fleetWorkerCount } from '../src/plan/worker-count.js';
 import { mergeResults } from '../src/result/merge.js';
 import { readResultFile, isComparison } from '../src/result/read-result-file.js';
@@ -91,10 +91,10 @@ export function shardSockets(tentacles: number, nodes: number, shards: number): 
  * node. The hint names the smallest shard count that fits, or says that none does (each node
  * process holds every tentacle, whatever the shard count).
  */
-export function checkShardedOpenFiles(tentacles: number, nodes: number, shards: number): void {
+export function checkShardedOpenFiles(tentacles: number, nodes: number, shards: number, limits: OpenFileLimits | null = readOpenFileLimits()): void {
   const fits = (n: number) => {
     try {
-      checkOpenFiles(shardSockets(tentacles, nodes, n));
+      checkOpenFiles(shardSockets(tentacles, nodes, n), limits);
       return true;
     } catch (e) {
       if (e instanceof PollfleetError) return false;
@@ -102,7 +102,7 @@ export function checkShardedOpenFiles(tentacles: number, nodes: number, shards: 
     }
   };
   try {
-    checkOpenFiles(tentacles);
+    checkOpenFiles(tentacles, limits);
   } catch (e) {
     if (!(e instanceof PollfleetError)) throw e;
     throw new PollfleetError('environment.failed', `each node process holds all ${tentacles} tentacles: ${e.message}`, { hint: 'no shard count helps a node process: use fewer tentacles, or raise the limit (ulimit -n)' });
