@@ -27,7 +27,7 @@ import { runScenario } from '../src/run/run-scenario.js';
 import { PollfleetError } from '../src/core/errors.js';
 import { checkOpenFiles } from '../src/run/open-files.js';
 import { measureRawTls } from './raw-tls.js';
-import { checkShardedOpenFiles, holdSharded, shardSockets, type HoldFigures } from './sharded-hold.js';
+import { checkShardedOpenFiles, holdSharded, shardSockets, shardsThatFit, type HoldFigures } from './sharded-hold.js';
 import { rerunWithMallocSettings } from './malloc-settings.js';
 
 rerunWithMallocSettings();
@@ -88,7 +88,9 @@ try {
   else checkShardedOpenFiles(tentacles, NODES, shards);
 } catch (e) {
   if (!(e instanceof PollfleetError)) throw e;
-  process.stderr.write(`bench: ${tentacles} tentacles x ${NODES} nodes${shards > 1 ? ` in ${shards} shards` : ''}: ${e.message}\n  ${e.hint ?? ''}\n`);
+  const fitting = shards === 1 ? shardsThatFit(tentacles, NODES) : null;
+  const hint = `${e.hint ?? ''}${fitting ? `\n  or hold it in shard processes: npm run bench -- --tentacles ${tentacles} --shards ${fitting}` : ''}`;
+  process.stderr.write(`bench: ${tentacles} tentacles x ${NODES} nodes${shards > 1 ? ` in ${shards} shards` : ''}: ${e.message}\n  ${hint}\n`);
   process.exit(2);
 }
 /** The raw pair's client side is one process: sharded, at most what one process may open (a shard's count does). */

@@ -85,34 +85,43 @@ export function shardSockets(tentacles: number, nodes: number, shards: number): 
   return Math.ceil(tentacles / shards) * nodes;
 }
 
+function fits(sockets: number, limits: OpenFileLimits | null): boolean {
+  try {
+    checkOpenFiles(sockets, limits);
+    return true;
+  } catch (e) {
+    if (e instanceof PollfleetError) return false;
+    throw e;
+  }
+}
+
+/**
+ * The fewest shards (at least `from`) whose processes fit the open-file limit, or null when none
+ * does: each node process holds every tentacle, whatever the shard count.
+ */
+export function shardsThatFit(tentacles: number, nodes: number, limits: OpenFileLimits | null = readOpenFileLimits(), from = 2): number | null {
+  if (!fits(tentacles, limits)) return null;
+  let n = Math.max(1, from);
+  while (n < tentacles && !fits(shardSockets(tentacles, nodes, n), limits)) n++;
+  return n;
+}
+
 /**
  * Refuse up front (as the single-process bench does) when a shard process or a node process
  * would not fit its open-file limit: every connection is a descriptor of one shard and of one
- * node. The hint names the smallest shard count that fits, or says that none does (each node
- * process holds every tentacle, whatever the shard count).
+ * node. The hint names the smallest shard count that fits, or says that none does.
  */
 export function checkShardedOpenFiles(tentacles: number, nodes: number, shards: number, limits: OpenFileLimits | null = readOpenFileLimits()): void {
-  const fits = (n: number) => {
-    try {
-      checkOpenFiles(shardSockets(tentacles, nodes, n), limits);
-      return true;
-    } catch (e) {
-      if (e instanceof PollfleetError) return false;
-      throw e;
-    }
-  };
-  try {
-    checkOpenFiles(tentacles, limits);
-  } catch (e) {
-    if (!(e instanceof PollfleetError)) throw e;
-    throw new PollfleetError('environment.failed', `each node process holds all ${tentacles} tentacles: ${e.message}`, { hint: 'no shard count helps a node process: use fewer tentacles, or raise the limit (ulimit -n)' });
+  if (!fits(tentacles, limits)) {
+    throw new PollfleetError('environment.failed', `each node process holds all ${tentacles} tentacles, one socket each, but a process may open only ${limits!.soft} files (ulimit -n; hard limit ${limits!.hard})`, {
+      hint: 'no shard count helps a node process: use fewer tentacles, or raise the limit (ulimit -n)',
+    });
   }
-  if (fits(shards)) return;
-  let enough = shards + 1;
-  while (enough < tentacles && !fits(enough)) enough++;
+  if (fits(shardSockets(tentacles, nodes, shards), limits)) return;
+  const enough = shardsThatFit(tentacles, nodes, limits, shards + 1)!;
   throw new PollfleetError(
     'environment.failed',
-    `${shards} shards hold ${shardSockets(tentacles, nodes, shards)} sockets each, past this process's open-file limit`,
+    `${shards} shards hold ${shardSockets(tentacles, nodes, shards)} sockets each, past a process's open-file limit (${limits!.soft}, ulimit -n)`,
     { hint: `use --shards ${enough} (${shardSockets(tentacles, nodes, enough)} sockets per shard), or fewer tentacles` },
   );
 }

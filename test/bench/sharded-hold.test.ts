@@ -1,7 +1,7 @@
 /** The sharded bench's up-front open-file check: per shard process and per node process. */
 import t from 'tap';
 import { PollfleetError } from '../../src/core/errors.js';
-import { checkShardedOpenFiles, shardSockets } from '../../bench/sharded-hold.js';
+import { checkShardedOpenFiles, shardSockets, shardsThatFit } from '../../bench/sharded-hold.js';
 
 const LIMIT = { soft: 20_000, hard: 20_000 };
 
@@ -26,4 +26,11 @@ t.test('a node process holds every tentacle: refused whatever the shard count', 
   const e = t.throws(() => checkShardedOpenFiles(20_000, 3, 4, LIMIT)) as PollfleetError;
   t.match(e.message, /each node process holds all 20000 tentacles/);
   t.match(e.hint ?? '', /no shard count helps/);
+});
+
+t.test('the fewest shards that fit, or none when a node process cannot', async (t) => {
+  t.equal(shardsThatFit(10_000, 3, LIMIT), 2);
+  t.equal(shardsThatFit(15_000, 3, LIMIT), 3);
+  t.equal(shardsThatFit(1_000, 3, LIMIT, 1), 1, 'a small fleet fits in one process');
+  t.equal(shardsThatFit(20_000, 3, LIMIT), null);
 });
