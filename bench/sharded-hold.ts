@@ -18,7 +18,8 @@
  * - KiB per connection: (peak RSS while held - RSS before connecting) / connections held, for
  *   the fleet (every shard process together) and for the nodes (every node process together).
  *   Differences: a shard's baseline is its last sample before its run started (the single
- *   bench takes its own RSS after a gc(), which cannot be asked of another process); the fleet's
+ *   bench takes its own RSS after a gc(), which cannot be asked of another process, and after
+ *   the raw baseline ran in it, whose freed memory glibc may keep; a shard starts fresh); the fleet's
  *   peak is the sum of each shard's own peak (an upper bound when shards peak in different
  *   seconds; they hold the same share of the fleet, so they level off together). A shard's peak
  *   is taken until its run starts stopping (the end of its timeline's held part), so writing its
@@ -26,6 +27,8 @@
  * - handshakes/s during the ramp: the merged timeline's handshakes in its `ramping` seconds
  *   divided by those seconds (the single bench sums its 1 s progress ticks in the ramping
  *   phase: the same counts, per process; a merged second is `ramping` while any shard ramps).
+ * - pickup latency: none (printed -): an external run sees only the tentacle side, and a
+ *   request's queue time is the node's. Expired requests likewise.
  * - event-loop delay p99 while held: the worst shard's `harness.fleet.steadyLoopDelayMs.p99`
  *   (from the end of its ramp); the whole run's, the worst shard's `loopDelayMs.p99`.
  */
