@@ -1,11 +1,12 @@
 /**
  * The raw baseline, measured in the same run as pollfleet: a `node:tls` mutual-TLS pair with
- * the same key type (RSA-2048 both ways), clients in this process, the server in a child.
+ * the same key type (RSA-2048 both ways), the clients in one child process and the server in
+ * another (bench/raw-tls-client.ts, bench/raw-tls-server.ts), so the bench's own process -- where
+ * the single-process fleet runs next -- has held no raw socket.
  * What it gives is the ceiling on this machine: handshakes per second with `concurrency`
  * handshakes in flight, and RSS per held socket on each side.
  */
-import { fork } from 'node:child_process';
-import tls from 'node:tls';
+import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { generateCertificate } from '../src/pki/certificate.js';
 
@@ -16,62 +17,44 @@ export interface RawBaseline {
   serverKiBPerSocket: number;
 }
 
-function gcRss(): number {
-  (globalThis as { gc?: () => void }).gc?.();
-  return process.memoryUsage().rss;
-}
-
 export async function measureRawTls(sockets: number, concurrency = 64): Promise<RawBaseline> {
   const server = await generateCertificate({ commonName: 'raw-server' });
   const client = await generateCertificate({ commonName: 'raw-client' });
-  const child = fork(fileURLToPath(new URL('./raw-tls-server.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const ask = <T>(type: string) => new Promise<T>((resolve) => {
+  const start = (file: string) => fork(fileURLToPath(new URL(file, import.meta.url)), [], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const serverChild = start('./raw-tls-server.ts');
+  const clientChild = start('./raw-tls-client.ts');
+  const ask = <T>(child: ChildProcess, ...types: string[]) => new Promise<T>((resolve, reject) => {
     const on = (m: { type: string }) => {
-      if (m.type !== type) return;
+      if (!types.includes(m.type)) return;
       child.off('message', on);
       resolve(m as T);
     };
     child.on('message', on);
+    child.once('exit', (code) => reject(new Error(`a raw baseline process exited (code ${code})`)));
   });
   try {
-    const listening = ask<{ port: number }>('listening');
-    child.send({ certPem: server.certPem, keyPem: server.keyPem });
+    const listening = ask<{ port: number }>(serverChild, 'listening');
+    serverChild.send({ certPem: server.certPem, keyPem: server.keyPem });
     const { port } = await listening;
     const serverRss = async () => {
-      const r = ask<{ rss: number }>('rss');
-      child.send({ type: 'rss' });
+      const r = ask<{ rss: number }>(serverChild, 'rss');
+      serverChild.send({ type: 'rss' });
       return (await r).rss;
     };
-    const ctx = tls.createSecureContext({ cert: client.certPem, key: client.keyPem });
-    const held: tls.TLSSocket[] = [];
     const server0 = await serverRss();
-    const client0 = gcRss();
-    let next = 0;
-    const t0 = performance.now();
-    const worker = async () => {
-      while (next < sockets) {
-        next++;
-        await new Promise<void>((resolve, reject) => {
-          // The thumbprint is pinned by the caller in pollfleet; here the check is skipped, as its cost is a hash.
-          const s = tls.connect({ host: '127.0.0.1', port, secureContext: ctx, rejectUnauthorized: false }, () => resolve());
-          s.once('error', reject);
-          held.push(s);
-        });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, sockets) }, worker));
-    const seconds = (performance.now() - t0) / 1000;
-    await new Promise((r) => setTimeout(r, 500));
-    const clientRss = gcRss() - client0;
+    const held = ask<{ type: 'held'; handshakesPerSec: number; rssGrowth: number } | { type: 'failed'; message: string }>(clientChild, 'held', 'failed');
+    clientChild.send({ port, certPem: client.certPem, keyPem: client.keyPem, sockets, concurrency });
+    const r = await held;
+    if (r.type === 'failed') throw new Error(`raw baseline: ${r.message}`);
     const serverDelta = (await serverRss()) - server0;
-    for (const s of held) s.destroy();
     return {
       sockets,
-      handshakesPerSec: Math.round(sockets / seconds),
-      clientKiBPerSocket: Math.round(clientRss / 1024 / sockets),
+      handshakesPerSec: r.handshakesPerSec,
+      clientKiBPerSocket: Math.round(r.rssGrowth / 1024 / sockets),
       serverKiBPerSocket: Math.round(serverDelta / 1024 / sockets),
     };
   } finally {
-    child.kill();
+    clientChild.kill();
+    serverChild.kill();
   }
 }
