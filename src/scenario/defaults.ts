@@ -360,7 +360,9 @@ export const SYNTHETIC_REGISTRATION_DEFAULTS = {
   /**
    * A registration whose answer was lost (the connection broke or timed out: no HTTP status)
    * is tried again at most this many times, the name looked up first (a machine the server
-   * did create, with this tentacle's thumbprint, is adopted, never posted twice) ...
+   * did create, with this tentacle's thumbprint, is adopted, never posted twice). pollfleet's
+   * own: the synthetic machines are the run's set-up, not what it tests, so this is not a claim
+   * about what `Tentacle register-with` does with a lost answer ...
    */
   lostAnswerRetries: 2,
   /** ... this long after the failed attempt (cut short when the run stops). */
