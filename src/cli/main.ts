@@ -30,6 +30,10 @@ const program = new Command()
   )
   .version(ctx.version)
   .showHelpAfterError('(run pollfleet --help for usage)')
+  // Before the commands are added, so every subcommand inherits it: commander copies these
+  // settings when `.command()` creates a subcommand, and one that exits on its own exits 1 on a
+  // typo -- the code that means "a threshold failed" to a scheduler.
+  .exitOverride()
   .addHelpText(
     'after',
     `
@@ -246,7 +250,6 @@ program
     process.exitCode = await cleanupCommand(ctx, opts);
   });
 
-program.exitOverride();
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

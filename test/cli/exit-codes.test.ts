@@ -69,3 +69,16 @@ t.test('documented: --help and the README list exit code 3', async (t) => {
   const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
   t.match(readme, /^\| 3 \| internal error: a bug in pollfleet/m);
 });
+
+t.test('a usage slip in any subcommand (unknown option, missing argument) is bad input, exit 2 -- never 1, which means a threshold failed', async (t) => {
+  for (const args of [['run', '--no-such-option'], ['report'], ['merge'], ['check'], ['history', '--no-such-option']]) {
+    const p = spawnCli(args);
+    const { code } = await p.exited(20_000);
+    t.equal(code, 2, `pollfleet ${args.join(' ')}`);
+    t.match(p.stderr(), /^error: (unknown option|missing required argument)/m, `${args.join(' ')}: commander's one-line message`);
+    t.notMatch(p.stderr(), '    at ', 'no stack');
+  }
+  const help = spawnCli(['run', '--help']);
+  t.equal((await help.exited(20_000)).code, 0, 'asking a subcommand for help is still exit 0');
+  t.match(help.stdout(), /^Usage: pollfleet run/m);
+});
