@@ -82,3 +82,19 @@ t.test('a usage slip in any subcommand (unknown option, missing argument) is bad
   t.equal((await help.exited(20_000)).code, 0, 'asking a subcommand for help is still exit 0');
   t.match(help.stdout(), /^Usage: pollfleet run/m);
 });
+
+t.test('an --out that cannot be a folder is bad input naming --out, before any run starts', async (t) => {
+  const dir = t.testdir({ 'taken': 'a file, not a folder' });
+  const fixture = join(PROJECT_ROOT, 'test', 'fixtures', 'result-fault.json');
+  for (const args of [
+    ['report', fixture, '--out', join(dir, 'taken')],
+    ['report', fixture, '--out', join(dir, 'taken', 'sub')],
+    ['run', 'scenarios/direct.yaml', '--out', join(dir, 'taken'), '--quiet'],
+  ]) {
+    const p = spawnCli(args);
+    const { code } = await p.exited(30_000);
+    t.equal(code, 2, args.slice(0, 1).concat(args.slice(-2)).join(' '));
+    t.match(p.stderr(), /^pollfleet: --out \S+: exists and is not a folder/m);
+    t.notMatch(p.stderr(), /unexpected error| {4}at /);
+  }
+});
