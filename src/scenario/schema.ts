@@ -17,6 +17,8 @@ const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   }
   return ms;
 });
+/** A length of time that must pass: a run of 0 s ends as the ramp does, with handshakes still in flight, and its verdict would blame the tentacles' configuration. */
+const positiveDuration = duration.refine((ms) => ms > 0, 'expected a duration longer than 0, like 30s or 5m');
 
 const port = z.number().int().min(0, 'expected a port from 0 to 65535').max(65535, 'expected a port from 0 to 65535');
 const loopbackHost = z.string().regex(/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/, 'expected a loopback IPv4 address (127.x.y.z)');
@@ -312,14 +314,14 @@ export const scenarioBodySchema = z.strictObject({
   timeouts: timeoutsSchema.optional(),
   backoff: backoffSchema.optional(),
   /** Steady-state length after every tentacle has started. */
-  duration: duration.optional(),
+  duration: positiveDuration.optional(),
   /** A pair whose last poll is older than this is not covered. */
   staleness: duration.optional(),
   /** Drive the REST API with autocannon at the end of the steady phase (through the ALB when the route has one). */
   apiLoad: z
     .strictObject({
       connections: z.number().int().min(1).max(1000).optional(),
-      duration: duration.optional(),
+      duration: positiveDuration.optional(),
       maxRequests: z.number().int().min(1).max(10_000_000).optional(),
       path: z.string().startsWith('/').optional(),
     })

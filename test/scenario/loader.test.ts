@@ -41,6 +41,7 @@ const bad: { name: string; text: string; field: RegExp; file?: string }[] = [
   { name: 'wrong type', text: base.replace('tentacles: 5', 'tentacles: many'), field: /fleet\.tentacles/ },
   { name: 'port out of range', text: base.replace('pollingPort: 0', 'pollingPort: 70000'), field: /cluster\.pollingPort/ },
   { name: 'bad duration', text: base.replace('duration: 5s', 'duration: five seconds'), field: /duration/ },
+  { name: 'zero duration (the run would end with the ramp and blame the tentacles)', text: base.replace('duration: 5s', 'duration: 0s'), field: /duration: expected a duration longer than 0/ },
   { name: 'unknown threshold metric', text: base + "thresholds:\n  - 'pickupMz.p99 < 5000'\n", field: /thresholds\[0\].*pickupMz/ },
   { name: 'bad YAML', text: 'route:\n  kind: direct\n   nodes: [3\n', field: /YAML/ },
 ];
