@@ -14,6 +14,12 @@
  * - any literal `secrets` the caller knows, and every secret registered with registerSecret
  *   (the API key read from --api-key, an environment variable or a key file: hidden even
  *   where it appears without a recognisable shape).
+ *
+ * And what it neutralises: control characters other than tab and newline (C0, DEL, C1 -- so
+ * ESC, CR, BEL) and Unicode bidi overrides become visible escapes (`\x1b`, `\u202e`). Text a
+ * peer chose reaches the output -- a proxy's reason phrase, a node's error message, a
+ * certificate's subject, an HTTP body -- and must not drive the user's terminal (colours,
+ * titles, clipboard, a CR that overwrites "FAIL" with "ok") or reorder what a report shows.
  */
 export const REDACTED = '***';
 
@@ -23,6 +29,13 @@ const PRIVATE_KEY = /-----BEGIN ([A-Z0-9 ]*?)PRIVATE KEY-----[\s\S]*?(?:-----END
 const API_KEY_HEADER = /(X-Octopus-ApiKey["']?\s*[:=]\s*["']?)[^\s"',;}]+/gi;
 const OCTOPUS_API_KEY = /\bAPI-[A-Z0-9]{8,}\b/g;
 const SECRET_FIELD = /^(?:api[-_]?key|x-octopus-apikey|password|passwd|passphrase|secret|client[-_]?secret|token|access[-_]?token|private[-_]?key)$/i;
+
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const visible = (c: string) => {
+  const n = c.charCodeAt(0);
+  return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+};
 
 /** Literal secrets known to this process (registerSecret), longest first when replaced. */
 const registered = new Set<string>();
@@ -51,7 +64,8 @@ export function redactText(text: string, secrets: readonly (string | null | unde
     .replace(URL_PASSWORD, (_m, scheme: string, user: string) => `${scheme}${user}:${REDACTED}@`)
     .replace(QUERY_SECRET, `$1${REDACTED}`)
     .replace(API_KEY_HEADER, `$1${REDACTED}`)
-    .replace(OCTOPUS_API_KEY, `API-${REDACTED}`);
+    .replace(OCTOPUS_API_KEY, `API-${REDACTED}`)
+    .replace(CONTROL, visible);
 }
 
 /**

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnCli } from '../helpers/run.js';
@@ -38,4 +38,22 @@ t.test('pollfleet report on an old comparison still renders it', async (t) => {
   const { code } = await p.exited(30_000);
   t.equal(code, 0, `exit code (stderr: ${p.stderr()})`);
   t.match(p.stdout(), /wrote /);
+});
+
+t.test('pollfleet report on a handed-over result.json: a secret or terminal control text in it never reaches the console', async (t) => {
+  const doc = JSON.parse(readFileSync(join(FIXTURES, 'result-fault.json'), 'utf8')) as Record<string, any>;
+  // What an older or hand-edited file might hold: a password in a URL, an escape sequence a hostile peer put in an error.
+  doc['diagnosis'] = ['redis at redis://:hunter2secret@10.0.0.5:6379 refused', 'proxy said \u001b]0;owned\u0007\u001b[2Jgone'];
+  const dir = t.testdir({ 'result.json': JSON.stringify(doc) });
+  const p = spawnCli(['report', join(dir, 'result.json'), '--out', join(dir, 'out'), '--format', 'markdown']);
+  const { code } = await p.exited(30_000);
+  t.equal(code, 0, `exit code (stderr: ${p.stderr()})`);
+  const out = p.stdout();
+  t.match(out, /redis:\/\/:\*\*\*@10\.0\.0\.5/, 'the diagnosis is shown, password hidden');
+  t.notMatch(out, 'hunter2secret');
+  t.notMatch(out, '\u001b]0;', 'no escape sequence from the file');
+  t.match(out, '\\x1b]0;owned\\x07', 'shown as visible text instead');
+  const md = readFileSync(join(dir, 'out', readdirSync(join(dir, 'out')).find((f) => f.endsWith('.md'))!), 'utf8');
+  t.notMatch(md, 'hunter2secret');
+  t.notMatch(md, '\u001b');
 });

@@ -48,3 +48,15 @@ t.test('objects: nested strings and secret-named fields; the input is untouched'
   t.same(redact(cyclic), { a: 'x', self: undefined }, 'a cycle ends');
   t.equal(redact(redact(input)).cluster.redisUrl, out.cluster.redisUrl, 'idempotent');
 });
+
+t.test('text a peer chose cannot drive the terminal: control characters and bidi overrides become visible escapes', async (t) => {
+  // A proxy's reason phrase, a node's error text: set the window title, colour, overwrite "FAIL" with CR, reverse text.
+  const hostile = 'refused (403 \u001b]0;owned\u0007\u001b[32mok\u001b[0m)\rPASS \u202eLIAF\u202c \u009b2J';
+  const out = redactText(hostile);
+  // eslint-disable-next-line no-control-regex -- looking for control characters
+  t.notMatch(out, /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/, 'no control or bidi character left');
+  t.equal(out, 'refused (403 \\x1b]0;owned\\x07\\x1b[32mok\\x1b[0m)\\x0dPASS \\u202eLIAF\\u202c \\x9b2J');
+  t.equal(redactText('line one\n\tline two é ü ✓'), 'line one\n\tline two é ü ✓', 'newline, tab and printable Unicode untouched');
+  t.equal(redactText(out), out, 'idempotent');
+  t.equal(redact({ diagnosis: ['node1: \u001b[2Jgone'] }).diagnosis[0], 'node1: \\x1b[2Jgone', 'in a Result too');
+});

@@ -1,4 +1,5 @@
 import { EXIT_CHECK_FAILED, EXIT_OK, PollfleetError } from '../../core/errors.js';
+import { redactText } from '../../core/redact.js';
 import { deleteLedgerEntries, isProcessGone } from '../../environment/external/machine-cleanup.js';
 import { requireApiKey } from '../../environment/external/api-key-source.js';
 import { Ledger } from '../../environment/external/ledger.js';
@@ -44,7 +45,7 @@ export async function cleanupCommand(ctx: CliContext, f: CleanupFlags): Promise<
   const key = requireApiKey(keySource, 'pollfleet cleanup', f.apiKey);
   for (const w of key.warnings) ctx.stderr.write(`warning: ${w}\n`);
   ctx.stdout.write(`deleting ${todo.length} machine(s) listed in ${ledger.file}\n`);
-  const out = await deleteLedgerEntries(ledger, todo, { apiKey: key.key, log: (l) => ctx.stdout.write(`  ${l}\n`) });
+  const out = await deleteLedgerEntries(ledger, todo, { apiKey: key.key, log: (l) => ctx.stdout.write(redactText(`  ${l}\n`, [key.key])) });
   ctx.stdout.write(`deleted ${out.deleted.length}, already gone ${out.alreadyGone.length}, failed ${out.failed.length}\n`);
   if (out.failed.length) {
     ctx.stderr.write(`${out.failed.length} machine(s) are still listed in ${ledger.file}; fix the cause above and run pollfleet cleanup again\n`);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { EXIT_OK, PollfleetError } from '../../core/errors.js';
+import { redactText } from '../../core/redact.js';
 import { PROXY_PASSWORD_ENV, parseTentacleConfig, scenarioYamlFromTentacleConfig } from '../../scenario/tentacle-config.js';
 import { writeFileAtomic } from '../../core/atomic-write.js';
 import type { CliContext } from '../context.js';
@@ -32,7 +33,7 @@ export async function importConfigCommand(ctx: CliContext, file: string, f: Impo
     ctx.stdout.write(yaml);
   }
   // The notes are in the YAML as comments; the ones that change what a run does are said here too.
-  for (const n of cfg.notes) ctx.stderr.write(`note: ${n}\n`);
+  for (const n of cfg.notes) ctx.stderr.write(redactText(`note: ${n}\n`));
   if (cfg.proxy.kind === 'custom') {
     ctx.stderr.write(`note: the Tentacle polls through the HTTP proxy ${cfg.proxy.host}:${cfg.proxy.port}: the scenario uses the proxy route` +
       `${cfg.proxy.username ? `; set ${PROXY_PASSWORD_ENV} to the proxy password` : ''}\n`);

@@ -82,7 +82,7 @@ export async function mergeCommand(ctx: CliContext, inputs: string[], f: MergeFl
   reportFormats(f.format);
   const files = findShardResults(inputs, f.out ?? null);
   const docs = files.map((file) => {
-    const doc = readResultFile(file);
+    const doc = redact(readResultFile(file));
     if (isComparison(doc)) throw new PollfleetError('input.invalid', `${file}: a comparison; merge takes the result.json of each shard of one run`);
     return doc;
   });
