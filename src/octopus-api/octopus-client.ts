@@ -119,11 +119,30 @@ export class OctopusClient {
     });
   }
 
+  /** The body as text, refused (and the connection closed) past REGISTRATION_DEFAULTS.maxResponseBytes. */
+  async #text(res: Dispatcher.ResponseData, method: HttpMethod, path: string): Promise<string> {
+    const max = REGISTRATION_DEFAULTS.maxResponseBytes;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > max) {
+        res.body.destroy();
+        throw new PollfleetError(this.#failureKind, this.scrub(`${method} ${this.url(path)} answered with more than ${max / 1024 / 1024} MiB (HTTP ${res.statusCode}): not an Octopus REST API answer`), {
+          status: res.statusCode,
+          address: this.url(path),
+        });
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks, size).toString('utf8');
+  }
+
   /** GET `path` and return the answer whatever its status. Rejects (with the transport's error) only when there is none. */
   async answer(path: string): Promise<ApiAnswer> {
     const t0 = now();
     const res = await this.#send('GET', path);
-    const text = await res.body.text();
+    const text = await this.#text(res, 'GET', path);
     return { status: res.statusCode, text, durationMs: Math.round(now() - t0) };
   }
 
@@ -163,7 +182,7 @@ export class OctopusClient {
       await sleep(waitMs, undefined, this.#signal ? { signal: this.#signal } : undefined);
     }
     const status = res.statusCode;
-    const text = await res.body.text();
+    const text = await this.#text(res, method, path);
     let parsed: unknown = null;
     try {
       parsed = text ? JSON.parse(text) : null;

@@ -326,6 +326,12 @@ export const REGISTRATION_DEFAULTS = {
   portCheckRetryDelayMs: 1_000,
   /** Environments are read page by page (Links["Page.Next"]); at most this many pages (a loop guard). */
   maxPages: 1_000,
+  /**
+   * A REST answer larger than this is refused, not buffered: the pages pollfleet reads are a
+   * few KiB to a few MiB (a page of machines); a captive portal, a misrouted download or a
+   * hostile server streaming without end must not grow the fleet process without bound.
+   */
+  maxResponseBytes: 64 * 1024 * 1024,
 } as const;
 
 /** Scheduled checks (`pollfleet check`) and their outputs. */

@@ -71,3 +71,30 @@ t.test('apiBaseUrl drops the trailing slash, query and credentials; rejects what
   t.throws(() => apiBaseUrl('ftp://octopus.example.com'), { name: 'PollfleetError', message: /expected http/ });
   t.equal(scrubSecret('key API-ABCDEFGH here', 'API-ABCDEFGH'), 'key API-*** here');
 });
+
+t.test('an answer past the size cap is refused, not buffered: a server streaming without end cannot grow the process', async (t) => {
+  const { createServer } = await import('node:http');
+  const { REGISTRATION_DEFAULTS } = await import('../../src/scenario/defaults.js');
+  const chunk = Buffer.alloc(1024 * 1024, 0x61);
+  let sent = 0;
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    // Never ends on its own: the client must stop it (bounded here at twice the cap).
+    const pump = () => {
+      while (sent < 2 * REGISTRATION_DEFAULTS.maxResponseBytes && !res.destroyed) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const port = (server.address() as { port: number }).port;
+  const err = await client({ apiUrl: `http://127.0.0.1:${port}` }).rootDocument().then(() => null, (e: unknown) => e as { kind: string; status?: number; message: string });
+  t.equal(err?.kind, 'api.error');
+  t.equal(err?.status, 200);
+  t.match(err?.message, /answered with more than 64 MiB \(HTTP 200\)/);
+  t.ok(sent < 2 * REGISTRATION_DEFAULTS.maxResponseBytes, `the client closed the connection before the server sent everything (${sent / 1048576} MiB)`);
+});
