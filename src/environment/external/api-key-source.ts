@@ -34,6 +34,13 @@ export function resolveApiKey(src: ApiKeySource, flagKey?: string, env: NodeJS.P
   const k = readApiKey(src, flagKey, env);
   // The key is a literal for every redaction step from now on: hidden even where it does not look like API-...
   registerSecret(k?.key);
+  // It travels in the X-Octopus-ApiKey header: a space, line break or control character there
+  // would fail every request with the HTTP client's "invalid header" -- say so once, up front.
+  if (k && !/^[\x21-\x7e]+$/.test(k.key)) {
+    throw new PollfleetError('input.invalid', `the API key from ${k.from} contains a space, line break or other character an HTTP header cannot carry`, {
+      hint: 'an Octopus API key is API- followed by letters and digits; check the variable or file for a stray character',
+    });
+  }
   return k;
 }
 

@@ -35,6 +35,22 @@ t.test('API key sources: environment variable, file (mode checked), flag (warned
   t.equal(scrubKey(`header ${KEY} echoed`, KEY), 'header API-*** echoed');
 });
 
+t.test('a key an HTTP header cannot carry (line break, space, control character) is bad input up front, naming its source, not the key', async (t) => {
+  for (const bad of [`${KEY}\r\nX-Evil: 1`, `API-ABC DEF1234567`, `${KEY}\u0000`, `${KEY}é`]) {
+    const err = (() => {
+      try {
+        resolveApiKey({ apiKeyEnv: 'PF_KEY', apiKeyFile: null }, undefined, { PF_KEY: bad });
+        return null;
+      } catch (e) {
+        return e as { kind: string; message: string };
+      }
+    })();
+    t.equal(err?.kind, 'input.invalid', JSON.stringify(bad));
+    t.match(err?.message, /from environment variable PF_KEY contains a space, line break or other character/);
+    t.notMatch(err?.message, 'ABC', 'the key itself is not in the message');
+  }
+});
+
 t.test('ledger: pending before the request, id after, removed after delete; 0600, never the key', async (t) => {
   const file = join(t.testdir(), 'sub', 'ledger.json');
   const l = new Ledger(file);
