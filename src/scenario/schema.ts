@@ -35,9 +35,18 @@ export const BALANCER_KINDS = ['simulator', 'haproxy', 'nginx'] as const;
 export const TRANSPORT_KINDS = ['tcp', 'websocket'] as const;
 export const WEBSOCKET_ROUTE_KINDS = ['direct', 'alb'] as const;
 
+/**
+ * Values written into a generated HAProxy / nginx / Squid configuration or an HTTP request line:
+ * a space, line break or control character there would end the directive and let a scenario
+ * file add its own (HAProxy's external-check runs programs), or split the request.
+ */
+const urlPath = z.string().regex(/^\/[!-~]*$/, 'expected a URL path starting with / (no spaces or control characters)');
+/** RFC 7617: a Basic user-id has no colon; no control characters either (it is also a line of Squid's password file). */
+const proxyUsername = z.string().regex(/^[ -9;-~\u00a0-\uffff]+$/, 'expected a user name without a colon, line break or control character');
+
 const healthCheckSchema = z.strictObject({
   protocol: z.enum(['tcp', 'http', 'https']).optional(),
-  path: z.string().startsWith('/').optional(),
+  path: urlPath.optional(),
   interval: duration.optional(),
   timeout: duration.optional(),
   healthyThreshold: z.number().int().min(1).max(10).optional(),
@@ -94,7 +103,7 @@ const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an enviro
 const proxyUrl = z.string().regex(/^http:\/\/(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}\/?$/, 'expected http://host:port (credentials go in username and passwordEnv, not in the URL)');
 const proxyEndpointSchema = z.strictObject({
   url: proxyUrl,
-  username: z.string().min(1).optional(),
+  username: proxyUsername.optional(),
   /** Name of the environment variable holding the proxy password (never the password itself). */
   passwordEnv: envName.optional(),
 });
@@ -102,7 +111,7 @@ export const PROXY_PROGRAMS = ['simulator', 'squid', 'none'] as const;
 const proxySchema = z.strictObject({
   /** Where the proxy is; with program squid or simulator, a loopback address to start it on (default a free port on 127.0.0.1). */
   url: proxyUrl.optional(),
-  username: z.string().min(1).optional(),
+  username: proxyUsername.optional(),
   passwordEnv: envName.optional(),
   /** Which proxy pollfleet starts: its CONNECT simulator (default without url), real Squid, or none (use url as it is; default with url). */
   program: z.enum(PROXY_PROGRAMS, { message: `expected one of: ${PROXY_PROGRAMS.join(', ')}` }).optional(),
@@ -323,7 +332,7 @@ export const scenarioBodySchema = z.strictObject({
       connections: z.number().int().min(1).max(1000).optional(),
       duration: positiveDuration.optional(),
       maxRequests: z.number().int().min(1).max(10_000_000).optional(),
-      path: z.string().startsWith('/').optional(),
+      path: urlPath.optional(),
     })
     .optional(),
   thresholds: z.array(z.string().min(1)).optional(),

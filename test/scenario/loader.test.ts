@@ -41,6 +41,8 @@ const bad: { name: string; text: string; field: RegExp; file?: string }[] = [
   { name: 'wrong type', text: base.replace('tentacles: 5', 'tentacles: many'), field: /fleet\.tentacles/ },
   { name: 'port out of range', text: base.replace('pollingPort: 0', 'pollingPort: 70000'), field: /cluster\.pollingPort/ },
   { name: 'bad duration', text: base.replace('duration: 5s', 'duration: five seconds'), field: /duration/ },
+  { name: 'a health-check path that would add a directive to the generated HAProxy config', text: base.replace('kind: direct', 'kind: nlb-unique-port\n  nlb:\n    healthCheck: { protocol: http, path: "/ping\\n    external-check command /bin/sh" }'), field: /route\.nlb\.healthCheck\.path: expected a URL path starting with \/ \(no spaces or control characters\)/ },
+  { name: 'a proxy user name with a colon (Basic auth) or a line break (Squid password file)', text: base.replace('kind: direct', 'kind: proxy\n  proxy: { username: "bob:x" }'), field: /route\.proxy\.username: expected a user name without a colon/ },
   { name: 'zero duration (the run would end with the ramp and blame the tentacles)', text: base.replace('duration: 5s', 'duration: 0s'), field: /duration: expected a duration longer than 0/ },
   { name: 'unknown threshold metric', text: base + "thresholds:\n  - 'pickupMz.p99 < 5000'\n", field: /thresholds\[0\].*pickupMz/ },
   { name: 'bad YAML', text: 'route:\n  kind: direct\n   nodes: [3\n', field: /YAML/ },
