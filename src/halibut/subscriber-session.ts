@@ -37,6 +37,11 @@ export interface SubscriberHooks {
    */
   handle(request: RequestMessage, streams: ReceivedDataStream[]): Promise<{ response: ResponseMessage; streams?: OutgoingDataStream[] }>;
   answered?(request: RequestMessage, response: ResponseMessage): void;
+  /**
+   * The session failed (not stopped) without a single byte from the node: after the identity,
+   * that is a node that does not trust this tentacle, or one over its connection cap.
+   */
+  receivedNothing?(): void;
 }
 
 /**
@@ -67,8 +72,8 @@ export async function runSubscriberSession(
   signal?: AbortSignal,
 ): Promise<SessionEnd> {
   const reader = new ProtocolReader(duplex, { maxMessageBytes: o.maxMessageBytes });
-  const onAbort = () => reader.dispose();
-  signal?.addEventListener('abort', onAbort, { once: true });
+  // The reader is the abort listener itself (its handleEvent disposes it): no closure per session.
+  signal?.addEventListener('abort', reader, { once: true });
   try {
     const preamble = o.preamble ?? PREAMBLE_CRLF;
     // The preamble completes acquiring the connection (Halibut SecureClient writes MX before the
@@ -86,6 +91,10 @@ export async function runSubscriberSession(
     hooks.identified();
 
     for (;;) {
+      // The idle wait (up to the null message, ~30 s): a plain promise of the reader, so an idle
+      // connection holds no suspended readMessage frames nor this message's options and sinks;
+      // then the message is read as before (its first-byte wait is already over).
+      await reader.waitForData({ timeoutMs: o.receiveRequestTimeoutMs, timeoutKind: 'timeout.receive' });
       const sinks: HashingSink[] = [];
       const received = await reader.readMessage({
         firstByteTimeoutMs: o.receiveRequestTimeoutMs,
@@ -130,9 +139,10 @@ export async function runSubscriberSession(
       if (!duplex.destroyed && duplex.writable) duplex.write(END_LINE);
       return 'stopped';
     }
+    if (!reader.hasReceived) hooks.receivedNothing?.();
     throw e;
   } finally {
-    signal?.removeEventListener('abort', onAbort);
+    signal?.removeEventListener('abort', reader);
     reader.dispose();
   }
 }

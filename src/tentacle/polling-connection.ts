@@ -156,7 +156,8 @@ export class PollingConnection implements SubscriberHooks {
   #isSecured = false;
   /** The secured stream the session runs on, once there is one (END is written to it on disposal). */
   #secured: Duplex | null = null;
-  #hasReceivedByte = false;
+  /** The session failed without a byte from the node (untrusted, or over the node's cap). */
+  #receivedNothing = false;
   #raw: net.Socket | null = null;
   #tls: tls.TLSSocket | null = null;
   #ws: WebSocketStream | null = null;
@@ -188,6 +189,10 @@ export class PollingConnection implements SubscriberHooks {
     return s.handleWithStreams ? s.handleWithStreams(request, streams) : { response: await s.handle(request) };
   }
 
+  receivedNothing(): void {
+    this.#receivedNothing = true;
+  }
+
   answered(request: RequestMessage, response: ResponseMessage): void {
     const o = this.#o;
     o.sink({
@@ -212,7 +217,6 @@ export class PollingConnection implements SubscriberHooks {
         ? await this.#upgrade(await this.#secure(raw, signal), signal)
         : await this.#secure(raw, signal);
       this.#secured = secured;
-      secured.once('data', this.#onFirstByte);
       const end: SessionEnd = await runSubscriberSession(
         secured,
         this,
@@ -236,7 +240,7 @@ export class PollingConnection implements SubscriberHooks {
       let message = e instanceof Error ? e.message : String(e);
       const data: ErrorData = { ...this.#entryData(), ...errorDataOf(e) };
       if (
-        this.#isSecured && !this.isIdentified && !this.#hasReceivedByte &&
+        this.#isSecured && !this.isIdentified && this.#receivedNothing &&
         (errorKind === 'closed.by-peer' || errorKind === 'tcp.reset')
       ) {
         errorKind = 'tls.untrusted';
@@ -266,10 +270,6 @@ export class PollingConnection implements SubscriberHooks {
       ...(issuer ? { presentedIssuer: issuer } : {}),
     });
   }
-
-  #onFirstByte = (): void => {
-    this.#hasReceivedByte = true;
-  };
 
   #connect(signal: AbortSignal): Promise<net.Socket> {
     const o = this.#o;

@@ -8,7 +8,7 @@ import type { CertificateIdentity } from '../pki/certificate.js';
 import { PROTOCOL_DEFAULTS, TENTACLE_DEFAULTS } from '../scenario/defaults.js';
 import { BackoffClock, type BackoffPolicy } from './backoff.js';
 import {
-  runPollingConnection, type ConnectionOutcome, type ConnectionTimeouts, type PollingConnectionOptions, type RequestHandler,
+  runPollingConnection, type ConnectionTimeouts, type PollingConnectionOptions, type RequestHandler,
 } from './polling-connection.js';
 import { checkQuickRetryPolicy, isQuicklyRetried, type QuickRetryPolicy } from './quick-retry.js';
 import type { ServerEntry } from './server-entry.js';
@@ -127,10 +127,18 @@ export class Tentacle {
     return this.#stopping;
   }
 
+  /**
+   * One polling connection's two loops in one async function ([H] section 5): the quick inner
+   * tries (until one is not retried quickly, `tries` are used up, or the window has passed),
+   * then the back-off sleep, whose clock starts at the round's first attempt. One frame: a held
+   * connection keeps one suspended function here, not two.
+   */
   async #loop(server: ServerEntry, entry: number): Promise<void> {
     const o = this.#o;
+    const q = this.#quick;
     const signal = this.#abort.signal;
     const clock = new BackoffClock(o.backoff, o.random);
+    // Every field set in the literal (none added later): the object keeps its properties in itself.
     const attempt: PollingConnectionOptions = {
       tentacle: o.index,
       entry,
@@ -142,43 +150,30 @@ export class Tentacle {
       timeouts: o.timeouts,
       services: this.#services,
       sink: o.sink,
-      ...(o.localAddress ? { localAddress: o.localAddress } : {}),
-      ...(o.preamble ? { preamble: preambleBytes(o.preamble) } : {}),
+      localAddress: o.localAddress,
+      preamble: o.preamble ? preambleBytes(o.preamble) : undefined,
     };
-    while (!signal.aborted) {
-      const round = await this.#quickRetries(attempt, signal);
-      if (!round) return;
-      if (round.last.wasIdentified) clock.identified();
-      const delayMs = clock.failed(now(), round.firstStartedAtMs);
-      o.sink({ type: 'backoff', at: now(), tentacle: o.index, entry, conn: attempt.conn, delayMs });
-      await sleep(delayMs, signal);
-    }
-  }
-
-  /**
-   * One round of the inner loop: attempts until one is not retried quickly, `tries` are used
-   * up, or the window has passed. Returns the last outcome and when the round's first
-   * attempt started (the back-off clock starts there), or null once stopped.
-   */
-  async #quickRetries(
-    attempt: PollingConnectionOptions,
-    signal: AbortSignal,
-  ): Promise<{ last: ConnectionOutcome; firstStartedAtMs: number } | null> {
-    const o = this.#o;
-    const q = this.#quick;
+    /** When the round's first attempt started (null: a new round). */
     let firstStartedAtMs: number | null = null;
-    for (let tries = 1; ; tries++) {
+    let tries = 0;
+    while (!signal.aborted) {
+      tries++;
       attempt.conn = o.nextConnId();
       const outcome = await runPollingConnection(attempt, signal);
-      if (signal.aborted) return null;
+      if (signal.aborted) return;
       firstStartedAtMs ??= outcome.startedAtMs;
       // Halibut checks the window before each try; checking it before the sleep spares a sleep that leads nowhere.
-      if (!isQuicklyRetried(outcome) || tries >= q.tries || now() - firstStartedAtMs >= q.windowMs) {
-        return { last: outcome, firstStartedAtMs };
+      if (isQuicklyRetried(outcome) && tries < q.tries && now() - firstStartedAtMs < q.windowMs) {
+        o.sink({ type: 'backoff', at: now(), tentacle: o.index, entry, conn: attempt.conn, delayMs: q.intervalMs, quick: true });
+        await sleep(q.intervalMs, signal);
+        continue;
       }
-      o.sink({ type: 'backoff', at: now(), tentacle: o.index, entry: attempt.entry, conn: attempt.conn, delayMs: q.intervalMs, quick: true });
-      await sleep(q.intervalMs, signal);
-      if (signal.aborted) return null;
+      if (outcome.wasIdentified) clock.identified();
+      const delayMs = clock.failed(now(), firstStartedAtMs);
+      firstStartedAtMs = null;
+      tries = 0;
+      o.sink({ type: 'backoff', at: now(), tentacle: o.index, entry, conn: attempt.conn, delayMs });
+      await sleep(delayMs, signal);
     }
   }
 }
