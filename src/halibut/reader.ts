@@ -67,7 +67,19 @@ export class ProtocolReader implements DeadlineHolder {
   deadlineAt = 0;
   deadlineIndex = -1;
 
+  /**
+   * The source's listeners: prototype methods bound once per reader. (Arrow functions in class
+   * fields got their names set at run time, which gave each a 256-byte property array: three
+   * per held connection.)
+   */
+  readonly #onData: (chunk: Buffer) => void;
+  readonly #onEnd: () => void;
+  readonly #onError: (e: Error) => void;
+
   constructor(source: Readable, opts: { maxMessageBytes: number }) {
+    this.#onData = this.#data.bind(this);
+    this.#onEnd = this.#end.bind(this);
+    this.#onError = this.#failed.bind(this);
     this.#source = source;
     this.#maxMessageBytes = opts.maxMessageBytes;
     source.on('data', this.#onData);
@@ -139,7 +151,7 @@ export class ProtocolReader implements DeadlineHolder {
     this.dispose();
   }
 
-  #onData = (chunk: Buffer): void => {
+  #data(chunk: Buffer): void {
     this.#received = true;
     this.#chunks.push(chunk);
     this.#chunkBytes += chunk.length;
@@ -148,15 +160,18 @@ export class ProtocolReader implements DeadlineHolder {
       this.#source.pause();
     }
     this.#notify();
-  };
-  #onEnd = (): void => {
+  }
+
+  #end(): void {
     this.#ended = true;
     this.#notify();
-  };
-  #onError = (e: Error): void => {
+  }
+
+  #failed(e: Error): void {
     this.#error ??= e;
     this.#notify();
-  };
+  }
+
   /** Bytes, end, error or disposal: settle the pending wait (an error wins, as it is what the read meets next). */
   #notify(): void {
     const resolve = this.#resolve;
