@@ -71,7 +71,30 @@ export function runSubscriberSession(
   o: SubscriberSessionOptions,
   signal?: AbortSignal,
 ): Promise<SessionEnd> {
-  return new SubscriberSession(duplex, hooks, o, signal).run();
+  return new Promise<SessionEnd>((resolve, reject) => {
+    new SubscriberSession(duplex, hooks, o, signal, {
+      sessionEnded: (end, error) => (end !== null ? resolve(end) : reject(error)),
+    }).start();
+  });
+}
+
+/** Told once how a session ended: `end` when it was stopped, otherwise null and the error. */
+export interface SessionDone {
+  sessionEnded(end: SessionEnd | null, error: unknown): void;
+}
+
+/**
+ * runSubscriberSession without a promise: the outcome goes to `done.sessionEnded` (a polling
+ * connection passes itself, so a held connection keeps no promise or closure for it).
+ */
+export function startSubscriberSession(
+  duplex: Duplex,
+  hooks: SubscriberHooks,
+  o: SubscriberSessionOptions,
+  signal: AbortSignal | undefined,
+  done: SessionDone,
+): void {
+  new SubscriberSession(duplex, hooks, o, signal, done).start();
 }
 
 /**
@@ -86,10 +109,10 @@ class SubscriberSession {
   readonly #o: SubscriberSessionOptions;
   readonly #signal: AbortSignal | undefined;
   readonly #reader: ProtocolReader;
-  #resolve: ((end: SessionEnd) => void) | null = null;
-  #reject: ((e: unknown) => void) | null = null;
+  #done: SessionDone | null;
 
-  constructor(duplex: Duplex, hooks: SubscriberHooks, o: SubscriberSessionOptions, signal: AbortSignal | undefined) {
+  constructor(duplex: Duplex, hooks: SubscriberHooks, o: SubscriberSessionOptions, signal: AbortSignal | undefined, done: SessionDone) {
+    this.#done = done;
     this.#duplex = duplex;
     this.#hooks = hooks;
     this.#o = o;
@@ -99,15 +122,11 @@ class SubscriberSession {
     signal?.addEventListener('abort', this.#reader, { once: true });
   }
 
-  run(): Promise<SessionEnd> {
-    return new Promise<SessionEnd>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-      this.#handshake().then(
-        () => this.#idle(),
-        (e: unknown) => this.#failed(e),
-      );
-    });
+  start(): void {
+    this.#handshake().then(
+      () => this.#idle(),
+      (e: unknown) => this.#failed(e),
+    );
   }
 
   async #handshake(): Promise<void> {
@@ -215,10 +234,8 @@ class SubscriberSession {
   #settle(end: SessionEnd | null, error: unknown): void {
     this.#signal?.removeEventListener('abort', this.#reader);
     this.#reader.dispose();
-    const resolve = this.#resolve;
-    const reject = this.#reject;
-    this.#resolve = this.#reject = null;
-    if (end !== null) resolve?.(end);
-    else reject?.(error);
+    const done = this.#done;
+    this.#done = null;
+    done?.sessionEnded(end, error);
   }
 }
