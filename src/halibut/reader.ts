@@ -23,6 +23,14 @@ export interface ReadOptions {
   timeoutKind?: Extract<HalibutErrorKind, `timeout.${string}`>;
 }
 
+/** Told once how a wait for bytes ended (ProtocolReader.waitForDataThen). */
+export interface ReadWaiter {
+  /** Bytes arrived (or the source ended: the next read meets the end). */
+  dataReady(): void;
+  /** The wait timed out, or the source failed. */
+  readFailed(e: Error): void;
+}
+
 export interface ReceivedMessage {
   message: Message;
   /** Raw-deflate bytes the message occupied on the wire. */
@@ -53,9 +61,8 @@ export class ProtocolReader implements DeadlineHolder {
   #store: Buffer | null = null;
   #ended = false;
   #error: Error | null = null;
-  /** The pending wait for more bytes (#more), settled by #notify or onDeadline. */
-  #resolve: (() => void) | null = null;
-  #reject: ((e: Error) => void) | null = null;
+  /** The pending wait for more bytes, told by #notify or onDeadline. */
+  #waiter: ReadWaiter | null = null;
   /** The pending wait's timeout and its kind (for the error). */
   #waitMs = 0;
   #waitKind: NonNullable<ReadOptions['timeoutKind']> = 'timeout.receive';
@@ -172,26 +179,24 @@ export class ProtocolReader implements DeadlineHolder {
     this.#notify();
   }
 
-  /** Bytes, end, error or disposal: settle the pending wait (an error wins, as it is what the read meets next). */
+  /** Bytes, end, error or disposal: end the pending wait (an error wins, as it is what the read meets next). */
   #notify(): void {
-    const resolve = this.#resolve;
-    if (!resolve) return;
-    const reject = this.#reject!;
-    this.#resolve = this.#reject = null;
+    const w = this.#waiter;
+    if (!w) return;
+    this.#waiter = null;
     readDeadlines.cancel(this);
-    if (this.#error) reject(this.#error);
-    else resolve();
+    if (this.#error) w.readFailed(this.#error);
+    else w.dataReady();
   }
 
   /** The shared deadline timer: the pending wait timed out (called only once its deadline has passed). */
   onDeadline(): void {
-    const resolve = this.#resolve;
-    if (!resolve) return;
-    const reject = this.#reject!;
-    this.#resolve = this.#reject = null;
-    if (this.#error) reject(this.#error);
-    else if (this.#ended) resolve();
-    else reject(new HalibutError(this.#waitKind, `no data received for ${this.#waitMs} ms`));
+    const w = this.#waiter;
+    if (!w) return;
+    this.#waiter = null;
+    if (this.#error) w.readFailed(this.#error);
+    else if (this.#ended) w.dataReady();
+    else w.readFailed(new HalibutError(this.#waitKind, `no data received for ${this.#waitMs} ms`));
   }
 
   #consume(n: number): void {
@@ -210,12 +215,23 @@ export class ProtocolReader implements DeadlineHolder {
 
   /**
    * Wait until more bytes, end or error arrive, or the timeout fires (an idle timeout: each
-   * wait starts it afresh). Not an async function: the wait is one promise settled by #notify or
-   * onDeadline, and its timeout a deadline of the shared timer.
+   * wait starts it afresh). Not an async function: one promise told by #notify or onDeadline,
+   * its timeout a deadline of the shared timer.
    */
   #more(o: ReadOptions): Promise<void> {
-    if (this.#error) return Promise.reject(this.#error);
-    if (this.#ended) return Promise.reject(new HalibutError('closed.by-peer', 'the connection was closed by the other end'));
+    return new Promise<void>((resolve, reject) => this.#wait(o, { dataReady: resolve, readFailed: reject }));
+  }
+
+  /** Start a wait for `w` (told once, possibly at once). */
+  #wait(o: ReadOptions, w: ReadWaiter): void {
+    if (this.#error) {
+      w.readFailed(this.#error);
+      return;
+    }
+    if (this.#ended) {
+      w.readFailed(new HalibutError('closed.by-peer', 'the connection was closed by the other end'));
+      return;
+    }
     // A read that needs more bytes than the high-water mark (a large data stream or message)
     // must let the source flow again, or it would wait for bytes that never come.
     if (this.#paused) {
@@ -224,11 +240,8 @@ export class ProtocolReader implements DeadlineHolder {
     }
     this.#waitMs = o.timeoutMs;
     this.#waitKind = o.timeoutKind ?? 'timeout.receive';
-    return new Promise<void>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-      readDeadlines.schedule(this, now() + o.timeoutMs);
-    });
+    this.#waiter = w;
+    readDeadlines.schedule(this, now() + o.timeoutMs);
   }
 
   /**
@@ -238,6 +251,17 @@ export class ProtocolReader implements DeadlineHolder {
    */
   waitForData(o: ReadOptions): Promise<void> {
     return this.#available > 0 ? Promise.resolve() : this.#more(o);
+  }
+
+  /**
+   * waitForData without a promise: `w.dataReady()` once a byte is buffered (at once, before
+   * returning, if one is; also when the source ended, so that the next read meets the end),
+   * `w.readFailed(e)` on timeout or error. A polling connection's idle wait: the session is the
+   * waiter, so a held connection keeps no promise, reaction or closure for it.
+   */
+  waitForDataThen(o: ReadOptions, w: ReadWaiter): void {
+    if (this.#available > 0) w.dataReady();
+    else this.#wait(o, w);
   }
 
   /**

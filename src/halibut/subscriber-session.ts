@@ -5,7 +5,7 @@ import { HashingSink, writeMessageWithStreams, type OutgoingDataStream, type Rec
 import { HalibutError } from './halibut-error.js';
 import { identityBytes, parseIdentity } from './identity.js';
 import type { RequestMessage, ResponseMessage } from './messages.js';
-import { ProtocolReader } from './reader.js';
+import { ProtocolReader, type ReadWaiter } from './reader.js';
 
 /** Timeouts of the tentacle (subscriber) side; every one a named setting of the caller. */
 export interface SubscriberSessionOptions {
@@ -103,7 +103,7 @@ export function startSubscriberSession(
  * not a suspended async frame. Measured (bench/heap-hold.ts, 500 tentacles x 3 nodes held, this
  * 2-core machine): see src/tentacle/polling-connection.ts for the before/after figures.
  */
-class SubscriberSession {
+class SubscriberSession implements ReadWaiter {
   readonly #duplex: Duplex;
   readonly #hooks: SubscriberHooks;
   readonly #o: SubscriberSessionOptions;
@@ -150,17 +150,26 @@ class SubscriberSession {
     hooks.identified();
   }
 
-  /** Wait for the next message's first byte (TcpClientReceiveRequestTimeoutForPolling), then exchange. */
+  /**
+   * Wait for the next message's first byte (TcpClientReceiveRequestTimeoutForPolling), then
+   * exchange: the session itself is the reader's waiter (dataReady / readFailed), so the idle
+   * wait holds no promise or closure.
+   */
   #idle(): void {
-    this.#reader.waitForData({ timeoutMs: this.#o.receiveRequestTimeoutMs, timeoutKind: 'timeout.receive' }).then(
-      () => {
-        this.#exchange().then(
-          (stopped) => (stopped ? this.#end('stopped') : this.#idle()),
-          (e: unknown) => this.#failed(e),
-        );
-      },
+    this.#reader.waitForDataThen({ timeoutMs: this.#o.receiveRequestTimeoutMs, timeoutKind: 'timeout.receive' }, this);
+  }
+
+  /** ReadWaiter: the next message's first byte arrived (or the node closed: the read meets it). */
+  dataReady(): void {
+    this.#exchange().then(
+      (stopped) => (stopped ? this.#end('stopped') : this.#idle()),
       (e: unknown) => this.#failed(e),
     );
+  }
+
+  /** ReadWaiter: no first byte within the timeout, or the socket failed. */
+  readFailed(e: Error): void {
+    this.#failed(e);
   }
 
   /** One message (its first byte has arrived) and its answer, NEXT, PROCEED. True once stopped (END sent). */
