@@ -83,9 +83,17 @@ export interface SessionDone {
   sessionEnded(end: SessionEnd | null, error: unknown): void;
 }
 
+/** A running session: stop() ends its wait at once (call it once `signal` has aborted). */
+export interface SessionHandle {
+  stop(): void;
+}
+
 /**
  * runSubscriberSession without a promise: the outcome goes to `done.sessionEnded` (a polling
- * connection passes itself, so a held connection keeps no promise or closure for it).
+ * connection passes itself, so a held connection keeps no promise or closure for it). With
+ * `watchSignal: false` the session adds no listener to `signal` (it still reads
+ * `signal.aborted`): the caller calls stop() on the returned handle when it aborts (a tentacle
+ * listens once for all its connections).
  */
 export function startSubscriberSession(
   duplex: Duplex,
@@ -93,8 +101,11 @@ export function startSubscriberSession(
   o: SubscriberSessionOptions,
   signal: AbortSignal | undefined,
   done: SessionDone,
-): void {
-  new SubscriberSession(duplex, hooks, o, signal, done).start();
+  watchSignal = true,
+): SessionHandle {
+  const session = new SubscriberSession(duplex, hooks, o, watchSignal ? signal : undefined, done, signal);
+  session.start();
+  return session;
 }
 
 /**
@@ -103,23 +114,39 @@ export function startSubscriberSession(
  * not a suspended async frame. Measured (bench/heap-hold.ts, 500 tentacles x 3 nodes held, this
  * 2-core machine): see src/tentacle/polling-connection.ts for the before/after figures.
  */
-class SubscriberSession implements ReadWaiter {
+class SubscriberSession implements ReadWaiter, SessionHandle {
   readonly #duplex: Duplex;
   readonly #hooks: SubscriberHooks;
   readonly #o: SubscriberSessionOptions;
+  /** Whether stopped (END instead of NEXT, END on the way out). */
   readonly #signal: AbortSignal | undefined;
+  /** The signal this session listens on (none when the caller calls stop()). */
+  readonly #watched: AbortSignal | undefined;
   readonly #reader: ProtocolReader;
   #done: SessionDone | null;
 
-  constructor(duplex: Duplex, hooks: SubscriberHooks, o: SubscriberSessionOptions, signal: AbortSignal | undefined, done: SessionDone) {
+  constructor(
+    duplex: Duplex,
+    hooks: SubscriberHooks,
+    o: SubscriberSessionOptions,
+    watched: AbortSignal | undefined,
+    done: SessionDone,
+    signal: AbortSignal | undefined = watched,
+  ) {
     this.#done = done;
     this.#duplex = duplex;
     this.#hooks = hooks;
     this.#o = o;
     this.#signal = signal;
+    this.#watched = watched;
     this.#reader = new ProtocolReader(duplex, { maxMessageBytes: o.maxMessageBytes });
     // The reader is the abort listener itself (its handleEvent disposes it): no closure per session.
-    signal?.addEventListener('abort', this.#reader, { once: true });
+    watched?.addEventListener('abort', this.#reader, { once: true });
+  }
+
+  /** The signal has aborted: end the wait now (the session then sends END and ends as stopped). */
+  stop(): void {
+    this.#reader.dispose();
   }
 
   start(): void {
@@ -241,7 +268,7 @@ class SubscriberSession implements ReadWaiter {
 
   /** Release the reader and the signal, then settle once. */
   #settle(end: SessionEnd | null, error: unknown): void {
-    this.#signal?.removeEventListener('abort', this.#reader);
+    this.#watched?.removeEventListener('abort', this.#reader);
     this.#reader.dispose();
     const done = this.#done;
     this.#done = null;

@@ -7,7 +7,7 @@ import { PollfleetError, errorDataOf, errorKindOf, type ErrorData, type ErrorKin
 import type { EventSink } from '../core/events.js';
 import type { RequestMessage, ResponseMessage } from '../halibut/messages.js';
 import type { OutgoingDataStream, ReceivedDataStream } from '../halibut/data-stream.js';
-import { startSubscriberSession, type SessionDone, type SessionEnd, type SubscriberHooks } from '../halibut/subscriber-session.js';
+import { startSubscriberSession, type SessionDone, type SessionEnd, type SessionHandle, type SubscriberHooks } from '../halibut/subscriber-session.js';
 import { END_LINE } from '../halibut/constants.js';
 import { CLOSE_PROTOCOL_ERROR, WEBSOCKET_PREAMBLE_TEXT, WEBSOCKET_THUMBPRINT_CLOSE_REASON } from '../halibut/websocket-frames.js';
 import type { WebSocketStream } from '../halibut/websocket-stream.js';
@@ -170,6 +170,8 @@ export class PollingConnection implements SubscriberHooks, SessionDone {
   #startedAtMs = 0;
   #signal: AbortSignal | null = null;
   #done: ConnectionDone | null = null;
+  #stoppedByCaller = false;
+  #session: SessionHandle | null = null;
 
   constructor(o: PollingConnectionOptions) {
     this.#o = o;
@@ -227,12 +229,13 @@ export class PollingConnection implements SubscriberHooks, SessionDone {
    * on the reader, 7.6 with the reader's listeners bound, and see the README's figure for the
    * callback-driven session, connection and loop.
    */
-  start(signal: AbortSignal, done: ConnectionDone): void {
+  start(signal: AbortSignal, done: ConnectionDone, stoppedByCaller = false): void {
     const o = this.#o;
     const startedAtMs = now();
     this.#startedAtMs = startedAtMs;
     this.#signal = signal;
     this.#done = done;
+    this.#stoppedByCaller = stoppedByCaller;
     o.sink({ type: 'connect-start', at: startedAtMs, tentacle: o.tentacle, entry: o.entry, conn: o.conn });
     if (signal.aborted) {
       this.#end({ reason: 'stopped', wasIdentified: false, identificationBegan: false, startedAtMs });
@@ -260,7 +263,7 @@ export class PollingConnection implements SubscriberHooks, SessionDone {
     this.#secured = secured;
     const isWebSocket = o.server.transport === 'websocket';
     // Every field in the literal (no spreads): the session keeps this object as long as the connection.
-    startSubscriberSession(
+    this.#session = startSubscriberSession(
       secured,
       this,
       {
@@ -273,7 +276,17 @@ export class PollingConnection implements SubscriberHooks, SessionDone {
       },
       signal,
       this,
+      !this.#stoppedByCaller,
     );
+  }
+
+  /**
+   * For a caller that started with `stoppedByCaller` (a tentacle listens on its signal once for
+   * all its connections instead of one listener per session): the signal has aborted, end the
+   * session's wait now. Connecting and the handshake listen on the signal themselves.
+   */
+  stop(): void {
+    this.#session?.stop();
   }
 
   /** SessionDone: the session was stopped (END sent) or failed. */
@@ -320,6 +333,7 @@ export class PollingConnection implements SubscriberHooks, SessionDone {
     const done = this.#done;
     this.#done = null;
     this.#signal = null;
+    this.#session = null;
     done?.connectionEnded(out);
   }
 

@@ -102,7 +102,7 @@ export class Tentacle {
     this.#quick = checkQuickRetryPolicy(o.quickRetry ?? defaultQuickRetry());
     this.#secureContext = o.secureContext ?? tentacleSecureContext(o.identity);
     this.#services = o.services ?? new TentacleServices({ scriptRunMs: o.scriptRunMs ?? TENTACLE_DEFAULTS.scriptRunMs });
-    // Every open connection and every back-off sleep listens on this one signal.
+    // Connections being opened and back-off sleeps listen on this one signal (held ones do not: start() listens once for them).
     setMaxListeners(0, this.#abort.signal);
   }
 
@@ -142,6 +142,10 @@ export class Tentacle {
       }
     });
     this.#running = loops.length;
+    // One abort listener for all of this tentacle's connections (not one per session).
+    this.#abort.signal.addEventListener('abort', () => {
+      for (const loop of loops) loop.stop();
+    }, { once: true });
     for (const loop of loops) loop.next();
   }
 
@@ -170,6 +174,8 @@ class ConnectionLoop implements ConnectionDone {
   readonly #clock: BackoffClock;
   readonly #ended: () => void;
   #tries = 0;
+  /** The attempt running now (null while sleeping). */
+  #current: PollingConnection | null = null;
   /** When the round's first attempt started (null: a new round). */
   #firstStartedAtMs: number | null = null;
 
@@ -190,13 +196,21 @@ class ConnectionLoop implements ConnectionDone {
     }
     this.#tries++;
     this.#attempt.conn = this.#o.nextConnId();
-    new PollingConnection(this.#attempt).start(this.#signal, this);
+    const c = new PollingConnection(this.#attempt);
+    this.#current = c;
+    c.start(this.#signal, this, true);
+  }
+
+  /** The tentacle's signal has aborted: end the current connection's session wait. */
+  stop(): void {
+    this.#current?.stop();
   }
 
   connectionEnded(outcome: ConnectionOutcome): void {
     const o = this.#o;
     const q = this.#quick;
     const attempt = this.#attempt;
+    this.#current = null;
     if (this.#signal.aborted) {
       this.#ended();
       return;
