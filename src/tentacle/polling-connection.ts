@@ -222,12 +222,18 @@ export class PollingConnection implements SubscriberHooks, SessionDone {
    * run() without a promise: `done.connectionEnded` is called once, after the 'closed' event
    * (synchronously only when `signal` had already aborted). Connect, TLS and the upgrade are a
    * short async step; from then on the connection is driven by callbacks (the session reports to
-   * #sessionEnded), so a held connection keeps no suspended async frame, promise or closure of
-   * its own. Measured with bench/heap-hold.ts (500 tentacles x 3 nodes held on the embedded
-   * cluster, this 2-core machine; JS heap after GC per held connection): 12.9 KiB before this
-   * series, 8.9 with the shared read deadline, the TLS options' closure gone and the idle wait
-   * on the reader, 7.6 with the reader's listeners bound, and see the README's figure for the
-   * callback-driven session, connection and loop.
+   * sessionEnded, the reader to the session), so a held connection keeps no suspended async
+   * frame, promise, Timeout or closure of its own. With `stoppedByCaller` the session adds no
+   * listener to `signal`: the caller calls stop() when it aborts.
+   * Measured with bench/heap-hold.ts (500 tentacles x 3 nodes held on the embedded cluster, this
+   * 2-core machine; the fleet process's JS heap after GC per held connection), step by step:
+   * 12.9 KiB before; 8.9 with one shared read-deadline timer, the TLS options no longer keeping
+   * the handshake's closures and spent Timeout, and the idle wait on the reader instead of three
+   * suspended read frames; 7.6 with the reader's listeners bound instead of class-field arrows;
+   * 6.3 with session, connection and loop driven by callbacks instead of suspended frames; 5.3
+   * with the session as the reader's waiter (no promise for the idle wait); 5.3 with one abort
+   * listener per tentacle instead of one per session (within the rounding). What is left is
+   * mostly node's own socket pair (TLSSocket, TLSWrap, TCP, their stream states and listeners).
    */
   start(signal: AbortSignal, done: ConnectionDone, stoppedByCaller = false): void {
     const o = this.#o;

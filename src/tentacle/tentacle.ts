@@ -66,7 +66,7 @@ export function defaultQuickRetry(): QuickRetryPolicy {
 
 /**
  * A polling Tentacle: for every server entry, `pollingConnectionCount` connections, each a
- * loop of attempts (runPollingConnection), forever, until stop(). Two loops nested, as
+ * loop of attempts (a ConnectionLoop of PollingConnections), forever, until stop(). Two loops nested, as
  * Halibut's PollingClient around SecureClient ([H] section 5): a failure before the
  * connection is acquired is retried quickly (src/tentacle/quick-retry.ts); when those
  * tries are used up, or the failure is not one to retry quickly, the back-off
