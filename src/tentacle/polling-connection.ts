@@ -256,9 +256,12 @@ export class PollingConnection implements SubscriberHooks, SessionDone {
   /** TCP, the proxy tunnel if any, TLS with the thumbprint checked, the WebSocket upgrade if any. */
   async #open(signal: AbortSignal): Promise<Duplex> {
     const o = this.#o;
-    const raw = await this.#connect(signal);
-    // Through an HTTP CONNECT proxy: the tunnel first, then TLS to the node inside it (thumbprint still pinned).
-    if (o.server.proxy) await openConnectTunnel(raw, o.server, o.server.proxy, o.timeouts.receiveTimeoutMs, signal);
+    let raw: net.Socket | null = null;
+    if (o.server.proxy) {
+      // Through an HTTP CONNECT proxy: TCP and the tunnel first, then TLS to the node inside it (thumbprint still pinned).
+      raw = await this.#connect(signal);
+      await openConnectTunnel(raw, o.server, o.server.proxy, o.timeouts.receiveTimeoutMs, signal);
+    }
     return o.server.transport === 'websocket'
       ? await this.#upgrade(await this.#secure(raw, signal), signal)
       : await this.#secure(raw, signal);
@@ -399,14 +402,19 @@ export class PollingConnection implements SubscriberHooks, SessionDone {
     });
   }
 
-  #secure(raw: net.Socket, signal: AbortSignal): Promise<tls.TLSSocket> {
+  /**
+   * TLS with the tentacle's certificate, the node's thumbprint checked. Over `raw` (a proxy's
+   * tunnel), or -- direct to the node -- one TLSSocket that makes the TCP connection itself
+   * (connect timeout, `tcp-connected`, then the handshake timeout), so a held connection keeps one
+   * socket object and not a net.Socket beside its TLSSocket (measured: see start()).
+   */
+  #secure(raw: net.Socket | null, signal: AbortSignal): Promise<tls.TLSSocket> {
     const o = this.#o;
-    const t0 = now();
+    let t0 = now();
     this.#tlsStartedAt = t0;
     return new Promise<tls.TLSSocket>((resolve, reject) => {
       const host = o.server.host;
-      const s = tls.connect({
-        socket: raw,
+      const tlsOptions: tls.ConnectionOptions = {
         secureContext: o.secureContext,
         ...(net.isIP(host) === 0 ? { servername: host } : {}),
         // The tentacle presents its certificate and ignores chain and host-name errors;
@@ -414,17 +422,42 @@ export class PollingConnection implements SubscriberHooks, SessionDone {
         rejectUnauthorized: false,
         checkServerIdentity: acceptAnyServerIdentity,
         minVersion: 'TLSv1.2',
-      });
+      };
+      const s = raw
+        ? tls.connect({ socket: raw, ...tlsOptions })
+        : tls.connect({
+          // a name the fleet resolves itself (SNI routes): TCP to its address; TLS still sends the entry's host name.
+          host: o.server.connectHost ?? host,
+          port: o.server.port,
+          ...(o.localAddress ? { localAddress: o.localAddress } : {}),
+          ...tlsOptions,
+        });
       this.#tls = s;
       s.on('error', ignoreSocketError);
+      let connected = raw !== null;
       const done = (err: unknown) => {
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
+        s.off('connect', onConnect);
         s.off('secureConnect', onSecure);
         s.off('error', onError);
         s.off('close', onClose);
         if (err) reject(err);
         else resolve(s);
+      };
+      const onConnect = () => {
+        connected = true;
+        // Nagle stays on (node's default, as Tentacle has it). Keep-alive once connected, as net.connect
+        // applies its option: set before the socket exists, libuv would use its own 60 s delay.
+        s.setKeepAlive(true, o.timeouts.keepAliveInitialDelayMs);
+        const t = now();
+        o.sink({ type: 'tcp-connected', at: t, tentacle: o.tentacle, entry: o.entry, conn: o.conn, durationMs: t - t0 });
+        // The handshake's own clock and timeout start now, as they did after a separate TCP connect.
+        t0 = now();
+        this.#tlsStartedAt = t0;
+        clearTimeout(timer);
+        timer = setTimeout(onTimeout, o.timeouts.receiveTimeoutMs);
+        s.once('close', onClose);
       };
       const onSecure = () => {
         // Over WebSockets the thumbprint is checked after the upgrade (#upgrade).
@@ -450,14 +483,18 @@ export class PollingConnection implements SubscriberHooks, SessionDone {
         this.#closedDuringTls = true;
         done(new PollfleetError('tls.handshake-failed', `${o.server.address} closed the connection during the TLS handshake`));
       };
-      const onAbort = () => done(new PollfleetError('internal', 'stopped during the TLS handshake'));
-      const timer = setTimeout(
-        () => done(new PollfleetError('timeout.receive', `TLS handshake with ${o.server.address} did not complete within ${o.timeouts.receiveTimeoutMs} ms`)),
-        o.timeouts.receiveTimeoutMs,
-      );
+      const onAbort = () => done(new PollfleetError('internal', connected ? 'stopped during the TLS handshake' : 'stopped while connecting'));
+      const onTimeout = () =>
+        done(
+          connected
+            ? new PollfleetError('timeout.receive', `TLS handshake with ${o.server.address} did not complete within ${o.timeouts.receiveTimeoutMs} ms`)
+            : new PollfleetError('tcp.connect-timeout', `TCP connect to ${o.server.address} did not complete within ${o.timeouts.connectTimeoutMs} ms`),
+        );
+      let timer = setTimeout(onTimeout, connected ? o.timeouts.receiveTimeoutMs : o.timeouts.connectTimeoutMs);
+      if (connected) s.once('close', onClose);
+      else s.once('connect', onConnect);
       s.once('secureConnect', onSecure);
       s.once('error', onError);
-      s.once('close', onClose);
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -532,7 +569,7 @@ export class PollingConnection implements SubscriberHooks, SessionDone {
     }
     const timer = setTimeout(() => this.#destroy(), this.#o.timeouts.heartbeatTimeoutMs);
     timer.unref();
-    this.#raw?.unref(); // a connection being disposed of never keeps the process alive
+    (this.#raw ?? this.#tls)?.unref(); // a connection being disposed of never keeps the process alive
     try {
       s.end(END_LINE, () => {
         clearTimeout(timer);
