@@ -232,8 +232,10 @@ export class PollingConnection implements SubscriberHooks, SessionDone {
    * suspended read frames; 7.6 with the reader's listeners bound instead of class-field arrows;
    * 6.3 with session, connection and loop driven by callbacks instead of suspended frames; 5.3
    * with the session as the reader's waiter (no promise for the idle wait); 5.3 with one abort
-   * listener per tentacle instead of one per session (within the rounding). What is left is
-   * mostly node's own socket pair (TLSSocket, TLSWrap, TCP, their stream states and listeners).
+   * listener per tentacle instead of one per session (within the rounding); 4.6 with one
+   * TLSSocket making the TCP connection itself instead of a net.Socket wrapped by it (#secure).
+   * What is left is mostly node's own TLS socket (TLSSocket, TLSWrap, TCP, its stream states
+   * and listeners); ours is the reader, session, connection, loop and back-off clock, under 1 KiB.
    */
   start(signal: AbortSignal, done: ConnectionDone, stoppedByCaller = false): void {
     const o = this.#o;
