@@ -89,7 +89,8 @@ export class WebSocketEndpoint {
     this.#o.serve({
       duplex: stream,
       socket: socket as Socket,
-      peerCertificate: () => (typeof tlsSocket.getPeerCertificate === 'function' ? (tlsSocket.getPeerCertificate() as { raw?: Buffer }).raw : undefined),
+      // null once the socket is destroyed (a client gone right after its preamble): refused, as on the TLS port, not an internal error.
+      peerCertificate: () => (typeof tlsSocket.getPeerCertificate === 'function' ? (tlsSocket.getPeerCertificate() as { raw?: Buffer } | null)?.raw : undefined),
     });
   };
 

@@ -8,7 +8,7 @@ import type { CertificateIdentity } from '../pki/certificate.js';
 import { PROTOCOL_DEFAULTS, TENTACLE_DEFAULTS } from '../scenario/defaults.js';
 import { BackoffClock, type BackoffPolicy } from './backoff.js';
 import {
-  runPollingConnection, type ConnectionOutcome, type ConnectionTimeouts, type PollingConnectionOptions, type RequestHandler,
+  PollingConnection, type ConnectionDone, type ConnectionOutcome, type ConnectionTimeouts, type PollingConnectionOptions, type RequestHandler,
 } from './polling-connection.js';
 import { checkQuickRetryPolicy, isQuicklyRetried, type QuickRetryPolicy } from './quick-retry.js';
 import type { ServerEntry } from './server-entry.js';
@@ -66,7 +66,7 @@ export function defaultQuickRetry(): QuickRetryPolicy {
 
 /**
  * A polling Tentacle: for every server entry, `pollingConnectionCount` connections, each a
- * loop of attempts (runPollingConnection), forever, until stop(). Two loops nested, as
+ * loop of attempts (a ConnectionLoop of PollingConnections), forever, until stop(). Two loops nested, as
  * Halibut's PollingClient around SecureClient ([H] section 5): a failure before the
  * connection is acquired is retried quickly (src/tentacle/quick-retry.ts); when those
  * tries are used up, or the failure is not one to retry quickly, the back-off
@@ -82,7 +82,10 @@ export class Tentacle {
   readonly #count: number;
   readonly #quick: QuickRetryPolicy;
   readonly #abort = new AbortController();
-  #loops: Promise<void>[] | null = null;
+  #started = false;
+  /** Connection loops not yet ended. */
+  #running = 0;
+  #allEnded: (() => void) | null = null;
   #stopping: Promise<void> | null = null;
 
   constructor(o: TentacleOptions) {
@@ -99,87 +102,136 @@ export class Tentacle {
     this.#quick = checkQuickRetryPolicy(o.quickRetry ?? defaultQuickRetry());
     this.#secureContext = o.secureContext ?? tentacleSecureContext(o.identity);
     this.#services = o.services ?? new TentacleServices({ scriptRunMs: o.scriptRunMs ?? TENTACLE_DEFAULTS.scriptRunMs });
-    // Every open connection and every back-off sleep listens on this one signal.
+    // Connections being opened and back-off sleeps listen on this one signal (held ones do not: start() listens once for them).
     setMaxListeners(0, this.#abort.signal);
   }
 
   get isStarted(): boolean {
-    return this.#loops !== null;
+    return this.#started;
   }
 
   /** Start polling every server entry. Idempotent; refused after stop(). */
   start(): void {
     if (this.#stopping) throw new PollfleetError('internal', `tentacle ${this.index} was stopped; make a new one`);
-    if (this.#loops) return;
-    const loops: Promise<void>[] = [];
-    this.#o.servers.forEach((server, entry) => {
-      for (let i = 0; i < this.#count; i++) loops.push(this.#loop(server, entry));
+    if (this.#started) return;
+    this.#started = true;
+    const o = this.#o;
+    // One callback for all of this tentacle's loops.
+    const ended = () => {
+      if (--this.#running === 0) this.#allEnded?.();
+    };
+    const loops: ConnectionLoop[] = [];
+    o.servers.forEach((server, entry) => {
+      for (let i = 0; i < this.#count; i++) {
+        // Every field set in the literal (none added later): the object keeps its properties in itself.
+        const attempt: PollingConnectionOptions = {
+          tentacle: o.index,
+          entry,
+          conn: 0,
+          server,
+          secureContext: this.#secureContext,
+          tentacleThumbprint: o.identity.thumbprint,
+          subscriptionId: o.subscriptionId,
+          timeouts: o.timeouts,
+          services: this.#services,
+          sink: o.sink,
+          localAddress: o.localAddress,
+          preamble: o.preamble ? preambleBytes(o.preamble) : undefined,
+        };
+        loops.push(new ConnectionLoop(o, this.#quick, this.#abort.signal, attempt, ended));
+      }
     });
-    this.#loops = loops;
+    this.#running = loops.length;
+    // One abort listener for all of this tentacle's connections (not one per session).
+    this.#abort.signal.addEventListener('abort', () => {
+      for (const loop of loops) loop.stop();
+    }, { once: true });
+    for (const loop of loops) loop.next();
   }
 
   /** End every connection with END, cancel back-off sleeps, resolve when all are closed. Idempotent. */
   stop(): Promise<void> {
-    this.#stopping ??= (async () => {
+    this.#stopping ??= new Promise<void>((resolve) => {
+      this.#allEnded = resolve;
       this.#abort.abort();
-      if (this.#loops) await Promise.all(this.#loops);
-    })();
+      if (this.#running === 0) resolve();
+    });
     return this.#stopping;
   }
+}
 
-  async #loop(server: ServerEntry, entry: number): Promise<void> {
-    const o = this.#o;
-    const signal = this.#abort.signal;
-    const clock = new BackoffClock(o.backoff, o.random);
-    const attempt: PollingConnectionOptions = {
-      tentacle: o.index,
-      entry,
-      conn: 0,
-      server,
-      secureContext: this.#secureContext,
-      tentacleThumbprint: o.identity.thumbprint,
-      subscriptionId: o.subscriptionId,
-      timeouts: o.timeouts,
-      services: this.#services,
-      sink: o.sink,
-      ...(o.localAddress ? { localAddress: o.localAddress } : {}),
-      ...(o.preamble ? { preamble: preambleBytes(o.preamble) } : {}),
-    };
-    while (!signal.aborted) {
-      const round = await this.#quickRetries(attempt, signal);
-      if (!round) return;
-      if (round.last.wasIdentified) clock.identified();
-      const delayMs = clock.failed(now(), round.firstStartedAtMs);
-      o.sink({ type: 'backoff', at: now(), tentacle: o.index, entry, conn: attempt.conn, delayMs });
-      await sleep(delayMs, signal);
-    }
+/**
+ * One polling connection's two loops ([H] section 5), driven by callbacks: the quick inner
+ * tries (until one is not retried quickly, `tries` are used up, or the window has passed),
+ * then the back-off sleep, whose clock starts at the round's first attempt. A held connection
+ * keeps this object and no suspended async frame (the attempt reports to connectionEnded).
+ */
+class ConnectionLoop implements ConnectionDone {
+  readonly #o: TentacleOptions;
+  readonly #quick: QuickRetryPolicy;
+  readonly #signal: AbortSignal;
+  readonly #attempt: PollingConnectionOptions;
+  readonly #clock: BackoffClock;
+  readonly #ended: () => void;
+  #tries = 0;
+  /** The attempt running now (null while sleeping). */
+  #current: PollingConnection | null = null;
+  /** When the round's first attempt started (null: a new round). */
+  #firstStartedAtMs: number | null = null;
+
+  constructor(o: TentacleOptions, quick: QuickRetryPolicy, signal: AbortSignal, attempt: PollingConnectionOptions, ended: () => void) {
+    this.#o = o;
+    this.#quick = quick;
+    this.#signal = signal;
+    this.#attempt = attempt;
+    this.#clock = new BackoffClock(o.backoff, o.random);
+    this.#ended = ended;
   }
 
-  /**
-   * One round of the inner loop: attempts until one is not retried quickly, `tries` are used
-   * up, or the window has passed. Returns the last outcome and when the round's first
-   * attempt started (the back-off clock starts there), or null once stopped.
-   */
-  async #quickRetries(
-    attempt: PollingConnectionOptions,
-    signal: AbortSignal,
-  ): Promise<{ last: ConnectionOutcome; firstStartedAtMs: number } | null> {
+  /** The next attempt, or the end once stopped. */
+  next(): void {
+    if (this.#signal.aborted) {
+      this.#ended();
+      return;
+    }
+    this.#tries++;
+    this.#attempt.conn = this.#o.nextConnId();
+    const c = new PollingConnection(this.#attempt);
+    this.#current = c;
+    c.start(this.#signal, this, true);
+  }
+
+  /** The tentacle's signal has aborted: end the current connection's session wait. */
+  stop(): void {
+    this.#current?.stop();
+  }
+
+  connectionEnded(outcome: ConnectionOutcome): void {
     const o = this.#o;
     const q = this.#quick;
-    let firstStartedAtMs: number | null = null;
-    for (let tries = 1; ; tries++) {
-      attempt.conn = o.nextConnId();
-      const outcome = await runPollingConnection(attempt, signal);
-      if (signal.aborted) return null;
-      firstStartedAtMs ??= outcome.startedAtMs;
-      // Halibut checks the window before each try; checking it before the sleep spares a sleep that leads nowhere.
-      if (!isQuicklyRetried(outcome) || tries >= q.tries || now() - firstStartedAtMs >= q.windowMs) {
-        return { last: outcome, firstStartedAtMs };
-      }
-      o.sink({ type: 'backoff', at: now(), tentacle: o.index, entry: attempt.entry, conn: attempt.conn, delayMs: q.intervalMs, quick: true });
-      await sleep(q.intervalMs, signal);
-      if (signal.aborted) return null;
+    const attempt = this.#attempt;
+    this.#current = null;
+    if (this.#signal.aborted) {
+      this.#ended();
+      return;
     }
+    const firstStartedAtMs = (this.#firstStartedAtMs ??= outcome.startedAtMs);
+    // Halibut checks the window before each try; checking it before the sleep spares a sleep that leads nowhere.
+    if (isQuicklyRetried(outcome) && this.#tries < q.tries && now() - firstStartedAtMs < q.windowMs) {
+      o.sink({ type: 'backoff', at: now(), tentacle: o.index, entry: attempt.entry, conn: attempt.conn, delayMs: q.intervalMs, quick: true });
+      this.#sleepThenNext(q.intervalMs);
+      return;
+    }
+    if (outcome.wasIdentified) this.#clock.identified();
+    const delayMs = this.#clock.failed(now(), firstStartedAtMs);
+    this.#firstStartedAtMs = null;
+    this.#tries = 0;
+    o.sink({ type: 'backoff', at: now(), tentacle: o.index, entry: attempt.entry, conn: attempt.conn, delayMs });
+    this.#sleepThenNext(delayMs);
+  }
+
+  #sleepThenNext(ms: number): void {
+    sleep(ms, this.#signal).then(() => this.next());
   }
 }
 
