@@ -25,6 +25,12 @@
  *   no drift      pickup p99 of the last sixth (last 10 minutes) at most --max-pickup-ratio (2x)
  *                 the sixth after the warm-up sample, or within --pickup-slack-ms (250 ms) of it.
  * A node the faults crashed restarts as a new process: its memory is compared from its restart.
+ *
+ * The raw baseline (`--no-raw-baseline` leaves it out): a bare `node:tls` server holding as many
+ * mutual-TLS connections as node1 holds, reset whenever node1 is reset, its clients reconnecting
+ * at once (bench/raw-storm.ts); sampled each minute and summarised over the same window, shown
+ * beside node1 and never judged. Node's own TLS server under the same storms is the yardstick for
+ * what a node's RSS does that is not pollfleet's.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -35,6 +41,7 @@ import { parseDuration } from '../src/scenario/duration.js';
 import { scenarioFromObject } from '../src/scenario/loader.js';
 import { runScenario } from '../src/run/run-scenario.js';
 import { rerunWithMallocSettings } from './malloc-settings.js';
+import { startRawStormPair, type RawStormSample } from './raw-storm.js';
 
 rerunWithMallocSettings();
 
@@ -85,6 +92,7 @@ const { values } = parseArgs({
     'max-handle-growth': { type: 'string', default: '0.05' },
     'max-pickup-ratio': { type: 'string', default: '2' },
     'pickup-slack-ms': { type: 'string', default: '250' },
+    'no-raw-baseline': { type: 'boolean', default: false },
   },
   allowPositionals: false,
 });
@@ -152,6 +160,16 @@ const scenario = scenarioFromObject({
   faults,
 });
 
+// The raw baseline (bench/raw-storm.ts): a bare node:tls server holding as many connections as
+// node1, reset when node1 is reset. Sampled beside the nodes; shown, never judged.
+const resetsAtMs = faults.filter((f) => f['action'] === 'reset' && f['target'] === 'node1').map((f) => parseDuration(f['at'] as string)!);
+const raw = values['no-raw-baseline'] ? null : await startRawStormPair(tentacles);
+const rawSamples: (RawStormSample & { minute: number })[] = [];
+let rawLatest: RawStormSample | null = null;
+let rawResets = 0;
+const rawResetTimers: NodeJS.Timeout[] = [];
+const rawPoll = raw ? setInterval(() => void raw.sample().then((x) => (rawLatest = x), () => undefined), Math.max(500, sampleMs / 2)) : null;
+
 const statsDir = mkdtempSync(join(os.tmpdir(), 'pollfleet-soak-'));
 process.env['POLLFLEET_PROCESS_STATS_DIR'] = statsDir;
 process.env['POLLFLEET_PROCESS_STATS_MS'] = String(Math.max(500, Math.min(sampleMs / 2, 10_000)));
@@ -211,7 +229,9 @@ function takeSample(): void {
       /* being replaced */
     }
   }
-  console.error(`[${minute}] ${s.phase} coverage ${(s.coverage * 100).toFixed(1)}% fleet rss ${mib(s.rss)} MiB heap ${mib(s.heapUsed)}/${mib(s.heapTotal)} MiB ext ${mib(s.external)} MiB handles ${s.handles} loop p99 ${s.loopDelayP99Ms} ms; pickups ${s.pickups} p99 ${s.pickupP99Ms ?? '-'} ms; ${nodeLine.sort().join(', ')}`);
+  if (rawLatest) rawSamples.push({ minute, ...rawLatest });
+  const rawLine = rawLatest ? `; raw ${mib(rawLatest.rss)} MiB (heap ${mib(rawLatest.heapTotal)}) c${rawLatest.sockets}` : '';
+  console.error(`[${minute}] ${s.phase} coverage ${(s.coverage * 100).toFixed(1)}% fleet rss ${mib(s.rss)} MiB heap ${mib(s.heapUsed)}/${mib(s.heapTotal)} MiB ext ${mib(s.external)} MiB handles ${s.handles} loop p99 ${s.loopDelayP99Ms} ms; pickups ${s.pickups} p99 ${s.pickupP99Ms ?? '-'} ms; ${nodeLine.sort().join(', ')}${rawLine}`);
 }
 
 function mib(b: number): string {
@@ -228,12 +248,19 @@ const result = await runScenario(scenario, {
   toolVersion: 'soak',
   progress: (p) => {
     lastProgress = { phase: p.phase, coverage: p.point.coverage };
+    // Faults count from the start of the steady phase: the raw server's resets are timed from the first sample of it (within a second).
+    if (raw && rawResetTimers.length === 0 && resetsAtMs.length && p.phase !== 'registering' && p.phase !== 'ramping') {
+      for (const at of resetsAtMs) rawResetTimers.push(setTimeout(() => (raw.reset(), rawResets++), at));
+    }
   },
   onEvent: (e) => {
     if (e.type === 'request-dispatched') pickups.push(Math.max(0, e.at - e.enqueuedAt));
   },
 });
 clearInterval(timer);
+for (const x of rawResetTimers) clearTimeout(x);
+if (rawPoll) clearInterval(rawPoll);
+raw?.stop();
 rmSync(statsDir, { recursive: true, force: true });
 
 // The checks. Warm-up: the sample at 1/6 of the run (minute 10 of 60), after ramp-up.
@@ -244,12 +271,12 @@ const warm = Math.min(n, Math.max(sixth, steadyFrom + 1));
 /** Samples whose median stands for each end (handles and RSS move with the timers in flight): 5 of 60. */
 const ends = Math.max(3, Math.round(sixth / 2));
 const checks: { what: string; value: number; limit: number; pass: boolean }[] = [];
-function growth(what: string, xs: number[], limit: number): { from: number; to: number; growth: number } | null {
+function growth(what: string, xs: number[], limit: number, judged = true): { from: number; to: number; growth: number } | null {
   if (xs.length < warm + ends) return null;
   const from = median(xs.slice(warm - 1, warm - 1 + ends));
   const to = median(xs.slice(-ends));
   const g = (to - from) / from;
-  checks.push({ what, value: Math.round(g * 1000) / 1000, limit, pass: g <= limit });
+  if (judged) checks.push({ what, value: Math.round(g * 1000) / 1000, limit, pass: g <= limit });
   return { from, to, growth: g };
 }
 /**
@@ -298,6 +325,20 @@ function summarise(name: string, xs: { rss: number; heapUsed: number; handles: n
 summarise('fleet', samples);
 for (const [name, xs] of Object.entries(nodeSamples).sort()) summarise(name, xs);
 
+// The raw baseline over the same window as the nodes, not judged (Node's own TLS server is not pollfleet).
+const rawGrowth = rawSamples.length ? growth('raw rss growth', rawSamples.map((x) => x.rss), maxGrowth, false) : null;
+const baseline = raw
+  ? {
+      what: `a bare node:tls server holding ${tentacles} mutual-TLS connections (as node1), every one reset when node1 is reset; its clients reconnect at once, 100 handshakes in flight`,
+      resets: rawResets,
+      rssAtWarm: rawGrowth?.from ?? NaN,
+      rssAtEnd: rawGrowth?.to ?? NaN,
+      rssGrowth: rawGrowth ? Math.round(rawGrowth.growth * 1000) / 1000 : NaN,
+      socketsAtEnd: rawSamples.at(-1)?.sockets ?? 0,
+      samples: rawSamples,
+    }
+  : null;
+
 const firstWindow = allPickups.filter((p) => p.minute > warm && p.minute <= warm + sixth).map((p) => p.ms);
 const lastWindow = allPickups.filter((p) => p.minute > n - sixth).map((p) => p.ms);
 const pickupFirstP99 = round1(p99(firstWindow));
@@ -325,6 +366,7 @@ const figures = {
   },
   windows: { warmSample: warm, samples: n, firstPickupWindow: [warm + 1, warm + sixth], lastPickupWindow: [n - sixth + 1, n] },
   processes,
+  baseline,
   pickup: { firstWindowP99Ms: pickupFirstP99, lastWindowP99Ms: pickupLastP99, firstWindowCount: firstWindow.length, lastWindowCount: lastWindow.length },
   run: {
     coverageFinal: result.summary.coverage.final,
@@ -345,6 +387,9 @@ if (values.json) writeFileSync(values.json, JSON.stringify(figures, null, 2));
 console.log(`soak: ${tentacles} tentacles x ${nodeCount} nodes, ${minutes} min, ${n} samples of ${sampleMs / 1000} s, ${faults.length} faults; ${figures.conditions.machine}; GLIBC_TUNABLES ${figures.conditions.glibcTunables ?? 'unset (glibc defaults)'}`);
 for (const [name, p] of Object.entries(processes)) {
   console.log(`  ${name.padEnd(6)} rss ${mib(p.rssAtWarm)} -> ${mib(p.rssAtEnd)} MiB (${(p.rssGrowth * 100).toFixed(1)} %; trend ${p.rssSlopeMiBPerHour} MiB/h, second half ${p.rssSlopeSecondHalfMiBPerHour} MiB/h), heap ${mib(p.heapAtWarm)} -> ${mib(p.heapAtEnd)} MiB, handles ${p.handlesAtWarm} -> ${p.handlesAtEnd}, loop delay p99 max ${p.loopDelayP99MaxMs} ms${p.restarts ? `, ${p.restarts} restart(s)` : ''}`);
+}
+if (baseline) {
+  console.log(`  raw    rss ${mib(baseline.rssAtWarm)} -> ${mib(baseline.rssAtEnd)} MiB (${(baseline.rssGrowth * 100).toFixed(1)} %), ${baseline.resets} reset(s), ${baseline.socketsAtEnd} held at the end -- not judged: ${baseline.what}`);
 }
 console.log(`  pickup p99 first window ${pickupFirstP99 ?? '-'} ms (${firstWindow.length}), last window ${pickupLastP99 ?? '-'} ms (${lastWindow.length})`);
 console.log(`  coverage final ${result.summary.coverage.final}, expired ${result.summary.requests?.expired ?? '-'}, errors ${JSON.stringify(result.summary.errors)}`);

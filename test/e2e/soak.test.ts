@@ -20,6 +20,7 @@ interface Figures {
   pickup: { firstWindowP99Ms: number | null; lastWindowP99Ms: number | null; firstWindowCount: number; lastWindowCount: number };
   samples: unknown[];
   run: { faults: { action: string }[] };
+  baseline: { resets: number; rssAtWarm: number; rssAtEnd: number; socketsAtEnd: number; samples: unknown[] } | null;
 }
 
 t.test('a shortened soak keeps memory, handles and pickup latency flat under faults', { timeout: 300_000 }, async (t) => {
@@ -53,6 +54,12 @@ t.test('a shortened soak keeps memory, handles and pickup latency flat under fau
     t.ok(p.rssGrowth < 0.3, `${name}: RSS flat after warm-up (${(p.rssGrowth * 100).toFixed(1)} %)`);
     t.ok(p.handlesAtEnd <= p.handlesAtWarm * 1.1 + 30, `${name}: no handle leak (${p.handlesAtWarm} -> ${p.handlesAtEnd}; at most one more per tentacle)`);
   }
+  // The raw baseline: a bare node:tls server reset with node1, sampled beside it, never a check.
+  t.ok(f.baseline, 'the raw node:tls baseline ran');
+  t.ok(f.baseline!.resets >= 1, `reset with node1 (${f.baseline!.resets} times)`);
+  t.ok(Number.isFinite(f.baseline!.rssAtWarm) && Number.isFinite(f.baseline!.rssAtEnd), 'its RSS summarised over the same window');
+  t.equal(f.baseline!.socketsAtEnd, 30, 'its clients reconnected after the last reset: as many connections as node1 holds');
+  t.notOk(f.checks.some((c) => c.what.startsWith('raw')), 'not judged');
   t.ok(f.pickup.firstWindowCount > 0 && f.pickup.lastWindowCount > 0, 'work was picked up at the start and at the end');
   t.ok(f.pickup.lastWindowP99Ms! <= Math.max(3 * f.pickup.firstWindowP99Ms!, f.pickup.firstWindowP99Ms! + 1000), `no pickup drift (${f.pickup.firstWindowP99Ms} -> ${f.pickup.lastWindowP99Ms} ms)`);
 });
