@@ -20,8 +20,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * of 60 s ends after 60 s, never before and not a tick later. Re-scheduling or cancelling is
  * O(log n) and allocates nothing: the heap position lives on the holder itself. The Timeout is
  * stopped as soon as no deadline is left, so it keeps the process alive only while a read waits --
- * as each read's own timer did (a read on an in-memory stream must still time out); with
- * `keepAlive: false` it never does.
+ * as each read's own timer did (a read on an in-memory stream must still time out).
  *
  * Why: every polling connection waits on a read with a timeout, and a Timeout object per
  * connection (with its closure and context) was most of what an idle connection held besides its
@@ -32,11 +31,6 @@ export class DeadlineTimer {
   #timer: NodeJS.Timeout | null = null;
   #timerAt = Infinity;
   readonly #onTimer = (): void => this.#fire();
-  readonly #keepAlive: boolean;
-
-  constructor(o: { keepAlive?: boolean } = {}) {
-    this.#keepAlive = o.keepAlive ?? true;
-  }
 
   /** Deadlines scheduled and not yet called or cancelled (for tests). */
   get size(): number {
@@ -107,7 +101,6 @@ export class DeadlineTimer {
     // +1: setTimeout may fire up to a millisecond early against a sub-millisecond clock; a holder
     // is called only once its deadline has passed, so firing early would only cost a re-arm.
     this.#timer = setTimeout(this.#onTimer, Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(at - now()) + 1)));
-    if (!this.#keepAlive) this.#timer.unref();
   }
 
   #stop(): void {
