@@ -76,7 +76,11 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
     );
   }
 
-  const never = s.nodesNeverPolled;
+  // The coverage sentences are about reach (server entries, balancing): they read a view in
+  // which a tentacle connected to a node reached it, even when the node sent it nothing before
+  // the run ended. Those pairs get their own sentence (not a configuration problem).
+  const reach = reachView(r);
+  const never = reach.summary.nodesNeverPolled;
   const neverPolled: string[] = [];
   if (never.length && !(mismatches || http)) {
     neverPolled.push(
@@ -84,7 +88,7 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
     );
   }
   const partlyPolled: string[] = [];
-  for (const n of r.nodes) {
+  for (const n of reach.nodes) {
     if (never.includes(n.name) || n.polledBy === null || n.polledBy >= T) continue;
     const missing = T - n.polledBy;
     partlyPolled.push(
@@ -92,7 +96,9 @@ export function diagnose(r: Measured, route: RouteDiagnosis = {}): string[] {
         `${n.requests?.expired ? `, so ${n.requests.expired} request${n.requests.expired === 1 ? '' : 's'} queued there for them expired` : ''} -- add ${n.name} as a server entry on every tentacle (Tentacle poll-server).`,
     );
   }
-  out.push(...(route.coverage ? route.coverage(r, { neverPolled, partlyPolled }) : [...neverPolled, ...partlyPolled]));
+  out.push(...(route.coverage ? route.coverage(reach, { neverPolled, partlyPolled }) : [...neverPolled, ...partlyPolled]));
+  const unanswered = connectedNotPolledSentence(r);
+  if (unanswered) out.push(unanswered);
 
   // Pitfalls a fault kind shows (node-added), in its own words.
   for (const f of r.faults) if (f.diagnosis) out.push(f.diagnosis);
@@ -149,6 +155,53 @@ function idleTimeoutBelowPollCycle(r: Measured, route: RouteDiagnosis): { idleS:
   if (!idles.length) return null;
   const idle = Math.min(...idles);
   return idle < cycle ? { idleS: idle / 1000, cycleS: cycle / 1000 } : null;
+}
+
+/** Tentacles that held a connection to a node: its final count or its peak, whichever is higher (null when not measured). */
+function connectedTo(n: Measured['nodes'][number]): number | null {
+  if (n.connectedTentacles === null && n.maxConnectedTentacles === null) return null;
+  return Math.max(n.connectedTentacles ?? 0, n.maxConnectedTentacles ?? 0);
+}
+
+/**
+ * The Result with each node's polledBy raised to the tentacles connected to it (at most the
+ * fleet) and nodesNeverPolled recomputed from that: "reached", for the sentences about reach.
+ */
+function reachView(r: Measured): Measured {
+  const T = r.summary.tentacles;
+  const nodes = r.nodes.map((n) => {
+    const c = connectedTo(n);
+    return n.polledBy === null || c === null || c <= n.polledBy ? n : { ...n, polledBy: Math.min(T, c) };
+  });
+  return { ...r, nodes, summary: { ...r.summary, nodesNeverPolled: nodes.filter((n) => n.polledBy === 0).map((n) => n.name) } };
+}
+
+/**
+ * Tentacles connected to a node that never sent them a message: with no work queued a node
+ * answers a waiting connection only when its polling queue wait runs out (Halibut's
+ * PollingQueueWaitTimeout, 30 s by default), so a run (or a late connection) shorter than
+ * that ends before the first message. Not a configuration problem; the verdict still fails,
+ * since polling was not shown.
+ */
+function connectedNotPolledSentence(r: Measured): string | null {
+  const T = r.summary.tentacles;
+  const parts: string[] = [];
+  for (const n of r.nodes) {
+    const c = connectedTo(n);
+    if (n.polledBy === null || c === null) continue;
+    const waiting = Math.min(T, c) - n.polledBy;
+    if (waiting <= 0) continue;
+    parts.push(`${n.name}: ${waiting}`);
+  }
+  if (!parts.length) return null;
+  // An external node's setting is not visible from the tentacle side: name the real default.
+  const waitMs = r.target === 'external' ? null : scenarioNumber(r, 'protocol', 'pollingQueueWaitMs');
+  const wait = waitMs !== null ? `${waitMs / 1000} s here` : '30 s by default';
+  return (
+    `Tentacles were connected to a node but got no message from it before the run ended (${parts.join(', ')}): ` +
+    `with no work queued a node answers a waiting connection only when its polling queue wait runs out (${wait}) -- ` +
+    `not a server-entry problem; run longer than the polling queue wait after the ramp-up, or queue work to the tentacles.`
+  );
 }
 
 /** A number the Result's scenario holds at `path`, if it is one. */

@@ -79,8 +79,11 @@ export function cleanRun(o: CleanRunShape = {}): MeasuredResult {
 }
 
 /** Set how many tentacles polled `node` (and keep nodesNeverPolled consistent). */
-export function setPolledBy(r: MeasuredResult, node: string, polledBy: number): void {
-  r.nodes.find((n) => n.name === node)!.polledBy = polledBy;
+export function setPolledBy(r: MeasuredResult, node: string, polledBy: number, connected = polledBy): void {
+  const n = r.nodes.find((x) => x.name === node)!;
+  n.polledBy = polledBy;
+  n.connectedTentacles = connected;
+  n.maxConnectedTentacles = connected;
   r.summary.nodesNeverPolled = r.nodes.filter((n) => n.polledBy === 0).map((n) => n.name);
 }
 

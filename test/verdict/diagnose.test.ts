@@ -150,6 +150,32 @@ t.test('partial polling through one balanced address with one queue per node', a
   t.same(diagnose(run({ route: 'alb', tentacles: 6 }, (r) => setPolledBy(r, 'node1', 3))), [], 'alb: not the single-address sentence, and no per-node one');
 });
 
+t.test('connected but not polled before the run ended: the queue wait, not a server entry', async (t) => {
+  // every tentacle connected to every node, the run ended before any null message (external: 30 s default)
+  const none = run({ target: 'external', tentacles: 4 }, (r) => {
+    for (const n of ['node1', 'node2', 'node3']) setPolledBy(r, n, 0, 4);
+  });
+  const d = diagnose(none);
+  t.notOk(d.some((s) => /server entry|never received a poll/.test(s)), 'no server-entry advice for connected tentacles');
+  t.match(sentence(t, none, /^Tentacles were connected/), /\(node1: 4, node2: 4, node3: 4\).*polling queue wait runs out \(30 s by default\) -- not a server-entry problem/);
+  // the scenario's own queue wait is named when the Result has it
+  const embedded = run({ tentacles: 4, scenario: { protocol: { pollingQueueWaitMs: 60_000 } } }, (r) => setPolledBy(r, 'node2', 1, 4));
+  t.match(sentence(t, embedded, /^Tentacles were connected/), /\(node2: 3\).*\(60 s here\)/);
+  t.notOk(diagnose(embedded).some((s) => /was polled by/.test(s)), 'node2 reached by all: no partial-polling sentence');
+  // mixed: 2 polled, 1 more connected, 1 never connected -> the server-entry sentence counts only the one missing
+  const mixed = run({ tentacles: 4 }, (r) => setPolledBy(r, 'node3', 2, 3));
+  t.match(sentence(t, mixed, /^node3 was polled by/), /^node3 was polled by 3 of 4 tentacles: 1 tentacle does not poll node3 -- add node3/);
+  t.match(sentence(t, mixed, /^Tentacles were connected/), '(node3: 1)');
+  // a balanced route with one queue per node: a connected node is reached, so not "never received a poll"
+  const balanced = run({ route: 'single-address', tentacles: 4 }, (r) => {
+    setPolledBy(r, 'node1', 0, 2);
+    setPolledBy(r, 'node2', 2);
+    setPolledBy(r, 'node3', 0);
+  });
+  t.match(sentence(t, balanced, /never received a poll/), /^node3 never received a poll: .*\(node1 and node2\)/);
+  t.match(sentence(t, balanced, /^Tentacles were connected/), '(node1: 2)');
+});
+
 t.test('partial polling with an address per node: one sentence per node, with its expired work', async (t) => {
   const r = run({ tentacles: 4 }, (r) => {
     setPolledBy(r, 'node2', 3);
