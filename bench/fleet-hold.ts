@@ -5,16 +5,14 @@
  *   npm run bench                                   2,000 tentacles x 3 nodes, held 60 s
  *   npm run bench -- --tentacles 10000 --duration 60s --json bench.json
  *   npm run bench -- --tentacles 10000 --shards 2   the same fleet held by 2 shard processes
- * Options: --tentacles N, --duration D, --ramp-up D (default: the time the raw pair needs for
- * the same number of handshakes, so a fleet that keeps up with raw TLS ramps at its speed),
- * --raw-sockets N (default: the fleet's connection count, at most 30,000, and at most what one
- * process may open), --workers auto|N (fleet.workers, default auto: one worker thread per ~2,500
- * tentacles, at most cores - 1; per shard with --shards), --shards N, --json FILE.
- * --shards N (default 1: the fleet in this process, on the embedded cluster): N >= 2 holds the
- * fleet in N `pollfleet run --shard i/N` processes against one standalone `pollfleet cluster`
- * (bench/sharded-hold.ts), for fleets past one process's open-file limit (every connection is a
- * descriptor: 10,000 tentacles x 3 nodes are 30,000); the same figures, measured over all shard
- * and node processes. Refused up front when a shard or a node process would not fit its limit.
+ * Options: `npm run bench -- --help` (USAGE below). --ramp-up defaults to the time the raw pair
+ * needs for the same number of handshakes, so a fleet that keeps up with raw TLS ramps at its
+ * speed; --raw-sockets to the fleet's connection count, at most 30,000 and at most what one process
+ * may open. --shards N >= 2 holds the fleet in N `pollfleet run --shard i/N` processes against one
+ * standalone `pollfleet cluster` (bench/sharded-hold.ts), for fleets past one process's open-file
+ * limit (every connection is a descriptor: 10,000 tentacles x 3 nodes are 30,000); the same
+ * figures, measured over all shard and node processes. Refused up front when a shard or a node
+ * process would not fit its limit.
  * The workload is the realistic one: a node waits the real 30 s before its null message, and
  * queues one short request per tentacle every 5 minutes. Not a test: numbers, not verdicts.
  */
@@ -29,13 +27,37 @@ import { checkOpenFiles } from '../src/run/open-files.js';
 import { measureRawTls } from './raw-tls.js';
 import { checkShardedOpenFiles, holdSharded, shardSockets, shardsThatFit, type HoldFigures } from './sharded-hold.js';
 import { rerunWithMallocSettings } from './malloc-settings.js';
+import { benchArgs, durationArg, numberArg, usageError } from './cli-args.js';
 
+const USAGE = `Usage: npm run bench -- [options]
+
+Measure a bare node:tls mutual-TLS pair (RSA-2048) on this machine, then pollfleet holding a fleet
+on the embedded cluster with the realistic workload, and print both side by side with the ratios.
+
+Options:
+  --tentacles N     fleet size; each tentacle polls 3 nodes (default 2000)
+  --duration D      hold after the ramp-up (default 60s)
+  --ramp-up D       ramp-up (default: as long as the raw pair needs for the same handshakes)
+  --workers auto|N  fleet.workers (default auto; per shard with --shards)
+  --shards N        hold the fleet in N \`pollfleet run --shard i/N\` processes against one
+                    standalone cluster (default 1: this process)
+  --raw-sockets N   the raw pair's socket count (default: the fleet's connections, at most 30,000)
+  --json FILE       write the figures as JSON
+  -h, --help        this text
+
+Examples:
+  npm run bench
+  npm run bench -- --tentacles 10000 --shards 2 --ramp-up 420s --duration 120s --json bench.json`;
+const values = benchArgs('bench', USAGE, {
+  tentacles: { type: 'string', default: '2000' },
+  duration: { type: 'string', default: '60s' },
+  'ramp-up': { type: 'string' },
+  workers: { type: 'string', default: 'auto' },
+  shards: { type: 'string', default: '1' },
+  'raw-sockets': { type: 'string' },
+  json: { type: 'string' },
+});
 rerunWithMallocSettings();
-
-function arg(name: string, fallback: string | null): string | null {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
-}
 
 /**
  * The direct child processes of this one (the node processes): /proc/<pid>/task/<tid>/children
@@ -72,13 +94,14 @@ function childrenRss(): number {
 }
 
 const NODES = 3;
-const tentacles = Number(arg('tentacles', '2000'));
-const duration = arg('duration', '60s')!;
-const shards = Number(arg('shards', '1'));
-if (!Number.isInteger(shards) || shards < 1 || shards > tentacles) {
-  process.stderr.write(`bench: --shards ${arg('shards', '')}: expected a whole number from 1 (this process) to the tentacle count\n`);
-  process.exit(2);
-}
+const tentacles = numberArg('bench', USAGE, 'tentacles', values.tentacles, 1, true);
+const duration = values.duration!;
+durationArg('bench', USAGE, 'duration', duration);
+if (values['ramp-up'] !== undefined) durationArg('bench', USAGE, 'ramp-up', values['ramp-up']);
+const shards = numberArg('bench', USAGE, 'shards', values.shards, 1, true);
+if (shards > tentacles) usageError('bench', USAGE, `--shards ${shards}: expected a whole number from 1 (this process) to the tentacle count (${tentacles})`);
+const workersArg = values.workers!;
+const workers = workersArg === 'auto' ? 'auto' : numberArg('bench', USAGE, 'workers', workersArg, 1, true);
 const connections = tentacles * NODES;
 // Every connection is a file descriptor in the fleet process, and the raw pair holds as many on
 // each side: the run's own check (src/run/open-files.ts), made before the raw baseline too.
@@ -103,15 +126,15 @@ function rawFits(n: number): boolean {
   }
 }
 const rawDefault = Math.min(connections, 30_000);
-const rawSockets = Number(arg('raw-sockets', String(shards === 1 || rawFits(rawDefault) ? rawDefault : shardSockets(tentacles, NODES, shards))));
-const jsonFile = arg('json', null);
-const workersArg = arg('workers', 'auto')!;
-const workers = workersArg === 'auto' ? 'auto' : Number(workersArg);
+const rawSockets = values['raw-sockets'] !== undefined
+  ? numberArg('bench', USAGE, 'raw-sockets', values['raw-sockets'], 1, true)
+  : shards === 1 || rawFits(rawDefault) ? rawDefault : shardSockets(tentacles, NODES, shards);
+const jsonFile = values.json ?? null;
 
 process.stderr.write(`raw baseline: ${rawSockets} mutual-TLS sockets (node:tls, RSA-2048), 64 handshakes in flight...\n`);
 const raw = await measureRawTls(rawSockets);
 process.stderr.write(`raw baseline: ${raw.handshakesPerSec} handshakes/s, ${raw.clientKiBPerSocket} KiB per client socket, ${raw.serverKiBPerSocket} KiB per server socket\n`);
-const rampUp = arg('ramp-up', null) ?? `${Math.max(1, Math.ceil(connections / raw.handshakesPerSec))}s`;
+const rampUp = values['ramp-up'] ?? `${Math.max(1, Math.ceil(connections / raw.handshakesPerSec))}s`;
 
 /** The single-process run (--shards 1): the fleet in this process, on the embedded cluster. */
 async function holdHere(): Promise<HoldFigures> {

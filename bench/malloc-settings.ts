@@ -17,6 +17,9 @@ import { NODE_PROCESS_DEFAULTS } from '../src/scenario/defaults.js';
  */
 export function rerunWithMallocSettings(): void {
   if (process.platform !== 'linux' || process.env['GLIBC_TUNABLES'] !== undefined) return;
+  // Ctrl-C reaches the child too (one process group): it stops and writes what it measured;
+  // this parent waits for it instead of dying first and leaving it to print after the prompt.
+  process.on('SIGINT', () => undefined);
   const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: 'inherit',
     env: { ...process.env, GLIBC_TUNABLES: NODE_PROCESS_DEFAULTS.glibcTunables },

@@ -5,6 +5,9 @@
  */
 import tls from 'node:tls';
 
+// The parent gone (killed, Ctrl-C) means nobody reads the figures: do not outlive it.
+process.on('disconnect', () => process.exit(0));
+
 interface Ask { port: number; certPem: string; keyPem: string; sockets: number; concurrency: number }
 
 process.once('message', (m: Ask) => {

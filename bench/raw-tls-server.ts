@@ -9,6 +9,9 @@
 import type net from 'node:net';
 import tls from 'node:tls';
 
+// The parent gone (killed, Ctrl-C) means nobody reads the figures: do not outlive it.
+process.on('disconnect', () => process.exit(0));
+
 const sockets = new Set<tls.TLSSocket>();
 const raw = new Set<net.Socket>();
 process.once('message', (m: { certPem: string; keyPem: string }) => {

@@ -32,15 +32,17 @@
  * beside node1 and never judged. Node's own TLS server under the same storms is the yardstick for
  * what a node's RSS does that is not pollfleet's.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { writeFileAtomic } from '../src/core/atomic-write.js';
 import { DurationHistogram } from '../src/result/histogram.js';
 import { parseDuration } from '../src/scenario/duration.js';
+import { benchArgs, durationArg, numberArg } from './cli-args.js';
 import { scenarioFromObject } from '../src/scenario/loader.js';
 import { runScenario } from '../src/run/run-scenario.js';
+import { interruptSignal } from '../src/cli/interrupt.js';
 import { rerunWithMallocSettings } from './malloc-settings.js';
 import { startRawStormPair, type RawStormSample } from './raw-storm.js';
 
@@ -78,53 +80,60 @@ interface NodeSample {
   loopDelayMaxMs: number;
 }
 
-const { values } = parseArgs({
-  options: {
-    minutes: { type: 'string', default: '60' },
-    tentacles: { type: 'string', default: '2000' },
-    nodes: { type: 'string', default: '3' },
-    sample: { type: 'string', default: '1m' },
-    'fault-every': { type: 'string', default: '5m' },
-    'work-every': { type: 'string', default: '3m' },
-    'ramp-up': { type: 'string' },
-    'short-timers': { type: 'boolean', default: false },
-    json: { type: 'string' },
-    'max-growth': { type: 'string', default: '0.05' },
-    'max-handle-growth': { type: 'string', default: '0.05' },
-    'max-pickup-ratio': { type: 'string', default: '2' },
-    'pickup-slack-ms': { type: 'string', default: '250' },
-    'no-raw-baseline': { type: 'boolean', default: false },
-  },
-  allowPositionals: false,
-});
+const USAGE = `Usage: npm run soak -- [options]
 
-function num(name: string, v: string | undefined, min: number): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min) {
-    console.error(`--${name} must be a number >= ${min}, got ${v}`);
-    process.exit(2);
-  }
-  return n;
-}
-function dur(name: string, v: string): number {
-  const ms = parseDuration(v);
-  if (ms === null || ms <= 0) {
-    console.error(`--${name} must be a duration (30s, 5m), got ${v}`);
-    process.exit(2);
-  }
-  return ms;
-}
+Hold a fleet on the embedded cluster with the realistic workload and a fault every few minutes;
+sample every process each minute and judge the slopes (exit 0 flat, 1 a slope failed, 2 bad input).
+
+Options:
+  --minutes N             run length (default 60)
+  --tentacles N           fleet size (default 2000)
+  --nodes N               embedded nodes, at least 3 (default 3)
+  --ramp-up D             ramp-up (default tentacles/25 seconds, 5s..120s)
+  --sample D              sample interval, "a minute" in the slopes (default 1m)
+  --fault-every D         one fault (reset, crash, latency, drain in turn) this often (default 5m)
+  --work-every D          one probe per tentacle per node this often (default 3m)
+  --short-timers          the sample scenarios' shortened timeouts (CI size runs)
+  --json FILE             write every sample and the slopes as JSON
+  --max-growth F          memory flat: RSS growth bound per process (default 0.05)
+  --max-handle-growth F   no handle leak: handle growth bound (default 0.05)
+  --max-pickup-ratio F    no drift: last-sixth pickup p99 at most F x the first (default 2)
+  --pickup-slack-ms N     ... or within N ms of it (default 250)
+  --no-raw-baseline       leave out the bare node:tls server beside node1
+  -h, --help              this text
+
+Example: npm run soak -- --minutes 60 --tentacles 2000 --json soak.json`;
+
+const values = benchArgs('soak', USAGE, {
+  minutes: { type: 'string', default: '60' },
+  tentacles: { type: 'string', default: '2000' },
+  nodes: { type: 'string', default: '3' },
+  sample: { type: 'string', default: '1m' },
+  'fault-every': { type: 'string', default: '5m' },
+  'work-every': { type: 'string', default: '3m' },
+  'ramp-up': { type: 'string' },
+  'short-timers': { type: 'boolean', default: false },
+  json: { type: 'string' },
+  'max-growth': { type: 'string', default: '0.05' },
+  'max-handle-growth': { type: 'string', default: '0.05' },
+  'max-pickup-ratio': { type: 'string', default: '2' },
+  'pickup-slack-ms': { type: 'string', default: '250' },
+  'no-raw-baseline': { type: 'boolean', default: false },
+});
+const num = (name: string, v: string | undefined, min: number, integer = false) => numberArg('soak', USAGE, name, v, min, integer);
+const dur = (name: string, v: string | undefined) => durationArg('soak', USAGE, name, v);
 
 const minutes = num('minutes', values.minutes, 0.1);
-const tentacles = Math.round(num('tentacles', values.tentacles, 1));
-const nodeCount = Math.round(num('nodes', values.nodes, 3));
-const sampleMs = dur('sample', values.sample!);
-const faultEveryMs = dur('fault-every', values['fault-every']!);
-const workEveryMs = dur('work-every', values['work-every']!);
+const tentacles = num('tentacles', values.tentacles, 1, true);
+const nodeCount = num('nodes', values.nodes, 3, true);
+const sampleMs = dur('sample', values.sample);
+const faultEveryMs = dur('fault-every', values['fault-every']);
+const workEveryMs = dur('work-every', values['work-every']);
 const maxGrowth = num('max-growth', values['max-growth'], 0);
 const maxHandleGrowth = num('max-handle-growth', values['max-handle-growth'], 0);
 const maxPickupRatio = num('max-pickup-ratio', values['max-pickup-ratio'], 1);
 const pickupSlackMs = num('pickup-slack-ms', values['pickup-slack-ms'], 0);
+if (values['ramp-up'] !== undefined) dur('ramp-up', values['ramp-up']);
 const totalMs = minutes * 60_000;
 const rampUp = values['ramp-up'] ?? `${Math.max(5, Math.min(120, Math.ceil(tentacles / 25)))}s`;
 const short = values['short-timers'];
@@ -235,17 +244,24 @@ function takeSample(): void {
 }
 
 function mib(b: number): string {
-  return (b / 2 ** 20).toFixed(1);
+  return Number.isFinite(b) ? (b / 2 ** 20).toFixed(1) : '-';
+}
+function pct(x: number): string {
+  return Number.isFinite(x) ? `${(x * 100).toFixed(1)} %` : 'too few samples';
 }
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] ?? NaN;
 }
 
+// Ctrl-C (or SIGTERM) stops the run: the samples so far are summarised, judged where there are
+// enough of them, and written (--json) -- an hour's figures are not lost to a keypress.
+const interrupt = interruptSignal((sig) => console.error(`\nsoak: ${sig}: stopping; the samples so far are summarised and written (again to quit at once)`));
 const timer = setInterval(takeSample, sampleMs);
 const result = await runScenario(scenario, {
   workDir: os.tmpdir(),
   toolVersion: 'soak',
+  signal: interrupt.signal,
   progress: (p) => {
     lastProgress = { phase: p.phase, coverage: p.point.coverage };
     // Faults count from the start of the steady phase: the raw server's resets are timed from the first sample of it (within a second).
@@ -257,6 +273,7 @@ const result = await runScenario(scenario, {
     if (e.type === 'request-dispatched') pickups.recordMs(Math.max(0, e.at - e.enqueuedAt));
   },
 });
+interrupt.dispose();
 clearInterval(timer);
 for (const x of rawResetTimers) clearTimeout(x);
 if (rawPoll) clearInterval(rawPoll);
@@ -387,17 +404,22 @@ const figures = {
   samples,
   nodeSamples,
 };
-if (values.json) writeFileSync(values.json, JSON.stringify(figures, null, 2));
+if (values.json) writeFileAtomic(values.json, JSON.stringify(figures, null, 2) + '\n');
 
 console.log(`soak: ${tentacles} tentacles x ${nodeCount} nodes, ${minutes} min, ${n} samples of ${sampleMs / 1000} s, ${faults.length} faults; ${figures.conditions.machine}; GLIBC_TUNABLES ${figures.conditions.glibcTunables ?? 'unset (glibc defaults)'}`);
 for (const [name, p] of Object.entries(processes)) {
-  console.log(`  ${name.padEnd(6)} rss ${mib(p.rssAtWarm)} -> ${mib(p.rssAtEnd)} MiB (${(p.rssGrowth * 100).toFixed(1)} %; trend ${p.rssSlopeMiBPerHour} MiB/h, second half ${p.rssSlopeSecondHalfMiBPerHour} MiB/h), heap ${mib(p.heapAtWarm)} -> ${mib(p.heapAtEnd)} MiB, handles ${p.handlesAtWarm} -> ${p.handlesAtEnd}, loop delay p99 max ${p.loopDelayP99MaxMs} ms${p.restarts ? `, ${p.restarts} restart(s)` : ''}`);
+  console.log(`  ${name.padEnd(6)} rss ${mib(p.rssAtWarm)} -> ${mib(p.rssAtEnd)} MiB (${pct(p.rssGrowth)}; trend ${p.rssSlopeMiBPerHour} MiB/h, second half ${p.rssSlopeSecondHalfMiBPerHour} MiB/h), heap ${mib(p.heapAtWarm)} -> ${mib(p.heapAtEnd)} MiB, handles ${p.handlesAtWarm} -> ${p.handlesAtEnd}, loop delay p99 max ${p.loopDelayP99MaxMs} ms${p.restarts ? `, ${p.restarts} restart(s)` : ''}`);
 }
 if (baseline) {
-  console.log(`  raw    rss ${mib(baseline.rssAtWarm)} -> ${mib(baseline.rssAtEnd)} MiB (${(baseline.rssGrowth * 100).toFixed(1)} %), ${baseline.resets} reset(s), ${baseline.socketsAtEnd} held at the end -- not judged: ${baseline.what}`);
+  console.log(`  raw    rss ${mib(baseline.rssAtWarm)} -> ${mib(baseline.rssAtEnd)} MiB (${pct(baseline.rssGrowth)}), ${baseline.resets} reset(s), ${baseline.socketsAtEnd} held at the end -- not judged: ${baseline.what}`);
 }
 console.log(`  pickup p99 first window ${pickupFirstP99 ?? '-'} ms (${firstWindow.count}), last window ${pickupLastP99 ?? '-'} ms (${lastWindow.count})`);
 console.log(`  coverage final ${result.summary.coverage.final}, expired ${result.summary.requests?.expired ?? '-'}, errors ${JSON.stringify(result.summary.errors)}`);
 for (const c of checks) console.log(`  ${c.pass ? 'ok  ' : 'FAIL'} ${c.what}: ${c.value} (limit ${Math.round(c.limit * 1000) / 1000})`);
+if (result.interrupted) {
+  const judged = checks.length ? `; ${checks.every((c) => c.pass) ? 'the checks above passed' : 'a check above failed'} over what ran` : '; too few samples to judge';
+  console.log(`soak: INTERRUPTED after ${n} sample(s)${judged}`);
+  process.exit(130);
+}
 console.log(pass ? 'soak: PASS' : 'soak: FAIL');
 process.exit(pass ? 0 : 1);
