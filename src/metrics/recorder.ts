@@ -322,10 +322,19 @@ export class Recorder {
    * connections close), so "final" figures describe the run, not the shutdown.
    */
   markFinal(at: number): void {
-    this.final = { at, conns: this.pairConns.slice(), activity: this.pairActivity.slice() };
+    this.final = { at, conns: this.pairConns.slice(), activity: this.pairActivity.slice(), polled: this.pairPolled.slice() };
   }
 
-  final: { at: number; conns: Int32Array; activity: Float64Array } | null = null;
+  final: { at: number; conns: Int32Array; activity: Float64Array; polled: Uint8Array } | null = null;
+
+  /**
+   * Did the pair's node send its tentacle a message by the end of the run (the frozen state; now
+   * when not frozen)? A node that stops answers every waiting connection with a null message:
+   * that is the shutdown, not a poll of the run.
+   */
+  polledFinal(t: number, n: number): boolean {
+    return (this.final ? this.final.polled : this.pairPolled)[t * this.N + n] === 1;
+  }
 
   /** Coverage of a pair in the frozen final state (or now, when not frozen). */
   isCoveredFinal(t: number, n: number): boolean {

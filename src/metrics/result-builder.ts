@@ -61,7 +61,7 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
   const nodes: NodeResult[] = f.nodes.map((info, n): NodeResult => {
     const counters = rec.nodes[n]!;
     let polledBy = 0;
-    for (let t = 0; t < T; t++) if (rec.pairPolled[t * N + n]) polledBy++;
+    for (let t = 0; t < T; t++) if (rec.polledFinal(t, n)) polledBy++;
     const requests: RequestCounts = {
       queued: counters.queued,
       collected: counters.collected,
@@ -131,7 +131,7 @@ export function buildResult(rec: Recorder, f: RunFacts): Omit<Result, 'threshold
       let p = 0;
       let c = 0;
       for (let t = start; t < end; t++) {
-        if (rec.pairPolled[t * N + n]) p++;
+        if (rec.polledFinal(t, n)) p++;
         if (rec.isCoveredFinal(t, n)) c++;
       }
       polledRow.push(round(p / (end - start), 3));

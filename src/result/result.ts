@@ -72,7 +72,7 @@ export interface NodeResult {
   connectedTentacles: number | null;
   /** Highest number of connected tentacles seen during the run. */
   maxConnectedTentacles: number | null;
-  /** Distinct tentacles this node sent at least one message to. */
+  /** Distinct tentacles this node sent at least one message to before the run ended (not the null messages of its own shutdown). */
   polledBy: number | null;
   /** Messages this node wrote to tentacles (requests + null messages). */
   polls: number | null;

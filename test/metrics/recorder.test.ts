@@ -276,6 +276,15 @@ t.test('markFinal freezes the final state; the shutdown afterwards does not chan
   t.equal(rec.isCoveredFinal(1, 1), false, 'tentacle 1 never reached node2');
   t.match(rec.snapshot(T0 + 31_000), { covered: 0, connected: [0, 0] }, 'the live state did change');
 
+  // the null message a stopping node writes to every waiting connection is not a poll of the run
+  const stopping = recorder({ tentacles: 2, nodes: 1 });
+  feed(stopping, [nodeIdentified('node1', 1, 0, T0), nodeIdentified('node1', 2, 1, T0), nodeSent('node1', 1, 0, T0 + 5_000)]);
+  stopping.markFinal(T0 + 10_000);
+  feed(stopping, [nodeSent('node1', 1, 0, T0 + 10_500), nodeSent('node1', 2, 1, T0 + 10_500)]);
+  t.equal(stopping.polledFinal(0, 0), true, 'polled during the run');
+  t.equal(stopping.polledFinal(1, 0), false, 'only the shutdown null: not polled');
+  t.equal(stopping.nodes[0]!.polls, 3, 'the messages themselves are still counted');
+
   const stale = recorder({ tentacles: 1, nodes: 1 });
   feed(stale, [nodeIdentified('node1', 1, 0, T0)]);
   stale.markFinal(T0 + STALE + 1);
