@@ -1,6 +1,7 @@
 import type { PollfleetEvent } from '../core/events.js';
 import type { FaultResult, TimelinePoint } from '../result/result.js';
 import { DurationHistogram } from '../result/histogram.js';
+import { maxOf } from '../core/numbers.js';
 
 /** One fault as the analysis needs it (from the resolved scenario and its kind's definition). */
 export interface AnalyzedFault {
@@ -258,7 +259,7 @@ export class FaultAnalyzer {
     // "full" is 100 %, or the best coverage before the fault when the run never had 100 % (a partial configuration)
     const startRel = tr.startAt - p.runStartedAt;
     const before = timeline.filter((x) => x.t < startRel && x.phase !== 'ramping' && x.phase !== 'registering').map((x) => x.coverage);
-    const full = Math.min(1, before.length ? Math.max(...before) : 1) - 1e-9;
+    const full = Math.min(1, maxOf(before, 1)) - 1e-9;
     if (ref !== null) {
       const fromRel = Math.max(ref, lastRecovered) - p.runStartedAt;
       const point = timeline.find((x) => x.t >= fromRel && x.coverage >= full && x.phase !== 'stopping');

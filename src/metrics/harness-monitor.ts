@@ -2,6 +2,7 @@ import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { availableParallelism } from 'node:os';
 import { HARNESS_DEFAULTS } from '../scenario/defaults.js';
 import type { HarnessProcess, HarnessResult, HarnessWorker } from '../result/result.js';
+import { maxOf } from '../core/numbers.js';
 
 /**
  * The harness's own health, measured in the process that runs it: event-loop delay
@@ -111,7 +112,7 @@ export function withWorkerLoops(main: HarnessProcess, workers: HarnessWorker[], 
   const worst = (all: (LoopDelay | undefined)[]): LoopDelay => {
     const of = (k: keyof LoopDelay) => {
       const v = all.map((d) => d?.[k] ?? null).filter((x): x is number => x !== null);
-      return v.length > 0 ? Math.max(...v) : null;
+      return v.length > 0 ? maxOf(v, 0) : null;
     };
     return { p50: of('p50'), p99: of('p99'), max: of('max') };
   };

@@ -289,7 +289,7 @@ export class OctopusClient {
       seen.add(next);
       const doc = (await this.call(step, 'GET', next)) as Resource | null;
       const items = itemsOf(doc);
-      out.push(...items);
+      for (const item of items) out.push(item); // a page of any size (a spread of 100,000+ throws)
       next = null;
       const link = (doc?.['Links'] as Resource | undefined)?.['Page.Next'];
       const total = doc?.['TotalResults'];
@@ -348,7 +348,7 @@ export class OctopusClient {
     for (let page = 0; page < maxPages; page++) {
       const doc = (await this.call(step, 'GET', `${SERVER_NODES_PATH}?skip=${out.length}&take=${pageSize}`)) as Resource | null;
       const items = itemsOf(doc) as OctopusServerNodeResource[];
-      out.push(...items);
+      for (const item of items) out.push(item); // a page of any size (a spread of 100,000+ throws)
       const total = typeof doc?.['TotalResults'] === 'number' ? doc['TotalResults'] : out.length;
       if (items.length === 0 || out.length >= total || Array.isArray(doc)) break;
     }

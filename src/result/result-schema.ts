@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EXTERNAL_SAFETY_DEFAULTS } from '../scenario/defaults.js';
 import {
   COMPARISON_SCHEMA,
   COMPARISON_SCHEMA_VERSION,
@@ -208,7 +209,8 @@ export const resultSchema = z.object({
   interrupted: z.boolean(),
   internalErrors: strings.optional(),
   summary: summarySchema,
-  nodes: z.array(nodeResultSchema),
+  // no run has more nodes than an external cluster may list: a document with thousands is not a Result
+  nodes: z.array(nodeResultSchema).max(EXTERNAL_SAFETY_DEFAULTS.maxNodes, `at most ${EXTERNAL_SAFETY_DEFAULTS.maxNodes} nodes`),
   matrix: matrixSchema,
   timeline: z.array(timelinePointSchema),
   faults: z.array(faultResultSchema),

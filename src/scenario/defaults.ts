@@ -353,6 +353,8 @@ export const EXTERNAL_SAFETY_DEFAULTS = {
   maxRegistrationsPerSecond: 5,
   /** Longest run (ramp-up + duration) by default. */
   maxDurationMs: 3_600_000,
+  /** Nodes an external scenario may list (an Octopus HA cluster has a handful); no Result has more. */
+  maxNodes: 100,
 } as const;
 
 /** Synthetic registration against a real cluster. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { EXTERNAL_SAFETY_DEFAULTS } from './defaults.js';
 import { faultSchema } from '../faults/fault-schema.js';
 
 /**
@@ -191,7 +192,7 @@ const externalNodeSchema = z.strictObject({
 });
 
 const externalSchema = z.strictObject({
-  nodes: z.array(externalNodeSchema).min(1, 'list at least one node'),
+  nodes: z.array(externalNodeSchema).min(1, 'list at least one node').max(EXTERNAL_SAFETY_DEFAULTS.maxNodes, `at most ${EXTERNAL_SAFETY_DEFAULTS.maxNodes} nodes (an Octopus HA cluster has a handful)`),
   /** Expected server thumbprint for every node that does not give its own. */
   thumbprint: thumbprint.optional(),
   apiUrl: z.string().url('expected an http(s) URL').optional(),

@@ -4,6 +4,7 @@
  * numbers) out; the history store (outputs/history-store.ts) reads the figures,
  * report/render-history.ts words the reasons.
  */
+import { minOf } from '../core/numbers.js';
 
 /** The figures of one stored run a regression is judged on (the history store's runs have them). */
 export interface RunFigures {
@@ -56,7 +57,7 @@ export function regressions<R extends RunFigures>(runs: readonly R[]): Array<Reg
       }
     }
     if (previous.length > 0) {
-      const lowest = Math.min(...previous.map((r) => r.coverageMin));
+      const lowest = minOf(previous.map((r) => r.coverageMin), 0);
       if (run.coverageMin < lowest) reasons.push({ kind: 'coverage', coverageMin: run.coverageMin, lowest });
       const before = previous[previous.length - 1]!;
       if (before.pass && !run.pass) reasons.push({ kind: 'verdict', previousStartedAt: before.startedAt });

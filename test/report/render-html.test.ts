@@ -115,6 +115,33 @@ const skipBrowser = chromiumMissing && process.env.CI !== 'true'
   ? `${CHROMIUM} is missing: the browser check is skipped (install with apt-get install -y chromium)`
   : false;
 
+t.test('a day-long timeline: rendered, charts thinned to what a chart can show, dips kept', async (t) => {
+  const r = loadResult('result-fail-single-address');
+  const template = r.timeline[r.timeline.length - 1]!;
+  const nodeName = r.nodes[0]!.name;
+  // one point per second for 36 hours (past where a spread of every point overflowed the stack)
+  r.timeline = Array.from({ length: 129_600 }, (_, i) => ({
+    ...template,
+    t: i * 1000,
+    coverage: i === 100_000 ? 0.25 : 1,
+    handshakes: i === 50_000 ? 900 : 1,
+    nodes: { ...template.nodes, [nodeName]: i === 100_000 ? 0 : 5 },
+  }));
+  r.durationMs = 129_600_000;
+  const html = renderHtml(r);
+  const coverage = svgs(html).find((s) => s.includes('id="r0-coverage-chart"'))!;
+  const line = /<path d="(M[^"]+)"[^>]*class="line"/.exec(coverage)![1]!;
+  const points = line.split(/[ML]/).filter((x) => x.trim() !== '');
+  t.ok(points.length <= 2000, `coverage line: ${points.length} points, not 129,600`);
+  const ys = points.map((p) => Number(p.trim().split(' ')[1]));
+  t.ok(new Set(ys).size === 2, 'the one-second dip to 25 % is still drawn (two levels)');
+  const handshakes = svgs(html).find((s) => s.includes('id="r0-handshakes-chart"'))!;
+  const columns = handshakes.match(/class="column"/g) ?? [];
+  t.ok(columns.length > 0 && columns.length <= 600, `handshake columns: ${columns.length}`);
+  t.match(handshakes, /busiest interval 900 handshakes/, 'the burst second is its span\'s column');
+  t.ok(html.length < 2_000_000, `report size ${html.length} bytes`);
+});
+
 t.test('renders in headless Chromium without errors', { skip: skipBrowser }, async (t) => {
   if (chromiumMissing) {
     t.fail(`${CHROMIUM} is missing (CI=true); install it (apt-get install -y chromium) so the HTML report is checked in a browser`);

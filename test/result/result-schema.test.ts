@@ -99,6 +99,11 @@ t.test('a wrong type names the field path and what was expected', async (t) => {
   w['summary'].tentacles = 1.5;
   t.equal(failure(w).message, 'result.json: summary.tentacles: expected a whole number, got number 1.5');
 
+  // thousands of nodes is no Result (a report of 50,000 rendered for minutes): refused, named
+  const many = fixture('result-fault');
+  many['nodes'] = Array.from({ length: 101 }, (_, i) => ({ ...many['nodes'][0], name: `node${i}` }));
+  t.match(failure(many).message, /^result\.json: nodes: expected at most 100/);
+
   const c = fixture('comparison-routes');
   c['runs'][1].result.nodes[2].polls = 'many';
   t.equal(failure(c, 'comparison.json').message, 'comparison.json: runs[1].result.nodes[2].polls: expected a number, got string');

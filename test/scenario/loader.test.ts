@@ -84,6 +84,9 @@ t.test('scenarioFromObject validates the same way', async (t) => {
   t.match(e2.message, /thresholds\[0\]/);
   const e3 = loadError(() => scenarioFromObject({ fleet: { tentacles: 5, overrides: [{ tentacles: 0, nodes: ['node9'] }] } }, 'flags'));
   t.match(e3.message, /fleet\.overrides\[0\]\.nodes.*node9/);
+  const nodes = Array.from({ length: 101 }, (_, i) => ({ name: `n${i}`, polling: `octo${i}.example.com:10943` }));
+  const e4 = loadError(() => scenarioFromObject({ target: 'external', external: { nodes, thumbprint: 'A'.repeat(40) } }, 'flags'));
+  t.match(e4.message, /external\.nodes: at most 100 nodes/);
   const ok = scenarioFromObject({ cluster: { pollingPort: 0 }, thresholds: ['pickupMs.p99 < 5s'] });
   t.same(ok.thresholds, ['pickupMs.p99 < 5s']);
 });

@@ -2,6 +2,11 @@ import { chartFrame, type ChartFrame } from './chart-frame.js';
 import { escapeXml } from './escape.js';
 import { linearScale, niceMax, px } from './scale.js';
 import type { ShadedWindow } from './line-chart.js';
+import { peakColumns } from './downsample.js';
+import { maxOf } from '../../core/numbers.js';
+
+/** Columns drawn at most (a chart is at most ~1,000 px wide). */
+const MAX_COLUMNS = 600;
 
 /** Counts per interval as columns (handshakes per second, reconnects per second). */
 
@@ -21,12 +26,13 @@ export function columnChart(o: ColumnChartOptions): string {
   const width = o.width ?? 640;
   const height = o.height ?? 160;
   const m = { top: 12, right: 16, bottom: 28, left: 52 };
-  const pts = o.points;
+  // A long run has more seconds than the chart has pixels: each column is then the busiest second of its span.
+  const { points: pts, per } = peakColumns(o.points, MAX_COLUMNS);
   const step = pts.length > 1 ? pts[1]![0] - pts[0]![0] : 1;
   const x0 = pts.length ? pts[0]![0] : 0;
   const x1 = pts.length ? pts[pts.length - 1]![0] + step : 1;
   const x = linearScale([x0, x1], [m.left, width - m.right]);
-  const y = linearScale([0, niceMax(Math.max(0, ...pts.map((p) => p[1])))], [height - m.bottom, m.top]);
+  const y = linearScale([0, niceMax(maxOf(pts.map((p) => p[1]), 0))], [height - m.bottom, m.top]);
   const parts: string[] = [];
   for (const w of o.windows ?? []) {
     const a = x(Math.max(w.from, x0));
@@ -49,7 +55,7 @@ export function columnChart(o: ColumnChartOptions): string {
     drawn += 1;
     parts.push(
       `<rect x="${px(x(t))}" y="${px(y(n))}" width="${px(colW)}" height="${px(y(0) - y(n))}" fill="${escapeXml(o.colour)}" class="column">` +
-        `<title>${escapeXml(`${o.xFormat(t)}: ${n} ${o.unit}`)}</title></rect>`,
+        `<title>${escapeXml(per === 1 ? `${o.xFormat(t)}: ${n} ${o.unit}` : `${o.xFormat(t)}–${o.xFormat(t + step)}: busiest interval ${n} ${o.unit}`)}</title></rect>`,
     );
   }
   if (drawn === 0) parts.push(`<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="empty">none</text>`);

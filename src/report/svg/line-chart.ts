@@ -1,6 +1,8 @@
 import { chartFrame, type ChartFrame } from './chart-frame.js';
 import { escapeXml } from './escape.js';
 import { linearScale, niceMax, px } from './scale.js';
+import { minMaxDecimate } from './downsample.js';
+import { maxOf, minOf } from '../../core/numbers.js';
 
 /**
  * Line / area chart over time (x) with optional shaded windows (fault periods).
@@ -36,6 +38,8 @@ export interface LineChartOptions extends Omit<ChartFrame, 'width' | 'height'> {
   compact?: boolean;
 }
 
+/** Points per series at most twice this (a chart is at most ~1,000 px wide). */
+const MAX_BUCKETS = 1_000;
 const WIDTH = 640;
 const HEIGHT = 220;
 
@@ -43,10 +47,10 @@ export function lineChart(o: LineChartOptions): string {
   const width = o.width ?? WIDTH;
   const height = o.height ?? HEIGHT;
   const m = o.compact ? { top: 4, right: 4, bottom: 4, left: 4 } : { top: 24, right: 16, bottom: 28, left: 52 };
-  const all = o.series.flatMap((s) => s.points);
-  const xs = all.map((p) => p[0]);
-  const xDomain: [number, number] = o.xDomain ?? [xs.length ? Math.min(...xs) : 0, xs.length ? Math.max(...xs) : 1];
-  const yDomain: [number, number] = o.yDomain ?? [0, niceMax(Math.max(0, ...all.map((p) => p[1])))];
+  const series = o.series.map((s) => ({ ...s, points: minMaxDecimate(s.points, MAX_BUCKETS) }));
+  const all = series.flatMap((s) => s.points);
+  const xDomain: [number, number] = o.xDomain ?? [minOf(all.map((p) => p[0]), 0), maxOf(all.map((p) => p[0]), 1)];
+  const yDomain: [number, number] = o.yDomain ?? [0, niceMax(maxOf(all.map((p) => p[1]), 0))];
   const x = linearScale(xDomain, [m.left, width - m.right]);
   const y = linearScale(yDomain, [height - m.bottom, m.top]);
   const parts: string[] = [];
@@ -84,7 +88,7 @@ export function lineChart(o: LineChartOptions): string {
     parts.push(`<text x="${width / 2}" y="${height / 2}" text-anchor="middle" class="empty">no data</text>`);
   }
 
-  for (const s of o.series) {
+  for (const s of series) {
     if (s.points.length === 0) continue;
     const line = s.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${px(x(p[0]))} ${px(y(p[1]))}`).join(' ');
     const first = s.points[0]!;

@@ -2,6 +2,7 @@ import type { Quantiles } from '../../result/result.js';
 import { chartFrame, type ChartFrame } from './chart-frame.js';
 import { escapeXml } from './escape.js';
 import { linearScale, logScale, niceMax, px, type Scale } from './scale.js';
+import { maxOf, minOf } from '../../core/numbers.js';
 
 /**
  * One horizontal bar per row drawn from a distribution's quantiles: a whisker from min to
@@ -31,8 +32,8 @@ export function rangeChart(o: RangeChartOptions): string {
   const colour = o.colour ?? '#0969da';
   const values = o.rows.flatMap((r) => (r.q ? [r.q.min, r.q.p50, r.q.p90, r.q.p99, r.q.max] : [])).filter((v): v is number => v !== null);
   const positive = values.filter((v) => v > 0);
-  const lo = positive.length ? Math.min(...positive) : 1;
-  const hi = values.length ? Math.max(...values) : 1;
+  const lo = minOf(positive, 1);
+  const hi = maxOf(values, 1);
   const useLog = positive.length > 0 && hi / lo > LOG_SPAN;
   const x: Scale = useLog
     ? logScale([10 ** Math.floor(Math.log10(lo)), 10 ** Math.ceil(Math.log10(hi))], [m.left, width - m.right])
