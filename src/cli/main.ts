@@ -48,7 +48,7 @@ Examples:
   pollfleet run scenarios/direct.yaml              3 nodes, one address each, 50 tentacles
   pollfleet run scenarios/direct.yaml --tentacles 200 --duration 2m
   pollfleet run --node 10.0.0.5:10943 --node 10.0.0.6:10943 --thumbprint <THUMB> \\
-      --cert tentacle.pem --key tentacle.key --duration 20s      quick check of real nodes
+      --cert tentacle.pem --key tentacle.key --duration 60s      quick check of real nodes
   pollfleet cluster --state-dir /tmp/pf            a cluster for a real Tentacle to poll
   pollfleet report reports/<run>/result.json --format html
   pollfleet check scenarios/check.yaml             scheduled check: one line, exit code, history

@@ -217,6 +217,14 @@ export const HARNESS_DEFAULTS = {
 /** Run. */
 export const RUN_DEFAULTS = {
   durationMs: 30_000,
+  /**
+   * Against a real cluster: an idle node sends a tentacle its first message only when its
+   * polling queue wait (30 s) runs out, so a run must outlast it with room for the ramp --
+   * 30 s ended with the last tentacles' first message still due.
+   */
+  externalDurationMs: 60_000,
+  /** External runs shorter than the queue wait plus this are warned about (the last tentacles may see no message). */
+  externalDurationSlackMs: 15_000,
   /** Non-TTY progress line interval. */
   progressIntervalMs: 5_000,
   /** After the duration: how long to let connections close with END. */

@@ -434,7 +434,7 @@ export function resolveScenario(input: ScenarioParsed, fallbackName: string): { 
     },
     protocol,
     backoff: { minMs: p.backoff?.min ?? BACKOFF_DEFAULTS.minMs, maxMs: p.backoff?.max ?? BACKOFF_DEFAULTS.maxMs },
-    durationMs: p.duration ?? RUN_DEFAULTS.durationMs,
+    durationMs: p.duration ?? (target === 'external' ? RUN_DEFAULTS.externalDurationMs : RUN_DEFAULTS.durationMs),
     stalenessMs: p.staleness ?? METRICS_DEFAULTS.stalenessMs,
     apiLoad: p.apiLoad
       ? {

@@ -87,6 +87,9 @@ t.test('scenarioFromObject validates the same way', async (t) => {
   const nodes = Array.from({ length: 101 }, (_, i) => ({ name: `n${i}`, polling: `octo${i}.example.com:10943` }));
   const e4 = loadError(() => scenarioFromObject({ target: 'external', external: { nodes, thumbprint: 'A'.repeat(40) } }, 'flags'));
   t.match(e4.message, /external\.nodes: at most 100 nodes/);
+  // an external run outlasts a real node's 30 s queue wait by default; the embedded cluster's is shortened
+  t.equal(scenarioFromObject({ target: 'external', external: { nodes: nodes.slice(0, 2), thumbprint: 'A'.repeat(40) } }, 'flags').durationMs, 60_000);
+  t.equal(scenarioFromObject({}, 'flags').durationMs, 30_000);
   const ok = scenarioFromObject({ cluster: { pollingPort: 0 }, thresholds: ['pickupMs.p99 < 5s'] });
   t.same(ok.thresholds, ['pickupMs.p99 < 5s']);
 });

@@ -3,6 +3,7 @@ import type { EventSink } from '../../core/events.js';
 import { sharedIdentity } from '../../fleet/identity-pool.js';
 import { loadPem, loadPfx, CertificateLoadError } from '../../pki/load.js';
 import type { Scenario } from '../../scenario/resolve.js';
+import { PROTOCOL_DEFAULTS, RUN_DEFAULTS } from '../../scenario/defaults.js';
 import { pollingAddress, serverEntry } from '../../tentacle/server-entry.js';
 import type { Environment, EnvironmentInfo, EnvironmentNode } from '../environment.js';
 import { requireApiKey } from './api-key-source.js';
@@ -93,6 +94,14 @@ export class ExternalEnvironment implements Environment {
       });
     }
     const reg = this.#registrar;
+    // A real node's queue wait is not visible from here: its default (PROTOCOL_DEFAULTS) is what a run must outlast.
+    const shortest = PROTOCOL_DEFAULTS.pollingQueueWaitMs + RUN_DEFAULTS.externalDurationSlackMs;
+    if (s.durationMs < shortest) {
+      log(
+        `warning: duration ${s.durationMs / 1000} s: an idle node sends a tentacle its first message only when its polling queue wait ` +
+          `(30 s by default) runs out, so tentacles without work may end the run unpolled -- use --duration ${shortest / 1000}s or more`,
+      );
+    }
     log(`polling ${entries.length} external node${entries.length === 1 ? '' : 's'} with ${s.fleet.tentacles} tentacle(s)${reg ? `, registering ${s.fleet.tentacles} synthetic machine(s) (run ${reg.runId}, ledger ${reg.ledger.file})` : `, the given identity with a fresh subscription per tentacle`}`);
     if (reg) {
       this.#onAbort = () => void reg.cleanup();

@@ -56,6 +56,8 @@ t.test('an imported Tentacle.config never sends its subscription; a fresh one pe
     const p = spawnCli(['run', scenario('given', { identity: { cert: certFile, key: keyFile } }), '-o', join(dir, 'out-given'), '--format', 'md']);
     const { code } = await p.exited(60_000);
     t.equal(code, 0, `ran and passed (stderr: ${p.stderr()})`);
+    // 2 s is far below a real node's 30 s queue wait: said before the run (this test node's wait is 1 s)
+    t.match(p.stderr(), /warning: duration 2 s: an idle node sends a tentacle its first message only when its polling queue wait \(30 s by default\) runs out/);
     const subs = identifiedSince(from);
     t.ok(subs.length >= TENTACLES * 3, `the node saw identity lines (${subs.length})`);
     t.notOk(subs.includes(REAL_SUB), "the real machine's subscription was never claimed");
