@@ -60,7 +60,7 @@ Scenario reference: scenarios/README.md. Reports land in reports/<name>-<time>/.
 const runOptions = (c: Command) =>
   c
     .option('-o, --out <dir>', 'run folder (default reports/<name>-<time>)')
-    .option('-d, --duration <duration>', 'steady-state length after ramp-up, e.g. 30s, 2m')
+    .option('-d, --duration <duration>', 'steady-state length after ramp-up, e.g. 30s, 2m (default 30s; 60s against a real cluster, whose idle nodes answer only after their 30 s polling queue wait)')
     .option('-t, --tentacles <n>', 'fleet size')
     .option('--workers <auto|n>', 'fleet.workers: worker threads running the tentacles (default 1: single-threaded; auto: one per ~2,500 tentacles, at most cores - 1)')
     .option('-n, --nodes <n>', 'embedded cluster size')
@@ -150,7 +150,7 @@ program
       'one summary line, result.json + reports + metrics.prom in the run folder, the run appended to the history store',
   )
   .option('-o, --out <dir>', 'run folder (default reports/<name>-<time>)')
-  .option('-d, --duration <duration>', 'steady-state length after ramp-up, e.g. 20s')
+  .option('-d, --duration <duration>', 'steady-state length after ramp-up, e.g. 20s (45s or more against a real cluster: its idle nodes answer only after their 30 s polling queue wait)')
   .option('-t, --tentacles <n>', 'fleet size')
   .option('-n, --nodes <n>', 'embedded cluster size')
   .addOption(new Option('--route <kind>', 'how polling reaches the nodes').choices([...ROUTE_KINDS]))
