@@ -1,6 +1,7 @@
 import type { Result } from '../result/result.js';
 import { harnessSaturation } from '../metrics/harness-monitor.js';
 import { expiredMeaning } from './fault-story.js';
+import { PROTOCOL_DEFAULTS } from '../scenario/defaults.js';
 
 export type Measured = Omit<Result, 'thresholds' | 'verdict' | 'diagnosis'>;
 
@@ -179,7 +180,7 @@ function reachView(r: Measured): Measured {
 /**
  * Tentacles connected to a node that never sent them a message: with no work queued a node
  * answers a waiting connection only when its polling queue wait runs out (Halibut's
- * PollingQueueWaitTimeout, 30 s by default), so a run (or a late connection) shorter than
+ * PollingQueueWaitTimeout: PROTOCOL_DEFAULTS.pollingQueueWaitMs), so a run (or a late connection) shorter than
  * that ends before the first message. Not a configuration problem; the verdict still fails,
  * since polling was not shown.
  */
@@ -196,7 +197,7 @@ function connectedNotPolledSentence(r: Measured): string | null {
   if (!parts.length) return null;
   // An external node's setting is not visible from the tentacle side: name the real default.
   const waitMs = r.target === 'external' ? null : scenarioNumber(r, 'protocol', 'pollingQueueWaitMs');
-  const wait = waitMs !== null ? `${waitMs / 1000} s here` : '30 s by default';
+  const wait = waitMs !== null ? `${waitMs / 1000} s here` : `${PROTOCOL_DEFAULTS.pollingQueueWaitMs / 1000} s by default`;
   return (
     `Tentacles were connected to a node but got no message from it before the run ended (${parts.join(', ')}): ` +
     `with no work queued a node answers a waiting connection only when its polling queue wait runs out (${wait}) -- ` +

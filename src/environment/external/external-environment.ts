@@ -99,7 +99,7 @@ export class ExternalEnvironment implements Environment {
     if (s.durationMs < shortest) {
       log(
         `warning: duration ${s.durationMs / 1000} s: an idle node sends a tentacle its first message only when its polling queue wait ` +
-          `(30 s by default) runs out, so tentacles without work may end the run unpolled -- use --duration ${shortest / 1000}s or more`,
+          `(${PROTOCOL_DEFAULTS.pollingQueueWaitMs / 1000} s by default) runs out, so tentacles without work may end the run unpolled -- use --duration ${shortest / 1000}s or more`,
       );
     }
     log(`polling ${entries.length} external node${entries.length === 1 ? '' : 's'} with ${s.fleet.tentacles} tentacle(s)${reg ? `, registering ${s.fleet.tentacles} synthetic machine(s) (run ${reg.runId}, ledger ${reg.ledger.file})` : `, the given identity with a fresh subscription per tentacle`}`);
