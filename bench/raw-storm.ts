@@ -4,7 +4,8 @@
  * closes (bench/raw-storm-client.ts), reset at the same moments as the soak resets node1. What a
  * node's RSS does under reset storms is then shown beside what Node's own TLS server does under
  * the same storms on the same machine, in the same run: the part of a node's growth that is not
- * pollfleet's (OpenSSL's per-connection allocations, scattered over the heap by each storm).
+ * pollfleet's (without the soak's perturb byte: pages of Node's per-connection TLS allocations
+ * written for the first time, bench/malloc-settings.ts).
  * The server runs with the node processes' V8 flags; GLIBC_TUNABLES is the soak's own (inherited).
  */
 import { fork, type ChildProcess } from 'node:child_process';

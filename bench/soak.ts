@@ -26,6 +26,12 @@
  *                 the sixth after the warm-up sample, or within --pickup-slack-ms (250 ms) of it.
  * A node the faults crashed restarts as a new process: its memory is compared from its restart.
  *
+ * Memory is RSS with glibc's perturb byte (SOAK_GLIBC_TUNABLES in bench/malloc-settings.ts; every
+ * process of the soak inherits it, and a GLIBC_TUNABLES already set wins): malloc writes every
+ * block it hands out, so RSS counts allocations, not when their pages were first written. Without
+ * it a node's RSS climbs in shrinking steps at each reset storm with no allocation growing (the
+ * measurements are in that file), and "memory flat" would judge page residency, not leaks.
+ *
  * The raw baseline (`--no-raw-baseline` leaves it out): a bare `node:tls` server holding as many
  * mutual-TLS connections as node1 holds, reset whenever node1 is reset, its clients reconnecting
  * at once (bench/raw-storm.ts); sampled each minute and summarised over the same window, shown
@@ -43,10 +49,10 @@ import { benchArgs, durationArg, numberArg } from './cli-args.js';
 import { scenarioFromObject } from '../src/scenario/loader.js';
 import { runScenario } from '../src/run/run-scenario.js';
 import { interruptSignal } from '../src/cli/interrupt.js';
-import { rerunWithMallocSettings } from './malloc-settings.js';
+import { SOAK_GLIBC_TUNABLES, rerunWithMallocSettings } from './malloc-settings.js';
 import { startRawStormPair, type RawStormSample } from './raw-storm.js';
 
-rerunWithMallocSettings();
+rerunWithMallocSettings(SOAK_GLIBC_TUNABLES);
 
 interface Sample {
   minute: number;
@@ -101,6 +107,10 @@ Options:
   --pickup-slack-ms N     ... or within N ms of it (default 250)
   --no-raw-baseline       leave out the bare node:tls server beside node1
   -h, --help              this text
+
+Memory is RSS with glibc's perturb byte (malloc writes every block it hands out), so RSS counts
+allocations from the start instead of climbing as the pages of old allocations are first
+written; a GLIBC_TUNABLES you set wins (e.g. GLIBC_TUNABLES= for glibc's defaults).
 
 Example: npm run soak -- --minutes 60 --tentacles 2000 --json soak.json`;
 
@@ -373,10 +383,13 @@ if (pickupFirstP99 !== null && pickupLastP99 !== null) {
 }
 const pass = checks.every((c) => c.pass);
 
+/** glibc writes every block it hands out (SOAK_GLIBC_TUNABLES): RSS counts allocations. */
+const perturbed = /glibc\.malloc\.perturb=[1-9]/.test(process.env['GLIBC_TUNABLES'] ?? '');
 const figures = {
   conditions: {
     machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
     glibcTunables: process.env['GLIBC_TUNABLES'] ?? null,
+    rssCounts: perturbed ? 'allocated bytes' : 'pages written',
     minutes,
     tentacles,
     nodes: nodeCount,
@@ -406,7 +419,7 @@ const figures = {
 };
 if (values.json) writeFileAtomic(values.json, JSON.stringify(figures, null, 2) + '\n');
 
-console.log(`soak: ${tentacles} tentacles x ${nodeCount} nodes, ${minutes} min, ${n} samples of ${sampleMs / 1000} s, ${faults.length} faults; ${figures.conditions.machine}; GLIBC_TUNABLES ${figures.conditions.glibcTunables ?? 'unset (glibc defaults)'}`);
+console.log(`soak: ${tentacles} tentacles x ${nodeCount} nodes, ${minutes} min, ${n} samples of ${sampleMs / 1000} s, ${faults.length} faults; ${figures.conditions.machine}; GLIBC_TUNABLES ${figures.conditions.glibcTunables ?? 'unset (glibc defaults)'}${perturbed ? ' (RSS counts every allocated byte)' : ' (no perturb byte: RSS counts only pages written to, and steps up at reset storms with no allocation growing)'}`);
 for (const [name, p] of Object.entries(processes)) {
   console.log(`  ${name.padEnd(6)} rss ${mib(p.rssAtWarm)} -> ${mib(p.rssAtEnd)} MiB (${pct(p.rssGrowth)}; trend ${p.rssSlopeMiBPerHour} MiB/h, second half ${p.rssSlopeSecondHalfMiBPerHour} MiB/h), heap ${mib(p.heapAtWarm)} -> ${mib(p.heapAtEnd)} MiB, handles ${p.handlesAtWarm} -> ${p.handlesAtEnd}, loop delay p99 max ${p.loopDelayP99MaxMs} ms${p.restarts ? `, ${p.restarts} restart(s)` : ''}`);
 }

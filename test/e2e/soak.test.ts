@@ -11,7 +11,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { PROJECT_ROOT } from '../helpers/run.js';
-import { NODE_PROCESS_DEFAULTS } from '../../src/scenario/defaults.js';
+import { SOAK_GLIBC_TUNABLES } from '../../bench/malloc-settings.js';
 
 interface Figures {
   pass: boolean;
@@ -19,6 +19,7 @@ interface Figures {
   processes: Record<string, { rssAtWarm: number; rssAtEnd: number; rssGrowth: number; handlesAtWarm: number; handlesAtEnd: number; loopDelayP99MaxMs: number; restarts: number }>;
   pickup: { firstWindowP99Ms: number | null; lastWindowP99Ms: number | null; firstWindowCount: number; lastWindowCount: number };
   samples: unknown[];
+  conditions: { glibcTunables: string | null; rssCounts: string };
   run: { faults: { action: string }[] };
   baseline: { resets: number; rssAtWarm: number; rssAtEnd: number; socketsAtEnd: number; samples: unknown[] } | null;
 }
@@ -36,7 +37,7 @@ t.test('a shortened soak keeps memory, handles and pickup latency flat under fau
     // one per tentacle, which the assertions below bound.
     '--max-growth', '0.3', '--max-handle-growth', '1', '--max-pickup-ratio', '3', '--pickup-slack-ms', '1000'];
   // The malloc settings the soak would re-run itself with, given here so this process is the soak (the kill below reaches it).
-  const env = { ...process.env, GLIBC_TUNABLES: NODE_PROCESS_DEFAULTS.glibcTunables };
+  const env = { ...process.env, GLIBC_TUNABLES: SOAK_GLIBC_TUNABLES };
   const child = spawn(process.execPath, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -46,6 +47,7 @@ t.test('a shortened soak keeps memory, handles and pickup latency flat under fau
   clearTimeout(timer);
   t.equal(code, 0, `the soak passes its own checks\n${out.slice(-3000)}`);
   const f = JSON.parse(readFileSync(json, 'utf8')) as Figures;
+  t.same([f.conditions.glibcTunables, f.conditions.rssCounts], [SOAK_GLIBC_TUNABLES, 'allocated bytes'], 'memory measured with the perturb byte: RSS counts allocations');
   t.ok(f.samples.length >= 20, `sampled every 5 s (${f.samples.length} samples)`);
   t.same(Object.keys(f.processes).sort(), ['fleet', 'node1', 'node2', 'node3'], 'the fleet and every node process were sampled');
   t.same(new Set(f.run.faults.map((x) => x.action)), new Set(['reset', 'crash', 'latency', 'drain']), 'every fault kind ran');
