@@ -1,6 +1,9 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, rmdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { PollfleetError } from '../core/errors.js';
+
+/** Folders this process created, each with the outermost one it had to create (`reports/` on a first run): a folder the user already had is never removed. */
+const made = new Map<string, string>();
 
 /**
  * Make (or reuse) the folder a command writes into; a path that cannot be one (an existing file, a
@@ -8,7 +11,8 @@ import { PollfleetError } from '../core/errors.js';
  */
 export function outputFolder(dir: string, option = '--out'): string {
   try {
-    mkdirSync(dir, { recursive: true });
+    const first = mkdirSync(dir, { recursive: true });
+    if (first !== undefined) made.set(resolve(dir), resolve(first));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why =
@@ -27,4 +31,24 @@ export function runFolder(name: string, out?: string): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   const stamp = `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
   return outputFolder(resolve('reports', `${name}-${stamp}`), 'the run folder');
+}
+
+/**
+ * A run that stopped before writing anything -- bad input found once the run began (an identity
+ * file missing, `register` without an API key), the environment failing to start -- leaves no
+ * empty folder behind. Only a folder this process created, and only while it is empty.
+ */
+export function discardIfEmpty(dir: string): void {
+  const d = resolve(dir);
+  const first = made.get(d);
+  if (first === undefined) return;
+  made.delete(d);
+  try {
+    for (let p = d; ; p = dirname(p)) {
+      rmdirSync(p);
+      if (p === first || p === dirname(p)) break;
+    }
+  } catch {
+    // not empty (something was written, or another run's folder: keep it) or already gone
+  }
 }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   EXIT_BAD_INPUT,
@@ -97,4 +97,30 @@ t.test('an --out that cannot be a folder is bad input naming --out, before any r
     t.match(p.stderr(), /^pollfleet: --out \S+: exists and is not a folder/m);
     t.notMatch(p.stderr(), /unexpected error| {4}at /);
   }
+});
+
+t.test('a run that stops on bad input before writing anything leaves no empty run folder (nor a reports/ it made)', async (t) => {
+  const dir = t.testdir({
+    'missing-identity.yaml': [
+      'name: missing-identity',
+      'target: external',
+      'external:',
+      '  nodes: [{ name: node1, polling: "127.0.0.1:1" }]',
+      '  thumbprint: 77751F90F9EEDCEE0C0CD84F7A3CC726AD123FA6',
+      '  identity: { cert: no-such.pem, key: no-such.key }',
+      'fleet: { tentacles: 1 }',
+      '',
+    ].join('\n'),
+    reports: { 'earlier-run': { 'result.json': '{}' } },
+  });
+  const p = spawnCli(['run', join(dir, 'missing-identity.yaml')], { cwd: dir });
+  const { code } = await p.exited(30_000);
+  t.equal(code, 2, p.stderr());
+  t.match(p.stderr(), /no-such\.pem/, 'the message names the file');
+  t.same(readdirSync(join(dir, 'reports')), ['earlier-run'], 'no empty folder for the run that never started; what was there stays');
+
+  const fresh = t.testdir({ 'missing-identity.yaml': readFileSync(join(dir, 'missing-identity.yaml'), 'utf8') });
+  const q = spawnCli(['run', 'missing-identity.yaml'], { cwd: fresh });
+  t.equal((await q.exited(30_000)).code, 2, q.stderr());
+  t.notOk(existsSync(join(fresh, 'reports')), 'reports/ it created for the run is gone too');
 });

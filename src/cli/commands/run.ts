@@ -17,7 +17,7 @@ import type { CliContext } from '../context.js';
 import { interruptSignal } from '../interrupt.js';
 import { internalErrors, onInternalError } from '../process-policy.js';
 import { progressPrinter } from '../progress.js';
-import { runFolder } from '../run-folder.js';
+import { discardIfEmpty, runFolder } from '../run-folder.js';
 import { reportFormats } from '../../report/renderers.js';
 import { writeReportFiles } from '../../outputs/report-files.js';
 import { judgeRun, noteHistoryWithoutStore } from '../judge-run.js';
@@ -192,6 +192,9 @@ export async function runOne(ctx: CliContext, s: Scenario, dir: string, f: RunFl
     const result = redact(errors.length ? { ...judged, interrupted: true, internalErrors: [...errors], diagnosis: [...errors.map((m) => `internal error (a bug in pollfleet) stopped the run: ${m}`), ...judged.diagnosis] } : judged, secrets);
     await publishRun(outputs, dir, result, f.format, ctx.stderr);
     return result;
+  } catch (e) {
+    discardIfEmpty(dir);
+    throw e;
   } finally {
     interrupt.dispose();
     offInternal();
@@ -209,7 +212,10 @@ export async function compareScenarios(ctx: CliContext, name: string, scenarios:
   };
   for (const [i, s] of scenarios.entries()) {
     if (!f.quiet && !f.json) ctx.stderr.write(`\n[${i + 1}/${scenarios.length}] ${s.name}: route ${s.route.kind}${routeFor(s.route.kind).balanced ? ` via ${s.route.balancer}` : ''}, queue ${s.cluster.queue}\n`);
-    const result = await runOne(ctx, s, join(dir, s.name), f, extra, `[${s.name}] `, outputs);
+    const result = await runOne(ctx, s, join(dir, s.name), f, extra, `[${s.name}] `, outputs).catch((e: unknown) => {
+      discardIfEmpty(dir);
+      throw e;
+    });
     runs.push({
       name: s.name,
       route: s.route.kind,
