@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { writeFileSync, mkdirSync, chmodSync, existsSync } from 'node:fs';
+import { InputTooLargeError, readInputFile } from '../core/read-input.js';
 import { dirname } from 'node:path';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import forge from 'node-forge';
@@ -13,10 +14,14 @@ export class CertificateLoadError extends Error {
   }
 }
 
+/** A certificate, a key or a PFX with its chain is a few KB. */
+const CERTIFICATE_FILE_MAX_BYTES = 1024 * 1024;
+
 function read(path: string): Buffer {
   try {
-    return readFileSync(path);
+    return readInputFile(path, CERTIFICATE_FILE_MAX_BYTES);
   } catch (e) {
+    if (e instanceof InputTooLargeError) throw new CertificateLoadError(path, `more than ${CERTIFICATE_FILE_MAX_BYTES / (1024 * 1024)} MiB: not a certificate, key or PFX`);
     throw new CertificateLoadError(path, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message);
   }
 }

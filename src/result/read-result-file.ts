@@ -1,8 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { InputTooLargeError, readInputFile } from '../core/read-input.js';
 import type { z } from 'zod';
 import { PollfleetError } from '../core/errors.js';
 import { COMPARISON_SCHEMA, RESULT_SCHEMA, type Comparison, type Result } from './result.js';
 import { comparisonSchema, resultSchema } from './result-schema.js';
+
+/** Node's longest string (V8: 2^29 - 24 characters): a JSON file past it cannot be parsed at all. */
+const RESULT_FILE_MAX_BYTES = 0x1fffffe8;
 
 /**
  * Read a Result or Comparison JSON written by a run and validate it. On anything else
@@ -13,8 +16,9 @@ import { comparisonSchema, resultSchema } from './result-schema.js';
 export function readResultFile(file: string): Result | Comparison {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readInputFile(file, RESULT_FILE_MAX_BYTES).toString('utf8');
   } catch (e) {
+    if (e instanceof InputTooLargeError) throw new PollfleetError('input.invalid', `${e.message}: not a result.json pollfleet can read (the longest text Node holds)`);
     const code = (e as NodeJS.ErrnoException).code;
     throw new PollfleetError('input.invalid', code === 'ENOENT' ? `${file}: file not found` : `${file}: cannot read the file (${code ?? (e as Error).message})`);
   }

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { InputTooLargeError, readInputFile } from '../core/read-input.js';
 import { basename, extname } from 'node:path';
 import { isScalar, parseDocument, visit, type Document } from 'yaml';
 import type { z } from 'zod';
@@ -108,13 +108,9 @@ function duplicateKey(doc: Document, text: string): { key: string; line: number 
 function parseFile(file: string): unknown {
   let text: string;
   try {
-    const size = statSync(file).size;
-    if (size > SCENARIO_FILE_MAX_BYTES) {
-      throw new PollfleetError('scenario.invalid', `${file}: not a scenario file: ${size} bytes (a scenario is a few KB; at most ${SCENARIO_FILE_MAX_BYTES})`);
-    }
-    text = readFileSync(file, 'utf8');
+    text = readInputFile(file, SCENARIO_FILE_MAX_BYTES).toString('utf8');
   } catch (e) {
-    if (e instanceof PollfleetError) throw e;
+    if (e instanceof InputTooLargeError) throw new PollfleetError('scenario.invalid', `${e.message}: not a scenario file (a scenario is a few KB)`);
     const code = (e as NodeJS.ErrnoException).code;
     throw new PollfleetError(
       'scenario.not-found',

@@ -124,3 +124,15 @@ t.test('a run that stops on bad input before writing anything leaves no empty ru
   t.equal((await q.exited(30_000)).code, 2, q.stderr());
   t.notOk(existsSync(join(fresh, 'reports')), 'reports/ it created for the run is gone too');
 });
+
+t.test('a path that never ends (a device) is bad input naming the file, not a hang', { skip: existsSync('/dev/zero') ? false : 'no /dev/zero here' }, async (t) => {
+  for (const [args, what] of [
+    [['run', '/dev/zero'], /\/dev\/zero: more than 1 MiB: not a scenario file/],
+    [['report', '/dev/zero'], /\/dev\/zero: more than 512 MiB: not a result\.json/],
+    [['import-config', '/dev/zero'], /\/dev\/zero: more than 16 MiB: not a Tentacle\.config/],
+  ] as const) {
+    const p = spawnCli([...args]);
+    t.equal((await p.exited(60_000)).code, 2, `pollfleet ${args.join(' ')}`);
+    t.match(p.stderr(), what);
+  }
+});

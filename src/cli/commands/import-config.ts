@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { InputTooLargeError, readInputFile } from '../../core/read-input.js';
 import { basename } from 'node:path';
 import { EXIT_OK, PollfleetError } from '../../core/errors.js';
 import { redactText } from '../../core/redact.js';
@@ -11,12 +11,16 @@ export interface ImportConfigFlags {
   name?: string;
 }
 
+/** A Tentacle.config is a few KB (Tentacle's own settings and its server entries). */
+const TENTACLE_CONFIG_MAX_BYTES = 16 * 1024 * 1024;
+
 /** `pollfleet import-config Tentacle.config [-o scenario.yaml]`: a scenario polling exactly what that Tentacle polls. */
 export async function importConfigCommand(ctx: CliContext, file: string, f: ImportConfigFlags): Promise<number> {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readInputFile(file, TENTACLE_CONFIG_MAX_BYTES).toString('utf8');
   } catch (e) {
+    if (e instanceof InputTooLargeError) throw new PollfleetError('input.invalid', `${e.message}: not a Tentacle.config (a few KB)`);
     const code = (e as NodeJS.ErrnoException).code;
     throw new PollfleetError('input.invalid', code === 'ENOENT' ? `${file}: file not found` : `${file}: cannot read (${code ?? 'error'})`, {
       hint: 'Tentacle.config is next to the Tentacle instance, e.g. C:\\Octopus\\Tentacle\\Tentacle.config or /etc/octopus/<instance>/tentacle-<instance>.config',

@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { InputTooLargeError, readInputFile } from '../../core/read-input.js';
 import { PollfleetError } from '../../core/errors.js';
 import { registerSecret } from '../../core/redact.js';
 
@@ -89,8 +90,9 @@ function readApiKey(src: ApiKeySource, flagKey: string | undefined, env: NodeJS.
     let mode: number;
     try {
       mode = statSync(src.apiKeyFile).mode;
-      text = readFileSync(src.apiKeyFile, 'utf8');
+      text = readInputFile(src.apiKeyFile, 64 * 1024).toString('utf8'); // a key is 36 characters
     } catch (e) {
+      if (e instanceof InputTooLargeError) throw new PollfleetError('input.invalid', `external.apiKeyFile: ${e.message}: not an API key file`);
       const code = (e as NodeJS.ErrnoException).code ?? 'error';
       throw new PollfleetError('input.invalid', `external.apiKeyFile: cannot read ${src.apiKeyFile} (${code})`);
     }

@@ -1,4 +1,5 @@
-import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
+import { InputTooLargeError, readInputFile } from '../../core/read-input.js';
 import { PollfleetError } from '../../core/errors.js';
 import { writeFileAtomic } from '../../core/atomic-write.js';
 
@@ -38,6 +39,9 @@ interface LedgerFile {
   machines: LedgerEntry[];
 }
 
+/** A ledger entry is ~300 bytes: a million machines is far past any run's safety limits. */
+const LEDGER_MAX_BYTES = 512 * 1024 * 1024;
+
 export class Ledger {
   constructor(readonly file: string) {}
 
@@ -45,9 +49,10 @@ export class Ledger {
   entries(): LedgerEntry[] {
     let text: string;
     try {
-      text = readFileSync(this.file, 'utf8');
+      text = readInputFile(this.file, LEDGER_MAX_BYTES).toString('utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if (e instanceof InputTooLargeError) throw new PollfleetError('input.invalid', `ledger ${e.message}: not a ledger pollfleet wrote`);
       throw new PollfleetError('input.invalid', `ledger ${this.file}: cannot read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
     }
     let parsed: unknown;
