@@ -1,20 +1,13 @@
 import { z } from 'zod';
 import { FAULT_DEFAULTS } from '../scenario/defaults.js';
-import { parseDuration } from '../scenario/duration.js';
+import { durationSchema } from '../scenario/duration.js';
 
 /**
  * Schema pieces the fault kinds share: the fields every fault has (added by the registry)
  * and the parameters several kinds accept. Each kind's own schema lives in its file.
  */
 
-export const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration like 350ms, 30s, 2m or 1h, got ${JSON.stringify(v)}` });
-    return z.NEVER;
-  }
-  return ms;
-});
+export const duration = durationSchema;
 
 export const share = z.number().min(0, 'expected a share from 0 to 1').max(1, 'expected a share from 0 to 1');
 export const direction = z.enum(['upstream', 'downstream', 'both'], { message: 'expected upstream (tentacle -> node), downstream (node -> tentacle) or both' });

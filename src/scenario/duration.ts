@@ -2,6 +2,29 @@
  * Durations in scenarios and flags: `350ms`, `30s`, `2m`, `1h`, `1m30s`, or a bare number of
  * milliseconds. Returns milliseconds, or null when the text is not a duration.
  */
+import { z } from 'zod';
+
+/**
+ * The longest wait a Node timer holds (2^31 - 1 ms, 24.8 days): setTimeout fires a longer one
+ * after 1 ms, so `pollingQueueWait: 999999h` would be a node answering in a busy loop and a run
+ * of `999999h` would end at once.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
+/** A duration field of a scenario or a fault, in milliseconds: a duration text or a number of ms, at most MAX_DURATION_MS. */
+export const durationSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  const ms = parseDuration(v);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration like 350ms, 30s, 2m or 1h, got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  if (ms > MAX_DURATION_MS) {
+    ctx.addIssue({ code: 'custom', message: `expected at most 596h (24.8 days, the longest a timer can wait), got ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 const PART_RE = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

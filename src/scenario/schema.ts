@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { durationSchema } from './duration.js';
 import { EXTERNAL_SAFETY_DEFAULTS } from './defaults.js';
 import { faultSchema } from '../faults/fault-schema.js';
 
@@ -10,14 +10,7 @@ import { faultSchema } from '../faults/fault-schema.js';
  * The reference for users is scenarios/README.md -- keep the two in step.
  */
 
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  const ms = parseDuration(v);
-  if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration like 350ms, 30s, 2m or 1h, got ${JSON.stringify(v)}` });
-    return z.NEVER;
-  }
-  return ms;
-});
+const duration = durationSchema;
 /** A length of time that must pass: a run of 0 s ends as the ramp does, with handshakes still in flight, and its verdict would blame the tentacles' configuration. */
 const positiveDuration = duration.refine((ms) => ms > 0, 'expected a duration longer than 0, like 30s or 5m');
 

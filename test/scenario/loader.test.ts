@@ -107,3 +107,13 @@ t.test('cluster.nodeBehaviour: real by default, lenient on request, nothing else
   const e = loadError(() => scenarioFromObject({ cluster: { nodeBehaviour: 'forgiving' } }, 'flags'));
   t.match(e.message, /cluster\.nodeBehaviour/);
 });
+
+t.test('a duration past what a timer can hold is refused, in the scenario and in a fault (a longer one would fire at once)', async (t) => {
+  t.equal(scenarioFromObject({ duration: '596h' }, 'flags').durationMs, 596 * 3_600_000, '596 h is the longest');
+  const e = loadError(() => scenarioFromObject({ duration: '597h' }, 'flags'));
+  t.match(e.message, /duration: expected at most 596h \(24\.8 days, the longest a timer can wait\), got "597h"/);
+  const q = loadError(() => scenarioFromObject({ timeouts: { pollingQueueWait: 2 ** 31 } }, 'flags'));
+  t.match(q.message, /timeouts\.pollingQueueWait: expected at most 596h/, 'a number of ms too');
+  const f = loadError(() => scenarioFromObject({ faults: [{ at: '10s', action: 'latency', target: 'node1', latencyMs: 100, for: '999999h' }] }, 'flags'));
+  t.match(f.message, /faults\[0\]\.for: expected at most 596h/);
+});
