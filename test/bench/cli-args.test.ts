@@ -32,6 +32,7 @@ t.test('refused before anything runs: exit 2, the option named, the usage, no st
     ['soak', ['--minutes', 'x'], /^soak: --minutes must be a number >= 0.1, got "x"/],
     ['soak', ['--nodes', '2'], /^soak: --nodes must be a whole number >= 3/],
     ['soak', ['--ramp-up', 'soon'], /^soak: --ramp-up must be a duration/],
+    ['soak', ['--sample', '999999h'], /^soak: --sample must be at most 596h \(the longest a timer can wait\)/],
     ['fuzz', ['--runs', '0'], /^fuzz: --runs must be a whole number >= 1/],
     ['fuzz', ['--seed', 'abc'], /^fuzz: --seed must be a whole number/],
     ['fuzz', ['extra'], /^fuzz: Unexpected argument 'extra'/],
