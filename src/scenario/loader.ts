@@ -56,6 +56,14 @@ function formatPath(path: PropertyKey[]): string {
   return path.reduce<string>((acc, k) => (typeof k === 'number' ? `${acc}[${k}]` : acc ? `${acc}.${String(k)}` : String(k)), '');
 }
 
+function boundMessage(i: z.core.$ZodIssue): string {
+  const b = i as unknown as { code: 'too_big' | 'too_small'; origin?: string; maximum?: number | bigint; minimum?: number | bigint; inclusive?: boolean };
+  const n = b.code === 'too_big' ? b.maximum : b.minimum;
+  const what = b.origin === 'string' ? ' characters' : b.origin === 'array' ? ' entries' : '';
+  if (b.code === 'too_big') return b.inclusive === false ? `expected less than ${n}${what}` : `expected at most ${n}${what}`;
+  return b.inclusive === false ? `expected more than ${n}${what}` : `expected at least ${n}${what}`;
+}
+
 function issueLines(prefix: string, issues: z.core.$ZodIssue[]): string[] {
   return issues.map((i) => {
     if (i.code === 'unrecognized_keys') {
@@ -68,6 +76,8 @@ function issueLines(prefix: string, issues: z.core.$ZodIssue[]): string[] {
     const where = formatPath(i.path) || '(top level)';
     let msg = i.message.replace(/^Invalid input: /, '');
     if (i.code === 'invalid_type' && /received undefined/.test(msg)) msg = msg.replace(/, received undefined/, '') + ' (missing)';
+    // zod's own wording for a bound ("Too big: expected number to be <=100000") in ours; a field's own message stays.
+    if ((i.code === 'too_big' || i.code === 'too_small') && /^Too (big|small): /.test(msg)) msg = boundMessage(i);
     return `${prefix}${where}: ${msg}`;
   });
 }

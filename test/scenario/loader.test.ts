@@ -117,3 +117,9 @@ t.test('a duration past what a timer can hold is refused, in the scenario and in
   const f = loadError(() => scenarioFromObject({ faults: [{ at: '10s', action: 'latency', target: 'node1', latencyMs: 100, for: '999999h' }] }, 'flags'));
   t.match(f.message, /faults\[0\]\.for: expected at most 596h/);
 });
+
+t.test("a bound without a message of its own reads as ours, not zod's", async (t) => {
+  t.match(loadError(() => scenarioFromObject({ fleet: { tentacles: 100_001 } }, 'flags')).message, /^flags: fleet\.tentacles: expected at most 100000$/);
+  t.match(loadError(() => scenarioFromObject({ fleet: { keyPairs: 0 } }, 'flags')).message, /^flags: fleet\.keyPairs: expected at least 1$/);
+  t.match(loadError(() => scenarioFromObject({ fleet: { tentacles: 0 } }, 'flags')).message, /fleet\.tentacles: expected at least 1 tentacle/, 'a field\'s own message stays');
+});
