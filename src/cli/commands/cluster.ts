@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { InputTooLargeError, readInputFile } from '../../core/read-input.js';
 import { join } from 'node:path';
 import { newApiKey } from '../../cluster/api-key.js';
 import { PollfleetError, EXIT_OK } from '../../core/errors.js';
@@ -96,11 +97,17 @@ export async function clusterCommand(ctx: CliContext, f: ClusterFlags): Promise<
   // names in <state-dir>/drain, one per line, then send SIGUSR2; unlisted nodes leave drain.
   const onDrainSignal = () => {
     if (!f.stateDir) return;
+    const file = join(f.stateDir, 'drain');
     let wanted: Set<string>;
     try {
-      wanted = new Set(readFileSync(join(f.stateDir, 'drain'), 'utf8').split(/\s+/).filter(Boolean));
-    } catch {
-      wanted = new Set();
+      wanted = new Set(readInputFile(file, 64 * 1024).toString('utf8').split(/\s+/).filter(Boolean));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') {
+        out.write(`drain mode unchanged: ${e instanceof InputTooLargeError ? `${e.message}: not a list of node names` : `cannot read ${file} (${code ?? String(e)})`}\n`);
+        return;
+      }
+      wanted = new Set(); // no file: no node drained
     }
     for (const n of state.nodes) cluster.setDraining(n.name, wanted.has(n.name));
     out.write(`drain mode: ${[...wanted].filter((w) => state.nodes.some((n) => n.name === w)).join(', ') || 'no node'}\n`);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as tls from 'node:tls';
 import { join } from 'node:path';
 import { newSubscriptionId } from '../../../src/halibut/subscription.js';
@@ -103,6 +103,14 @@ t.test('preflight of a separately started cluster', async (t) => {
     t.match(ping.detail, /-> 418: the node is in drain mode/);
     t.equal(step(r, 'node1', 'ping').status, 'pass');
     t.equal(step(r, 'node2', 'identify').status, 'pass', 'a draining node still serves polling');
+    // An unreadable drain file (here a folder) changes nothing and says why.
+    rmSync(join(dir, 'drain'));
+    mkdirSync(join(dir, 'drain'));
+    const mark = proc.stdout().length;
+    process.kill(state.pid, 'SIGUSR2');
+    await waitFor(() => (proc.stdout().slice(mark).includes('drain mode unchanged: cannot read') ? true : undefined), 5_000, 'the unreadable drain file reported');
+    t.equal(step(await runPreflight(s, opts), 'node2', 'ping').status, 'fail', 'node2 still drained');
+    rmdirSync(join(dir, 'drain'));
     writeFileSync(join(dir, 'drain'), '');
     process.kill(state.pid, 'SIGUSR2');
   });
