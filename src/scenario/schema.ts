@@ -306,7 +306,8 @@ const timeoutsSchema = z.strictObject({
 const backoffSchema = z.strictObject({ min: duration.optional(), max: duration.optional() });
 
 export const scenarioBodySchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a name of letters, digits, . _ -').optional(),
+  // It names the run folder (reports/<name>-<time>, and <name>-merged for a merge): 100 leaves room under a file system's 255-byte names.
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected a name of letters, digits, . _ -').max(100, 'expected at most 100 characters (it names the run folder)').optional(),
   description: z.string().optional(),
   target: z.enum(['embedded', 'external']).optional(),
   cluster: clusterSchema.optional(),

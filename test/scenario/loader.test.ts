@@ -123,3 +123,8 @@ t.test("a bound without a message of its own reads as ours, not zod's", async (t
   t.match(loadError(() => scenarioFromObject({ fleet: { keyPairs: 0 } }, 'flags')).message, /^flags: fleet\.keyPairs: expected at least 1$/);
   t.match(loadError(() => scenarioFromObject({ fleet: { tentacles: 0 } }, 'flags')).message, /fleet\.tentacles: expected at least 1 tentacle/, 'a field\'s own message stays');
 });
+
+t.test('a scenario name longer than a run folder name can be is refused naming the field', async (t) => {
+  t.equal(scenarioFromObject({ name: 'a'.repeat(100) }, 'flags').name, 'a'.repeat(100));
+  t.match(loadError(() => scenarioFromObject({ name: 'a'.repeat(101) }, 'flags')).message, /^flags: name: expected at most 100 characters \(it names the run folder\)$/);
+});
