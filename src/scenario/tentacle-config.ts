@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { PollfleetError } from '../core/errors.js';
-import { TENTACLE_DEFAULTS } from './defaults.js';
+import { EXTERNAL_SAFETY_DEFAULTS, TENTACLE_DEFAULTS } from './defaults.js';
 
 /**
  * Import a real Tentacle's `Tentacle.config` ([H] section 8): the flat XML
@@ -302,6 +302,10 @@ export function scenarioYamlFromTentacleConfig(cfg: TentacleConfig, file: string
   if (cfg.pollingServers.length === 0) {
     throw bad(file, `${TRUSTED_SERVERS_KEY} has no polling entries (CommunicationStyle 2 / TentacleActive)${cfg.listeningServers ? `; ${cfg.listeningServers} listening entr${cfg.listeningServers === 1 ? 'y is' : 'ies are'} not polled` : ''}`,
       'this Tentacle is not a polling Tentacle: nothing to test');
+  }
+  if (cfg.pollingServers.length > EXTERNAL_SAFETY_DEFAULTS.maxNodes) {
+    throw bad(file, `${TRUSTED_SERVERS_KEY} has ${cfg.pollingServers.length} polling entries; a scenario tests at most ${EXTERNAL_SAFETY_DEFAULTS.maxNodes} nodes`,
+      'an Octopus HA cluster has a handful of nodes: check that this is the Tentacle.config you meant');
   }
   const subs = [...new Set(cfg.pollingServers.map((s) => s.subscriptionId).filter((x): x is string => x !== null))];
   // An entry without SubscriptionId polls as poll://<Octopus.Communications.Squid, lower case>/

@@ -99,3 +99,10 @@ t.test('broken configs get one clear error naming what is wrong', async (t) => {
   const listeningOnly = parseTentacleConfig(config(JSON.stringify([{ Thumbprint: THUMB, CommunicationStyle: 1, Address: 'https://a:10933' }]).replace(/"/g, '&quot;')), 'l.config');
   t.match(errorOf(() => scenarioYamlFromTentacleConfig(listeningOnly, 'l.config')).message, /no polling entries .*1 listening entry is not polled/);
 });
+
+t.test('more polling entries than a scenario may test: refused when importing, not when the scenario is run', async (t) => {
+  const entries = (n: number) => config(JSON.stringify(Array.from({ length: n }, (_, i) => ({ Thumbprint: THUMB, CommunicationStyle: 2, Address: `https://octo${i}.example.com:10943/`, SubscriptionId: `poll://abcdefghijklmnopqrst/` }))).replace(/"/g, '&quot;'));
+  t.match(scenarioYamlFromTentacleConfig(parseTentacleConfig(entries(100), 'ok.config'), 'ok.config'), /octo99\.example\.com/, '100 entries: imported');
+  const e = errorOf(() => scenarioYamlFromTentacleConfig(parseTentacleConfig(entries(101), 'many.config'), 'many.config'));
+  t.match(e.message, /^many\.config: .*TrustedOctopusServers has 101 polling entries; a scenario tests at most 100 nodes/);
+});
