@@ -2,21 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { NODE_PROCESS_DEFAULTS } from '../src/scenario/defaults.js';
 
 /**
- * Run this script again with the malloc settings the node processes get
- * (NODE_PROCESS_DEFAULTS.glibcTunables, or `tunables`), so the fleet process -- this one -- fragments its
- * native heap no more than they do: glibc reads GLIBC_TUNABLES only when a process starts.
- * Linux only; a GLIBC_TUNABLES already set wins (`GLIBC_TUNABLES= npm run soak` runs with
- * glibc's defaults). The bench's raw baseline runs in the same process and its server child
- * inherits the setting, so both sides of every ratio share it.
- *
- * Why: one-hour soaks at 2,000 tentacles saw the fleet's RSS climb outside the V8 heap
- * (heapTotal, external memory and handles flat): 66 MiB/h with glibc's defaults, 39 MiB/h with
- * these settings. Likely cause of the difference: every message costs a deflate or inflate
- * context of a few hundred KiB, allocated and freed, and glibc's sliding mmap threshold moves
- * such blocks into the heap, where they fragment it; what remains is not explained yet.
- */
-/**
- * The soak's settings: the nodes' (above) and glibc's perturb byte, which makes malloc write
+ * The soak's settings: the nodes' (NODE_PROCESS_DEFAULTS.glibcTunables) and glibc's perturb byte, which makes malloc write
  * every block it hands out (and every block freed). RSS then counts each allocated byte from
  * the moment it is allocated, not from when the program first writes to its page -- so the
  * soak's "memory flat" sees allocations that grow, and not pages of blocks allocated long ago
@@ -42,6 +28,20 @@ import { NODE_PROCESS_DEFAULTS } from '../src/scenario/defaults.js';
  */
 export const SOAK_GLIBC_TUNABLES = `${NODE_PROCESS_DEFAULTS.glibcTunables}:glibc.malloc.perturb=165`;
 
+/**
+ * Run this script again with the malloc settings the node processes get
+ * (NODE_PROCESS_DEFAULTS.glibcTunables, or `tunables`), so the fleet process -- this one -- fragments its
+ * native heap no more than they do: glibc reads GLIBC_TUNABLES only when a process starts.
+ * Linux only; a GLIBC_TUNABLES already set wins (`GLIBC_TUNABLES= npm run soak` runs with
+ * glibc's defaults). The bench's raw baseline runs in the same process and its server child
+ * inherits the setting, so both sides of every ratio share it.
+ *
+ * Why: one-hour soaks at 2,000 tentacles saw the fleet's RSS climb outside the V8 heap
+ * (heapTotal, external memory and handles flat): 66 MiB/h with glibc's defaults, 39 MiB/h with
+ * these settings. Likely cause of the difference: every message costs a deflate or inflate
+ * context of a few hundred KiB, allocated and freed, and glibc's sliding mmap threshold moves
+ * such blocks into the heap, where they fragment it; what remains is not explained yet.
+ */
 export function rerunWithMallocSettings(tunables: string = NODE_PROCESS_DEFAULTS.glibcTunables): void {
   if (process.platform !== 'linux' || process.env['GLIBC_TUNABLES'] !== undefined) return;
   // Ctrl-C reaches the child too (one process group): it stops and writes what it measured;
