@@ -383,8 +383,9 @@ if (pickupFirstP99 !== null && pickupLastP99 !== null) {
 }
 const pass = checks.every((c) => c.pass);
 
-/** glibc writes every block it hands out (SOAK_GLIBC_TUNABLES): RSS counts allocations. */
-const perturbed = /glibc\.malloc\.perturb=[1-9]/.test(process.env['GLIBC_TUNABLES'] ?? '');
+/** glibc writes every block it hands out (SOAK_GLIBC_TUNABLES): RSS counts allocations. Another libc (musl) ignores the variable. */
+const glibc = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime !== undefined;
+const perturbed = glibc && /glibc\.malloc\.perturb=[1-9]/.test(process.env['GLIBC_TUNABLES'] ?? '');
 const figures = {
   conditions: {
     machine: `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
