@@ -5,7 +5,7 @@
  * exit 2 -- never a stack trace, and never a long run started with a typo silently ignored.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { MAX_DURATION_MS, parseDuration } from '../src/scenario/duration.js';
+import { MAX_DURATION_MS, MAX_DURATION_TEXT, parseDuration } from '../src/scenario/duration.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -42,6 +42,6 @@ export function numberArg(command: string, usage: string, name: string, v: strin
 export function durationArg(command: string, usage: string, name: string, v: string | undefined): number {
   const ms = v === undefined ? null : parseDuration(v);
   if (ms === null || ms <= 0) usageError(command, usage, `--${name} must be a duration above zero (30s, 5m), got ${JSON.stringify(v ?? '')}`);
-  if (ms > MAX_DURATION_MS) usageError(command, usage, `--${name} must be at most 596h (the longest a timer can wait), got ${JSON.stringify(v)}`);
+  if (ms > MAX_DURATION_MS) usageError(command, usage, `--${name} must be at most ${MAX_DURATION_TEXT} (the longest a timer can wait), got ${JSON.stringify(v)}`);
   return ms;
 }

@@ -10,7 +10,7 @@ import { historyCommand } from './commands/history.js';
 import { cleanupCommand } from './commands/cleanup.js';
 import { importConfigCommand } from './commands/import-config.js';
 import { preflightCommand } from './commands/preflight.js';
-import { CHECK_DEFAULTS } from '../scenario/defaults.js';
+import { CHECK_DEFAULTS, PROTOCOL_DEFAULTS, RUN_DEFAULTS } from '../scenario/defaults.js';
 import { cliContext, reportError } from './context.js';
 import { installCliProcessPolicy, internalErrors } from './process-policy.js';
 
@@ -57,10 +57,14 @@ Examples:
 Scenario reference: scenarios/README.md. Reports land in reports/<name>-<time>/.`,
   );
 
+/** Seconds for --help, from the named settings. */
+const secs = (ms: number) => `${ms / 1000}s`;
+const QUEUE_WAIT = secs(PROTOCOL_DEFAULTS.pollingQueueWaitMs);
+
 const runOptions = (c: Command) =>
   c
     .option('-o, --out <dir>', 'run folder (default reports/<name>-<time>)')
-    .option('-d, --duration <duration>', 'steady-state length after ramp-up, e.g. 30s, 2m (default 30s; 60s against a real cluster, whose idle nodes answer only after their 30 s polling queue wait)')
+    .option('-d, --duration <duration>', `steady-state length after ramp-up, e.g. 30s, 2m (default ${secs(RUN_DEFAULTS.durationMs)}; ${secs(RUN_DEFAULTS.externalDurationMs)} against a real cluster, whose idle nodes answer only after their ${QUEUE_WAIT} polling queue wait)`)
     .option('-t, --tentacles <n>', 'fleet size')
     .option('--workers <auto|n>', 'fleet.workers: worker threads running the tentacles (default 1: single-threaded; auto: one per ~2,500 tentacles, at most cores - 1)')
     .option('-n, --nodes <n>', 'embedded cluster size')
@@ -109,7 +113,7 @@ program
   .option('--address-base <ip>', 'first loopback address for direct routing', '127.0.0.11')
   .addOption(new Option('--queue <kind>', 'pending-request queue').choices([...QUEUE_KINDS]))
   .option('--api-https', 'serve the REST API over HTTPS')
-  .option('--polling-queue-wait <duration>', 'how long a node waits for work before the null message (real 30s)')
+  .option('--polling-queue-wait <duration>', `how long a node waits for work before the null message (real ${QUEUE_WAIT})`)
   .option('--collection-timeout <duration>', 'PollingRequestQueueTimeout (real 2m)')
   .option('--workload-interval <duration>', 'how often each node queues a probe per tentacle (default 10s)')
   .option('--no-workload', 'queue no work of its own: only tasks started over the REST API (POST /api/tasks) run')
@@ -150,7 +154,7 @@ program
       'one summary line, result.json + reports + metrics.prom in the run folder, the run appended to the history store',
   )
   .option('-o, --out <dir>', 'run folder (default reports/<name>-<time>)')
-  .option('-d, --duration <duration>', 'steady-state length after ramp-up, e.g. 20s (45s or more against a real cluster: its idle nodes answer only after their 30 s polling queue wait)')
+  .option('-d, --duration <duration>', `steady-state length after ramp-up, e.g. 20s (${secs(PROTOCOL_DEFAULTS.pollingQueueWaitMs + RUN_DEFAULTS.externalDurationSlackMs)} or more against a real cluster: its idle nodes answer only after their ${QUEUE_WAIT} polling queue wait)`)
   .option('-t, --tentacles <n>', 'fleet size')
   .option('-n, --nodes <n>', 'embedded cluster size')
   .addOption(new Option('--route <kind>', 'how polling reaches the nodes').choices([...ROUTE_KINDS]))

@@ -10,6 +10,8 @@ import { z } from 'zod';
  * of `999999h` would end at once.
  */
 export const MAX_DURATION_MS = 2 ** 31 - 1;
+/** MAX_DURATION_MS in whole hours, as messages write it: 596h. */
+export const MAX_DURATION_TEXT = `${Math.floor(MAX_DURATION_MS / 3_600_000)}h`;
 
 /** A duration field of a scenario or a fault, in milliseconds: a duration text or a number of ms, at most MAX_DURATION_MS. */
 export const durationSchema = z.union([z.string(), z.number()]).transform((v, ctx) => {
@@ -19,7 +21,7 @@ export const durationSchema = z.union([z.string(), z.number()]).transform((v, ct
     return z.NEVER;
   }
   if (ms > MAX_DURATION_MS) {
-    ctx.addIssue({ code: 'custom', message: `expected at most 596h (24.8 days, the longest a timer can wait), got ${JSON.stringify(v)}` });
+    ctx.addIssue({ code: 'custom', message: `expected at most ${MAX_DURATION_TEXT} (${Math.floor(MAX_DURATION_MS / 8_640_000) / 10} days, the longest a timer can wait), got ${JSON.stringify(v)}` });
     return z.NEVER;
   }
   return ms;
