@@ -13,9 +13,10 @@ import { NODE_PROCESS_DEFAULTS } from '../src/scenario/defaults.js';
  * which blocks those are was not traced). Measured on a bare `node:tls` server holding 2,000 mutual-TLS
  * connections from another process, every connection reset together every 20-25 s and
  * re-opened at once (2-core machine, Node 20.20.2, other experiments beside it, these settings
- * without the perturb byte): RSS 142 -> 239 MiB over five storms, in shrinking steps (+36, +26,
- * +18, +13 MiB), yet glibc's malloc_stats (read with gdb) showed 222 MB allocated before the
- * first storm and 215 MB after the fifth -- the same allocations; the blocks of the large
+ * without the perturb byte): RSS 144 -> 247 MiB over five storms, in shrinking steps (+35, +27,
+ * +18, +13 MiB), yet glibc's malloc_stats (read with gdb, in two more runs of the same set-up)
+ * showed 222 MB allocated before the first storm and 215 MB after the fifth -- the same
+ * allocations; the blocks of the large
  * buffers that were mapped on their own at first (and only partly written) are later carved
  * from heap pages the storms' small allocations had written. With every connection closed, 7.5
  * MB stayed allocated (nothing kept), and malloc_trim(0) gave RSS back (256 -> 98 MiB). With
